@@ -1,0 +1,300 @@
+"""Outbox → MQTT, and the bridge's answers → outbox.
+
+A PUBACK only says the broker took the message; brokers drop queued messages
+silently (reference/edge-anchors.md §0). So an event stays "pending" in the
+outbox until the bridge says "stored" on our acks topic, and is published again
+(same id) if that answer does not come within ``ack_timeout_s``.
+
+Two windows keep memory and the broker bounded during a long backlog:
+``window`` publishes waiting for PUBACK, and ``max_unacked`` events published
+but not yet stored by the bridge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.outbox import Outbox, OutboxFault, OutboxRow, Settlement
+from canopy import __version__, topics
+from canopy.mqtt import Message, MqttConnection, MqttSettings, NotConnected
+
+log = logging.getLogger(__name__)
+
+ACK_STATES = ("stored", "accepted", "rejected")
+
+
+class UplinkSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window: Annotated[int, Field(ge=1, le=65535)] = 200
+    max_unacked: Annotated[int, Field(ge=1)] = 5000
+    ack_timeout_s: Annotated[float, Field(gt=0)] = 30.0
+    batch: Annotated[int, Field(ge=1, le=5000)] = 500
+    status_interval_s: Annotated[float, Field(gt=0)] = 30.0
+
+
+@dataclass
+class UplinkStatus:
+    """What the screen, the tower light and the retained status message show."""
+
+    online: bool = False
+    backlog: int = 0
+    oldest_unsent_age_s: float | None = None
+    fault: str | None = None
+    published: int = 0
+    republished: int = 0
+    acked: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def status_payload(facility: str, device: str, state: str, status: UplinkStatus | None) -> bytes:
+    body: dict[str, Any] = {
+        "v": 1,
+        "state": state,
+        "facility": facility,
+        "device": device,
+        "version": __version__,
+        "at": int(time.time()),
+    }
+    if status is not None:
+        body["backlog"] = status.backlog
+        body["oldest_unsent_age_s"] = (
+            round(status.oldest_unsent_age_s, 1) if status.oldest_unsent_age_s is not None else None
+        )
+        if status.fault:
+            body["fault"] = status.fault
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def parse_acks(payload: bytes) -> list[Settlement]:
+    """The bridge's ack message → settlements; unknown shapes raise ValueError."""
+    body = json.loads(payload)
+    items = body.get("acks") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise ValueError("ack message without an 'acks' list")
+    out: list[Settlement] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        status, event_id = item.get("status"), item.get("id")
+        if status in ACK_STATES and isinstance(event_id, str):
+            message = item.get("message")
+            out.append(Settlement(event_id, status, message if isinstance(message, str) else None))
+        elif event_id is None and status == "rejected":
+            # The bridge could not even read an event of ours: nothing to settle,
+            # but it must be seen.
+            log.error("bridge rejected an unreadable message from this kiosk: %s", item.get("message"))
+    return out
+
+
+class Uplink:
+    def __init__(
+        self,
+        mqtt: MqttSettings,
+        settings: UplinkSettings,
+        outbox: Outbox,
+    ) -> None:
+        self.settings = settings
+        self.outbox = outbox
+        facility, device = outbox.facility, outbox.device
+        self.events_topic = topics.events(facility, device)
+        self.acks_topic = topics.acks(facility, device)
+        self.status_topic = topics.status(facility, device)
+        self.status = UplinkStatus()
+        self.conn = MqttConnection(
+            mqtt,
+            client_id=device,
+            manual_ack=True,
+            max_inflight=settings.window,
+            will=(self.status_topic, status_payload(facility, device, "offline", None), True),
+            subscriptions=(self.acks_topic,),
+            on_message=self._on_message,
+            on_connect=self._on_connect,
+            on_disconnect=self._on_disconnect,
+            on_publish=self._on_publish,
+        )
+        self._slots = asyncio.Semaphore(settings.window)
+        self._inflight: dict[int, str] = {}  # mid -> event id, waiting for PUBACK
+        # event id -> monotonic deadline for the bridge's "stored"; insertion
+        # order is deadline order because the timeout is constant.
+        self._awaiting: OrderedDict[str, float] = OrderedDict()
+        self._cursor = 0  # highest seq published since start
+        self._wake = asyncio.Event()
+        self._acks: asyncio.Queue[Message] = asyncio.Queue()
+        self._status_due = asyncio.Event()
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self.conn.run(), name="mqtt")
+            tasks.create_task(self._pump(), name="uplink-pump")
+            tasks.create_task(self._settle_acks(), name="uplink-acks")
+            tasks.create_task(self._watch_appends(), name="uplink-appends")
+            tasks.create_task(self._status_loop(), name="uplink-status")
+
+    # --- paho callbacks (event loop thread) -----------------------------------
+
+    def _on_connect(self, session_present: bool) -> None:
+        self.status.online = True
+        self._status_due.set()
+        self._wake.set()
+
+    def _on_disconnect(self, reason: str) -> None:
+        self.status.online = False
+        # paho re-sends its own in-flight messages after reconnect; our window
+        # must not wait for PUBACKs of a dead connection.
+        for _ in self._inflight:
+            self._slots.release()
+        self._inflight.clear()
+
+    def _on_publish(self, mid: int, accepted: bool, reason: str) -> None:
+        event_id = self._inflight.pop(mid, None)
+        if event_id is None:
+            return
+        self._slots.release()
+        if not accepted:
+            # E.g. "Not authorized": the ACL refuses us. The event stays pending
+            # and is retried after the ack timeout; the screen shows why.
+            self.status.fault = f"broker refused events: {reason}"
+            log.error("broker refused event %s: %s", event_id, reason)
+        elif self.status.fault and self.status.fault.startswith("broker refused"):
+            self.status.fault = None
+
+    def _on_message(self, message: Message) -> None:
+        if message.topic == self.acks_topic:
+            self._acks.put_nowait(message)
+        else:  # pragma: no cover - we subscribe to nothing else
+            self.conn.ack(message)
+
+    # --- loops ----------------------------------------------------------------
+
+    async def _watch_appends(self) -> None:
+        while True:
+            await self.outbox.wait_appended()
+            self._wake.set()
+
+    async def _pump(self) -> None:
+        while True:
+            await self.conn.wait_connected()
+            sent = await self._republish_expired()
+            room = self.settings.max_unacked - len(self._awaiting)
+            if room > 0:
+                rows = await self.outbox.pending_after(self._cursor, min(room, self.settings.batch))
+                for row in rows:
+                    if not await self._send(row):
+                        break
+                    self._cursor = max(self._cursor, row.seq)
+                sent += len(rows)
+            if sent:
+                self._status_due.set()
+                continue
+            await self._sleep_until_work()
+
+    async def _sleep_until_work(self) -> None:
+        self._wake.clear()
+        timeout = None
+        if self._awaiting:
+            first_deadline = next(iter(self._awaiting.values()))
+            timeout = max(0.0, first_deadline - time.monotonic())
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    async def _send(self, row: OutboxRow) -> bool:
+        await self._slots.acquire()
+        try:
+            mid = self.conn.publish(self.events_topic, row.payload, qos=1)
+        except NotConnected:
+            self._slots.release()
+            return False
+        self._inflight[mid] = row.id
+        self._awaiting.pop(row.id, None)
+        self._awaiting[row.id] = time.monotonic() + self.settings.ack_timeout_s
+        self.status.published += 1
+        return True
+
+    async def _republish_expired(self) -> int:
+        now = time.monotonic()
+        expired: list[str] = []
+        for event_id, deadline in self._awaiting.items():
+            if deadline > now or len(expired) >= self.settings.batch:
+                break
+            expired.append(event_id)
+        if not expired:
+            return 0
+        rows = await self.outbox.pending_by_id(expired)
+        still_pending = {row.id for row in rows}
+        for event_id in expired:
+            if event_id not in still_pending:
+                self._awaiting.pop(event_id, None)
+        count = 0
+        for row in rows:
+            if not await self._send(row):
+                break
+            count += 1
+        if count:
+            self.status.republished += count
+            log.info("republished %d event(s) the bridge has not confirmed", count)
+        return count
+
+    async def _settle_acks(self) -> None:
+        while True:
+            batch = [await self._acks.get()]
+            while not self._acks.empty():
+                batch.append(self._acks.get_nowait())
+            settlements: list[Settlement] = []
+            for message in batch:
+                try:
+                    settlements.extend(parse_acks(message.payload))
+                except (ValueError, UnicodeDecodeError) as exc:
+                    log.error("unreadable ack from the bridge (%s): %r", exc, message.payload[:200])
+            try:
+                await self.outbox.settle(settlements)
+            except OutboxFault as exc:
+                # Not acking the MQTT messages means the broker redelivers them.
+                self.status.fault = str(exc)
+                log.error("%s", exc)
+                await asyncio.sleep(1.0)
+                continue
+            for message in batch:
+                self.conn.ack(message)
+            for s in settlements:
+                if self._awaiting.pop(s.id, None) is not None:
+                    self.status.acked += 1
+            self._status_due.set()
+            self._wake.set()  # room in the unacked window
+
+    async def _status_loop(self) -> None:
+        last = 0.0
+        while True:
+            try:
+                await asyncio.wait_for(self._status_due.wait(), self.settings.status_interval_s)
+            except TimeoutError:
+                pass
+            self._status_due.clear()
+            # At most once a second, however busy the drain is.
+            await asyncio.sleep(max(0.0, last + 1.0 - time.monotonic()))
+            last = time.monotonic()
+            await self.publish_status()
+
+    async def publish_status(self) -> None:
+        pending, oldest_ms = await self.outbox.unsent()
+        self.status.backlog = pending
+        self.status.oldest_unsent_age_s = (
+            None if oldest_ms is None else max(0.0, time.time() - oldest_ms / 1000)
+        )
+        if not self.conn.connected:
+            return
+        payload = status_payload(self.outbox.facility, self.outbox.device, "online", self.status)
+        try:
+            self.conn.publish(self.status_topic, payload, qos=1, retain=True)
+        except NotConnected:
+            pass

@@ -1,0 +1,181 @@
+"""Kiosk events from MQTT into the ledger, each id once, acked only after commit.
+
+paho runs with ``manual_ack``: the PUBACK for an event goes back to the broker
+only after the ledger committed it, so a bridge killed between receipt and
+commit gets the message again (the broker redelivers to our persistent
+session) and the kiosk republishes anything still unconfirmed anyway.
+
+Several bridge processes share the load through an MQTT v5 shared
+subscription (``$share/<group>/canopy/v1/+/+/events``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bridge.ledger import IncomingEvent, Ledger, Rejected, StoreResult
+from canopy import topics
+from canopy.events import InvalidEvent, format_utc, parse_event
+from canopy.mqtt import Message, MqttConnection, MqttSettings, NotConnected
+
+log = logging.getLogger(__name__)
+
+
+class IngestSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    shared_group: str | None = Field(
+        default="canopy-bridge",
+        description="MQTT v5 shared-subscription group; None subscribes plainly (one bridge only)",
+    )
+    batch_max: Annotated[int, Field(ge=1, le=10000)] = 1000
+    batch_wait_ms: Annotated[float, Field(ge=0, le=1000)] = 5.0
+    receive_window: Annotated[int, Field(ge=1, le=65535)] = 2000
+
+
+@dataclass
+class IngestStats:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    batches: int = 0
+    ledger_errors: int = 0
+
+
+class Ingest:
+    def __init__(
+        self, mqtt: MqttSettings, settings: IngestSettings, ledger: Ledger, *, client_id: str
+    ) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.stats = IngestStats()
+        use_share = settings.shared_group is not None and mqtt.protocol == "5"
+        subscription = (
+            topics.shared(settings.shared_group, topics.ALL_EVENTS)  # type: ignore[arg-type]
+            if use_share
+            else topics.ALL_EVENTS
+        )
+        self.conn = MqttConnection(
+            mqtt,
+            client_id=client_id,
+            manual_ack=True,
+            receive_maximum=settings.receive_window,
+            subscriptions=(subscription,),
+            on_message=self._on_message,
+        )
+        self._queue: list[Message] = []
+        self._arrived = asyncio.Event()
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self.conn.run(), name="mqtt")
+            tasks.create_task(self._batches(), name="ingest")
+
+    def _on_message(self, message: Message) -> None:
+        self._queue.append(message)
+        self._arrived.set()
+
+    async def _batches(self) -> None:
+        while True:
+            await self._arrived.wait()
+            if self.settings.batch_wait_ms and len(self._queue) < self.settings.batch_max:
+                # A short wait turns a burst into one commit (one fsync) instead of many.
+                await asyncio.sleep(self.settings.batch_wait_ms / 1000)
+            batch = self._queue[: self.settings.batch_max]
+            del self._queue[: len(batch)]
+            if not self._queue:
+                self._arrived.clear()
+            await self._handle(batch)
+
+    async def _handle(self, batch: list[Message]) -> None:
+        self.stats.received += len(batch)
+        events: list[IncomingEvent] = []
+        rejected: list[Rejected] = []
+        for message in batch:
+            item = classify(message)
+            (events if isinstance(item, IncomingEvent) else rejected).append(item)  # type: ignore[arg-type]
+        delay = 0.5
+        while True:
+            try:
+                result = await self.ledger.store(events, rejected)
+                break
+            except Exception as exc:  # the database is down or full: keep the batch, retry
+                self.stats.ledger_errors += 1
+                log.error("ledger commit failed, will retry (events not acked): %s", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        self.stats.batches += 1
+        self.stats.stored += len(result.new)
+        self.stats.duplicates += len(result.duplicate)
+        self.stats.rejected += len(rejected) + len(result.conflict)
+        self._answer(events, rejected, result)
+        for message in batch:
+            self.conn.ack(message)
+
+    def _answer(self, events: list[IncomingEvent], rejected: list[Rejected], result: StoreResult) -> None:
+        """Tell each kiosk what happened, one message per kiosk per batch."""
+        by_device: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        conflicts = set(result.conflict)
+        for event in events:
+            if event.id in conflicts:
+                continue
+            by_device[(event.facility, event.device)].append({"id": event.id, "status": "stored"})
+        for event_id in result.conflict:
+            owner = next(e for e in events if e.id == event_id)
+            by_device[(owner.facility, owner.device)].append(
+                {"id": event_id, "status": "rejected", "code": "conflict",
+                 "message": "rejected: a different record already uses this id"}
+            )
+        for item in rejected:
+            if item.facility is None or item.device is None:
+                continue  # not on a kiosk topic: nobody to tell, but it is quarantined
+            by_device[(item.facility, item.device)].append(
+                {"id": item.event_id, "status": "rejected", "code": "invalid",
+                 "message": f"rejected: invalid: {item.reason}"}
+            )
+        for (facility, device), acks in by_device.items():
+            payload = json.dumps({"v": 1, "acks": acks}, separators=(",", ":")).encode()
+            try:
+                self.conn.publish(topics.acks(facility, device), payload, qos=1)
+            except NotConnected:
+                # The kiosk republishes after its ack timeout and we answer then.
+                log.warning("could not answer %s/%s: not connected", facility, device)
+
+
+def classify(message: Message) -> IncomingEvent | Rejected:
+    """Validate one message against the contract and its topic."""
+    where = topics.parse(message.topic)
+    if where is None or where.leaf != "events":
+        return Rejected(message.topic, "not a kiosk events topic", message.payload)
+    try:
+        event = parse_event(message.payload)
+    except InvalidEvent as exc:
+        return Rejected(message.topic, str(exc), message.payload, where.facility, where.device,
+                        _guess_id(message.payload))
+    if event.facility != where.facility or event.device != where.device:
+        return Rejected(
+            message.topic,
+            f"event says {event.facility}/{event.device} but came on the topic of"
+            f" {where.facility}/{where.device}",
+            message.payload, where.facility, where.device, event.id,
+        )
+    return IncomingEvent(event.id, event.facility, event.device, event.seq, event.type,
+                         format_utc(event.at), message.payload)
+
+
+def _guess_id(payload: bytes) -> str | None:
+    """The id of an invalid event, if one can be read, so its kiosk can settle it."""
+    try:
+        body = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    value = body.get("id") if isinstance(body, dict) else None
+    return value if isinstance(value, str) and len(value) <= 64 else None

@@ -1,0 +1,29 @@
+"""The bridge's ledger: every event id stored exactly once, on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bridge.ledger._base import IncomingEvent, Ledger, LedgerCounts, Rejected, StoreResult
+from bridge.ledger._postgres import PostgresLedger
+from bridge.ledger._sqlite import SqliteLedger
+
+__all__ = [
+    "IncomingEvent",
+    "Ledger",
+    "LedgerCounts",
+    "PostgresLedger",
+    "Rejected",
+    "SqliteLedger",
+    "StoreResult",
+    "open_ledger",
+]
+
+
+async def open_ledger(url: str) -> Ledger:
+    """``sqlite:///path/to/ledger.db`` (relative paths allowed) or ``postgresql://…``."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return await PostgresLedger.open(url)
+    if url.startswith("sqlite:///"):
+        return await SqliteLedger.open(Path(url.removeprefix("sqlite:///")))
+    raise ValueError(f"ledger url must start with sqlite:/// or postgresql://, not {url!r}")

@@ -1,0 +1,161 @@
+"""The ledger on PostgreSQL, for production and several bridge processes.
+
+One transaction per batch: ``INSERT … ON CONFLICT (id) DO NOTHING RETURNING id``
+tells new ids from repeats in one round trip; repeats are then compared by
+digest to tell a harmless duplicate from a conflicting one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import psycopg
+
+from bridge.ledger._base import (
+    IncomingEvent,
+    LedgerCounts,
+    Rejected,
+    StoreResult,
+    conflict_reason,
+    dedupe_batch,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id       TEXT        PRIMARY KEY,
+    facility TEXT        NOT NULL,
+    device   TEXT        NOT NULL,
+    seq      BIGINT      NOT NULL,
+    type     TEXT        NOT NULL,
+    at       TEXT        NOT NULL,
+    received BIGINT      NOT NULL,
+    digest   TEXT        NOT NULL,
+    payload  BYTEA       NOT NULL,
+    status   TEXT        NOT NULL DEFAULT 'stored',
+    message  TEXT
+);
+CREATE INDEX IF NOT EXISTS events_device_seq ON events(facility, device, seq);
+CREATE TABLE IF NOT EXISTS quarantine (
+    n        BIGSERIAL   PRIMARY KEY,
+    received BIGINT      NOT NULL,
+    topic    TEXT        NOT NULL,
+    facility TEXT,
+    device   TEXT,
+    event_id TEXT,
+    reason   TEXT        NOT NULL,
+    payload  BYTEA       NOT NULL
+);
+"""
+
+_INSERT = """
+INSERT INTO events (id, facility, device, seq, type, at, received, digest, payload)
+SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[],
+                     %s::bigint[], %s::text[], %s::bytea[])
+ON CONFLICT (id) DO NOTHING
+RETURNING id
+"""
+
+
+class PostgresLedger:
+    def __init__(self, conn: psycopg.AsyncConnection[tuple[Any, ...]], dsn: str) -> None:
+        self._conn = conn
+        self.dsn = dsn
+        # One connection, one transaction at a time, however many tasks store.
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, dsn: str) -> PostgresLedger:
+        conn = await psycopg.AsyncConnection.connect(dsn, autocommit=False)
+        async with conn.transaction():
+            # Several bridges may start together; the lock makes CREATE IF NOT EXISTS safe.
+            await conn.execute("SELECT pg_advisory_xact_lock(4242001)")
+            await conn.execute(_SCHEMA)
+        return cls(conn, dsn)
+
+    async def store(self, events: list[IncomingEvent], rejected: list[Rejected]) -> StoreResult:
+        async with self._lock:
+            return await self._store(events, rejected)
+
+    async def _store(self, events: list[IncomingEvent], rejected: list[Rejected]) -> StoreResult:
+        result = StoreResult()
+        firsts, repeats = dedupe_batch(events)
+        now = time.time_ns() // 1_000_000
+        conn = self._conn
+        async with conn.transaction():
+            inserted: set[str] = set()
+            if firsts:
+                cursor = await conn.execute(
+                    _INSERT,
+                    (
+                        [e.id for e in firsts],
+                        [e.facility for e in firsts],
+                        [e.device for e in firsts],
+                        [e.seq for e in firsts],
+                        [e.type for e in firsts],
+                        [e.at for e in firsts],
+                        [now] * len(firsts),
+                        [e.digest for e in firsts],
+                        [e.payload for e in firsts],
+                    ),
+                )
+                inserted = {str(row[0]) for row in await cursor.fetchall()}
+            result.new = [e.id for e in firsts if e.id in inserted]
+            again = [e for e in firsts if e.id not in inserted] + repeats
+            conflicts: list[Rejected] = []
+            if again:
+                cursor = await conn.execute(
+                    "SELECT id, digest FROM events WHERE id = ANY(%s)",
+                    ([e.id for e in again],),
+                )
+                digests = {str(r[0]): str(r[1]) for r in await cursor.fetchall()}
+                for event in again:
+                    if digests.get(event.id) == event.digest:
+                        result.duplicate.append(event.id)
+                    else:
+                        result.conflict.append(event.id)
+                        conflicts.append(
+                            Rejected("", conflict_reason(event.id), event.payload,
+                                     event.facility, event.device, event.id)
+                        )
+            quarantine = rejected + conflicts
+            if quarantine:
+                async with conn.cursor() as cur:
+                    await cur.executemany(
+                        "INSERT INTO quarantine (received, topic, facility, device, event_id,"
+                        " reason, payload) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        [(now, r.topic, r.facility, r.device, r.event_id, r.reason, r.payload)
+                         for r in quarantine],
+                    )
+        return result
+
+    async def counts(self) -> LedgerCounts:
+        async with self._lock, self._conn.transaction():
+            cursor = await self._conn.execute(
+                "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM quarantine)"
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        return LedgerCounts(int(row[0]), int(row[1]))
+
+    async def event_ids(self) -> list[str]:
+        async with self._lock, self._conn.transaction():
+            cursor = await self._conn.execute("SELECT id FROM events ORDER BY id")
+            return [str(row[0]) for row in await cursor.fetchall()]
+
+    async def quarantined(self, limit: int = 100) -> list[Rejected]:
+        async with self._lock, self._conn.transaction():
+            cursor = await self._conn.execute(
+                "SELECT topic, reason, payload, facility, device, event_id FROM quarantine"
+                " ORDER BY n DESC LIMIT %s",
+                (limit,),
+            )
+            rows = await cursor.fetchall()
+        return [
+            Rejected(str(r[0]), str(r[1]), bytes(r[2]), r[3], r[4], r[5])
+            for r in rows
+        ]
+
+    async def close(self) -> None:
+        await self._conn.close()

@@ -1,0 +1,149 @@
+"""The ledger on SQLite: the default, for a single site or the demo.
+
+WAL + synchronous=FULL like the kiosk's outbox: the bridge acks "stored" only
+after this commit, so the commit must survive a power cut. Several bridge
+processes may share the file; ``BEGIN IMMEDIATE`` plus a busy timeout
+serialises their writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+import aiosqlite
+
+from bridge.ledger._base import (
+    IncomingEvent,
+    LedgerCounts,
+    Rejected,
+    StoreResult,
+    conflict_reason,
+    dedupe_batch,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id       TEXT    PRIMARY KEY,
+    facility TEXT    NOT NULL,
+    device   TEXT    NOT NULL,
+    seq      INTEGER NOT NULL,
+    type     TEXT    NOT NULL,
+    at       TEXT    NOT NULL,
+    received INTEGER NOT NULL,     -- unix ms at the bridge
+    digest   TEXT    NOT NULL,     -- sha256 of payload, to tell duplicates from conflicts
+    payload  BLOB    NOT NULL,     -- the exact bytes the kiosk sent
+    status   TEXT    NOT NULL DEFAULT 'stored',
+    message  TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS events_device_seq ON events(facility, device, seq);
+CREATE TABLE IF NOT EXISTS quarantine (
+    n        INTEGER PRIMARY KEY AUTOINCREMENT,
+    received INTEGER NOT NULL,
+    topic    TEXT    NOT NULL,
+    facility TEXT,
+    device   TEXT,
+    event_id TEXT,
+    reason   TEXT    NOT NULL,
+    payload  BLOB    NOT NULL
+) STRICT;
+"""
+
+
+class SqliteLedger:
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+        self._db = db
+        self.path = path
+        # One connection, one transaction at a time, however many tasks store.
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> SqliteLedger:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path, isolation_level=None, timeout=30)
+        await db.execute("PRAGMA journal_mode = WAL")
+        await db.execute("PRAGMA synchronous = FULL")
+        await db.execute("PRAGMA busy_timeout = 30000")
+        await db.executescript(_SCHEMA)
+        return cls(db, path)
+
+    async def store(self, events: list[IncomingEvent], rejected: list[Rejected]) -> StoreResult:
+        async with self._lock:
+            return await self._store(events, rejected)
+
+    async def _store(self, events: list[IncomingEvent], rejected: list[Rejected]) -> StoreResult:
+        result = StoreResult()
+        firsts, repeats = dedupe_batch(events)
+        now = time.time_ns() // 1_000_000
+        db = self._db
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            known: dict[str, str] = {}
+            ids = [e.id for e in firsts]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                cursor = await db.execute(
+                    f"SELECT id, digest FROM events WHERE id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                known.update({row[0]: row[1] for row in await cursor.fetchall()})
+            fresh = [e for e in firsts if e.id not in known]
+            await db.executemany(
+                "INSERT INTO events (id, facility, device, seq, type, at, received, digest, payload)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(e.id, e.facility, e.device, e.seq, e.type, e.at, now, e.digest, e.payload)
+                 for e in fresh],
+            )
+            result.new = [e.id for e in fresh]
+            stored_digest = {**known, **{e.id: e.digest for e in fresh}}
+            conflicts: list[Rejected] = []
+            for event in [e for e in firsts if e.id in known] + repeats:
+                if stored_digest[event.id] == event.digest:
+                    result.duplicate.append(event.id)
+                else:
+                    result.conflict.append(event.id)
+                    conflicts.append(
+                        Rejected("", conflict_reason(event.id), event.payload, event.facility,
+                                 event.device, event.id)
+                    )
+            quarantine = rejected + conflicts
+            if quarantine:
+                await db.executemany(
+                    "INSERT INTO quarantine (received, topic, facility, device, event_id, reason,"
+                    " payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(now, r.topic, r.facility, r.device, r.event_id, r.reason, r.payload)
+                     for r in quarantine],
+                )
+            await db.execute("COMMIT")
+        except BaseException:
+            try:
+                await db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            raise
+        return result
+
+    async def counts(self) -> LedgerCounts:
+        cursor = await self._db.execute(
+            "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM quarantine)"
+        )
+        row = await cursor.fetchone()
+        assert row is not None
+        return LedgerCounts(row[0], row[1])
+
+    async def event_ids(self) -> list[str]:
+        cursor = await self._db.execute("SELECT id FROM events ORDER BY id")
+        return [row[0] for row in await cursor.fetchall()]
+
+    async def quarantined(self, limit: int = 100) -> list[Rejected]:
+        cursor = await self._db.execute(
+            "SELECT topic, reason, payload, facility, device, event_id FROM quarantine"
+            " ORDER BY n DESC LIMIT ?",
+            (limit,),
+        )
+        return [Rejected(r[0], r[1], bytes(r[2]), r[3], r[4], r[5]) for r in await cursor.fetchall()]
+
+    async def close(self) -> None:
+        await self._db.close()

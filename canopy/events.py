@@ -1,0 +1,461 @@
+"""The event contract: what the floor produces, validated on both ends.
+
+Every worker action becomes one immutable event. The envelope (ARCHITECTURE.md
+"Contracts") is the same for all of them; ``data`` is typed per ``type``. The
+JSON Schema in ``schema/events.schema.json`` is generated from these models
+(``python -m canopy.events --write-schema``) and checked for drift by the tests.
+
+Rules carried by the model itself, so neither end can get them wrong:
+
+- ids are UUIDv7 text, the idempotency key end to end;
+- weights are decimal strings with a unit, never floats, and a weight read from
+  a scale names the scale, is stable and keeps the raw frame;
+- times are UTC with millisecond precision;
+- a correction is a new event pointing at the old one (``corrects``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
+
+from canopy.ids import UUID7_PATTERN
+from canopy.topics import NAME_PATTERN
+
+SCHEMA_VERSION = 1
+MAX_EVENT_BYTES = 64 * 1024  # one event on the wire; a room count of ~2,000 tags fits
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "events.schema.json"
+
+_DECIMAL_RE = re.compile(r"^-?\d{1,9}(\.\d{1,6})?$")
+
+
+def _decimal_from_text(value: object) -> Decimal:
+    # Floats are refused on purpose: 12.3 as a float is not 12.3, and a
+    # legal-for-trade weight must survive the trip to the state exactly.
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+    elif isinstance(value, str):
+        text = value
+    else:
+        raise ValueError("must be a decimal string such as \"12.34\", not a number")
+    if not _DECIMAL_RE.match(text):
+        raise ValueError(f"{text!r} is not a decimal such as \"12.34\"")
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:  # pragma: no cover - the pattern already checked
+        raise ValueError(f"{text!r} is not a decimal") from exc
+
+
+DecimalText = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_from_text),
+    PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="always"),
+    WithJsonSchema({"type": "string", "pattern": _DECIMAL_RE.pattern}),
+]
+
+
+def _utc_ms(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must carry a time zone (UTC)")
+    value = value.astimezone(UTC)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def format_utc(value: datetime) -> str:
+    """RFC 3339, UTC, milliseconds: the one time format on the wire."""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+UtcTime = Annotated[
+    datetime,
+    AfterValidator(_utc_ms),
+    PlainSerializer(format_utc, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+# A state tag or id as scanned: Metrc UIDs are 24 alphanumerics, BioTrack ids
+# 16 digits; which one a facility takes is the kiosk's rule, not the contract's.
+Tag = Annotated[str, Field(pattern=r"^[0-9A-Za-z]{8,32}$")]
+Name = Annotated[str, Field(min_length=1, max_length=120)]
+Note = Annotated[str, Field(max_length=500)]
+Ident = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+MassUnit = Literal["g", "kg", "lb", "oz"]
+
+
+class Weight(_Model):
+    """A mass with its unit and, when it came from a scale, the evidence."""
+
+    value: DecimalText
+    unit: MassUnit
+    scale_id: str | None = Field(default=None, description="registered scale that produced it")
+    stable: bool = True
+    raw: str | None = Field(default=None, max_length=200, description="the scale's frame as text")
+
+    @model_validator(mode="after")
+    def _loggable(self) -> Self:
+        if self.value <= 0:
+            raise ValueError("a logged weight must be more than zero")
+        if not self.stable:
+            raise ValueError("an unstable reading is never logged as a weight")
+        if self.scale_id is not None and self.raw is None:
+            raise ValueError("a weight from a scale keeps the scale's raw frame")
+        return self
+
+
+# --- payloads, one per event type -------------------------------------------
+
+
+class PlantScanned(_Model):
+    tag: Tag
+    location: Name | None = None
+    symbology: str | None = Field(default=None, max_length=4, description="AIM id, e.g. ]C0")
+    scanner: str | None = Field(default=None, max_length=200)
+
+
+class PlantMoved(_Model):
+    tag: Tag
+    location: Name
+    sublocation: Name | None = None
+
+
+class PlantPhaseChanged(_Model):
+    """Vegetative → flowering (or back); tagging an immature lot names ``plant_batch``."""
+
+    tag: Tag | None = Field(default=None, description="the plant, when it already has a tag")
+    plant_batch: Name | None = Field(default=None, description="the immature lot being tagged")
+    new_tag: Tag | None = None
+    phase: Literal["Vegetative", "Flowering"]
+    location: Name
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> Self:
+        if (self.tag is None) == (self.plant_batch is None):
+            raise ValueError("name either the plant's tag or the plant batch, not both")
+        if self.plant_batch is not None and self.new_tag is None:
+            raise ValueError("tagging a plant from a batch needs the new tag")
+        return self
+
+
+class PlantBatchCreated(_Model):
+    name: Name
+    type: Literal["Seed", "Clone"]
+    count: Annotated[int, Field(ge=1, le=100, description="an immature lot holds at most 100")]
+    strain: Name
+    location: Name
+    source_batch: Name | None = None
+    mother_tag: Tag | None = None
+
+
+class PlantHarvested(_Model):
+    tag: Tag
+    harvest_name: Name
+    drying_location: Name
+    weight: Weight  # wet weight of this one plant
+
+
+class HarvestWaste(_Model):
+    harvest_name: Name
+    waste_type: Name
+    weight: Weight
+
+
+class PlantDestroyed(_Model):
+    tag: Tag | None = None
+    plant_batch: Name | None = None
+    count: Annotated[int, Field(ge=0, le=100)] = 0
+    reason: Name
+    method: Annotated[str, Field(max_length=120)] = Field(
+        default="", description="state list; may be empty where the state has none"
+    )
+    material_mixed: Annotated[str, Field(max_length=120)] = ""
+    weight: Weight
+    note: Note = ""
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> Self:
+        if (self.tag is None) == (self.plant_batch is None):
+            raise ValueError("name either the plant's tag or the plant batch, not both")
+        if self.plant_batch is not None and self.count < 1:
+            raise ValueError("destroying from a plant batch needs a count")
+        return self
+
+
+class PackageSource(_Model):
+    harvest_name: Name
+    weight: Weight
+
+
+class PackageCreated(_Model):
+    tag: Tag
+    item: Name
+    sources: Annotated[list[PackageSource], Field(min_length=1, max_length=50)]
+    location: Name | None = None
+    note: Note = ""
+
+
+class LabelPrinted(_Model):
+    uid: Annotated[str, Field(min_length=1, max_length=64)]
+    kind: Literal["plant", "lot", "room", "harvest", "package"]
+    printer: Annotated[str, Field(max_length=200)]
+    copies: Annotated[int, Field(ge=1, le=500)] = 1
+    reprint: bool = False
+
+
+class RoomCounted(_Model):
+    location: Name
+    scanned: Annotated[list[Tag], Field(max_length=2000)]
+    expected_count: Annotated[int, Field(ge=0)]
+    missing: Annotated[list[Tag], Field(max_length=2000)] = []
+    extra: Annotated[list[Tag], Field(max_length=2000)] = []
+
+
+class RecordCorrected(_Model):
+    """The event named by ``corrects`` was wrong; any replacement is its own event."""
+
+    reason: Name
+    note: Note = ""
+
+
+# --- envelope -----------------------------------------------------------------
+
+
+class _Envelope(_Model):
+    id: Annotated[str, Field(pattern=UUID7_PATTERN, description="UUIDv7, the idempotency key")]
+    v: Literal[1] = 1  # SCHEMA_VERSION
+    facility: Ident
+    device: Ident
+    user: Annotated[str, Field(min_length=1, max_length=64, description="worker who did it")]
+    witness: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    at: UtcTime
+    seq: Annotated[int, Field(ge=1, description="per-device, monotonic")]
+    corrects: Annotated[str, Field(pattern=UUID7_PATTERN)] | None = None
+
+    @model_validator(mode="after")
+    def _not_self(self) -> Self:
+        if self.corrects == self.id:
+            raise ValueError("an event cannot correct itself")
+        if self.witness is not None and self.witness == self.user:
+            raise ValueError("the witness must be a second person")
+        return self
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+
+class PlantScannedEvent(_Envelope):
+    type: Literal["plant.scanned"]
+    data: PlantScanned
+
+
+class PlantMovedEvent(_Envelope):
+    type: Literal["plant.moved"]
+    data: PlantMoved
+
+
+class PlantPhaseChangedEvent(_Envelope):
+    type: Literal["plant.phase_changed"]
+    data: PlantPhaseChanged
+
+
+class PlantBatchCreatedEvent(_Envelope):
+    type: Literal["plant_batch.created"]
+    data: PlantBatchCreated
+
+
+class PlantHarvestedEvent(_Envelope):
+    type: Literal["plant.harvested"]
+    data: PlantHarvested
+
+
+class HarvestWasteEvent(_Envelope):
+    type: Literal["harvest.waste"]
+    data: HarvestWaste
+
+
+class PlantDestroyedEvent(_Envelope):
+    type: Literal["plant.destroyed"]
+    data: PlantDestroyed
+
+
+class PackageCreatedEvent(_Envelope):
+    type: Literal["package.created"]
+    data: PackageCreated
+
+
+class LabelPrintedEvent(_Envelope):
+    type: Literal["label.printed"]
+    data: LabelPrinted
+
+
+class RoomCountedEvent(_Envelope):
+    type: Literal["room.counted"]
+    data: RoomCounted
+
+
+class RecordCorrectedEvent(_Envelope):
+    type: Literal["record.corrected"]
+    data: RecordCorrected
+
+    @model_validator(mode="after")
+    def _needs_target(self) -> Self:
+        if self.corrects is None:
+            raise ValueError("a correction must name the event it corrects (corrects)")
+        return self
+
+
+Event = Annotated[
+    PlantScannedEvent
+    | PlantMovedEvent
+    | PlantPhaseChangedEvent
+    | PlantBatchCreatedEvent
+    | PlantHarvestedEvent
+    | HarvestWasteEvent
+    | PlantDestroyedEvent
+    | PackageCreatedEvent
+    | LabelPrintedEvent
+    | RoomCountedEvent
+    | RecordCorrectedEvent,
+    Field(discriminator="type"),
+]
+
+PAYLOADS: dict[str, type[_Model]] = {
+    "plant.scanned": PlantScanned,
+    "plant.moved": PlantMoved,
+    "plant.phase_changed": PlantPhaseChanged,
+    "plant_batch.created": PlantBatchCreated,
+    "plant.harvested": PlantHarvested,
+    "harvest.waste": HarvestWaste,
+    "plant.destroyed": PlantDestroyed,
+    "package.created": PackageCreated,
+    "label.printed": LabelPrinted,
+    "room.counted": RoomCounted,
+    "record.corrected": RecordCorrected,
+}
+EVENT_TYPES = tuple(PAYLOADS)
+
+_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+class InvalidEvent(ValueError):
+    """An event that breaks the contract; the message says what, for a person."""
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "event"
+        parts.append(f"{where}: {err['msg']}")
+    more = len(exc.errors()) - 5
+    if more > 0:
+        parts.append(f"and {more} more problem(s)")
+    return "; ".join(parts)
+
+
+def parse_event(payload: bytes | str) -> Event:
+    """Validate one event from the wire; raise ``InvalidEvent`` with a clear reason."""
+    size = len(payload)
+    if size > MAX_EVENT_BYTES:
+        raise InvalidEvent(f"event too large: {size} bytes, the limit is {MAX_EVENT_BYTES}")
+    try:
+        # Fast path: pydantic-core parses and validates in one pass.
+        return _ADAPTER.validate_json(payload)
+    except ValidationError:
+        pass  # fall through to say clearly what is wrong
+    try:
+        raw = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidEvent(f"not JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise InvalidEvent("not an event: expected a JSON object")
+    version = raw.get("v")
+    if version != SCHEMA_VERSION:
+        raise InvalidEvent(
+            f"unsupported schema version {version!r}: this side speaks v{SCHEMA_VERSION}"
+        )
+    if raw.get("type") not in PAYLOADS:
+        raise InvalidEvent(f"unknown event type {raw.get('type')!r}")
+    try:
+        return _ADAPTER.validate_python(raw)
+    except ValidationError as exc:
+        raise InvalidEvent(_describe(exc)) from None
+
+
+def build_event(
+    type_: str,
+    data: BaseModel | dict[str, Any],
+    *,
+    id: str,
+    facility: str,
+    device: str,
+    user: str,
+    at: datetime,
+    seq: int,
+    witness: str | None = None,
+    corrects: str | None = None,
+) -> Event:
+    """Build and validate an event; raises ``InvalidEvent`` naming the bad field."""
+    if type_ not in PAYLOADS:
+        raise InvalidEvent(f"unknown event type {type_!r}")
+    body = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    raw = {
+        "id": id,
+        "type": type_,
+        "v": SCHEMA_VERSION,
+        "facility": facility,
+        "device": device,
+        "user": user,
+        "witness": witness,
+        "at": at,
+        "seq": seq,
+        "corrects": corrects,
+        "data": body,
+    }
+    try:
+        return _ADAPTER.validate_python(raw)
+    except ValidationError as exc:
+        raise InvalidEvent(_describe(exc)) from None
+
+
+def json_schema() -> dict[str, Any]:
+    schema = _ADAPTER.json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://canopy.invalid/schema/events.schema.json"
+    schema["title"] = f"Canopy floor event, schema version {SCHEMA_VERSION}"
+    return schema
+
+
+def schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":  # python -m canopy.events --write-schema
+    if sys.argv[1:] == ["--write-schema"]:
+        SCHEMA_PATH.write_text(schema_text())
+        print(f"wrote {SCHEMA_PATH}")
+    else:
+        print(schema_text(), end="")

@@ -1,0 +1,66 @@
+"""MQTT topic contract (ARCHITECTURE.md "Topics").
+
+Facility and device are whole topic levels so broker ACL patterns (``%u``) and
+shared subscriptions can key on them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ROOT = "canopy/v1"
+
+# A facility (licence number) or device id must be one plain topic level.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+_NAME_RE = re.compile(NAME_PATTERN)
+
+
+def valid_name(name: str) -> bool:
+    return bool(_NAME_RE.match(name))
+
+
+def events(facility: str, device: str) -> str:
+    return f"{ROOT}/{facility}/{device}/events"
+
+
+def acks(facility: str, device: str) -> str:
+    return f"{ROOT}/{facility}/{device}/acks"
+
+
+def status(facility: str, device: str) -> str:
+    return f"{ROOT}/{facility}/{device}/status"
+
+
+def cmd(facility: str, device: str) -> str:
+    return f"{ROOT}/{facility}/{device}/cmd"
+
+
+def ref(facility: str, name: str) -> str:
+    return f"{ROOT}/{facility}/ref/{name}"
+
+
+ALL_EVENTS = f"{ROOT}/+/+/events"
+ALL_STATUS = f"{ROOT}/+/+/status"
+
+
+def shared(group: str, topic_filter: str) -> str:
+    """An MQTT v5 shared subscription: each message goes to one member of ``group``."""
+    return f"$share/{group}/{topic_filter}"
+
+
+@dataclass(frozen=True)
+class DeviceTopic:
+    facility: str
+    device: str
+    leaf: str
+
+
+def parse(topic: str) -> DeviceTopic | None:
+    """Split ``canopy/v1/<facility>/<device>/<leaf>``; None if it is not one."""
+    parts = topic.split("/")
+    if len(parts) != 5 or f"{parts[0]}/{parts[1]}" != ROOT or parts[3] == "ref":
+        return None
+    if not (valid_name(parts[2]) and valid_name(parts[3])):
+        return None
+    return DeviceTopic(parts[2], parts[3], parts[4])

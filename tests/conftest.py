@@ -1,0 +1,56 @@
+"""Fixtures shared by every test: real services, started by the tests themselves."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from canopy.broker import Mosquitto
+
+# The tests talk to the PostgreSQL server on 127.0.0.1:5432 (scripts/bootstrap
+# --test starts one on a fresh machine). Override with CANOPY_TEST_PG.
+PG_ADMIN_DSN = os.environ.get(
+    "CANOPY_TEST_PG", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A private Mosquitto on a random loopback port, killable and restartable."""
+    mosquitto = Mosquitto(tmp_path / "broker")
+    mosquitto.start()
+    try:
+        yield mosquitto
+    finally:
+        mosquitto.kill()
+
+
+@pytest.fixture
+async def pg_dsn() -> AsyncIterator[str]:
+    """A scratch PostgreSQL database, dropped afterwards."""
+    name = f"canopy_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = await psycopg.AsyncConnection.connect(PG_ADMIN_DSN, autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is needed at {PG_ADMIN_DSN} (run scripts/bootstrap --test): {exc}")
+    async with admin:
+        await admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        async with await psycopg.AsyncConnection.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The bridge's ledger on SQLite and on PostgreSQL: every user runs twice."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    return str(request.getfixturevalue("pg_dsn"))

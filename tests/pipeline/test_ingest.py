@@ -1,0 +1,215 @@
+"""The bridge's ingest against a real Mosquitto: duplicates, bad input, shared load."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as paho
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from bridge.ingest import Ingest, IngestSettings
+from bridge.ledger import Ledger, open_ledger
+from canopy import topics
+from canopy.broker import Mosquitto
+from canopy.events import build_event
+from canopy.ids import uuid7
+from canopy.mqtt import MqttSettings
+
+pytestmark = pytest.mark.timeout(60)
+FAC, DEV = "CA-TEST-0001", "kiosk-07"
+
+
+@pytest.fixture
+async def ledger(ledger_url: str) -> AsyncIterator[Ledger]:
+    opened = await open_ledger(ledger_url)
+    yield opened
+    await opened.close()
+
+
+class FakeKiosk:
+    """A bare paho client standing in for a kiosk: publishes raw bytes, collects acks."""
+
+    def __init__(self, broker: Mosquitto, facility: str = FAC, device: str = DEV) -> None:
+        self.acks: list[dict[str, Any]] = []
+        self.facility, self.device = facility, device
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=device, protocol=paho.MQTTv5)
+        self.client.on_message = lambda c, u, m: self.acks.extend(json.loads(m.payload)["acks"])
+        self.client.connect("127.0.0.1", broker.port)
+        self.client.subscribe(topics.acks(facility, device), qos=1)
+        self.client.loop_start()
+
+    def publish(self, payload: bytes, topic: str | None = None) -> None:
+        info = self.client.publish(topic or topics.events(self.facility, self.device), payload, qos=1)
+        info.wait_for_publish(5)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def event(seq: int, tag: str = "1A4FF0100000022000000123", **over: Any) -> bytes:
+    e = build_event("plant.scanned", {"tag": tag}, id=uuid7(), facility=FAC, device=DEV,
+                    user="worker-1", at=datetime.now(UTC), seq=seq)
+    body = json.loads(e.to_json())
+    body.update(over)
+    return json.dumps(body).encode()
+
+
+async def start_ingest(
+    broker: Mosquitto, ledger: Ledger, client_id: str = "bridge-t"
+) -> tuple[Ingest, asyncio.Task[None]]:
+    ingest = Ingest(MqttSettings(port=broker.port), IngestSettings(), ledger, client_id=client_id)
+    task = asyncio.create_task(ingest.run())
+    await asyncio.wait_for(ingest.conn.wait_connected(), 10)
+    await asyncio.sleep(0.2)  # the SUBSCRIBE must reach the broker before we publish
+    return ingest, task
+
+
+async def eventually(check: Any, timeout: float = 10) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if await check() if asyncio.iscoroutinefunction(check) else check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def test_duplicate_deliveries_are_stored_once(broker: Mosquitto, ledger: Ledger) -> None:
+    ingest, task = await start_ingest(broker, ledger)
+    kiosk = FakeKiosk(broker)
+    try:
+        first = event(1)
+        for _ in range(3):  # same bytes three times: a republish after a lost ack
+            kiosk.publish(first)
+        await asyncio.sleep(0.3)
+        kiosk.publish(first)  # and once more in a later batch
+        kiosk.publish(event(2))
+        await eventually(lambda: len(kiosk.acks) >= 5)
+        assert (await ledger.counts()).events == 2
+        first_id = json.loads(first)["id"]
+        assert [a["status"] for a in kiosk.acks if a["id"] == first_id] == ["stored"] * 4
+        assert ingest.stats.duplicates == 3
+    finally:
+        kiosk.close()
+        task.cancel()
+
+
+async def test_same_id_with_other_content_is_quarantined(broker: Mosquitto, ledger: Ledger) -> None:
+    _, task = await start_ingest(broker, ledger)
+    kiosk = FakeKiosk(broker)
+    try:
+        original = event(1)
+        forged = json.loads(original)
+        forged["data"]["tag"] = "1A4FF0100000022000000999"
+        kiosk.publish(original)
+        await eventually(lambda: len(kiosk.acks) >= 1)
+        kiosk.publish(json.dumps(forged).encode())
+        await eventually(lambda: len(kiosk.acks) >= 2)
+        assert kiosk.acks[1]["status"] == "rejected"
+        assert kiosk.acks[1]["code"] == "conflict"
+        counts = await ledger.counts()
+        assert (counts.events, counts.quarantined) == (1, 1)
+        stored = await ledger.event_ids()
+        assert stored == [forged["id"]]
+        (kept,) = await ledger.quarantined()
+        assert "different content" in kept.reason
+        assert json.loads(kept.payload)["data"]["tag"].endswith("999")
+    finally:
+        kiosk.close()
+        task.cancel()
+
+
+BAD_INPUTS = {
+    "not json": (b"{this is not json", "not JSON"),
+    "not an object": (b"[1, 2, 3]", "expected a JSON object"),
+    "wrong schema version": (None, "unsupported schema version 9"),
+    "unknown type": (None, "unknown event type 'plant.teleported'"),
+    "float weight": (None, "decimal string"),
+    "oversized": (None, "event too large"),
+    "other kiosk's identity": (None, "came on the topic of"),
+}
+
+
+def bad_payload(kind: str) -> bytes:
+    raw, _ = BAD_INPUTS[kind]
+    if raw is not None:
+        return raw
+    body = json.loads(event(1))
+    if kind == "wrong schema version":
+        body["v"] = 9
+    elif kind == "unknown type":
+        body["type"] = "plant.teleported"
+    elif kind == "float weight":
+        body["type"] = "plant.harvested"
+        body["data"] = {"tag": body["data"]["tag"], "harvest_name": "H", "drying_location": "Dry",
+                        "weight": {"value": 812.4, "unit": "g"}}
+    elif kind == "oversized":
+        body["data"]["scanner"] = "x" * 70_000
+    elif kind == "other kiosk's identity":
+        body["device"] = "kiosk-99"
+    return json.dumps(body).encode()
+
+
+@pytest.mark.parametrize("kind", list(BAD_INPUTS))
+async def test_bad_input_is_answered_kept_and_does_not_stop_ingest(
+    broker: Mosquitto, ledger: Ledger, kind: str
+) -> None:
+    _, task = await start_ingest(broker, ledger)
+    kiosk = FakeKiosk(broker)
+    try:
+        kiosk.publish(bad_payload(kind))
+        good = event(2)
+        kiosk.publish(good)
+        await eventually(lambda: len(kiosk.acks) >= 2)
+        rejected = [a for a in kiosk.acks if a["status"] == "rejected"]
+        assert len(rejected) == 1
+        assert rejected[0]["code"] == "invalid"
+        assert rejected[0]["message"].startswith("rejected: invalid: ")
+        assert BAD_INPUTS[kind][1] in rejected[0]["message"]
+        assert {"id": json.loads(good)["id"], "status": "stored"} in kiosk.acks
+        (kept,) = await ledger.quarantined()
+        assert kept.payload == bad_payload(kind) or kind in ("oversized", "wrong schema version",
+                                                              "unknown type", "float weight",
+                                                              "other kiosk's identity")
+        assert BAD_INPUTS[kind][1] in kept.reason
+        assert not task.done()
+    finally:
+        kiosk.close()
+        task.cancel()
+
+
+async def test_message_on_a_foreign_topic_is_kept(broker: Mosquitto, ledger: Ledger) -> None:
+    """Not a kiosk topic at all: nobody to answer, but it is quarantined, not dropped."""
+    ingest, task = await start_ingest(broker, ledger)
+    kiosk = FakeKiosk(broker)
+    try:
+        kiosk.publish(event(1), topic="canopy/v1/bad facility/kiosk-07/events")
+        await eventually(lambda: ingest.stats.rejected == 1)
+        (kept,) = await ledger.quarantined()
+        assert kept.reason == "not a kiosk events topic"
+    finally:
+        kiosk.close()
+        task.cancel()
+
+
+async def test_two_bridges_share_the_load(broker: Mosquitto, ledger: Ledger) -> None:
+    """MQTT v5 shared subscription: each event goes to one bridge, all are stored once."""
+    first, t1 = await start_ingest(broker, ledger, "bridge-a")
+    second, t2 = await start_ingest(broker, ledger, "bridge-b")
+    kiosk = FakeKiosk(broker)
+    try:
+        for seq in range(1, 401):
+            kiosk.client.publish(topics.events(FAC, DEV), event(seq), qos=1)
+        await eventually(lambda: len(kiosk.acks) >= 400, 20)
+        assert (await ledger.counts()).events == 400
+        assert first.stats.received + second.stats.received == 400
+        assert first.stats.received > 50
+        assert second.stats.received > 50
+    finally:
+        kiosk.close()
+        t1.cancel()
+        t2.cancel()
