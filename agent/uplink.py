@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agent.outbox import Outbox, OutboxFault, OutboxRow, Settlement
 from canopy import __version__, topics
+from canopy.events import MAX_MESSAGE_BYTES, join_events
 from canopy.mqtt import Message, MqttConnection, MqttSettings, NotConnected
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ class UplinkSettings(BaseModel):
     max_unacked: Annotated[int, Field(ge=1)] = 5000
     ack_timeout_s: Annotated[float, Field(gt=0)] = 30.0
     batch: Annotated[int, Field(ge=1, le=5000)] = 500
+    # Events packed into one MQTT message when there is a backlog (one per line);
+    # a live scan still goes out at once, alone.
+    events_per_message: Annotated[int, Field(ge=1, le=1000)] = 100
     status_interval_s: Annotated[float, Field(gt=0)] = 30.0
 
 
@@ -122,7 +126,7 @@ class Uplink:
             on_publish=self._on_publish,
         )
         self._slots = asyncio.Semaphore(settings.window)
-        self._inflight: dict[int, str] = {}  # mid -> event id, waiting for PUBACK
+        self._inflight: dict[int, list[str]] = {}  # mid -> event ids, waiting for PUBACK
         # event id -> monotonic deadline for the bridge's "stored"; insertion
         # order is deadline order because the timeout is constant.
         self._awaiting: OrderedDict[str, float] = OrderedDict()
@@ -155,15 +159,15 @@ class Uplink:
         self._inflight.clear()
 
     def _on_publish(self, mid: int, accepted: bool, reason: str) -> None:
-        event_id = self._inflight.pop(mid, None)
-        if event_id is None:
+        event_ids = self._inflight.pop(mid, None)
+        if event_ids is None:
             return
         self._slots.release()
         if not accepted:
-            # E.g. "Not authorized": the ACL refuses us. The event stays pending
-            # and is retried after the ack timeout; the screen shows why.
+            # E.g. "Not authorized": the ACL refuses us. The events stay pending
+            # and are retried after the ack timeout; the screen shows why.
             self.status.fault = f"broker refused events: {reason}"
-            log.error("broker refused event %s: %s", event_id, reason)
+            log.error("broker refused %d event(s): %s", len(event_ids), reason)
         elif self.status.fault and self.status.fault.startswith("broker refused"):
             self.status.fault = None
 
@@ -187,11 +191,11 @@ class Uplink:
             room = self.settings.max_unacked - len(self._awaiting)
             if room > 0:
                 rows = await self.outbox.pending_after(self._cursor, min(room, self.settings.batch))
-                for row in rows:
-                    if not await self._send(row):
+                for group in self._messages(rows):
+                    if not await self._send(group):
                         break
-                    self._cursor = max(self._cursor, row.seq)
-                sent += len(rows)
+                    self._cursor = max(self._cursor, group[-1].seq)
+                    sent += len(group)
             if sent:
                 self._status_due.set()
                 continue
@@ -208,17 +212,35 @@ class Uplink:
         except TimeoutError:
             pass
 
-    async def _send(self, row: OutboxRow) -> bool:
+    def _messages(self, rows: list[OutboxRow]) -> list[list[OutboxRow]]:
+        """Consecutive rows packed into messages, bounded by count and bytes."""
+        groups: list[list[OutboxRow]] = []
+        size = 0
+        for row in rows:
+            if (groups and len(groups[-1]) < self.settings.events_per_message
+                    and size + len(row.payload) + 1 <= MAX_MESSAGE_BYTES):
+                groups[-1].append(row)
+                size += len(row.payload) + 1
+            else:
+                groups.append([row])
+                size = len(row.payload)
+        return groups
+
+    async def _send(self, rows: list[OutboxRow]) -> bool:
         await self._slots.acquire()
+        payload = join_events([row.payload for row in rows])
         try:
-            mid = self.conn.publish(self.events_topic, row.payload, qos=1)
+            mid = self.conn.publish(self.events_topic, payload, qos=1)
         except NotConnected:
             self._slots.release()
             return False
-        self._inflight[mid] = row.id
-        self._awaiting.pop(row.id, None)
-        self._awaiting[row.id] = time.monotonic() + self.settings.ack_timeout_s
-        self.status.published += 1
+        ids = [row.id for row in rows]
+        self._inflight[mid] = ids
+        deadline = time.monotonic() + self.settings.ack_timeout_s
+        for event_id in ids:
+            self._awaiting.pop(event_id, None)
+            self._awaiting[event_id] = deadline
+        self.status.published += len(ids)
         return True
 
     async def _republish_expired(self) -> int:
@@ -236,10 +258,10 @@ class Uplink:
             if event_id not in still_pending:
                 self._awaiting.pop(event_id, None)
         count = 0
-        for row in rows:
-            if not await self._send(row):
+        for group in self._messages(rows):
+            if not await self._send(group):
                 break
-            count += 1
+            count += len(group)
         if count:
             self.status.republished += count
             log.info("republished %d event(s) the bridge has not confirmed", count)

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.ledger import IncomingEvent, Ledger, Rejected, StoreResult
 from canopy import topics
-from canopy.events import InvalidEvent, format_utc, parse_event
+from canopy.events import MAX_MESSAGE_BYTES, InvalidEvent, format_utc, parse_event, split_message
 from canopy.mqtt import Message, MqttConnection, MqttSettings, NotConnected
 
 log = logging.getLogger(__name__)
@@ -96,12 +96,15 @@ class Ingest:
             await self._handle(batch)
 
     async def _handle(self, batch: list[Message]) -> None:
-        self.stats.received += len(batch)
         events: list[IncomingEvent] = []
         rejected: list[Rejected] = []
         for message in batch:
-            item = classify(message)
-            (events if isinstance(item, IncomingEvent) else rejected).append(item)  # type: ignore[arg-type]
+            for item in classify(message):
+                if isinstance(item, IncomingEvent):
+                    events.append(item)
+                else:
+                    rejected.append(item)
+        self.stats.received += len(events) + len(rejected)
         delay = 0.5
         while True:
             try:
@@ -150,25 +153,37 @@ class Ingest:
                 log.warning("could not answer %s/%s: not connected", facility, device)
 
 
-def classify(message: Message) -> IncomingEvent | Rejected:
-    """Validate one message against the contract and its topic."""
+def classify(message: Message) -> list[IncomingEvent | Rejected]:
+    """Validate the events in one message against the contract and their topic."""
     where = topics.parse(message.topic)
     if where is None or where.leaf != "events":
-        return Rejected(message.topic, "not a kiosk events topic", message.payload)
-    try:
-        event = parse_event(message.payload)
-    except InvalidEvent as exc:
-        return Rejected(message.topic, str(exc), message.payload, where.facility, where.device,
-                        _guess_id(message.payload))
-    if event.facility != where.facility or event.device != where.device:
-        return Rejected(
-            message.topic,
-            f"event says {event.facility}/{event.device} but came on the topic of"
-            f" {where.facility}/{where.device}",
-            message.payload, where.facility, where.device, event.id,
-        )
-    return IncomingEvent(event.id, event.facility, event.device, event.seq, event.type,
-                         format_utc(event.at), message.payload)
+        return [Rejected(message.topic, "not a kiosk events topic", message.payload)]
+    size = len(message.payload)
+    if size > MAX_MESSAGE_BYTES:
+        return [Rejected(message.topic, f"message too large: {size} bytes, the limit is"
+                         f" {MAX_MESSAGE_BYTES}", message.payload, where.facility, where.device)]
+    lines = split_message(message.payload)
+    if not lines:
+        return [Rejected(message.topic, "empty message", message.payload, where.facility, where.device)]
+    out: list[IncomingEvent | Rejected] = []
+    for line in lines:
+        try:
+            event = parse_event(line)
+        except InvalidEvent as exc:
+            out.append(Rejected(message.topic, str(exc), line, where.facility, where.device,
+                                _guess_id(line)))
+            continue
+        if event.facility != where.facility or event.device != where.device:
+            out.append(Rejected(
+                message.topic,
+                f"event says {event.facility}/{event.device} but came on the topic of"
+                f" {where.facility}/{where.device}",
+                line, where.facility, where.device, event.id,
+            ))
+            continue
+        out.append(IncomingEvent(event.id, event.facility, event.device, event.seq, event.type,
+                                 format_utc(event.at), line))
+    return out
 
 
 def _guess_id(payload: bytes) -> str | None:

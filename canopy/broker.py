@@ -52,7 +52,9 @@ def wait_port(host: str, port: int, timeout: float = 10.0) -> bool:
 class Mosquitto:
     """One Mosquitto process with a config written for this use."""
 
-    def __init__(self, workdir: Path, port: int | None = None, *, extra: str = "") -> None:
+    def __init__(
+        self, workdir: Path, port: int | None = None, *, extra: str = "", anonymous: bool = True
+    ) -> None:
         binary = find_mosquitto()
         if binary is None:
             raise UserError(
@@ -64,6 +66,7 @@ class Mosquitto:
         self.port = port or free_port()
         self.host = "127.0.0.1"
         self.extra = extra
+        self.anonymous = anonymous
         self.proc: subprocess.Popen[bytes] | None = None
         workdir.mkdir(parents=True, exist_ok=True)
         self.conf = workdir / "mosquitto.conf"
@@ -79,7 +82,7 @@ class Mosquitto:
 user {getpass.getuser()}
 per_listener_settings false
 listener {self.port} 127.0.0.1
-allow_anonymous true
+allow_anonymous {'true' if self.anonymous else 'false'}
 persistence true
 persistence_location {data}/
 autosave_interval 1

@@ -42,6 +42,9 @@ from canopy.topics import NAME_PATTERN
 
 SCHEMA_VERSION = 1
 MAX_EVENT_BYTES = 64 * 1024  # one event on the wire; a room count of ~2,000 tags fits
+# One MQTT message on an events topic holds one event, or several, one per line:
+# the uplink packs a backlog so a long outage drains in seconds, not minutes.
+MAX_MESSAGE_BYTES = 256 * 1024 - 1024  # under the broker's max_packet_size (256 KiB)
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "events.schema.json"
 
 _DECIMAL_RE = re.compile(r"^-?\d{1,9}(\.\d{1,6})?$")
@@ -403,6 +406,16 @@ def parse_event(payload: bytes | str) -> Event:
         return _ADAPTER.validate_python(raw)
     except ValidationError as exc:
         raise InvalidEvent(_describe(exc)) from None
+
+
+def split_message(payload: bytes) -> list[bytes]:
+    """The events in one message: one per line, each line the event's exact bytes."""
+    return [line for line in payload.split(b"\n") if line.strip()]
+
+
+def join_events(payloads: list[bytes]) -> bytes:
+    """Pack events for one message. JSON from ``to_json`` never holds a raw newline."""
+    return b"\n".join(payloads)
 
 
 def build_event(

@@ -371,8 +371,8 @@ class MqttConnection:
     ) -> None:
         was_connected = self._connected.is_set()
         self._connected.clear()
-        self.last_error = f"disconnected from {self._where()}: {reason}"
-        if was_connected:
+        if was_connected:  # otherwise keep the reason the broker refused us
+            self.last_error = f"disconnected from {self._where()}: {reason}"
             log.warning("%s", self.last_error)
         self._in_loop(self._lost.set)
         if self._on_disconnect_cb is not None:

@@ -35,6 +35,9 @@ class ScanFlow:
         self.location = location
 
     async def handle(self, scan: Scan) -> Outcome:
+        if scan.problem is not None:
+            # Read, but doubtful (bad bytes, unmapped keys): never guess at a tag.
+            return Outcome(False, f"Scan not clear ({scan.problem}). Scan again.")
         try:
             tag = check_tag(scan.text, self.tag_format)
         except NotATag as exc:

@@ -82,3 +82,14 @@ def test_secrets_are_not_echoed(tmp_path: Path) -> None:
     assert "hunter2" not in str(info.value)
     config = load_config(AgentConfig, write(tmp_path, "[mqtt]\nusername = \"k1\"\npassword = \"hunter2\"\n"))
     assert "hunter2" not in repr(config)
+
+
+@pytest.mark.parametrize(("name", "model"), [("agent", AgentConfig), ("bridge", BridgeConfig)])
+def test_documented_examples_load_and_show_the_defaults(name: str, model: type) -> None:
+    path = Path(__file__).resolve().parents[2] / "docs" / f"{name}.example.toml"
+    loaded = load_config(model, path)
+    defaults = load_config(model, None)
+    # Sections the example spells out in full must show the real defaults.
+    for section in ("mqtt", "uplink", "outbox", "ingest"):
+        if hasattr(defaults, section):
+            assert getattr(loaded, section) == getattr(defaults, section), section

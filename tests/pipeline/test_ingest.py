@@ -182,6 +182,24 @@ async def test_bad_input_is_answered_kept_and_does_not_stop_ingest(
         task.cancel()
 
 
+async def test_a_packed_message_is_judged_event_by_event(broker: Mosquitto, ledger: Ledger) -> None:
+    """A backlog arrives several events per message; one bad line spoils only itself."""
+    _, task = await start_ingest(broker, ledger)
+    kiosk = FakeKiosk(broker)
+    try:
+        good = [event(seq) for seq in range(1, 4)]
+        bad = bad_payload("wrong schema version")
+        kiosk.publish(b"\n".join([good[0], bad, good[1], good[2]]))
+        await eventually(lambda: len(kiosk.acks) >= 4)
+        assert sorted(a["status"] for a in kiosk.acks) == ["rejected", "stored", "stored", "stored"]
+        assert (await ledger.counts()).events == 3
+        (kept,) = await ledger.quarantined()
+        assert kept.payload == bad  # the bad line alone, byte for byte
+    finally:
+        kiosk.close()
+        task.cancel()
+
+
 async def test_message_on_a_foreign_topic_is_kept(broker: Mosquitto, ledger: Ledger) -> None:
     """Not a kiosk topic at all: nobody to answer, but it is quarantined, not dropped."""
     ingest, task = await start_ingest(broker, ledger)

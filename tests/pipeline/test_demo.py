@@ -1,0 +1,63 @@
+"""`canopy demo` and `canopy sim`, as a newcomer runs them, end to end."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(120)
+TAG = "1A4FF0100000022000000123"
+
+
+def canopy(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "canopy", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_demo_carries_a_scan_from_the_simulated_scanner_to_the_ledger(tmp_path: Path) -> None:
+    demo = subprocess.Popen([sys.executable, "-m", "canopy", "demo"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert demo.stdout is not None
+        banner = ""
+        for line in demo.stdout:
+            banner += line
+            if "Try, in another terminal" in line:
+                break
+        assert "Canopy demo is running" in banner, banner
+
+        saved = canopy(tmp_path, "sim", "scan", TAG)
+        assert saved.returncode == 0, saved.stderr
+        assert saved.stdout.strip() == f"Saved: plant {TAG}"
+
+        misread = canopy(tmp_path, "sim", "scan", "1A4FF01")
+        assert misread.returncode == 1
+        assert "Not a plant tag" in misread.stdout
+
+        ledger = tmp_path / "var" / "demo" / "ledger.db"
+        deadline = time.monotonic() + 20
+        rows: list[tuple[str, str]] = []
+        while time.monotonic() < deadline and not rows:
+            if ledger.exists():
+                with sqlite3.connect(ledger) as db:
+                    rows = db.execute("SELECT type, device FROM events").fetchall()
+            time.sleep(0.2)
+        assert rows == [("plant.scanned", "kiosk-01")]
+    finally:
+        demo.send_signal(signal.SIGINT)
+        out, _ = demo.communicate(timeout=30)
+    assert demo.returncode == 0, out
+    assert "demo stopped" in out
+
+
+def test_sim_without_a_running_agent_says_so(tmp_path: Path) -> None:
+    done = canopy(tmp_path, "sim", "scan", TAG)
+    assert done.returncode == 2
+    assert "no running agent with simulated devices" in done.stderr
+    assert "Traceback" not in done.stderr
