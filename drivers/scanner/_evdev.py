@@ -106,6 +106,7 @@ class EvdevScanner(ScannerBase):
         self._readers: dict[str, asyncio.Task[None]] = {}  # by-id path -> reader task
         self._nodes: dict[str, str] = {}  # by-id path -> /dev/input/eventN it points to
         self._ignored: dict[str, str] = {}  # not-a-scanner paths -> node when judged
+        self._failures: dict[str, int] = {}  # path -> failed open/grab attempts in a row
 
     async def _run(self) -> None:
         while True:
@@ -132,6 +133,8 @@ class EvdevScanner(ScannerBase):
         # A path that vanished is judged afresh if it comes back (maybe another device).
         for path in set(self._ignored) - set(paths):
             del self._ignored[path]
+        for path in set(self._failures) - set(paths):
+            del self._failures[path]
         if not self._readers and self.fault is None:
             self._set_state(
                 False, DeviceFault(NONE_PLUGGED, device=self.options.device_glob, detail="no scanner matches")
@@ -141,7 +144,7 @@ class EvdevScanner(ScannerBase):
         try:
             device = self._opener(path)
         except OSError as exc:  # vanished between glob and open, or permissions
-            self._set_state(bool(self._readers), fault_from_error(exc, device=path))
+            self._attach_failed(path, exc)
             return
         try:
             ids = device.info
@@ -163,8 +166,9 @@ class EvdevScanner(ScannerBase):
         except OSError as exc:  # EBUSY: someone else holds the grab
             with contextlib.suppress(OSError):
                 device.close()
-            self._set_state(bool(self._readers), fault_from_error(exc, device=path))
+            self._attach_failed(path, exc)
             return
+        self._failures.pop(path, None)
         _caps_lock_led_off(device)
         self._nodes[path] = node
         self._readers[path] = asyncio.get_running_loop().create_task(
@@ -172,6 +176,16 @@ class EvdevScanner(ScannerBase):
         )
         log.info("%s: reading %s (%r)", self.name, path, device.name)
         self._set_state(True, None)
+
+    def _attach_failed(self, path: str, exc: OSError) -> None:
+        """Report a failed open/grab, except the first one after a device appears:
+        udev creates the by-id link before it has set the node's permissions
+        (hardware.md 1.9), and the next poll usually succeeds."""
+        self._failures[path] = self._failures.get(path, 0) + 1
+        if self._failures[path] > 1:
+            self._set_state(bool(self._readers), fault_from_error(exc, device=path))
+        else:
+            log.debug("%s: opening %s failed, will retry: %s", self.name, path, exc)
 
     # -- reading one device -------------------------------------------------------
 

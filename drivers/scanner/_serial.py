@@ -146,8 +146,10 @@ class SerialScanner(ScannerBase):
         port = self.options.port
         poll_s = self.options.poll_ms / 1000
         ever_connected = False
+        failures = 0
         while True:
             if not _present(port):
+                failures = 0
                 if self.fault is None:
                     message = UNPLUGGED if ever_connected else NONE_PLUGGED
                     self._set_state(False, DeviceFault(message, device=port, detail="no such path"))
@@ -157,9 +159,14 @@ class SerialScanner(ScannerBase):
             try:
                 transport = await self._open(protocol)
             except (OSError, ValueError) as exc:  # SerialException is an OSError
-                self._set_state(False, fault_from_error(exc, device=port))
+                # The first failure right after the port appears is often udev still
+                # setting permissions; report only when it happens again.
+                failures += 1
+                if failures > 1:
+                    self._set_state(False, fault_from_error(exc, device=port))
                 await asyncio.sleep(poll_s)
                 continue
+            failures = 0
             self._transport, self._protocol = transport, protocol
             ever_connected = True
             self._set_state(True, None)

@@ -204,6 +204,7 @@ class PluggedDevice:
         self.busy = busy
         self.leds = leds
         self.opened: list[PipeInputDevice] = []
+        self.open_errors: list[OSError] = []  # raised by the next open() calls, in order
         self.plugged = True
         self._write_fd = -1
 
@@ -215,6 +216,8 @@ class PluggedDevice:
     def open(self) -> PipeInputDevice:
         if not self.plugged:
             raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), self.path)
+        if self.open_errors:
+            raise self.open_errors.pop(0)
         read_fd, write_fd = os.pipe()
         if self._write_fd >= 0:
             os.close(self._write_fd)  # the previous handle sees "unplugged"

@@ -16,7 +16,13 @@ from evdev import ecodes
 
 from drivers.faults import DeviceFault
 from drivers.scanner import EvdevOptions, EvdevScanner, Scan
-from drivers.scanner._faults import IN_USE, NONE_PLUGGED, UNPLUGGED
+from drivers.scanner._faults import (
+    IN_USE,
+    NO_PERMISSION,
+    NONE_PLUGGED,
+    NOT_WORKING,
+    UNPLUGGED,
+)
 from drivers.scanner._framing import NO_AIM_PROBLEM, AimMode
 from drivers.scanner.testing import FakeInputBus, PluggedDevice, key_events
 
@@ -43,7 +49,10 @@ class Rig:
             {"device_glob": str(tmp_path / "*-event-kbd"), "poll_ms": 10, **options}
         )
         self.scanner = EvdevScanner(
-            opts, name="bench", aim=aim, opener=self.bus.open,
+            opts,
+            name="bench",
+            aim=aim,
+            opener=self.bus.open,
             on_state=lambda c, f: self.states.append((c, f)),
         )
         self.stream = self.scanner.scans()
@@ -92,14 +101,19 @@ async def test_every_character_class(rig: Rig) -> None:
     dev.send(key_events("abcxyz"))
     dev.send(key_events("ABCXYZ"))
     dev.send(key_events("0123456789"))
-    dev.send(key_events("!@#$%^&*()_+{}|:\"<>?~"))
+    dev.send(key_events('!@#$%^&*()_+{}|:"<>?~'))
     dev.send(key_events("0123456789.-+*/", keypad_digits=True, terminator="kp_enter"))
     dev.send(key_events("1A4FF03000000C7000001234", caps_lock=True))
     dev.send(key_events(printable))
     got = await texts(rig, 7)
     assert got == [
-        "abcxyz", "ABCXYZ", "0123456789", "!@#$%^&*()_+{}|:\"<>?~",
-        "0123456789.-+*/", "1A4FF03000000C7000001234", printable,
+        "abcxyz",
+        "ABCXYZ",
+        "0123456789",
+        '!@#$%^&*()_+{}|:"<>?~',
+        "0123456789.-+*/",
+        "1A4FF03000000C7000001234",
+        printable,
     ]
 
 
@@ -172,7 +186,11 @@ async def test_tab_terminator_when_configured(tmp_path: Path) -> None:
     ],
 )
 async def test_aim_prefix_modes(
-    tmp_path: Path, mode: AimMode, sent: str, symbology: str | None, text: str,
+    tmp_path: Path,
+    mode: AimMode,
+    sent: str,
+    symbology: str | None,
+    text: str,
     problem: str | None,
 ) -> None:
     rig = Rig(tmp_path, aim=mode)
@@ -225,15 +243,17 @@ async def test_unplug_while_idle_and_without_pending_read(rig: Rig) -> None:
 
 
 async def test_a_keyboard_is_never_grabbed(rig: Rig) -> None:
-    keyboard = rig.bus.plug("usb-Logitech_USB_Keyboard-event-kbd",
-                            name="Logitech USB Keyboard", vendor=0x046D, product=0xC31C)
+    keyboard = rig.bus.plug(
+        "usb-Logitech_USB_Keyboard-event-kbd", name="Logitech USB Keyboard", vendor=0x046D, product=0xC31C
+    )
     rig.start()
     await until(lambda: keyboard.device is not None and keyboard.device.closed)
     assert not rig.scanner.connected
     assert rig.scanner.fault is not None and rig.scanner.fault.message == NONE_PLUGGED
 
-    scanner = await rig.plug("usb-13ba_Barcode_Reader-event-kbd", name="Barcode Reader ",
-                             vendor=0x13BA, product=0x0018)
+    scanner = await rig.plug(
+        "usb-13ba_Barcode_Reader-event-kbd", name="Barcode Reader ", vendor=0x13BA, product=0x0018
+    )
     scanner.send(key_events("FROMSCANNER"))
     scan = await rig.next()
     assert (scan.text, scan.device) == ("FROMSCANNER", scanner.path)
@@ -255,6 +275,45 @@ async def test_device_held_by_another_program_is_reported_and_retried(rig: Rig) 
     dev.send(key_events("GOTIT"))
     assert (await rig.next()).text == "GOTIT"
     assert rig.states[-1] == (True, None)
+
+
+async def test_permissions_not_ready_right_after_plug_is_not_reported(rig: Rig) -> None:
+    rig.start()
+    await until(lambda: rig.scanner.fault is not None)  # "no scanner plugged in"
+    dev = rig.bus.plug(SCANNER_ID)
+    dev.open_errors.append(PermissionError(13, "Permission denied"))  # udev not done yet
+    await until(lambda: rig.scanner.connected)
+    assert [c for c, _ in rig.states] == [False, True]  # no permission fault flashed
+    dev.send(key_events("OK"))
+    assert (await rig.next()).text == "OK"
+
+
+async def test_lasting_permission_problem_is_reported(rig: Rig) -> None:
+    dev = rig.bus.plug(SCANNER_ID)
+    dev.open_errors += [PermissionError(13, "Permission denied")] * 3
+    rig.start()
+    await until(lambda: rig.scanner.fault is not None and rig.scanner.fault.message == NO_PERMISSION)
+    await until(lambda: rig.scanner.connected)  # fixed (e.g. user added to "input")
+    assert rig.states[-1] == (True, None)
+
+
+async def test_real_opener_on_something_that_is_no_input_device(tmp_path: Path) -> None:
+    # evdev.InputDevice itself (no fake): its ioctls fail on a plain file (ENOTTY).
+    (tmp_path / SCANNER_ID).write_bytes(b"not a device")
+    states: States = []
+    scanner = EvdevScanner(
+        EvdevOptions(device_glob=str(tmp_path / "*-event-kbd"), poll_ms=10),
+        on_state=lambda c, f: states.append((c, f)),
+    )
+    pending = asyncio.ensure_future(anext(scanner.scans()))
+    try:
+        await until(lambda: scanner.fault is not None and scanner.fault.message == NOT_WORKING)
+        assert not scanner.connected
+        assert scanner.fault is not None and "Errno" in scanner.fault.detail
+    finally:
+        await scanner.aclose()
+        with contextlib.suppress(StopAsyncIteration):
+            await pending
 
 
 async def test_caps_lock_led_is_switched_off_on_grab(rig: Rig) -> None:
@@ -284,8 +343,11 @@ async def test_thousand_scan_burst_loses_no_character(tmp_path: Path) -> None:
     try:
         dev = await rig.plug()
         codes = [f"1A4FF0300000{n:06d}CANOPY"[:24] + "]x\x1d" + "aZ9!" for n in range(1000)]
-        events = [ev for i, code in enumerate(codes)
-                  for ev in key_events(code, keypad_digits=i % 3 == 0, caps_lock=i % 5 == 0)]
+        events = [
+            ev
+            for i, code in enumerate(codes)
+            for ev in key_events(code, keypad_digits=i % 3 == 0, caps_lock=i % 5 == 0)
+        ]
         writer = asyncio.ensure_future(asyncio.to_thread(dev.send, events))
         got = [(await rig.next()).text for _ in range(len(codes))]
         await writer

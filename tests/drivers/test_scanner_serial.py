@@ -55,7 +55,7 @@ class FakeSerialScanner:
     def send(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
-            view = view[os.write(self.master, view):]
+            view = view[os.write(self.master, view) :]
 
     def unplug(self) -> None:
         os.close(self.master)
@@ -69,8 +69,7 @@ class Rig:
         self.device = FakeSerialScanner(link)
         self.states: list[tuple[bool, DeviceFault | None]] = []
         opts = SerialOptions.model_validate({"port": str(link), "poll_ms": 10, **options})
-        self.scanner = SerialScanner(opts, name="bench",
-                                     on_state=lambda c, f: self.states.append((c, f)))
+        self.scanner = SerialScanner(opts, name="bench", on_state=lambda c, f: self.states.append((c, f)))
         self.stream = self.scanner.scans()
         self._pending: asyncio.Future[Scan] | None = None
 
@@ -203,8 +202,7 @@ async def test_bytes_read_just_before_the_port_fails_are_not_lost(rig: Rig) -> N
     protocol.data_received(b"LASTWORDS\rHAL")
     protocol.connection_lost(OSError(5, "Input/output error"))
     assert (await rig.next()).text == "LASTWORDS"
-    await until(lambda: any(f is not None and "3 bytes discarded" in f.detail
-                            for _, f in rig.states))
+    await until(lambda: any(f is not None and "3 bytes discarded" in f.detail for _, f in rig.states))
     await until(lambda: rig.scanner.connected)  # the port is still there: reopened
     dev.send(b"AGAIN\r")
     assert (await rig.next()).text == "AGAIN"

@@ -137,11 +137,15 @@ async def test_factory_picks_the_implementation() -> None:
     assert isinstance(sim, SimScanner) and sim.name == "bench"
     evdev = open_scanner(ScannerConfig(kind="evdev"), name="bench")
     assert isinstance(evdev, EvdevScanner)
-    serial = open_scanner(ScannerConfig.model_validate(
-        {"kind": "serial", "serial": {"port": "/dev/serial/by-id/x"}}))
+    serial = open_scanner(
+        ScannerConfig.model_validate({"kind": "serial", "serial": {"port": "/dev/serial/by-id/x"}})
+    )
     assert isinstance(serial, SerialScanner)
     # Each class satisfies the Scanner protocol on its own (checked by mypy).
-    direct: list[Scanner] = [SimScanner(), EvdevScanner(ScannerConfig().evdev),
-                             SerialScanner(ScannerConfig().serial)]
+    direct: list[Scanner] = [
+        SimScanner(),
+        EvdevScanner(ScannerConfig().evdev),
+        SerialScanner(ScannerConfig().serial),
+    ]
     for scanner in (sim, evdev, serial, *direct):
         await scanner.aclose()  # never started: nothing to release
