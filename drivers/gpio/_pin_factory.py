@@ -1,0 +1,66 @@
+"""Choosing the gpiozero pin factory: the hardware one, or the mock for the sim."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from importlib.metadata import entry_points
+
+from gpiozero import Device, Factory
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+from drivers.faults import DeviceFault
+from drivers.gpio._errors import fault_from_error
+
+log = logging.getLogger(__name__)
+
+_GROUP = "gpiozero_pin_factories"
+
+
+def mock_pin_factory() -> Factory:
+    """A private MockFactory. PWM pins everywhere, as lgpio gives (the RGB light dims)."""
+    return MockFactory(pin_class=MockPWMPin)
+
+
+def hardware_pin_factory(name: str | None) -> tuple[Factory, bool]:
+    """The factory for real pins, and whether the caller owns (must close) it.
+
+    ``None`` shares gpiozero's process-wide default (``Device.pin_factory``, which
+    honours GPIOZERO_PIN_FACTORY and gpiozero's fallback order, and which gpiozero
+    closes at exit). A name builds a private factory through the same entry points
+    gpiozero uses, so it does not change what other gpiozero code in the process gets.
+    """
+    # gpiozero warns once per factory it falls back from; those lines are the only
+    # record of *why* nothing loaded, so they go into the fault's detail.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if name is None:
+                Device.ensure_pin_factory()
+                factory, owned = Device.pin_factory, False
+            else:
+                factory, owned = _load(name)(), True
+        except DeviceFault:
+            raise
+        except Exception as exc:
+            notes = "; ".join(str(w.message) for w in caught)
+            raise fault_from_error(exc, device="GPIO", note=notes, starting_pins=True) from exc
+    for w in caught:
+        log.warning("gpiozero: %s", w.message)
+    return factory, owned
+
+
+def _load(name: str) -> type[Factory]:
+    group = entry_points(group=_GROUP)
+    # Exact name first, then lower case: gpiozero's own lookup rule.
+    for wanted in (name, name.lower()):
+        for ep in group:
+            if ep.name == wanted:
+                factory_class: type[Factory] = ep.load()
+                return factory_class
+    known = ", ".join(sorted(ep.name for ep in group))
+    raise DeviceFault(
+        f'GPIO pin factory "{name}" is not known: check [gpio] pin_factory',
+        device="GPIO",
+        detail=f"installed gpiozero pin factories: {known}",
+    )
