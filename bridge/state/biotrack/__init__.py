@@ -1,0 +1,105 @@
+"""BioTrack classic JSON API ("serverjson.asp", API 4.0): a typed async client.
+
+Protocol code only: login and transparent re-login on errorcode 63, typed
+write requests, typed sync reads, read-back helpers, and one error hierarchy
+that says whether a failed write may have been applied. Retry and batching
+policy live in the bridge's submitter.
+"""
+
+from bridge.state.biotrack._client import BioTrackClient
+from bridge.state.biotrack._config import BioTrackConfig
+from bridge.state.biotrack._errors import (
+    BioTrackAmbiguous,
+    BioTrackAuthError,
+    BioTrackError,
+    BioTrackNotSent,
+    BioTrackProtocolError,
+    BioTrackRateLimited,
+    BioTrackRejected,
+    BioTrackServerError,
+    BioTrackUnavailable,
+)
+from bridge.state.biotrack._models import (
+    Derivative,
+    Employee,
+    InventoryAdjustment,
+    InventoryItem,
+    Plant,
+    PlantDerivative,
+    PlantState,
+    Room,
+    Vendor,
+    WriteResult,
+)
+from bridge.state.biotrack._requests import (
+    AdjustReason,
+    BioTrackWrite,
+    InventoryAdjust,
+    InventoryCreateLot,
+    InventoryMove,
+    InventorySplit,
+    InventoryType,
+    PlantConvertToInventory,
+    PlantCure,
+    PlantDestroy,
+    PlantDestroySchedule,
+    PlantDestroyScheduleUndo,
+    PlantHarvest,
+    PlantHarvestSchedule,
+    PlantHarvestScheduleUndo,
+    PlantMove,
+    PlantNew,
+    PlantWasteWeigh,
+    Removal,
+    Uom,
+    Weight,
+    WeightUom,
+)
+from bridge.state.biotrack._wire import barcode_id
+
+__all__ = [
+    "AdjustReason",
+    "BioTrackAmbiguous",
+    "BioTrackAuthError",
+    "BioTrackClient",
+    "BioTrackConfig",
+    "BioTrackError",
+    "BioTrackNotSent",
+    "BioTrackProtocolError",
+    "BioTrackRateLimited",
+    "BioTrackRejected",
+    "BioTrackServerError",
+    "BioTrackUnavailable",
+    "BioTrackWrite",
+    "Derivative",
+    "Employee",
+    "InventoryAdjust",
+    "InventoryAdjustment",
+    "InventoryCreateLot",
+    "InventoryItem",
+    "InventoryMove",
+    "InventorySplit",
+    "InventoryType",
+    "Plant",
+    "PlantConvertToInventory",
+    "PlantCure",
+    "PlantDerivative",
+    "PlantDestroy",
+    "PlantDestroySchedule",
+    "PlantDestroyScheduleUndo",
+    "PlantHarvest",
+    "PlantHarvestSchedule",
+    "PlantHarvestScheduleUndo",
+    "PlantMove",
+    "PlantNew",
+    "PlantState",
+    "PlantWasteWeigh",
+    "Removal",
+    "Room",
+    "Uom",
+    "Vendor",
+    "Weight",
+    "WeightUom",
+    "WriteResult",
+    "barcode_id",
+]
