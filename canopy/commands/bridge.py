@@ -1,22 +1,41 @@
-"""``canopy bridge``: run the central bridge."""
+"""``canopy bridge``: run the central bridge, and IT's views of it.
+
+    canopy bridge [-c FILE]                  run the bridge
+    canopy bridge ACTION [-c FILE] …         one of the actions below
+
+Each action lives in its own module listed in ``ACTIONS`` with ``register(actions)``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 from pathlib import Path
 from typing import Any
 
 from canopy.config import load_config
 from canopy.runtime import run_until_signal, setup_logging
 
+ACTIONS: tuple[str, ...] = ()
+
+
+def common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", type=Path, help="bridge TOML file (default: built-in)")
+    parser.add_argument("-v", "--verbose", action="store_true")
+
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
-        "bridge", help="run the central bridge (MQTT → ledger → state API)"
+        "bridge", help="run the central bridge (MQTT → ledger → state API), or inspect it"
     )
-    parser.add_argument("-c", "--config", type=Path, help="bridge TOML file (default: built-in)")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    common(parser)
     parser.set_defaults(func=run)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    run_parser = actions.add_parser("run", help="run the bridge (the default)")
+    common(run_parser)
+    run_parser.set_defaults(func=run)
+    for name in ACTIONS:
+        importlib.import_module(name).register(actions)
 
 
 def run(args: argparse.Namespace) -> int:
