@@ -49,8 +49,45 @@ def wait_port(host: str, port: int, timeout: float = 10.0) -> bool:
     return False
 
 
+class EmbeddedBroker:
+    """The demo's fallback when Mosquitto is not installed: amqtt, MQTT 3.1.1 only."""
+
+    protocol = "3.1.1"
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.host = "127.0.0.1"
+        self.log = workdir / "embedded-broker.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        workdir.mkdir(parents=True, exist_ok=True)
+
+    def start(self, timeout: float = 20.0) -> None:
+        import sys
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "canopy.embedded_broker", "--port", str(self.port)],
+            stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        if not wait_port(self.host, self.port, timeout):
+            self.stop()
+            raise RuntimeError(f"the embedded broker did not start; see {self.log}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
 class Mosquitto:
     """One Mosquitto process with a config written for this use."""
+
+    protocol = "5"
 
     def __init__(
         self, workdir: Path, port: int | None = None, *, extra: str = "", anonymous: bool = True

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from canopy.broker import Mosquitto
+from canopy.broker import EmbeddedBroker, Mosquitto, find_mosquitto
 from canopy.errors import UserError
 
 DEMO_TAG = "1A4FF0100000022000000123"
@@ -29,12 +29,14 @@ def register(sub: Any) -> None:
     parser.add_argument("--dir", type=Path, default=Path("var/demo"),
                         help="where the demo keeps its files (default: var/demo)")
     parser.add_argument("--port", type=int, default=0, help="broker port (default: a free one)")
+    parser.add_argument("--broker", choices=["auto", "mosquitto", "embedded"], default="auto",
+                        help="auto: Mosquitto when installed, else the embedded Python broker")
     parser.add_argument("--for", dest="duration", type=float, default=0,
                         help="stop by itself after this many seconds (default: run until Ctrl-C)")
     parser.set_defaults(func=run)
 
 
-def _write_configs(root: Path, port: int) -> tuple[Path, Path]:
+def _write_configs(root: Path, port: int, protocol: str) -> tuple[Path, Path]:
     agent = root / "agent.toml"
     agent.write_text(
         f"""# canopy demo: one kiosk with simulated devices
@@ -47,6 +49,7 @@ state_dir = "var/agent"
 [mqtt]
 host = "127.0.0.1"
 port = {port}
+protocol = "{protocol}"
 
 [scanner]
 kind = "sim"
@@ -61,6 +64,7 @@ id = "bridge-demo"
 [mqtt]
 host = "127.0.0.1"
 port = {port}
+protocol = "{protocol}"
 
 [ledger]
 url = "sqlite:///{root}/ledger.db"
@@ -73,8 +77,14 @@ def run(args: argparse.Namespace) -> int:
     root: Path = args.dir
     logs = root / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    broker = Mosquitto(root / "broker", args.port or None)
-    agent_conf, bridge_conf = _write_configs(root, broker.port)
+    broker: Mosquitto | EmbeddedBroker
+    if args.broker == "embedded" or (args.broker == "auto" and find_mosquitto() is None):
+        broker = EmbeddedBroker(root / "broker", args.port or None)
+        broker_name = "embedded Python broker (MQTT 3.1.1)"
+    else:
+        broker = Mosquitto(root / "broker", args.port or None)
+        broker_name = "mosquitto"
+    agent_conf, bridge_conf = _write_configs(root, broker.port, broker.protocol)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 
@@ -96,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"""Canopy demo is running (Ctrl-C stops it).
 
-  broker   mosquitto on 127.0.0.1:{broker.port}   log: {broker.log}
+  broker   {broker_name} on 127.0.0.1:{broker.port}   log: {broker.log}
   bridge   ledger {root}/ledger.db               log: {logs}/bridge.log
   kiosk    CA-DEMO-0001/kiosk-01, simulated devices   log: {logs}/agent.log
 

@@ -20,8 +20,9 @@ def canopy(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=60)
 
 
-def test_demo_carries_a_scan_from_the_simulated_scanner_to_the_ledger(tmp_path: Path) -> None:
-    demo = subprocess.Popen([sys.executable, "-m", "canopy", "demo"], cwd=tmp_path,
+@pytest.mark.parametrize("broker", ["mosquitto", "embedded"])
+def test_demo_carries_a_scan_from_the_simulated_scanner_to_the_ledger(tmp_path: Path, broker: str) -> None:
+    demo = subprocess.Popen([sys.executable, "-m", "canopy", "demo", "--broker", broker], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert demo.stdout is not None
@@ -31,6 +32,7 @@ def test_demo_carries_a_scan_from_the_simulated_scanner_to_the_ledger(tmp_path: 
             if "Try, in another terminal" in line:
                 break
         assert "Canopy demo is running" in banner, banner
+        assert ("embedded Python broker" in banner) == (broker == "embedded")
 
         saved = canopy(tmp_path, "sim", "scan", TAG)
         assert saved.returncode == 0, saved.stderr
