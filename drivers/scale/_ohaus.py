@@ -1,0 +1,107 @@
+"""Ohaus command set (Ranger, Valor, Defender, Scout, Navigator, Courier).
+
+Commands end with CR LF: ``IP`` immediate print (stable or not), ``P`` print as
+displayed, ``SP`` print when stable, ``CP`` continuous, ``0P`` auto-print off,
+``Z`` zero, ``T`` tare, ``PV`` version. Invalid commands answer ``ES``; ``Z``
+and ``T`` are otherwise not acknowledged on most models (some answer ``OK!``).
+
+Output (Ohaus RS232 interface manual p.5; Defender 3000 §5.2; Navigator):
+polarity, weight right-justified with leading blanks, unit (up to 5 chars),
+``?`` when unstable (blank when stable), then an optional legend (``G``/``B/G``
+gross, ``NET``, ``T``/``Tare``, ``TOTAL``) and, for interval printing, a time:
+``     192.21 g``, ``       0.01 g ?``, ``     176.30 g ? 00:00:15``.
+The "print key" layout puts G / T / N in front of the number instead.
+
+Overload and underload are not documented as output lines for these models,
+so anything that is not a number with a known unit is unreadable: reported,
+never a weight. Pound:ounce display (``1 lb 3.5 oz``) is refused the same way.
+"""
+
+from __future__ import annotations
+
+import re
+
+from drivers.scale._frames import (
+    Command,
+    Dialect,
+    FrameContext,
+    Parsed,
+    Reply,
+    SerialSettings,
+    UnreadableFrame,
+    frame_text,
+    parse_number,
+)
+from drivers.scale._framing import LineFramer
+from drivers.scale._reading import Reading, ReadingState, WeightBasis, normalize_unit
+
+_UNITS = "kg|mg|g|lb|ozt|oz|dwt|ct|GN|tl|mom|PCS|pcs|PC|%"
+_LINE = re.compile(
+    r"^(?:(?P<pre>[GTN])\s+)?"
+    r"(?P<sign>-)?\s*(?P<num>\d+(?:\.\d*)?|\.\d+)"
+    rf"\s+(?P<unit>{_UNITS})(?![A-Za-z:])"
+    r"\s*(?P<unstable>\?)?"
+    r"\s*(?:(?P<check>[AOU])(?=\s|$))?"  # check-weighing accept/over/under (not overload)
+    r"\s*(?:(?P<coz>C)(?=\s|$))?"  # centre of zero
+    r"\s*(?P<legend>NET|Net|N|B/G|G|GROSS|Tare|TARE|T|TOTAL)?"
+    r"\s*(?P<time>\d{2}:\d{2}:\d{2})?\s*$"
+)
+_BASIS = {
+    "G": WeightBasis.GROSS,
+    "B/G": WeightBasis.GROSS,
+    "GROSS": WeightBasis.GROSS,
+    "N": WeightBasis.NET,
+    "NET": WeightBasis.NET,
+    "Net": WeightBasis.NET,
+    "T": WeightBasis.TARE,
+    "Tare": WeightBasis.TARE,
+    "TARE": WeightBasis.TARE,
+    "TOTAL": WeightBasis.TOTAL,
+}
+
+
+def parse_frame(frame: bytes, ctx: FrameContext | None = None, /) -> Parsed:
+    ctx = ctx or FrameContext()
+    text = frame_text(frame)
+    if not text.endswith("\r\n"):
+        raise UnreadableFrame("Ohaus line without CR LF", frame)
+    line = text[:-2].rstrip()
+    if not line.strip():
+        return None
+    if line.strip() == "ES":
+        return Reply(
+            ok=False,
+            raw=frame,
+            message="scale did not understand the command",
+            detail="ES: invalid command",
+        )
+    if line.strip() == "OK!":
+        return Reply(ok=True, raw=frame, detail="OK!")
+    m = _LINE.match(line.strip())
+    if m is None:
+        raise UnreadableFrame("not an Ohaus weight line", frame)
+    value = parse_number((m["sign"] or "") + m["num"], frame)
+    legend = m["pre"] or m["legend"]
+    return Reading(
+        value=value,
+        unit=normalize_unit(m["unit"]),
+        state=ReadingState.UNSTABLE if m["unstable"] else ReadingState.STABLE,
+        raw=frame,
+        at=ctx.at,
+        scale_id=ctx.scale_id,
+        basis=_BASIS[legend] if legend else None,
+    )
+
+
+DIALECT = Dialect(
+    name="ohaus",
+    serial=SerialSettings(9600, 8, "none", 1, "none"),
+    framer=lambda: LineFramer(b"\r\n", max_len=64),
+    parse=parse_frame,
+    weigh_immediate=Command(b"IP\r\n", "reading"),
+    weigh_stable=Command(b"SP\r\n", "reading"),
+    tare=Command(b"T\r\n", "none"),
+    zero=Command(b"Z\r\n", "none"),
+    stream_start=b"CP\r\n",
+    stream_stop=b"0P\r\n",
+)
