@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import socket
-from typing import Annotated
+from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from bridge.ingest import IngestSettings
 from canopy.mqtt import MqttSettings
+from canopy.refdata import Scale
+from canopy.topics import NAME_PATTERN
 
 
 class BridgeSettings(BaseModel):
@@ -31,6 +34,67 @@ class LedgerSettings(BaseModel):
     )
 
 
+class MetrcCredentials(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    vendor_key: SecretStr
+    user_key: SecretStr
+
+
+class BioTrackCredentials(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    username: str
+    password: SecretStr
+    ubi: str = Field(description="the company id BioTrack logs in with")
+    location: str | None = Field(default=None, description="location licence some writes carry")
+    training: bool = False
+
+
+class FacilityProfile(BaseModel):
+    """One licence the bridge reports for: which state system, how, and its rules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    license: Annotated[str, Field(pattern=NAME_PATTERN)]
+    state: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    system: Literal["metrc", "biotrack"]
+    base_url: str
+    timezone: str = Field(description="business dates are this zone's dates, e.g. America/Los_Angeles")
+    metrc: MetrcCredentials | None = None
+    biotrack: BioTrackCredentials | None = None
+    # Rules and pacing.
+    batch_size: Annotated[int, Field(ge=1, le=500)] = 10  # Metrc refuses > 10 objects a call by default
+    flush_interval_s: Annotated[float, Field(gt=0)] = 1.0
+    requests_per_s: Annotated[float, Field(gt=0)] = 5.0
+    timeout_s: Annotated[float, Field(gt=0)] = 30.0
+    witness_required_for_waste: bool = False
+    outage_alert_hours: Annotated[float, Field(gt=0)] = 72.0  # CA: notify the state after 72 h
+    refsync_interval_s: Annotated[float, Field(gt=0)] = 300.0
+    scales: list[Scale] = Field(default_factory=list, description="registered legal-for-trade scales")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use e.g. America/Los_Angeles)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _credentials(self) -> Self:
+        if self.system == "metrc" and self.metrc is None:
+            raise ValueError("a Metrc facility needs [facilities.metrc] vendor_key and user_key")
+        if self.system == "biotrack" and self.biotrack is None:
+            raise ValueError("a BioTrack facility needs [facilities.biotrack] username, password, ubi")
+        return self
+
+    @property
+    def tag_format(self) -> Literal["metrc", "biotrack"]:
+        return self.system
+
+
 class BridgeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -38,3 +102,13 @@ class BridgeConfig(BaseModel):
     mqtt: MqttSettings = MqttSettings()
     ingest: IngestSettings = IngestSettings()
     ledger: LedgerSettings = LedgerSettings()
+    facilities: list[FacilityProfile] = Field(
+        default_factory=list, description="the licences this bridge reports for ([[facilities]])"
+    )
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        licenses = [f.license for f in self.facilities]
+        if len(set(licenses)) != len(licenses):
+            raise ValueError("a licence is listed twice in [[facilities]]")
+        return self

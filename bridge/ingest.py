@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -52,7 +53,8 @@ class IngestStats:
 
 class Ingest:
     def __init__(
-        self, mqtt: MqttSettings, settings: IngestSettings, ledger: Ledger, *, client_id: str
+        self, mqtt: MqttSettings, settings: IngestSettings, ledger: Ledger, *, client_id: str,
+        on_publish: Callable[[int, bool, str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.ledger = ledger
@@ -70,6 +72,7 @@ class Ingest:
             receive_maximum=settings.receive_window,
             subscriptions=(subscription,),
             on_message=self._on_message,
+            on_publish=on_publish,
         )
         self._queue: list[Message] = []
         self._arrived = asyncio.Event()
@@ -182,8 +185,21 @@ def classify(message: Message) -> list[IncomingEvent | Rejected]:
             ))
             continue
         out.append(IncomingEvent(event.id, event.facility, event.device, event.seq, event.type,
-                                 format_utc(event.at), line))
+                                 format_utc(event.at), line, mentioned_tags(event)))
     return out
+
+
+_TAG_FIELDS = ("tag", "new_tag", "uid", "mother_tag")
+_TAG_LISTS = ("scanned", "missing", "extra")
+
+
+def mentioned_tags(event: Any) -> str:
+    """The state tags an event names, as " T1 T2 " for the activity-per-tag report."""
+    data = event.data
+    found: list[str] = [v for f in _TAG_FIELDS if isinstance(v := getattr(data, f, None), str)]
+    for name in _TAG_LISTS:
+        found.extend(getattr(data, name, None) or [])
+    return f" {' '.join(dict.fromkeys(found))} " if found else ""
 
 
 def _guess_id(payload: bytes) -> str | None:

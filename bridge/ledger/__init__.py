@@ -6,16 +6,22 @@ from pathlib import Path
 
 from bridge.ledger._base import IncomingEvent, Ledger, LedgerCounts, Rejected, StoreResult
 from bridge.ledger._postgres import PostgresLedger
+from bridge.ledger._queries import Answer, Attempt, Outage, ToSubmit, Unanswered
 from bridge.ledger._sqlite import SqliteLedger
 
 __all__ = [
+    "Answer",
+    "Attempt",
     "IncomingEvent",
     "Ledger",
     "LedgerCounts",
+    "Outage",
     "PostgresLedger",
     "Rejected",
     "SqliteLedger",
     "StoreResult",
+    "ToSubmit",
+    "Unanswered",
     "open_ledger",
 ]
 

@@ -9,8 +9,10 @@ Messages that break the contract are quarantined with the reason, never dropped.
 from __future__ import annotations
 
 import hashlib
+from abc import abstractmethod
 from dataclasses import dataclass, field
-from typing import Protocol
+
+from bridge.ledger._queries import LedgerQueries
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +24,7 @@ class IncomingEvent:
     type: str
     at: str
     payload: bytes
+    tags: str = ""  # " TAG1 TAG2 ": the tags it names, for the activity-per-tag report
 
     @property
     def digest(self) -> str:
@@ -53,17 +56,22 @@ class LedgerCounts:
     quarantined: int
 
 
-class Ledger(Protocol):
-    """Both calls commit before they return; the caller acks only afterwards."""
+class Ledger(LedgerQueries):
+    """Every call commits before it returns; the caller acks only afterwards."""
 
+    @abstractmethod
     async def store(self, events: list[IncomingEvent], rejected: list[Rejected]) -> StoreResult: ...
 
+    @abstractmethod
     async def counts(self) -> LedgerCounts: ...
 
+    @abstractmethod
     async def event_ids(self) -> list[str]: ...
 
+    @abstractmethod
     async def quarantined(self, limit: int = 100) -> list[Rejected]: ...
 
+    @abstractmethod
     async def close(self) -> None: ...
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 
 from bridge.ledger._base import (
     IncomingEvent,
+    Ledger,
     LedgerCounts,
     Rejected,
     StoreResult,
@@ -33,10 +35,33 @@ CREATE TABLE IF NOT EXISTS events (
     received BIGINT      NOT NULL,
     digest   TEXT        NOT NULL,
     payload  BYTEA       NOT NULL,
+    tags     TEXT        NOT NULL DEFAULT '',
     status   TEXT        NOT NULL DEFAULT 'stored',
-    message  TEXT
+    message  TEXT,
+    settled  BIGINT,
+    answered INTEGER     NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS events_device_seq ON events(facility, device, seq);
+CREATE INDEX IF NOT EXISTS events_to_submit ON events(facility, received) WHERE status = 'stored';
+CREATE INDEX IF NOT EXISTS events_unanswered ON events(settled) WHERE answered = 0 AND status != 'stored';
+CREATE TABLE IF NOT EXISTS attempts (
+    n           BIGSERIAL PRIMARY KEY,
+    at          BIGINT    NOT NULL,
+    facility    TEXT      NOT NULL,
+    endpoint    TEXT      NOT NULL,
+    event_ids   TEXT      NOT NULL,
+    outcome     TEXT      NOT NULL,
+    http_status INTEGER,
+    detail      TEXT      NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outages (
+    n        BIGSERIAL PRIMARY KEY,
+    facility TEXT      NOT NULL,
+    started  BIGINT    NOT NULL,
+    ended    BIGINT,
+    cause    TEXT      NOT NULL,
+    alerted  INTEGER   NOT NULL DEFAULT 0
+);
 CREATE TABLE IF NOT EXISTS quarantine (
     n        BIGSERIAL   PRIMARY KEY,
     received BIGINT      NOT NULL,
@@ -50,15 +75,15 @@ CREATE TABLE IF NOT EXISTS quarantine (
 """
 
 _INSERT = """
-INSERT INTO events (id, facility, device, seq, type, at, received, digest, payload)
+INSERT INTO events (id, facility, device, seq, type, at, received, digest, payload, tags)
 SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[],
-                     %s::bigint[], %s::text[], %s::bytea[])
+                     %s::bigint[], %s::text[], %s::bytea[], %s::text[])
 ON CONFLICT (id) DO NOTHING
 RETURNING id
 """
 
 
-class PostgresLedger:
+class PostgresLedger(Ledger):
     def __init__(self, conn: psycopg.AsyncConnection[tuple[Any, ...]], dsn: str) -> None:
         self._conn = conn
         self.dsn = dsn
@@ -98,6 +123,7 @@ class PostgresLedger:
                         [now] * len(firsts),
                         [e.digest for e in firsts],
                         [e.payload for e in firsts],
+                        [e.tags for e in firsts],
                     ),
                 )
                 inserted = {str(row[0]) for row in await cursor.fetchall()}
@@ -130,6 +156,20 @@ class PostgresLedger:
                     )
         return result
 
+    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        async with self._lock, self._conn.transaction():
+            cursor = await self._conn.execute(_pg(sql), params)
+            return list(await cursor.fetchall())
+
+    async def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
+        async with self._lock, self._conn.transaction():
+            cursor = await self._conn.execute(_pg(sql), params)
+            return cursor.rowcount
+
+    async def _exec_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        async with self._lock, self._conn.transaction(), self._conn.cursor() as cur:
+            await cur.executemany(_pg(sql), rows)
+
     async def counts(self) -> LedgerCounts:
         async with self._lock, self._conn.transaction():
             cursor = await self._conn.execute(
@@ -159,3 +199,8 @@ class PostgresLedger:
 
     async def close(self) -> None:
         await self._conn.close()
+
+
+def _pg(sql: str) -> Any:
+    """The shared queries use ``?``; psycopg wants ``%s`` (and ``%`` doubled)."""
+    return sql.replace("%", "%%").replace("?", "%s")

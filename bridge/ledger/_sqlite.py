@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
 from bridge.ledger._base import (
     IncomingEvent,
+    Ledger,
     LedgerCounts,
     Rejected,
     StoreResult,
@@ -35,10 +38,33 @@ CREATE TABLE IF NOT EXISTS events (
     received INTEGER NOT NULL,     -- unix ms at the bridge
     digest   TEXT    NOT NULL,     -- sha256 of payload, to tell duplicates from conflicts
     payload  BLOB    NOT NULL,     -- the exact bytes the kiosk sent
-    status   TEXT    NOT NULL DEFAULT 'stored',
-    message  TEXT
+    tags     TEXT    NOT NULL DEFAULT '',  -- " TAG1 TAG2 ", for the activity report
+    status   TEXT    NOT NULL DEFAULT 'stored',  -- stored -> accepted | rejected
+    message  TEXT,                 -- the state's words
+    settled  INTEGER,              -- unix ms of the verdict
+    answered INTEGER NOT NULL DEFAULT 0  -- the verdict reached the broker for the kiosk
 ) STRICT;
 CREATE INDEX IF NOT EXISTS events_device_seq ON events(facility, device, seq);
+CREATE INDEX IF NOT EXISTS events_to_submit ON events(facility, received) WHERE status = 'stored';
+CREATE INDEX IF NOT EXISTS events_unanswered ON events(settled) WHERE answered = 0 AND status != 'stored';
+CREATE TABLE IF NOT EXISTS attempts (
+    n           INTEGER PRIMARY KEY AUTOINCREMENT,
+    at          INTEGER NOT NULL,
+    facility    TEXT    NOT NULL,
+    endpoint    TEXT    NOT NULL,
+    event_ids   TEXT    NOT NULL,  -- JSON array
+    outcome     TEXT    NOT NULL,
+    http_status INTEGER,
+    detail      TEXT    NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS outages (
+    n        INTEGER PRIMARY KEY AUTOINCREMENT,
+    facility TEXT    NOT NULL,
+    started  INTEGER NOT NULL,
+    ended    INTEGER,
+    cause    TEXT    NOT NULL,
+    alerted  INTEGER NOT NULL DEFAULT 0
+) STRICT;
 CREATE TABLE IF NOT EXISTS quarantine (
     n        INTEGER PRIMARY KEY AUTOINCREMENT,
     received INTEGER NOT NULL,
@@ -52,7 +78,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
 """
 
 
-class SqliteLedger:
+class SqliteLedger(Ledger):
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db
         self.path = path
@@ -91,9 +117,9 @@ class SqliteLedger:
                 known.update({row[0]: row[1] for row in await cursor.fetchall()})
             fresh = [e for e in firsts if e.id not in known]
             await db.executemany(
-                "INSERT INTO events (id, facility, device, seq, type, at, received, digest, payload)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(e.id, e.facility, e.device, e.seq, e.type, e.at, now, e.digest, e.payload)
+                "INSERT INTO events (id, facility, device, seq, type, at, received, digest, payload,"
+                " tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(e.id, e.facility, e.device, e.seq, e.type, e.at, now, e.digest, e.payload, e.tags)
                  for e in fresh],
             )
             result.new = [e.id for e in fresh]
@@ -124,6 +150,26 @@ class SqliteLedger:
                 pass
             raise
         return result
+
+    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        async with self._lock:
+            cursor = await self._db.execute(sql, params)
+            return [tuple(row) for row in await cursor.fetchall()]
+
+    async def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
+        async with self._lock:
+            cursor = await self._db.execute(sql, params)
+            return cursor.rowcount
+
+    async def _exec_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                await self._db.executemany(sql, rows)
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
 
     async def counts(self) -> LedgerCounts:
         cursor = await self._db.execute(

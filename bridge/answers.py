@@ -1,0 +1,84 @@
+"""The state's verdicts back to the floor: each kiosk hears "accepted" or "rejected".
+
+Verdicts are committed in the ledger first; this loop publishes the ones not
+yet delivered (QoS 1 on the kiosk's acks topic) and marks them answered only
+when the broker's PUBACK arrives, so a verdict lost in a crash or an outage is
+sent again. The kiosk's outbox ignores a repeat (states only move forward).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import defaultdict
+
+from bridge.ledger import Ledger, Unanswered
+from canopy import topics
+from canopy.mqtt import MqttConnection, NotConnected
+
+log = logging.getLogger(__name__)
+
+
+class AnswerPublisher:
+    def __init__(self, ledger: Ledger, *, resend_after_s: float = 30.0) -> None:
+        self.ledger = ledger
+        self.conn: MqttConnection | None = None  # set once the ingest connection exists
+        self.resend_after_s = resend_after_s
+        self._wake = asyncio.Event()
+        self._inflight: dict[int, list[str]] = {}  # mid -> event ids
+        self._sent: dict[str, float] = {}  # event id -> when last published
+        self.answered = 0
+        self._marking: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def on_publish(self, mid: int, accepted: bool, reason: str) -> None:
+        ids = self._inflight.pop(mid, None)
+        if ids and accepted:
+            task = asyncio.ensure_future(self._mark(ids))
+            self._marking.add(task)
+            task.add_done_callback(self._marking.discard)
+
+    async def _mark(self, ids: list[str]) -> None:
+        await self.ledger.mark_answered(ids)
+        self.answered += len(ids)
+        for event_id in ids:
+            self._sent.pop(event_id, None)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), 2.0)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            if self.conn is None or not self.conn.connected:
+                continue
+            try:
+                await self.publish_pending()
+            except Exception:  # the ledger may be briefly unavailable; try on the next tick
+                log.exception("publishing verdicts to kiosks failed")
+
+    async def publish_pending(self) -> None:
+        assert self.conn is not None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        todo = [u for u in await self.ledger.unanswered(2000)
+                if now - self._sent.get(u.id, -1e9) > self.resend_after_s]
+        by_kiosk: dict[tuple[str, str], list[Unanswered]] = defaultdict(list)
+        for item in todo:
+            by_kiosk[(item.facility, item.device)].append(item)
+        for (facility, device), items in by_kiosk.items():
+            for start in range(0, len(items), 500):
+                chunk = items[start : start + 500]
+                acks = [{"id": u.id, "status": u.status, "message": u.message} for u in chunk]
+                payload = json.dumps({"v": 1, "acks": acks}, separators=(",", ":")).encode()
+                try:
+                    mid = self.conn.publish(topics.acks(facility, device), payload, qos=1)
+                except NotConnected:
+                    return
+                self._inflight[mid] = [u.id for u in chunk]
+                for u in chunk:
+                    self._sent[u.id] = now

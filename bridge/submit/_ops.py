@@ -1,0 +1,59 @@
+"""What the submitter sends: one state operation per floor event.
+
+A mapper turns an event into an ``Op`` (a row for one of the client's batch
+calls, plus how to tell afterwards whether it landed) or straight into a
+verdict (events that are facility records only, or that the state cannot take).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from bridge.ledger import Answer
+from canopy.events import Event
+
+# Events that stay in the facility's records and are not a state operation.
+LOCAL_ONLY = {
+    "plant.scanned": "recorded at the facility (a scan is not reported to the state)",
+    "label.printed": "recorded at the facility (label printing is not reported to the state)",
+    "room.counted": "recorded at the facility for reconciliation (not reported to the state)",
+    "record.corrected": "correction recorded; if the original was already reported, the office"
+                        " must correct it in the state system",
+}
+
+
+async def _unknown() -> bool | None:
+    return None
+
+
+@dataclass
+class Op:
+    event_id: str
+    endpoint: str  # the client's batch method, e.g. "move_plants"
+    row: Any
+    # A resend after an ambiguous outcome could count twice (weights, waste,
+    # destroys, new packages): read back before sending it again.
+    double_counts: bool
+    # Read-back: True landed, False did not, None cannot tell (read failed).
+    landed: Callable[[], Awaitable[bool | None]] = field(default=_unknown)
+    # Taken just before sending, for read-backs that compare before and after.
+    before: Callable[[], Awaitable[None]] | None = None
+
+
+class Mapper(Protocol):
+    async def map(self, event: Event) -> Op | Answer: ...
+
+
+class Sender(Protocol):
+    """Sends one batch call; raises the ``bridge.state`` errors."""
+
+    async def send(self, endpoint: str, rows: list[Any]) -> None: ...
+
+
+def business_date(at: datetime, zone: str) -> date:
+    """The state's "actual date" is the facility's local date, not the UTC one."""
+    return at.astimezone(ZoneInfo(zone)).date()

@@ -1,0 +1,116 @@
+"""A whole line from kiosk to state: outbox + uplink in-process, Mosquitto, a real
+bridge process with a Metrc facility profile, and the Metrc simulator over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.outbox import Outbox
+from agent.uplink import Uplink, UplinkSettings
+from bridge.simulators.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, MetrcSimulator
+from canopy.broker import Mosquitto
+from canopy.mqtt import MqttSettings
+from tests.pipeline.harness import Proc, wait_until
+
+LICENSE = DEMO_LICENSES[0]
+SCALE = {"scale_id": "bench-1", "raw": "S S      0.00 g"}
+
+
+def weight(value: str, unit: str = "g") -> dict[str, Any]:
+    return {"value": value, "unit": unit, **SCALE, "raw": f"S S {value:>10} {unit}"}
+
+
+@dataclass
+class Line:
+    sim: MetrcSimulator
+    outbox: Outbox
+    bridge: Proc
+    uplink_task: asyncio.Task[None]
+
+    async def record(self, type_: str, data: dict[str, Any], **kw: Any) -> str:
+        event = await self.outbox.append(type_, data, user="worker-1", at=datetime.now(UTC), **kw)
+        return event.id
+
+    async def settled(self, ids: list[str], timeout: float = 60) -> dict[str, str]:
+        async def states() -> dict[str, str]:
+            return await self.outbox.states()
+
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            current = await states()
+            if all(current.get(i) in ("accepted", "rejected") for i in ids):
+                return current
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"not settled in time: {await states()}\n{self.bridge.tail()}")
+
+    def license_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = self.sim.snapshot()["licenses"][LICENSE]
+        return state
+
+    def plant(self, label: str) -> dict[str, Any]:
+        return next(p for p in self.license_state()["plants"] if p["Label"] == label)
+
+
+def bridge_toml(tmp: Path, broker: Mosquitto, sim_url: str, **profile: Any) -> Path:
+    settings = {"flush_interval_s": 0.2, "requests_per_s": 20, "timeout_s": 2.0, **profile}
+    extra = "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items())
+    conf = tmp / "bridge.toml"
+    conf.write_text(f"""
+[bridge]
+id = "bridge-submit"
+[mqtt]
+port = {broker.port}
+backoff_min_s = 0.2
+backoff_max_s = 2.0
+[ledger]
+url = "sqlite:///{tmp / 'ledger.db'}"
+
+[[facilities]]
+license = "{LICENSE}"
+state = "CA"
+system = "metrc"
+base_url = "{sim_url}"
+timezone = "America/Los_Angeles"
+{extra}
+[facilities.metrc]
+vendor_key = "{DEMO_VENDOR_KEY}"
+user_key = "{DEMO_USER_KEY}"
+""")
+    return conf
+
+
+@pytest.fixture
+async def line(tmp_path: Path, broker: Mosquitto, request: pytest.FixtureRequest) -> AsyncIterator[Line]:
+    marker = request.node.get_closest_marker("profile")
+    profile = marker.kwargs if marker else {}
+    sim = MetrcSimulator()
+    await sim.start()
+    outbox = await Outbox.open(tmp_path / "kiosk" / "outbox.db", facility=LICENSE, device="kiosk-01")
+    bridge = Proc("bridge", ["bridge", "-c", str(bridge_toml(tmp_path, broker, sim.url, **profile))],
+                  tmp_path / "bridge.log")
+    bridge.start()
+    # Events published before the bridge subscribes wait for the kiosk's republish
+    # timeout; start the line only once the bridge is listening.
+    await wait_until(lambda: "connected to" in bridge.tail(), 20, "bridge connected", [bridge])
+    await asyncio.sleep(0.3)
+    uplink = Uplink(MqttSettings(port=broker.port, backoff_min_s=0.2), UplinkSettings(ack_timeout_s=5),
+                    outbox)
+    task = asyncio.create_task(uplink.run())
+    try:
+        yield Line(sim, outbox, bridge, task)
+    finally:
+        task.cancel()
+        bridge.kill9()
+        await outbox.close()
+        await sim.stop()
+
+
+__all__ = ["LICENSE", "Line", "wait_until", "weight"]
