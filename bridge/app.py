@@ -28,8 +28,7 @@ async def run_bridge(config: BridgeConfig) -> None:
     ingest = Ingest(config.mqtt, config.ingest, ledger, client_id=config.bridge.id,
                     on_publish=answers.on_publish)
     answers.conn = ingest.conn
-    submitters = [s for p in config.facilities
-                  if (s := submitter_for(p, ledger, on_settled=answers.wake)) is not None]
+    submitters = [submitter_for(p, ledger, on_settled=answers.wake) for p in config.facilities]
     log.info("bridge %s: ledger %s, broker %s:%d, %d facilit%s", config.bridge.id, config.ledger.url,
              config.mqtt.host, config.mqtt.port, len(config.facilities),
              "y" if len(config.facilities) == 1 else "ies")

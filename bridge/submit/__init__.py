@@ -6,12 +6,15 @@ import logging
 
 from bridge.config import FacilityProfile
 from bridge.ledger import Ledger
+from bridge.submit._biotrack import BioTrackMapper, BioTrackSender
 from bridge.submit._metrc import MetrcMapper, MetrcSender
 from bridge.submit._ops import LOCAL_ONLY, Mapper, Op, Sender, business_date
 from bridge.submit._submitter import SubmitStats, Submitter
 
 __all__ = [
     "LOCAL_ONLY",
+    "BioTrackMapper",
+    "BioTrackSender",
     "Mapper",
     "MetrcMapper",
     "MetrcSender",
@@ -26,8 +29,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def submitter_for(profile: FacilityProfile, ledger: Ledger, **kw: object) -> Submitter | None:
-    """The submitter for one licence, or None where Canopy cannot report yet."""
+def submitter_for(profile: FacilityProfile, ledger: Ledger, **kw: object) -> Submitter:
+    """The submitter for one licence, on its state system's client."""
     if profile.system == "metrc":
         from bridge.state.metrc import MetrcClient
 
@@ -41,6 +44,15 @@ def submitter_for(profile: FacilityProfile, ledger: Ledger, **kw: object) -> Sub
             requests_per_s=profile.requests_per_s, outage_alert_hours=profile.outage_alert_hours,
             **kw,  # type: ignore[arg-type]
         )
-    log.warning("%s reports to BioTrack: submission is not built yet; its events stay in the ledger",
-                profile.license)
-    return None
+    from bridge.state.biotrack import BioTrackClient
+
+    assert profile.biotrack is not None
+    creds = profile.biotrack
+    bt = BioTrackClient(profile.base_url, creds.ubi, creds.username, creds.password.get_secret_value(),
+                        training=creds.training, location=creds.location, timeout=profile.timeout_s)
+    return Submitter(
+        profile.license, ledger, BioTrackMapper(bt), BioTrackSender(bt),
+        batch_size=profile.batch_size, flush_interval_s=profile.flush_interval_s,
+        requests_per_s=profile.requests_per_s, outage_alert_hours=profile.outage_alert_hours,
+        **kw,  # type: ignore[arg-type]
+    )

@@ -42,6 +42,9 @@ class Op:
     landed: Callable[[], Awaitable[bool | None]] = field(default=_unknown)
     # Taken just before sending, for read-backs that compare before and after.
     before: Callable[[], Awaitable[None]] | None = None
+    # False: the state takes this one call per event (no array), so a batch of
+    # several could half-apply; it always goes alone.
+    batchable: bool = True
 
 
 class Mapper(Protocol):

@@ -118,12 +118,16 @@ class Submitter:
             if isinstance(result, Answer):
                 await self._settle([result])
                 continue
-            if batch and result.endpoint != batch[0].endpoint:
+            if batch and (result.endpoint != batch[0].endpoint or not result.batchable):
                 if not await self._submit(batch):
                     return True
                 batch = []
             batch.append(result)
             batch_type = item.type
+            if not result.batchable:
+                if not await self._submit(batch):
+                    return True
+                batch = []
         if batch:
             await self._submit(batch)
         return True

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from agent.outbox import Outbox
@@ -21,6 +22,7 @@ from canopy.mqtt import MqttSettings
 from tests.pipeline.harness import Proc, wait_until
 
 LICENSE = DEMO_LICENSES[0]
+BT_UBI, BT_LICENSE, BT_USER, BT_PASSWORD = "999000100", "990010", "grower@north.example", "canopy-demo"
 SCALE = {"scale_id": "bench-1", "raw": "S S      0.00 g"}
 
 
@@ -59,9 +61,14 @@ class Line:
         return next(p for p in self.license_state()["plants"] if p["Label"] == label)
 
 
-def bridge_toml(tmp: Path, broker: Mosquitto, sim_url: str, **profile: Any) -> Path:
+def bridge_toml(tmp: Path, broker: Mosquitto, sim_url: str, *, system: str = "metrc",
+                license: str = LICENSE, **profile: Any) -> Path:
     settings = {"flush_interval_s": 0.2, "requests_per_s": 20, "timeout_s": 2.0, **profile}
     extra = "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items())
+    credentials = (f'[facilities.metrc]\nvendor_key = "{DEMO_VENDOR_KEY}"\nuser_key = "{DEMO_USER_KEY}"\n'
+                   if system == "metrc" else
+                   f'[facilities.biotrack]\nubi = "{BT_UBI}"\nlocation = "{license}"\n'
+                   f'username = "{BT_USER}"\npassword = "{BT_PASSWORD}"\n')
     conf = tmp / "bridge.toml"
     conf.write_text(f"""
 [bridge]
@@ -74,16 +81,13 @@ backoff_max_s = 2.0
 url = "sqlite:///{tmp / 'ledger.db'}"
 
 [[facilities]]
-license = "{LICENSE}"
-state = "CA"
-system = "metrc"
+license = "{license}"
+state = "{'CA' if system == 'metrc' else 'NM'}"
+system = "{system}"
 base_url = "{sim_url}"
 timezone = "America/Los_Angeles"
 {extra}
-[facilities.metrc]
-vendor_key = "{DEMO_VENDOR_KEY}"
-user_key = "{DEMO_USER_KEY}"
-""")
+{credentials}""")
     return conf
 
 
@@ -113,4 +117,43 @@ async def line(tmp_path: Path, broker: Mosquitto, request: pytest.FixtureRequest
         await sim.stop()
 
 
-__all__ = ["LICENSE", "Line", "wait_until", "weight"]
+@dataclass
+class BioTrackLine:
+    sim: Any
+    outbox: Outbox
+    bridge: Proc
+
+    record = Line.record
+    settled = Line.settled
+
+    async def state(self) -> dict[str, Any]:
+        async with httpx.AsyncClient(base_url=self.sim.base_url) as admin:
+            body: dict[str, Any] = (await admin.get("/_sim/state")).json()
+        world: dict[str, Any] = body["worlds"]["live"][BT_LICENSE]
+        return world
+
+
+@pytest.fixture
+async def bt_line(tmp_path: Path, broker: Mosquitto) -> AsyncIterator[BioTrackLine]:
+    from bridge.simulators.biotrack import SimConfig, start
+
+    sim = await start("127.0.0.1", 0, config=SimConfig(destroy_hold_s=0))
+    outbox = await Outbox.open(tmp_path / "kiosk" / "outbox.db", facility=BT_LICENSE, device="kiosk-01")
+    conf = bridge_toml(tmp_path, broker, sim.url, system="biotrack", license=BT_LICENSE)
+    bridge = Proc("bridge", ["bridge", "-c", str(conf)], tmp_path / "bridge.log")
+    bridge.start()
+    await wait_until(lambda: "connected to" in bridge.tail(), 20, "bridge connected", [bridge])
+    await asyncio.sleep(0.3)
+    uplink = Uplink(MqttSettings(port=broker.port, backoff_min_s=0.2), UplinkSettings(ack_timeout_s=5),
+                    outbox)
+    task = asyncio.create_task(uplink.run())
+    try:
+        yield BioTrackLine(sim, outbox, bridge)
+    finally:
+        task.cancel()
+        bridge.kill9()
+        await outbox.close()
+        await sim.close()
+
+
+__all__ = ["LICENSE", "BioTrackLine", "Line", "wait_until", "weight"]
