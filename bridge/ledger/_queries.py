@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +78,9 @@ class Attempt:
 
 
 class LedgerQueries(ABC):
+    # Wall clock in unix ms; tests replace it to let days of outage pass in seconds.
+    clock: Callable[[], int] = staticmethod(now_ms)
+
     @abstractmethod
     async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
@@ -105,7 +108,7 @@ class LedgerQueries(ABC):
             await self._exec_many(
                 "UPDATE events SET status = ?, message = ?, settled = ?, answered = 0"
                 " WHERE id = ? AND status = 'stored'",
-                [(a.status, a.message, now_ms(), a.id) for a in answers],
+                [(a.status, a.message, self.clock(), a.id) for a in answers],
             )
 
     async def unanswered(self, limit: int = 1000) -> list[Unanswered]:
@@ -136,7 +139,7 @@ class LedgerQueries(ABC):
         await self._exec(
             "INSERT INTO attempts (at, facility, endpoint, event_ids, outcome, http_status, detail)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (now_ms(), facility, endpoint, json.dumps(list(event_ids)), outcome, http_status,
+            (self.clock(), facility, endpoint, json.dumps(list(event_ids)), outcome, http_status,
              detail[:2000]),
         )
 
@@ -169,13 +172,13 @@ class LedgerQueries(ABC):
             return False
         await self._exec(
             "INSERT INTO outages (facility, started, cause, alerted) VALUES (?, ?, ?, 0)",
-            (facility, now_ms(), cause[:500]),
+            (facility, self.clock(), cause[:500]),
         )
         return True
 
     async def outage_ends(self, facility: str) -> bool:
         return await self._exec(
-            "UPDATE outages SET ended = ? WHERE facility = ? AND ended IS NULL", (now_ms(), facility)
+            "UPDATE outages SET ended = ? WHERE facility = ? AND ended IS NULL", (self.clock(), facility)
         ) > 0
 
     async def mark_alerted(self, n: int) -> None:

@@ -249,12 +249,13 @@ class Submitter:
             self.on_settled()
 
     async def _check_outage_alert(self) -> None:
+        now = self.ledger.clock()
         for outage in await self.ledger.outages(self.facility, open_only=True):
-            if not outage.alerted and outage.hours() >= self.outage_alert_hours:
+            if not outage.alerted and outage.hours(now) >= self.outage_alert_hours:
                 log.critical(
                     "ALERT: %s has had no access to the state system for %.0f hours (since %s,"
                     " cause: %s). Notify the state agency; keep the outage report"
-                    " (canopy bridge report outages).", self.facility, outage.hours(),
+                    " (canopy bridge report outages).", self.facility, outage.hours(now),
                     time.strftime("%Y-%m-%d %H:%M", time.localtime(outage.started / 1000)),
                     outage.cause,
                 )
