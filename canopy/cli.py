@@ -41,7 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # A few commands hand their options to another program's parser (the state
+    # simulators); only they may receive arguments we do not know.
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "passthrough", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if getattr(args, "passthrough", False):
+        args.rest = [*getattr(args, "rest", []), *extra]
     try:
         code: int = args.func(args)
     except UserError as exc:

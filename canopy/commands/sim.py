@@ -34,6 +34,13 @@ def register(sub: Any) -> None:
     status = actions.add_parser("status", help="show the running agent's status")
     status.set_defaults(func=_status)
 
+    for system in ("metrc", "biotrack"):
+        state = actions.add_parser(
+            system, add_help=False,
+            help=f"serve the {system.capitalize()} API simulator (options: canopy sim {system} --help)",
+        )
+        state.set_defaults(func=_state_simulator, system=system, passthrough=True, rest=[])
+
 
 def _socket(args: argparse.Namespace) -> Path:
     from agent.config import AgentConfig
@@ -72,3 +79,12 @@ def _status(args: argparse.Namespace) -> int:
     answer = _send(args, {"op": "status"})
     print(json.dumps(answer, indent=2))
     return 0
+
+
+def _state_simulator(args: argparse.Namespace) -> int:
+    """Hand over to the simulator's own command line (port, seed, faults)."""
+    import importlib
+
+    module = importlib.import_module(f"bridge.simulators.{args.system}.__main__")
+    code: int = module.main(args.rest)
+    return code

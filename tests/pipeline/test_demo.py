@@ -63,3 +63,18 @@ def test_sim_without_a_running_agent_says_so(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "no running agent with simulated devices" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("system", "expect"), [("metrc", "Metrc simulator listening on"),
+                                                ("biotrack", "BioTrack simulator listening on")])
+def test_state_simulators_start_from_the_canopy_command(tmp_path: Path, system: str, expect: str) -> None:
+    from canopy.broker import free_port
+
+    proc = subprocess.Popen([sys.executable, "-m", "canopy", "sim", system, "--port", str(free_port())],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        assert expect in proc.stdout.readline()
+    finally:
+        proc.terminate()
+        proc.wait(10)
