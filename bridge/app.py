@@ -10,11 +10,14 @@ import asyncio
 import logging
 
 from bridge.answers import AnswerPublisher
-from bridge.config import BridgeConfig
+from bridge.config import BridgeConfig, FacilityProfile
 from bridge.ingest import Ingest
 from bridge.ledger import open_ledger
+from bridge.refsync import BioTrackRefSource, MetrcRefSource, RefSource, RefSync, mqtt_publisher
 from bridge.submit import submitter_for
 from canopy.errors import UserError
+from canopy.mqtt import MqttConnection, client_id_for
+from canopy.refdata import Profile
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,19 @@ async def run_bridge(config: BridgeConfig) -> None:
                     on_publish=answers.on_publish)
     answers.conn = ingest.conn
     submitters = [submitter_for(p, ledger, on_settled=answers.wake) for p in config.facilities]
+    # Reference data goes out on a connection of its own (retained, QoS 1); after
+    # a reconnect everything is published again in case the broker lost it.
+    refsyncs: list[RefSync] = []
+
+    def republish(_session_present: bool) -> None:
+        for sync in refsyncs:
+            sync.request_republish()
+
+    ref_mqtt = MqttConnection(config.mqtt, client_id=client_id_for(config.bridge.id, "ref"),
+                              on_connect=republish)
+    refsyncs += [RefSync(p.license, _ref_source(p), mqtt_publisher(ref_mqtt),
+                         interval_s=p.refsync_interval_s, static=_static_ref(p))
+                 for p in config.facilities]
     log.info("bridge %s: ledger %s, broker %s:%d, %d facilit%s", config.bridge.id, config.ledger.url,
              config.mqtt.host, config.mqtt.port, len(config.facilities),
              "y" if len(config.facilities) == 1 else "ies")
@@ -38,5 +54,36 @@ async def run_bridge(config: BridgeConfig) -> None:
             tasks.create_task(answers.run(), name="answers")
             for submitter in submitters:
                 tasks.create_task(submitter.run(), name=f"submit-{submitter.facility}")
+            if refsyncs:
+                tasks.create_task(ref_mqtt.run(), name="ref-mqtt")
+            for sync in refsyncs:
+                tasks.create_task(sync.run(), name=f"refsync-{sync.facility}")
     finally:
         await asyncio.shield(ledger.close())
+
+
+def _ref_source(profile: FacilityProfile) -> RefSource:
+    if profile.system == "metrc":
+        from bridge.state.metrc import MetrcClient
+
+        assert profile.metrc is not None
+        return MetrcRefSource(MetrcClient(
+            profile.base_url, profile.metrc.vendor_key.get_secret_value(),
+            profile.metrc.user_key.get_secret_value(), profile.license, timeout=profile.timeout_s))
+    from bridge.state.biotrack import BioTrackClient
+
+    assert profile.biotrack is not None
+    creds = profile.biotrack
+    return BioTrackRefSource(BioTrackClient(
+        profile.base_url, creds.ubi, creds.username, creds.password.get_secret_value(),
+        training=creds.training, location=creds.location, timeout=profile.timeout_s))
+
+
+def _static_ref(profile: FacilityProfile) -> dict[str, object]:
+    """What the kiosks need that comes from the facility profile, not the state system."""
+    return {
+        "profile": Profile(system=profile.system, state=profile.state, timezone=profile.timezone,
+                           tag_format=profile.tag_format,
+                           witness_required_for_waste=profile.witness_required_for_waste),
+        "scales": list(profile.scales),
+    }

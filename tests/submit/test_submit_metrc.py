@@ -9,7 +9,7 @@ import pytest
 
 from bridge.ledger import open_ledger
 from bridge.simulators.metrc import FaultPlan, FaultRule
-from tests.submit.conftest import Line, weight
+from tests.submit.conftest import LICENSE, Line, weight
 
 pytestmark = pytest.mark.timeout(120)
 PLANT = "1A4FF01000000220000010{:02d}"
@@ -118,3 +118,29 @@ async def test_state_down_outage_is_recorded_alerted_and_drained(line: Line) -> 
     finally:
         await ledger.close()
     assert "ALERT" in line.bridge.tail(200)
+
+
+async def test_bridge_publishes_reference_data_for_offline_kiosks(line: Line, broker: object) -> None:
+    """The bridge process pulls the state's lists and keeps them retained for kiosks."""
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from canopy import refdata, topics
+
+    seen: dict[str, refdata.RefMessage] = {}
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="late-kiosk", protocol=paho.MQTTv5)
+    client.on_message = lambda c, u, m: seen.__setitem__(m.topic.rsplit("/", 1)[1], refdata.decode(m.payload))
+    client.connect("127.0.0.1", broker.port)  # type: ignore[attr-defined]
+    client.subscribe(topics.ref(LICENSE, "#"), qos=1)
+    client.loop_start()
+    try:
+        for _ in range(100):
+            if {"profile", "rooms", "plants", "plant_tags", "scales"} <= set(seen):
+                break
+            await asyncio.sleep(0.1)
+        assert seen["profile"].rows().system == "metrc"
+        assert "Flower Room A" in {room.name for room in seen["rooms"].rows()}
+        assert "1A4FF0100000022000001001" in {p.tag for p in seen["plants"].rows()}
+    finally:
+        client.loop_stop()
+        client.disconnect()

@@ -1,0 +1,155 @@
+"""Metrc v2 reads → reference rows (one sequential read per list: ~11 GETs a sync)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, TypeVar
+
+from bridge.refsync._source import read_patiently
+from bridge.state.metrc import Item as MetrcItem
+from bridge.state.metrc import Location, MetrcClient
+from bridge.state.metrc import Plant as MetrcPlant
+from bridge.state.metrc import PlantBatch as MetrcPlantBatch
+from bridge.state.metrc import WasteReason as MetrcWasteReason
+from canopy.refdata import Harvest, Item, Plant, PlantBatch, Room, Strain, WasteMethod, WasteReason
+
+Named = TypeVar("Named", Room, Strain, Item, WasteMethod, WasteReason, PlantBatch, Harvest)
+RoomKind = Literal["vegetative", "flowering", "drying", "storage", "other"]
+
+#: Older than any Metrc record: a window this wide returns whole lists. NY's v2 in
+#: 2026 answered some lists (locations!) empty or partial without a window
+#: (state-apis.md §2.8), so every windowed read sends one.
+FULL_HISTORY = datetime(2015, 1, 1, tzinfo=UTC)
+# lastModifiedEnd goes out with whole seconds, and Metrc's clock is not ours: a row
+# changed in the same second as the read, or a little "in the future", would
+# otherwise drop out of the list until the next sync.
+_END_MARGIN = timedelta(seconds=60)
+
+# Words in a location *type* name that say what the room is for, checked in order.
+# Metrc's type names are set per state ("Cultivation", "Propagation", "Canopy",
+# "Drying"…); a type that says nothing specific leaves the room "other".
+_KIND_WORDS: tuple[tuple[RoomKind, tuple[str, ...]], ...] = (
+    ("drying", ("dry", "cure", "curing")),
+    ("flowering", ("flower", "bloom", "canopy")),
+    ("vegetative", ("veg", "propagat", "clone", "mother", "nursery", "immature", "seedling")),
+    ("storage", ("storage", "vault", "warehouse", "inventory")),
+)
+PlantPhase = Literal["Vegetative", "Flowering", "Other"]
+# Metrc's "Mother" (and anything newer) is "Other" in the contract.
+_PHASES: dict[str, PlantPhase] = {"Vegetative": "Vegetative", "Flowering": "Flowering"}
+
+
+def room_kind(location: Location) -> RoomKind:
+    """What a room is for, as far as its location type tells."""
+    type_name = (location.location_type_name or "").casefold()
+    for kind, words in _KIND_WORDS:
+        if any(word in type_name for word in words):
+            return kind
+    if location.for_packages and not (
+        location.for_plants or location.for_plant_batches or location.for_harvests
+    ):
+        return "storage"  # a type that may hold nothing but packages
+    return "other"
+
+
+def _room(location: Location) -> Room:
+    return Room(
+        name=location.name,
+        kind=room_kind(location),
+        for_plants=location.for_plants,
+        for_packages=location.for_packages,
+    )
+
+
+def _plant(plant: MetrcPlant) -> Plant:
+    return Plant(
+        tag=plant.label,
+        location=plant.location_name or "",
+        phase=_PHASES.get(plant.growth_phase or "", "Other"),
+        strain=plant.strain_name or "",
+        plant_batch=plant.plant_batch_name or "",
+    )
+
+
+def _waste_reason(reason: MetrcWasteReason) -> WasteReason:
+    return WasteReason(
+        name=reason.name,
+        requires_note=reason.requires_note,
+        requires_weight=(
+            reason.requires_waste_weight
+            or reason.requires_mature_waste_weight
+            or reason.requires_immature_waste_weight
+        ),
+    )
+
+
+def _item(item: MetrcItem) -> Item:
+    return Item(
+        name=item.name, category=item.product_category_name or "", unit=item.unit_of_measure_name or ""
+    )
+
+
+def _batch(batch: MetrcPlantBatch) -> PlantBatch:
+    return PlantBatch(
+        name=batch.name,
+        strain=batch.strain_name or "",
+        count=batch.untracked_count,  # plants still untagged in the batch
+        location=batch.location_name or "",
+    )
+
+
+def _by_name(rows: Iterable[Named]) -> list[Named]:
+    return sorted(rows, key=lambda row: row.name)
+
+
+class MetrcRefSource:
+    """Reference data of one Metrc license, read through ``client``.
+
+    Reads run one after another (Metrc limits GETs per facility: 50/s and 10 at
+    once); a 429 is waited out per read. ``window_start=None`` sends no
+    lastModified window (only for a state known to return whole lists without one).
+    """
+
+    provides = frozenset({
+        "rooms", "strains", "items", "waste_methods", "waste_reasons", "plants",
+        "plant_batches", "harvests", "plant_tags", "package_tags",
+    })
+
+    def __init__(self, client: MetrcClient, *, window_start: datetime | None = FULL_HISTORY) -> None:
+        if window_start is not None and window_start.tzinfo is None:
+            raise ValueError("window_start must be timezone-aware")
+        self._client = client
+        self._window_start = window_start
+
+    async def fetch(self) -> dict[str, list[Any]]:
+        client = self._client
+        window = (
+            (self._window_start, datetime.now(UTC) + _END_MARGIN) if self._window_start is not None else None
+        )
+        locations = await read_patiently(lambda: client.locations(modified=window), "locations")
+        strains = await read_patiently(lambda: client.strains(modified=window), "strains")
+        items = await read_patiently(lambda: client.items(modified=window), "items")
+        methods = await read_patiently(client.plant_waste_methods, "plant waste methods")
+        reasons = await read_patiently(client.plant_waste_reasons, "plant waste reasons")
+        vegetative = await read_patiently(lambda: client.vegetative_plants(modified=window), "plants")
+        flowering = await read_patiently(lambda: client.flowering_plants(modified=window), "plants")
+        batches = await read_patiently(lambda: client.active_plant_batches(modified=window), "batches")
+        harvests = await read_patiently(lambda: client.active_harvests(modified=window), "harvests")
+        plant_tags = await read_patiently(client.available_plant_tags, "plant tags")
+        package_tags = await read_patiently(client.available_package_tags, "package tags")
+        # Sorted, so the same content always encodes the same (RefSync compares digests).
+        return {
+            "rooms": _by_name(_room(x) for x in locations),
+            "strains": _by_name(Strain(name=x.name) for x in strains),
+            "items": _by_name(_item(x) for x in items),
+            "waste_methods": _by_name(WasteMethod(name=x.name) for x in methods if x.for_plants),
+            "waste_reasons": _by_name(_waste_reason(x) for x in reasons),
+            "plants": sorted((_plant(x) for x in [*vegetative, *flowering]), key=lambda r: r.tag),
+            "plant_batches": _by_name(_batch(x) for x in batches),
+            # The client's Harvest record does not carry SourceStrainNames yet: strain stays "".
+            "harvests": _by_name(Harvest(name=x.name, location=x.drying_location_name or "")
+                                 for x in harvests),
+            "plant_tags": sorted(t.label for t in plant_tags),
+            "package_tags": sorted(t.label for t in package_tags),
+        }
