@@ -17,7 +17,9 @@ Engine-specific subclasses live in the engine's package (``bridge.state.metrc``)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import email.utils
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "StateRowErrors",
     "StateServerError",
     "StateUnavailable",
+    "retry_after",
 ]
 
 
@@ -104,3 +107,20 @@ class StateUnavailable(StateApiError):
 
 class StateServerError(StateUnavailable):
     """The state answered with a 5xx (or an unreadable success)."""
+
+
+def retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """A ``Retry-After`` header as seconds (delta-seconds or an HTTP date); None if absent
+    or unreadable. One reading for every state system."""
+    value = (headers.get("retry-after") or headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))

@@ -25,9 +25,7 @@ and *is trying again later sensible?* (``retryable``):
 
 from __future__ import annotations
 
-import email.utils
 import re
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,6 +39,7 @@ from bridge.state import (
     StateServerError,
     StateUnavailable,
 )
+from bridge.state import retry_after as retry_after_header
 from bridge.state.biotrack import _wire
 
 SESSION_EXPIRED = 63
@@ -165,26 +164,10 @@ def from_body(body: Mapping[str, Any], *, action: str, login: bool = False) -> B
     return BioTrackRejected(errorcode, text, action=action)
 
 
-def _retry_after(headers: httpx.Headers) -> float | None:
-    """``Retry-After`` as seconds, from delta-seconds or an HTTP date; None if absent."""
-    value = headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
 def from_status(response: httpx.Response, *, action: str, login: bool = False) -> BioTrackError:
     """The error for a non-200 HTTP status (BioTrack uses 200 for business errors)."""
     status = response.status_code
-    retry_after = _retry_after(response.headers)
+    retry_after = retry_after_header(response.headers)
     detail = f"HTTP {status}"
     if status == 429:
         return BioTrackRateLimited(

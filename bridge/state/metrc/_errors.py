@@ -15,9 +15,7 @@ single row, the message can only be about row 0; otherwise the index is ``None``
 
 from __future__ import annotations
 
-import email.utils
 import re
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +30,7 @@ from bridge.state import (
     StateRowErrors,
     StateServerError,
     StateUnavailable,
+    retry_after,
 )
 from bridge.state.metrc import _wire
 
@@ -124,20 +123,9 @@ def error_from_response(response: httpx.Response, *, is_write: bool, row_count: 
 
 
 def retry_after_seconds(response: httpx.Response, *, now: float | None = None) -> float:
-    """The ``Retry-After`` header as seconds (delta-seconds or an HTTP date)."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return DEFAULT_RETRY_AFTER
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return DEFAULT_RETRY_AFTER
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
+    """The ``Retry-After`` header as seconds, or Metrc's default wait when absent."""
+    seconds = retry_after(response.headers, now=now)
+    return DEFAULT_RETRY_AFTER if seconds is None else seconds
 
 
 def _body(response: httpx.Response) -> Any:
