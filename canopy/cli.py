@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "demo",
     "sim",
     "label",
+    "provision",
+    "doctor",
 )
 
 

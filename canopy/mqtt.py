@@ -131,6 +131,7 @@ class MqttConnection:
         self._misc_task: asyncio.Task[None] | None = None
         self._sock: Any = None
         self._generation = 0
+        self._refused = False
         self.last_error = "not connected yet"
 
         kwargs: dict[str, Any] = {
@@ -210,7 +211,10 @@ class MqttConnection:
                     attempt += 1
                     continue
                 try:
-                    await asyncio.wait_for(self._wait_connack(), self.settings.connect_timeout_s)
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
+                    # cancellation that lands as the CONNACK arrives, and hang shutdown.
+                    async with asyncio.timeout(self.settings.connect_timeout_s):
+                        await self._wait_connack()
                 except TimeoutError:
                     self.last_error = f"broker {self._where()} did not answer CONNECT"
                     log.warning("%s", self.last_error)
@@ -238,6 +242,7 @@ class MqttConnection:
 
     async def _connect(self, first: bool) -> None:
         assert self._loop is not None
+        self._refused = False
         kwargs: dict[str, Any] = {"keepalive": self.settings.keepalive_s}
         if self._v5:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -352,6 +357,7 @@ class MqttConnection:
         self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
     ) -> None:
         if reason.is_failure:
+            self._refused = True
             self.last_error = f"broker {self._where()} refused the connection: {reason}"
             log.error("%s", self.last_error)
             self._lost.set()
@@ -371,9 +377,14 @@ class MqttConnection:
     ) -> None:
         was_connected = self._connected.is_set()
         self._connected.clear()
-        if was_connected:  # otherwise keep the reason the broker refused us
+        if was_connected:
             self.last_error = f"disconnected from {self._where()}: {reason}"
             log.warning("%s", self.last_error)
+        elif not self._refused:  # a refusal already said why; a TLS drop says nothing else
+            tls = (": it refused the TLS client certificate (missing, revoked, expired or from"
+                   " another CA)" if self.settings.tls is not None else "")
+            self.last_error = (f"broker {self._where()} closed the connection before answering"
+                               f" the login ({reason}){tls}")
         self._in_loop(self._lost.set)
         if self._on_disconnect_cb is not None:
             self._on_disconnect_cb(str(reason))

@@ -1,0 +1,161 @@
+"""`canopy doctor` against a demo-like kiosk: a real broker with the generated
+config, the kiosk's own enrolled credentials, a real outbox, simulated devices."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+from pydantic import Field
+
+from agent.config import AgentConfig
+from agent.outbox import Outbox, Settlement
+from drivers.printer import PrinterConfig
+from drivers.scale import ScaleConfig
+from provisioning import run_doctor
+from tests.fleet.conftest import Estate
+from tests.fleet.helpers import localize, open_dir, run_cli
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def password_of(config: Path) -> str:
+    value: str = tomllib.loads(config.read_text())["mqtt"]["password"]
+    return value
+
+
+async def demo_outbox(state: Path, *, pending: int = 0, stored: int = 1) -> None:
+    box = await Outbox.open(state / "outbox.db", facility="LIC-0042", device="kiosk-a")
+    try:
+        for i in range(stored + pending):
+            event = await box.append("plant.scanned", {"tag": f"1A4FF0100000000000000{i:03d}"}, user="w")
+            if i < stored:
+                await box.settle([Settlement(event.id, "stored")])
+    finally:
+        await box.close()
+
+
+def kiosk_config(estate: Estate, state: Path, **replace: str) -> Path:
+    """kiosk-a's enrolled agent.toml, with its files where the test keeps them."""
+    bundle = estate.bundle("kiosk-a")
+    return localize(bundle, "agent.toml", **{'"/var/lib/canopy"': f'"{state}"', **replace})
+
+
+def test_healthy_kiosk_passes(estate: Estate, tmp_path: Path) -> None:
+    asyncio.run(demo_outbox(tmp_path))
+    config = kiosk_config(estate, tmp_path)
+    result = run_cli("doctor", "-c", str(config))
+    assert result.code == 0, result.out + result.err
+    lines = {line.split()[1]: line.split()[0] for line in result.out.splitlines()[1:-1]}
+    assert set(lines) >= {"config", "secrets", "scanner", "scale", "printer", "broker", "clock", "disk",
+                          "outbox"}
+    assert lines.pop("clock") in ("PASS", "WARN")  # a VM clock may not be NTP-synchronised
+    assert set(lines.values()) == {"PASS"}, result.out
+    assert "stable zero" in result.out  # the simulated scale, through the real serial driver
+    assert "logged in to 127.0.0.1" in result.out and "as kiosk-a (TLS with client certificate)" in result.out
+    assert password_of(config) not in result.out + result.err
+
+    as_json = run_cli("doctor", "-c", str(config), "--json")
+    body = json.loads(as_json.out)
+    assert as_json.code == 0 and body["ok"] is True and body["kiosk"] == "LIC-0042/kiosk-a"
+    assert body["summary"]["fail"] == 0
+    assert password_of(config) not in as_json.out
+
+
+def test_scale_and_printer_are_checked_through_their_factories(estate: Estate, tmp_path: Path) -> None:
+    """However the agent's config embeds them, devices are found by their config type."""
+
+    class KioskWithDevices(AgentConfig):
+        scales: dict[str, ScaleConfig] = Field(
+            default_factory=lambda: {"bench": ScaleConfig(protocol="ohaus")}
+        )
+        printers: tuple[PrinterConfig, ...] = (PrinterConfig(media="29"),)
+
+    asyncio.run(demo_outbox(tmp_path))
+    report = asyncio.run(run_doctor(kiosk_config(estate, tmp_path), model=KioskWithDevices))
+    found = {c.name: c for c in report.checks}
+    assert found["scale"].status == "pass" and "stable zero" in found["scale"].message
+    assert found["scales.bench"].status == "pass" and "stable zero" in found["scales.bench"].message
+    assert found["printers[0]"].status == "pass" and "ready, roll 29" in found["printers[0]"].message
+    assert report.ok
+
+
+def test_stopped_broker_fails_with_a_clear_line(estate: Estate, tmp_path: Path) -> None:
+    asyncio.run(demo_outbox(tmp_path))
+    config = kiosk_config(estate, tmp_path)
+    estate.broker.kill()
+    result = run_cli("doctor", "-c", str(config), "--timeout", "3")
+    assert result.code == 1
+    broker = next(line for line in result.out.splitlines() if " broker " in line)
+    assert broker.split()[0] == "FAIL"
+    assert "Connection refused" in broker and "is the broker running" in broker
+    assert "1 failed" in result.out
+    assert result.err == ""  # the table says it; no log lines on top
+
+
+def test_bad_password_fails_and_is_not_shown(estate: Estate, tmp_path: Path) -> None:
+    asyncio.run(demo_outbox(tmp_path))
+    real = password_of(estate.bundle("kiosk-a") / "agent.toml")
+    config = kiosk_config(estate, tmp_path, **{real: "Wrong-Password-123"})
+    result = run_cli("doctor", "-c", str(config))
+    assert result.code == 1
+    broker = next(line for line in result.out.splitlines() if " broker " in line)
+    assert broker.startswith("  FAIL") and "refused the connection" in broker
+    assert "login kiosk-a rejected (wrong password, revoked, or not enrolled" in broker
+    assert "Wrong-Password-123" not in result.out + result.err
+    assert real not in result.out + result.err
+
+
+def test_invalid_config_fails_first_and_hides_secrets(tmp_path: Path) -> None:
+    config = tmp_path / "agent.toml"
+    config.write_text('[kiosk]\ndevcie = "kiosk-1"\n\n[mqtt]\nusername = "k-1"\npassword = 938475610293\n')
+    config.chmod(0o600)
+    result = run_cli("doctor", "-c", str(config), "--json")
+    body = json.loads(result.out)
+    assert result.code == 1 and body["ok"] is False
+    assert [c["name"] for c in body["checks"]] == ["config"]
+    message = body["checks"][0]["message"]
+    assert "did you mean 'kiosk.device'" in message
+    assert "938475610293" not in result.out  # pydantic echoes the bad value; doctor does not
+
+
+def test_stuck_backlog_fails_and_loose_secrets_warn(estate: Estate, tmp_path: Path) -> None:
+    asyncio.run(demo_outbox(tmp_path, pending=4))
+    day_ago_ms = int((time.time() - 2 * 86400) * 1000)
+    with sqlite3.connect(tmp_path / "outbox.db") as db:
+        db.execute("UPDATE outbox SET created = ? WHERE state = 'pending'", (day_ago_ms,))
+    config = kiosk_config(estate, tmp_path)
+    config.chmod(0o644)
+    result = run_cli("doctor", "-c", str(config))
+    assert result.code == 1
+    outbox = next(line for line in result.out.splitlines() if " outbox " in line)
+    assert outbox.split()[0] == "FAIL" and "4 unsent, oldest 2.0 days" in outbox
+    secrets = next(line for line in result.out.splitlines() if " secrets " in line)
+    assert secrets.split()[0] == "WARN" and "mode 0644" in secrets
+
+
+def test_outbox_is_opened_as_its_owner(estate: Estate) -> None:
+    """Run as root, doctor must not leave root-owned SQLite files the agent cannot open."""
+    with open_dir() as base:
+        state = base / "state"
+        state.mkdir()
+        asyncio.run(demo_outbox(state))
+        for leftover in state.glob("outbox.db-*"):
+            leftover.unlink()  # a cleanly closed outbox: the next open creates -wal / -shm
+        nobody = 65534
+        if os.geteuid() == 0:
+            os.chown(state, nobody, nobody)
+            os.chown(state / "outbox.db", nobody, nobody)
+        config = kiosk_config(estate, state)
+        result = run_cli("doctor", "-c", str(config))
+        assert "PASS  outbox" in result.out, result.out
+        if os.geteuid() == 0:
+            owners = {p.name: p.stat().st_uid for p in state.iterdir()}
+            assert set(owners.values()) == {nobody}, owners
+            assert os.geteuid() == 0 and os.getegid() == 0  # privileges restored afterwards
