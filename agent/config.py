@@ -15,43 +15,113 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent.uplink import UplinkSettings
 from canopy.mqtt import MqttSettings
 from canopy.topics import NAME_PATTERN
+from drivers.gpio import GpioConfig
+from drivers.printer import PrinterConfig
+from drivers.scale import ScaleConfig
 from drivers.scanner import ScannerConfig
 
+WorkerId = Annotated[str, Field(min_length=1, max_length=64)]
 
-class KioskSettings(BaseModel):
+
+class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+
+class KioskSettings(_Section):
     facility: Annotated[str, Field(pattern=NAME_PATTERN)] = "CA-DEMO-0001"
     device: Annotated[str, Field(pattern=NAME_PATTERN)] = "kiosk-01"
     room: str | None = Field(default=None, description="room the kiosk hangs in, if fixed")
     state_dir: Path = Path("var/agent")
-    # Which state ids a scan must look like: Metrc UIDs (24 alphanumerics),
-    # BioTrack ids (16 digits), or either.
+    # Which state ids a scan must look like until the facility profile arrives
+    # from the bridge (the profile's tag_format wins once it is cached).
     tag_format: Literal["metrc", "biotrack", "any"] = "any"
-    # Until worker sign-in exists, events are attributed to this operator.
-    operator: Annotated[str, Field(min_length=1, max_length=64)] = "demo-worker"
+    # Headless scan stations only: with no [workers] file there is nobody to sign
+    # in, and scans are attributed to this account. A kiosk with a workers file
+    # never uses it: every event carries the worker who is signed in.
+    operator: WorkerId = "demo-worker"
 
 
-class OutboxSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class WorkersSettings(_Section):
+    """Who may sign in: a JSON file of workers with hashed PINs and badges.
 
+    ``canopy agent add-worker`` writes it. Without a file the kiosk is a headless
+    scan station (see ``kiosk.operator``).
+    """
+
+    file: Path | None = None
+    idle_sign_out_s: Annotated[float, Field(gt=0)] = 120.0
+    pin_attempts: Annotated[int, Field(ge=1, le=20)] = 5  # wrong PINs in a row before a lockout
+    lockout_s: Annotated[float, Field(ge=0)] = 300.0
+
+
+class UiSettings(_Section):
+    """The local kiosk page. It only ever listens on 127.0.0.1."""
+
+    enabled: bool = True
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080  # 0: any free port (tests, benchmarks)
+    sim_panel: bool = False  # the demo's simulator panel (scans, weights, printed labels)
+
+
+class FloorSettings(_Section):
+    """How the floor flows behave where facilities differ."""
+
+    # auto: a stable weight from a registered scale is logged at once;
+    # pedal: it waits for the foot pedal (or a touch on "Save weight").
+    confirm_weight: Literal["auto", "pedal"] = "auto"
+    # Offered as buttons where a waste reason needs a note: no keyboard on the floor.
+    waste_notes: tuple[Annotated[str, Field(min_length=1, max_length=120)], ...] = (
+        "Failed inspection", "Mold", "Pests", "Damaged", "Male plant",
+    )
+    mixed_materials: tuple[Annotated[str, Field(min_length=1, max_length=120)], ...] = (
+        "Soil", "Sawdust", "Kitty litter",
+    )
+    # A worker who is not a supervisor corrects a record only with a supervisor signing in too.
+    corrections_need_supervisor: bool = True
+    correction_reasons: tuple[Annotated[str, Field(min_length=1, max_length=120)], ...] = (
+        "Rejected by the state", "Wrong plant", "Wrong room", "Wrong weight", "Scanned twice",
+    )
+
+
+class OutboxSettings(_Section):
     retention_days: Annotated[float, Field(gt=0)] = 30.0
     prune_interval_s: Annotated[float, Field(gt=0)] = 3600.0
 
 
-class AgentConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class AgentConfig(_Section):
     kiosk: KioskSettings = KioskSettings()
     mqtt: MqttSettings = MqttSettings()
     uplink: UplinkSettings = UplinkSettings()
     outbox: OutboxSettings = OutboxSettings()
+    workers: WorkersSettings = WorkersSettings()
+    ui: UiSettings = UiSettings()
+    floor: FloorSettings = FloorSettings()
     scanner: ScannerConfig = ScannerConfig()
+    scale: ScaleConfig = ScaleConfig()
+    printer: PrinterConfig = PrinterConfig()
+    gpio: GpioConfig = GpioConfig()
 
     @property
     def outbox_path(self) -> Path:
         return self.kiosk.state_dir / "outbox.db"
 
     @property
+    def floor_path(self) -> Path:
+        """Cached reference data and what this kiosk recorded since (a cache, not the record)."""
+        return self.kiosk.state_dir / "floor.db"
+
+    @property
     def sim_socket(self) -> Path:
         return self.kiosk.state_dir / "sim.sock"
+
+    @property
+    def ui_url_file(self) -> Path:
+        """Where the running agent writes its page's URL (the kiosk browser and tests read it)."""
+        return self.kiosk.state_dir / "ui.url"
+
+    @property
+    def printer_config(self) -> PrinterConfig:
+        """The printer config with a simulated printer's relative folder under the state dir."""
+        printer = self.printer
+        if printer.kind == "sim" and not printer.out_dir.is_absolute():
+            return printer.model_copy(update={"out_dir": self.kiosk.state_dir / printer.out_dir})
+        return printer

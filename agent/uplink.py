@@ -17,6 +17,7 @@ import json
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -105,6 +106,8 @@ class Uplink:
         mqtt: MqttSettings,
         settings: UplinkSettings,
         outbox: Outbox,
+        *,
+        on_ref: Callable[[str, bytes], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
         self.outbox = outbox
@@ -112,6 +115,11 @@ class Uplink:
         self.events_topic = topics.events(facility, device)
         self.acks_topic = topics.acks(facility, device)
         self.status_topic = topics.status(facility, device)
+        # Reference data (retained, one topic per list): handed to ``on_ref(name, payload)``
+        # and acknowledged once it returns, so a list is never lost between broker and disk.
+        self.ref_prefix = topics.ref(facility, "")
+        self._on_ref = on_ref
+        self._refs: asyncio.Queue[Message] = asyncio.Queue()
         self.status = UplinkStatus()
         self.conn = MqttConnection(
             mqtt,
@@ -119,7 +127,7 @@ class Uplink:
             manual_ack=True,
             max_inflight=settings.window,
             will=(self.status_topic, status_payload(facility, device, "offline", None), True),
-            subscriptions=(self.acks_topic,),
+            subscriptions=(self.acks_topic, *((topics.ref(facility, "+"),) if on_ref else ())),
             on_message=self._on_message,
             on_connect=self._on_connect,
             on_disconnect=self._on_disconnect,
@@ -142,6 +150,8 @@ class Uplink:
             tasks.create_task(self._settle_acks(), name="uplink-acks")
             tasks.create_task(self._watch_appends(), name="uplink-appends")
             tasks.create_task(self._status_loop(), name="uplink-status")
+            if self._on_ref is not None:
+                tasks.create_task(self._take_refs(self._on_ref), name="uplink-ref")
 
     # --- paho callbacks (event loop thread) -----------------------------------
 
@@ -174,6 +184,8 @@ class Uplink:
     def _on_message(self, message: Message) -> None:
         if message.topic == self.acks_topic:
             self._acks.put_nowait(message)
+        elif self._on_ref is not None and message.topic.startswith(self.ref_prefix):
+            self._refs.put_nowait(message)
         else:  # pragma: no cover - we subscribe to nothing else
             self.conn.ack(message)
 
@@ -293,6 +305,16 @@ class Uplink:
                     self.status.acked += 1
             self._status_due.set()
             self._wake.set()  # room in the unacked window
+
+    async def _take_refs(self, on_ref: Callable[[str, bytes], Awaitable[None]]) -> None:
+        while True:
+            message = await self._refs.get()
+            name = message.topic[len(self.ref_prefix):]
+            try:
+                await on_ref(name, message.payload)
+            except Exception:  # one bad list must not stop the others
+                log.exception("reference data %r not taken", name)
+            self.conn.ack(message)
 
     async def _status_loop(self) -> None:
         last = 0.0

@@ -16,6 +16,8 @@ def setup_logging(verbose: bool = False) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # One line per HTTP request to the state API drowns what matters; attempts are in the ledger.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def run_until_signal(main: Coroutine[Any, Any, None]) -> int:

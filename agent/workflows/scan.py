@@ -1,52 +1,58 @@
-"""A scan on the idle screen: record that the plant was seen here (``plant.scanned``).
+"""A scan on the home screen: record that the plant was seen here (``plant.scanned``).
 
-Later flows (move, harvest, destroy …) take scans in their own context; this is
-the one that needs none, and the one that carries every scan end to end today.
+The other flows take scans in their own context; this one needs none. A scan
+of a room, lot or harvest label just says what it is.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
-
-from agent.outbox import Outbox, OutboxFault
-from agent.workflows.tags import NotATag, TagFormat, check_tag
-from canopy.events import InvalidEvent, PlantScanned
+from agent.floor import Resolved
+from agent.workflows.base import Flow, FlowContext, Outcome, refused
+from canopy.events import PlantScanned
 from drivers.scanner import Scan
 
-log = logging.getLogger(__name__)
 
+class HomeFlow(Flow):
+    screen = "home"
+    title = "Choose a task"
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What the worker is told: ``ok`` drives the good/bad beep and light."""
+    def __init__(self, ctx: FlowContext) -> None:
+        super().__init__(ctx)
+        self.last_seen: dict[str, str] | None = None
 
-    ok: bool
-    message: str
-    event_id: str | None = None
+    async def scan(self, item: Resolved, source: Scan | None = None) -> Outcome:
+        if item.kind == "not_a_tag":
+            return refused(item.message)
+        if item.kind == "room":
+            count = len(self.ctx.floor.plants_in(item.text))
+            return Outcome(True, f"Room {item.text}: {count} plant(s) here. Choose a task.")
+        if item.kind == "lot" and item.lot is not None:
+            return Outcome(True, f"Immature lot {item.text}: {item.lot.count} {item.lot.strain} plants.")
+        if item.kind == "harvest":
+            return Outcome(True, f"Harvest batch {item.text}. Choose a task.")
+        if item.kind == "fresh_tag":
+            return refused(f"Tag {item.text} is not on a plant yet (an unused plant tag).")
+        if item.kind == "package_tag":
+            return refused(f"{item.text} is a package tag, not a plant tag.")
+        if item.kind == "unknown_tag" and not item.unchecked:
+            return refused(f"Unknown tag {item.text}: not a plant of this facility.")
+        assert item.tag is not None
+        data = PlantScanned(tag=item.tag, location=self.ctx.kiosk_room,
+                            symbology=source.symbology if source else None,
+                            scanner=source.device[:200] if source else None)
+        saved = await self.ctx.record("plant.scanned", data, summary=f"Seen: plant {item.tag}",
+                                      at=source.at if source else None)
+        if isinstance(saved, Outcome):
+            return saved
+        plant = item.plant
+        self.last_seen = {
+            "tag": item.tag,
+            "location": plant.location if plant else "",
+            "phase": plant.phase if plant else "",
+            "strain": plant.strain if plant else "",
+        }
+        detail = f"Not checked: {item.unchecked}." if item.unchecked else ""
+        return Outcome(True, f"Saved: plant {item.tag}", saved.id, detail=detail)
 
-
-class ScanFlow:
-    def __init__(self, outbox: Outbox, *, tag_format: TagFormat, user: str,
-                 location: str | None) -> None:
-        self.outbox = outbox
-        self.tag_format = tag_format
-        self.user = user
-        self.location = location
-
-    async def handle(self, scan: Scan) -> Outcome:
-        if scan.problem is not None:
-            # Read, but doubtful (bad bytes, unmapped keys): never guess at a tag.
-            return Outcome(False, f"Scan not clear ({scan.problem}). Scan again.")
-        try:
-            tag = check_tag(scan.text, self.tag_format)
-        except NotATag as exc:
-            return Outcome(False, str(exc))
-        data = PlantScanned(tag=tag, location=self.location, symbology=scan.symbology,
-                            scanner=scan.device[:200])
-        try:
-            event = await self.outbox.append("plant.scanned", data, user=self.user, at=scan.at)
-        except (OutboxFault, InvalidEvent) as exc:
-            log.error("scan of %s not saved: %s", tag, exc)
-            return Outcome(False, str(exc))
-        return Outcome(True, f"Saved: plant {tag}", event.id)
+    def view(self) -> dict[str, object]:
+        return {"last_seen": self.last_seen}

@@ -1,4 +1,8 @@
-"""``canopy agent``: run the kiosk daemon."""
+"""``canopy agent``: run the kiosk daemon, and manage who may sign in at it.
+
+    canopy agent [-c FILE]                          run the kiosk daemon
+    canopy agent add-worker [-c FILE] --id … --name …   add a worker (asks for the PIN)
+"""
 
 from __future__ import annotations
 
@@ -10,13 +14,24 @@ from canopy.config import load_config
 from canopy.runtime import run_until_signal, setup_logging
 
 
-def register(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser(
-        "agent", help="run the kiosk daemon (devices → outbox → MQTT)"
-    )
+def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--config", type=Path, help="agent TOML file (default: built-in)")
     parser.add_argument("-v", "--verbose", action="store_true")
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "agent", help="run the kiosk daemon (devices → outbox → MQTT), or add workers"
+    )
+    _common(parser)
     parser.set_defaults(func=run)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    run_parser = actions.add_parser("run", help="run the kiosk daemon (the default)")
+    _common(run_parser)
+    run_parser.set_defaults(func=run)
+    from agent.users import register_cli
+
+    register_cli(actions, _common)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -2,12 +2,19 @@
 
 Starts a private Mosquitto, the bridge (ledger on SQLite) and one kiosk agent
 with simulated devices, each as its own process exactly as in production, and
-tells you how to drive it. Ctrl-C stops everything.
+tells you how to drive it: the kiosk's touch screen (with a simulator panel) is
+a page in your browser. Ctrl-C stops everything.
+
+Its state system is the Metrc simulator, seeded with a small facility (rooms,
+plants, lots, tags): the bridge reports to it and syncs the facility's reference
+data from it to the kiosk, exactly as in production. A demo worker is signed in
+by badge so `canopy sim scan` works straight away.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -16,10 +23,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from canopy.broker import EmbeddedBroker, Mosquitto, find_mosquitto
+from canopy.broker import EmbeddedBroker, Mosquitto, find_mosquitto, free_port
 from canopy.errors import UserError
 
 DEMO_TAG = "1A4FF0100000022000000123"
+FACILITY = "CA-DEMO-0001"
 
 
 def register(sub: Any) -> None:
@@ -36,12 +44,22 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _write_configs(root: Path, port: int, protocol: str) -> tuple[Path, Path]:
+def _write_configs(root: Path, port: int, protocol: str, ui_port: int,
+                   state_url: str) -> tuple[Path, Path]:
+    import json
+
+    from agent.demo import SCALE_ID, reference
+    from bridge.simulators.metrc import DEMO_USER_KEY, DEMO_VENDOR_KEY
+
+    lists = reference()
+    scales = ", ".join("{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in scale.items()) + " }"
+                       for scale in lists["scales"])
+
     agent = root / "agent.toml"
     agent.write_text(
         f"""# canopy demo: one kiosk with simulated devices
 [kiosk]
-facility = "CA-DEMO-0001"
+facility = "{FACILITY}"
 device = "kiosk-01"
 room = "Flower Room 1"
 state_dir = "var/agent"
@@ -51,8 +69,32 @@ host = "127.0.0.1"
 port = {port}
 protocol = "{protocol}"
 
+[workers]
+file = "{root}/workers.json"
+idle_sign_out_s = 900
+
+[ui]
+port = {ui_port}
+sim_panel = true
+
 [scanner]
 kind = "sim"
+
+[scale]
+kind = "sim"
+protocol = "mt-sics"
+identity = {{ id = "{SCALE_ID}", model = "Simulated MT-SICS", serial = "SIM0001" }}
+
+[printer]
+kind = "sim"
+
+[gpio]
+kind = "sim"
+green = 17
+amber = 27
+red = 22
+buzzer = 23
+pedal = 24
 """
     )
     bridge = root / "bridge.toml"
@@ -68,6 +110,22 @@ protocol = "{protocol}"
 
 [ledger]
 url = "sqlite:///{root}/ledger.db"
+
+# The demo's state system: the Metrc simulator (`canopy sim metrc`).
+[[facilities]]
+license = "{FACILITY}"
+state = "CA"
+system = "metrc"
+base_url = "{state_url}"
+timezone = "{lists['profile']['timezone']}"
+witness_required_for_waste = {str(lists['profile']['witness_required_for_waste']).lower()}
+flush_interval_s = 0.5
+refsync_interval_s = 60
+scales = [{scales}]
+
+[facilities.metrc]
+vendor_key = "{DEMO_VENDOR_KEY}"
+user_key = "{DEMO_USER_KEY}"
 """
     )
     return agent, bridge
@@ -84,7 +142,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         broker = Mosquitto(root / "broker", args.port or None)
         broker_name = "mosquitto"
-    agent_conf, bridge_conf = _write_configs(root, broker.port, broker.protocol)
+    from agent.demo import WORKERS, metrc_seed, write_workers
+
+    ui_port = free_port()
+    state_port = free_port()
+    seed = root / "metrc-seed.json"
+    seed.write_text(json.dumps(metrc_seed(FACILITY), indent=1))
+    agent_conf, bridge_conf = _write_configs(root, broker.port, broker.protocol, ui_port,
+                                             f"http://127.0.0.1:{state_port}")
+    workers_file = root / "workers.json"
+    if not workers_file.exists():
+        write_workers(workers_file)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 
@@ -96,25 +164,40 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, stop)
     try:
         broker.start()
-        for name, conf in (("bridge", bridge_conf), ("agent", agent_conf)):
+        commands = {
+            "metrc": ["sim", "metrc", "--port", str(state_port), "--seed", str(seed)],
+            "bridge": ["bridge", "-c", str(bridge_conf)],
+            "agent": ["agent", "-c", str(agent_conf)],
+        }
+        for name, command in commands.items():
             log = (logs / f"{name}.log").open("ab")
             procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "canopy", name, "-c", str(conf)],
+                [sys.executable, "-m", "canopy", *command],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         _wait_for_socket(Path("var/agent/sim.sock"), procs["agent"], logs / "agent.log")
+        signed = _sim(agent_conf, "scan", WORKERS[0].badge)  # Dana scans her badge
+        people = "\n".join(f"    {w.name:<11} PIN {w.pin}   badge {w.badge}"
+                           + ("   (supervisor)" if w.supervisor else "") for w in WORKERS)
         print(
             f"""Canopy demo is running (Ctrl-C stops it).
 
+  kiosk screen  http://127.0.0.1:{ui_port}/   (open it in a browser; simulator panel on the right)
   broker   {broker_name} on 127.0.0.1:{broker.port}   log: {broker.log}
   bridge   ledger {root}/ledger.db               log: {logs}/bridge.log
-  kiosk    CA-DEMO-0001/kiosk-01, simulated devices   log: {logs}/agent.log
+  state    Metrc simulator http://127.0.0.1:{state_port}/_sim/state   log: {logs}/metrc.log
+  kiosk    {FACILITY}/kiosk-01, simulated devices   log: {logs}/agent.log
+
+  {signed}. Demo workers (sign in by PIN on the screen, or scan the badge):
+{people}
 
 Try, in another terminal:
   .venv/bin/canopy sim scan {DEMO_TAG}    # a worker scans a plant tag
   .venv/bin/canopy sim scan NOT-A-TAG                  # a misread: refused with a reason
+  .venv/bin/canopy sim weight 812.4 g                  # a plant on the simulated scale
   .venv/bin/canopy sim status                          # backlog, online, faults
-  sqlite3 {root}/ledger.db 'select type, device, seq, status from events'
+  sqlite3 {root}/ledger.db 'select type, device, seq, status, message from events'
+  .venv/bin/canopy bridge report activity {DEMO_TAG} -c {bridge_conf}
 """,
             flush=True,
         )
@@ -138,6 +221,18 @@ Try, in another terminal:
         broker.stop()
         print("demo stopped")
     return 0
+
+
+def _sim(agent_conf: Path, op: str, code: str) -> str:
+    import asyncio
+
+    from agent.config import AgentConfig
+    from agent.simcontrol import request
+    from canopy.config import load_config
+
+    socket = load_config(AgentConfig, agent_conf).sim_socket
+    answer = asyncio.run(request(socket, {"op": op, "code": code}))
+    return str(answer.get("message", ""))
 
 
 def _wait_for_socket(path: Path, proc: subprocess.Popen[bytes], log: Path) -> None:

@@ -1,0 +1,172 @@
+"""A small facility for the demo, the kiosk tests and the benchmark.
+
+``reference(facility)`` is what a bridge would publish for it: rooms, strains,
+plants in three rooms, two immature lots, a harvest batch, unused tags and one
+registered scale (the simulated one). ``publish_reference`` puts it on a broker
+as retained messages, exactly as the bridge does, so a kiosk learns it the
+production way. ``WORKERS`` are the demo's people (PINs and badges are printed
+by ``canopy demo``; they are demo values, never use them on a real kiosk).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+from agent.users import add_worker
+from canopy import refdata, topics
+
+SCALE_ID = "SIM-SCALE-1"
+DEMO_TAG = "1A4FF0100000022000000123"  # a flowering plant in Flower Room 1
+
+
+def tag(block: int, n: int) -> str:
+    """A 24-character Metrc-style tag; ``block`` keeps plants, unused tags and packages apart."""
+    return f"1A4FF01000000220000{block:01d}{n:04d}"
+
+
+@dataclass(frozen=True)
+class DemoWorker:
+    id: str
+    name: str
+    pin: str
+    badge: str
+    supervisor: bool = False
+
+
+WORKERS = (
+    DemoWorker("w-dana", "Dana Ortiz", "1234", "BADGE-0001", supervisor=True),
+    DemoWorker("w-sam", "Sam Lee", "2468", "BADGE-0002"),
+    DemoWorker("w-alex", "Alex Kim", "1357", "BADGE-0003"),
+)
+
+
+def flower_room_1() -> list[str]:
+    return [tag(0, n) for n in range(101, 125)]
+
+
+def reference(*, witness: bool = True, scale_expires: date | None = None) -> dict[str, Any]:
+    """The demo facility's reference lists, by name (``canopy.refdata.ROW_TYPES``)."""
+    expires = (scale_expires or date.today() + timedelta(days=365)).isoformat()
+    plants = (
+        [{"tag": t, "location": "Flower Room 1", "phase": "Flowering", "strain": "Blue Dream"}
+         for t in flower_room_1()]
+        + [{"tag": tag(0, n), "location": "Flower Room 2", "phase": "Flowering", "strain": "OG Kush"}
+           for n in range(201, 211)]
+        + [{"tag": tag(0, n), "location": "Veg Room", "phase": "Vegetative", "strain": "Gelato"}
+           for n in range(301, 313)]
+    )
+    return {
+        "profile": {"system": "metrc", "state": "CA", "timezone": "America/Los_Angeles",
+                    "tag_format": "metrc", "witness_required_for_waste": witness,
+                    "max_plants_per_lot": 100},
+        "rooms": [
+            {"name": "Clone Room", "kind": "vegetative", "for_packages": False},
+            {"name": "Veg Room", "kind": "vegetative", "for_packages": False},
+            {"name": "Flower Room 1", "kind": "flowering", "for_packages": False},
+            {"name": "Flower Room 2", "kind": "flowering", "for_packages": False},
+            {"name": "Dry Room", "kind": "drying", "for_plants": False},
+            {"name": "Vault", "kind": "storage", "for_plants": False},
+        ],
+        "strains": [{"name": n} for n in ("Blue Dream", "OG Kush", "Sour Diesel", "Gelato")],
+        "items": [{"name": "Buds", "category": "Buds", "unit": "Grams"},
+                  {"name": "Shake/Trim", "category": "Shake/Trim", "unit": "Grams"}],
+        "waste_methods": [{"name": n} for n in ("Grinder", "Compost", "Landfill")],
+        "waste_reasons": [
+            {"name": "Contamination"}, {"name": "Male Plants"}, {"name": "Pest Infestation"},
+            {"name": "Trim"}, {"name": "Other", "requires_note": True},
+        ],
+        "plants": plants,
+        "plant_batches": [
+            {"name": "BD-CLONES-0601", "strain": "Blue Dream", "count": 12, "location": "Clone Room"},
+            {"name": "GEL-SEEDS-0602", "strain": "Gelato", "count": 40, "location": "Veg Room"},
+        ],
+        "harvests": [{"name": "HB-20250520-1", "location": "Dry Room", "strain": "OG Kush"}],
+        "scales": [{"id": SCALE_ID, "model": "Simulated MT-SICS", "serial": "SIM0001",
+                    "ntep_coc": "13-123A", "seal": "S-0001", "registration": "CA-SIM-1",
+                    "expires": expires}],
+        "plant_tags": [tag(1, n) for n in range(1, 61)],
+        "package_tags": [tag(9, n) for n in range(1, 11)],
+    }
+
+
+def messages(facility: str, lists: dict[str, Any], at: datetime | None = None) -> dict[str, bytes]:
+    """Topic -> retained payload, as the bridge publishes them."""
+    when = at or datetime.now(UTC)
+    return {topics.ref(facility, name): refdata.encode(name, facility, when, items)
+            for name, items in lists.items()}
+
+
+def publish_reference(host: str, port: int, facility: str, lists: dict[str, Any],
+                      at: datetime | None = None, *, protocol: str = "5", timeout: float = 10.0) -> None:
+    """Publish ``lists`` retained (QoS 1) and wait until the broker has each one."""
+    client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2,
+                         client_id=f"canopy-ref-{facility}"[:23],
+                         protocol=paho.MQTTv5 if protocol == "5" else paho.MQTTv311)
+    client.connect(host, port)
+    client.loop_start()
+    try:
+        infos = [client.publish(topic, payload, qos=1, retain=True)
+                 for topic, payload in messages(facility, lists, at).items()]
+        for info in infos:
+            info.wait_for_publish(timeout)
+            if not info.is_published():
+                raise TimeoutError(f"the broker at {host}:{port} did not take reference data")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def write_workers(path: Path, workers: tuple[DemoWorker, ...] = WORKERS) -> None:
+    for w in workers:
+        add_worker(path, worker_id=w.id, name=w.name, pin=w.pin, badge=w.badge, supervisor=w.supervisor)
+
+
+# Location types the demo's Metrc simulator uses, named so the bridge's
+# reference sync can tell flowering from vegetative rooms (bridge.refsync.room_kind).
+_LOCATION_TYPES = {"vegetative": "Vegetative", "flowering": "Flowering", "drying": "Drying",
+                   "storage": "Storage"}
+
+
+def metrc_seed(facility: str, lists: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The demo facility as a Metrc simulator seed (JSON-ready), so the demo's state
+    system holds exactly the rooms, plants, lots and tags the kiosk is shown."""
+    from bridge.simulators.metrc import demo_seed
+
+    lists = lists or reference()
+    base = demo_seed().model_dump(mode="json")
+    planted = (date.today() - timedelta(days=60)).isoformat()
+    flowering = (date.today() - timedelta(days=20)).isoformat()
+    license_ = {
+        "number": facility, "name": "Canopy Demo Farm", "timezone": lists["profile"]["timezone"],
+        "locations": [{"name": r["name"], "type": _LOCATION_TYPES.get(r["kind"], "Default")}
+                      for r in lists["rooms"]],
+        "strains": lists["strains"],
+        "items": [{"name": i["name"], "category": i["category"], "unit_of_measure": i["unit"]}
+                  for i in lists["items"]],
+        "plant_tags": [{"first": lists["plant_tags"][0], "count": len(lists["plant_tags"])}],
+        "package_tags": [{"first": lists["package_tags"][0], "count": len(lists["package_tags"])}],
+        "plant_batches": [{"name": b["name"], "strain": b["strain"], "location": b["location"],
+                           "count": b["count"], "planted_date": planted} for b in lists["plant_batches"]],
+        "plants": [{"label": p["tag"], "strain": p["strain"], "location": p["location"],
+                    "growth_phase": p["phase"], "planted_date": planted, "vegetative_date": planted,
+                    "flowering_date": flowering if p["phase"] == "Flowering" else None}
+                   for p in lists["plants"]],
+        "harvests": [{"name": h["name"], "drying_location": h["location"], "wet_weight": "0",
+                      "strains": [h["strain"]], "start_date": flowering} for h in lists["harvests"]],
+    }
+    types = {t["name"] for t in base["location_types"]}
+    base["location_types"] += [{"name": n, "for_harvests": False, "for_packages": False,
+                                "for_plant_batches": n == "Vegetative"}
+                               for n in ("Vegetative", "Flowering") if n not in types]
+    base["waste_methods"] = lists["waste_methods"]
+    base["plant_waste_reasons"] = [{"name": r["name"], "requires_note": r.get("requires_note", False)}
+                                   for r in lists["waste_reasons"]]
+    base["licenses"] = [license_]
+    base["users"] = [{**u, "licenses": [facility]} for u in base["users"]]
+    return base

@@ -1,0 +1,140 @@
+"""What every floor flow shares: the outcome a worker hears and sees, and the flow contract.
+
+A flow is one screen's worth of work (move plants, harvest, destroy…). It gets
+what the scanner read (already resolved by the floor), touches from the
+screen, and stable weights from the scale, one at a time, and answers each
+with an ``Outcome``. It records events through ``FlowContext.record``, which
+saves to the outbox first and only then updates what the kiosk knows locally.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, get_args
+
+from pydantic import BaseModel
+
+from agent.config import FloorSettings
+from agent.facts import JournalEntry
+from agent.floor import Floor, Resolved
+from agent.outbox import Outbox, OutboxFault
+from canopy.events import Event, InvalidEvent, MassUnit, Weight
+from drivers.scale import Reading
+from drivers.scanner import Scan
+
+log = logging.getLogger(__name__)
+
+_MASS_UNITS: tuple[str, ...] = get_args(MassUnit)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the worker is told. ``ok`` drives the good/bad beep and light;
+    ``quiet`` outcomes (hints such as "put the plant on the scale") make no sound."""
+
+    ok: bool
+    message: str
+    event_id: str | None = None
+    quiet: bool = False
+    detail: str = ""  # a second line: e.g. what could not be checked offline
+
+
+def refused(message: str, detail: str = "") -> Outcome:
+    return Outcome(False, message, detail=detail)
+
+
+def hint(message: str) -> Outcome:
+    return Outcome(True, message, quiet=True)
+
+
+class FlowError(Exception):
+    """A touch that makes no sense in the flow's state (stale screen, bad input)."""
+
+
+@dataclass
+class FlowContext:
+    """Everything a flow may use; built once per kiosk, shared by its flows."""
+
+    outbox: Outbox
+    floor: Floor
+    settings: FloorSettings
+    kiosk_room: str | None
+    user: Callable[[], str]  # the signed-in worker's id
+    is_supervisor: Callable[[], bool]  # the signed-in worker may sign off as supervisor
+    scale_id: Callable[[], str]
+    weight_ok: Callable[[Reading], Weight | Outcome]  # the one weight rule set (see ScaleWatch)
+    settled: Callable[[], Reading | None]  # the load on the scale now, once steady
+    mark_weighed: Callable[[], None]
+
+    async def record(self, type_: str, data: BaseModel, *, summary: str, witness: str | None = None,
+                     corrects: str | None = None, at: datetime | None = None) -> Event | Outcome:
+        """Save one event; the event, or a refusal saying nothing was saved."""
+        user = self.user()
+        try:
+            event = await self.outbox.append(type_, data, user=user, witness=witness,
+                                             corrects=corrects, at=at)
+        except (OutboxFault, InvalidEvent) as exc:
+            log.error("%s not saved: %s", type_, exc)
+            return refused(f"NOT saved: {exc}")
+        try:
+            await self.floor.facts.journal(JournalEntry(
+                event.id, type_, summary, user, int(event.at.timestamp() * 1000), corrects))
+        except Exception:  # the record is safe in the outbox; a lost summary is cosmetic
+            log.exception("journal entry for %s not written", event.id)
+        return event
+
+
+def weight_text(value: Decimal, unit: str) -> str:
+    return f"{format(value, 'f')} {unit}"
+
+
+def mass_unit(unit: str) -> bool:
+    return unit in _MASS_UNITS
+
+
+def utc_today() -> datetime:
+    return datetime.now(UTC)
+
+
+class Flow:
+    """One screen of floor work. Subclasses set ``screen`` and override what they use."""
+
+    screen: ClassVar[str] = "home"
+    title: ClassVar[str] = ""
+
+    def __init__(self, ctx: FlowContext) -> None:
+        self.ctx = ctx
+
+    @property
+    def wants_weight(self) -> bool:
+        return False
+
+    async def scan(self, item: Resolved, source: Scan | None = None) -> Outcome:
+        return refused(f"Nothing to scan here ({item.describe()}). Choose a task first.")
+
+    async def act(self, action: str, args: Mapping[str, Any]) -> Outcome:
+        raise FlowError(f"unknown action {action!r} on the {self.screen} screen")
+
+    async def weighed(self, reading: Reading) -> Outcome | None:
+        return None
+
+    def view(self) -> dict[str, Any]:
+        return {}
+
+
+def arg_str(args: Mapping[str, Any], key: str) -> str:
+    value = args.get(key)
+    if not isinstance(value, str) or not value:
+        raise FlowError(f"{key} missing")
+    return value
+
+
+def arg_int(args: Mapping[str, Any], key: str) -> int:
+    value = args.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FlowError(f"{key} must be a whole number")
+    return value

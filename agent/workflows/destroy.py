@@ -1,0 +1,208 @@
+"""Destroy / waste: a plant or part of an immature lot, with the state's reason and method.
+
+The record a state wants (domain.md §2.6 "Waste record"): reason and method
+from the state's lists (the method list may be empty, e.g. NY), mixed
+material, the waste weight from a registered scale, the employee, and a
+witness — a second worker signing in — where the facility profile says so.
+Nothing is typed: reasons, methods, notes and materials are buttons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from agent.floor import LotInfo, PlantInfo, Resolved
+from agent.workflows.base import (
+    Flow,
+    FlowContext,
+    Outcome,
+    arg_int,
+    arg_str,
+    hint,
+    refused,
+    weight_text,
+)
+from agent.workflows.move import refuse_non_plant
+from canopy.events import PlantDestroyed, Weight
+from drivers.scale import Reading
+from drivers.scanner import Scan
+
+
+class DestroyFlow(Flow):
+    screen = "destroy"
+    title = "Destroy / waste"
+
+    def __init__(self, ctx: FlowContext) -> None:
+        super().__init__(ctx)
+        self._reset()
+        self.saved: list[dict[str, str]] = []
+
+    def _reset(self) -> None:
+        self.plant: PlantInfo | None = None
+        self.lot: LotInfo | None = None
+        self.count = 1
+        self.reason: str | None = None
+        self.method = ""
+        self.note = ""
+        self.material = ""
+        self.weight: Weight | None = None
+        self.witness: dict[str, str] | None = None
+
+    @property
+    def subject(self) -> str | None:
+        if self.plant is not None:
+            return f"plant {self.plant.tag}"
+        if self.lot is not None:
+            return f"{self.count} of lot {self.lot.name}"
+        return None
+
+    @property
+    def wants_weight(self) -> bool:
+        return self.subject is not None
+
+    @property
+    def witness_required(self) -> bool:
+        return self.ctx.floor.witness_required_for_waste
+
+    def missing(self) -> list[str]:
+        """What still stops Save, in the order a worker fixes it."""
+        out = []
+        if self.subject is None:
+            out.append("scan the plant or the lot label")
+        if not self.ctx.floor.has("waste_reasons"):
+            out.append("the state's waste reasons reach this kiosk (it never synced them)")
+        elif self.reason is None:
+            out.append("choose a reason")
+        else:
+            reason = next((r for r in self.ctx.floor.waste_reasons() if r.name == self.reason), None)
+            if reason is not None and reason.requires_note and not self.note:
+                out.append("choose a note")
+        if self.ctx.floor.waste_methods() and not self.method:
+            out.append("choose a method")
+        if self.weight is None:
+            out.append("weigh the waste on the scale")
+        if self.witness_required and self.witness is None:
+            out.append("a witness signs in")
+        return out
+
+    async def scan(self, item: Resolved, source: Scan | None = None) -> Outcome:
+        if item.kind == "lot" and item.lot is not None:
+            if item.lot.count < 1:
+                return refused(f"Lot {item.text} has no plants left.")
+            self._reset()
+            self.lot = item.lot
+            return Outcome(True, f"Destroy from lot {item.text} ({item.lot.count} plants). Set how many.")
+        problem = refuse_non_plant(item)
+        if problem is not None:
+            return problem
+        self._reset()
+        self.plant = item.plant
+        return Outcome(True, f"Destroy plant {item.text}: choose the reason, then weigh the waste.")
+
+    async def act(self, action: str, args: Mapping[str, Any]) -> Outcome:
+        floor = self.ctx.floor
+        if action == "count":
+            if self.lot is None:
+                return refused("Scan a lot label first.")
+            count = arg_int(args, "count")
+            if not 1 <= count <= self.lot.count:
+                return refused(f"Between 1 and {self.lot.count} plants.")
+            self.count = count
+            return Outcome(True, f"{count} plant(s).", quiet=True)
+        if action == "reason":
+            name = arg_str(args, "name")
+            if name not in {r.name for r in floor.waste_reasons()}:
+                return refused(f"{name} is not on the state's list of reasons.")
+            self.reason, self.note = name, ""
+            return Outcome(True, f"Reason: {name}.", quiet=True)
+        if action == "method":
+            name = arg_str(args, "name")
+            if name not in {m.name for m in floor.waste_methods()}:
+                return refused(f"{name} is not on the state's list of methods.")
+            self.method = name
+            return Outcome(True, f"Method: {name}.", quiet=True)
+        if action == "note":
+            note = arg_str(args, "note")
+            if note not in self.ctx.settings.waste_notes:
+                return refused("Choose one of the notes shown.")
+            self.note = note
+            return Outcome(True, f"Note: {note}.", quiet=True)
+        if action == "material":
+            material = args.get("name") or ""
+            if material and material not in self.ctx.settings.mixed_materials:
+                return refused("Choose one of the materials shown.")
+            self.material = str(material)
+            return Outcome(True, f"Mixed with: {material or 'nothing'}.", quiet=True)
+        if action == "save":
+            return await self.save()
+        if action == "cancel":
+            self._reset()
+            return Outcome(True, "Cancelled. Nothing was saved.")
+        return await super().act(action, args)
+
+    def set_witness(self, worker: dict[str, str]) -> Outcome:
+        if self.subject is None:
+            return refused("Scan what is destroyed first.")
+        self.witness = worker
+        return Outcome(True, f"Witness: {worker['name']}.")
+
+    async def weighed(self, reading: Reading) -> Outcome | None:
+        checked = self.ctx.weight_ok(reading)
+        if isinstance(checked, Outcome):
+            return checked
+        self.weight = checked
+        return hint(f"Waste weight {weight_text(checked.value, checked.unit)}.")
+
+    async def save(self) -> Outcome:
+        missing = self.missing()
+        if missing:
+            return refused("Not saved yet: " + ", ".join(missing) + ".")
+        assert self.reason is not None and self.weight is not None
+        data = PlantDestroyed(
+            tag=self.plant.tag if self.plant else None,
+            plant_batch=self.lot.name if self.lot else None,
+            count=self.count if self.lot else 0,
+            reason=self.reason, method=self.method, material_mixed=self.material,
+            weight=self.weight, note=self.note,
+        )
+        subject = self.subject
+        shown = weight_text(self.weight.value, self.weight.unit)
+        witness = self.witness["id"] if self.witness else None
+        event = await self.ctx.record("plant.destroyed", data, witness=witness,
+                                      summary=f"Destroyed {subject}: {self.reason}, {shown}")
+        if isinstance(event, Outcome):
+            return event
+        self.ctx.mark_weighed()
+        if self.plant is not None:
+            await self.ctx.floor.facts.merge("plant", self.plant.tag, event.id, phase="Destroyed")
+        elif self.lot is not None:
+            fact = self.ctx.floor.facts.get("batch", self.lot.name) or {}
+            await self.ctx.floor.facts.merge("batch", self.lot.name, event.id,
+                                             destroyed=int(fact.get("destroyed", 0)) + self.count)
+        self.saved.append({"subject": subject or "", "reason": self.reason, "weight": shown,
+                           "witness": self.witness["name"] if self.witness else ""})
+        self._reset()
+        return Outcome(True, f"Saved: destroyed {subject} ({shown}).", event.id)
+
+    def view(self) -> dict[str, Any]:
+        floor = self.ctx.floor
+        reason = next((r for r in floor.waste_reasons() if r.name == self.reason), None)
+        return {
+            "subject": self.subject,
+            "lot": {"name": self.lot.name, "max": self.lot.count} if self.lot else None,
+            "count": self.count,
+            "reasons": [r.name for r in floor.waste_reasons()],
+            "methods": [m.name for m in floor.waste_methods()],
+            "notes": list(self.ctx.settings.waste_notes) if reason and reason.requires_note else [],
+            "materials": list(self.ctx.settings.mixed_materials),
+            "reason": self.reason,
+            "method": self.method,
+            "note": self.note,
+            "material": self.material,
+            "weight": weight_text(self.weight.value, self.weight.unit) if self.weight else None,
+            "witness_required": self.witness_required,
+            "witness": self.witness["name"] if self.witness else None,
+            "missing": self.missing(),
+            "saved": self.saved[-5:][::-1],
+        }

@@ -1,0 +1,165 @@
+"""Create an immature lot (≤100 plants of one strain) and print its lot labels.
+
+Each plant of the lot carries a label with the lot's id (domain.md §0.6): after
+``plant_batch.created`` the kiosk offers one label per plant. The lot's name is
+a scanned unused plant tag (Metrc in CA and MI ties a batch to a tag) or a
+suggested name for states where it can be anything. One strain per lot by
+construction; the 101st plant is refused (the profile may set a lower limit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from agent.floor import Resolved
+from agent.workflows.base import Flow, FlowContext, Outcome, arg_int, arg_str, refused
+from agent.workflows.labels import build_label, print_label
+from canopy.events import PlantBatchCreated
+from drivers.labels import LabelError
+from drivers.printer import LabelPrinter
+from drivers.scanner import Scan
+
+
+class LotFlow(Flow):
+    screen = "lot"
+    title = "New immature lot"
+
+    def __init__(self, ctx: FlowContext, printer: LabelPrinter) -> None:
+        super().__init__(ctx)
+        self.printer = printer
+        self._reset()
+
+    def _reset(self) -> None:
+        ctx = self.ctx
+        self.strain: str | None = None
+        self.type = "Clone"
+        self.count = 1
+        vegetative = [r.name for r in ctx.floor.rooms() if r.kind == "vegetative"]
+        self.room: str | None = vegetative[0] if len(vegetative) == 1 else None
+        self.name: str | None = None
+        self.created: str | None = None  # the lot's name once saved
+        self.printed = 0
+
+    @property
+    def limit(self) -> int:
+        return self.ctx.floor.max_plants_per_lot
+
+    def suggest_name(self) -> str:
+        strain = "".join(ch for ch in (self.strain or "LOT").upper() if ch.isalnum())[:10] or "LOT"
+        stamp = date.today().strftime("%Y%m%d")
+        n = 1
+        while self._taken(f"{strain}-{stamp}-{n}"):
+            n += 1
+        return f"{strain}-{stamp}-{n}"
+
+    def _taken(self, name: str) -> bool:
+        floor = self.ctx.floor
+        return floor.lot(name) is not None or floor.harvest(name) is not None or floor.room(name) is not None
+
+    async def scan(self, item: Resolved, source: Scan | None = None) -> Outcome:
+        if self.created is not None:
+            return refused(f"Lot {self.created} is made. Print its labels or start a new lot.")
+        if item.kind == "room" and item.room is not None:
+            return await self.act("room", {"name": item.text})
+        if item.kind == "fresh_tag" or (item.kind == "unknown_tag" and item.unchecked):
+            self.name = item.text
+            return Outcome(True, f"Lot name: {item.text}.", detail=f"Not checked: {item.unchecked}."
+                           if item.unchecked else "")
+        if item.kind in ("plant", "lot"):
+            return refused(f"{item.text} is already used. Scan an unused plant tag to name the lot.")
+        if item.kind == "package_tag":
+            return refused(f"{item.text} is a package tag. Scan an unused plant tag.")
+        if item.kind == "not_a_tag":
+            return refused(item.message)
+        return refused(f"{item.describe().capitalize()} cannot name a lot.")
+
+    async def act(self, action: str, args: Mapping[str, Any]) -> Outcome:
+        floor = self.ctx.floor
+        if action == "new":
+            self._reset()
+            return Outcome(True, "New immature lot.", quiet=True)
+        if action == "print":
+            return await self._print()
+        if self.created is not None:
+            return refused(f"Lot {self.created} is already made.")
+        if action == "strain":
+            name = arg_str(args, "name")
+            if name not in floor.strains():
+                return refused(f"{name} is not one of this facility's strains.")
+            self.strain = name
+            return Outcome(True, f"Strain: {name}.", quiet=True)
+        if action == "type":
+            kind = arg_str(args, "type")
+            if kind not in ("Seed", "Clone"):
+                return refused("Seed or Clone.")
+            self.type = kind
+            return Outcome(True, f"{kind}s.", quiet=True)
+        if action == "count":
+            count = arg_int(args, "count")
+            if count > self.limit:
+                return refused(f"An immature lot holds at most {self.limit} plants: start a second lot"
+                               " for the rest.")
+            if count < 1:
+                return refused("At least 1 plant.")
+            self.count = count
+            return Outcome(True, f"{count} plants.", quiet=True)
+        if action == "room":
+            room = floor.room(arg_str(args, "name"))
+            if room is None or not room.for_plants:
+                return refused("Choose a room that takes plants.")
+            self.room = room.name
+            return Outcome(True, f"Room: {room.name}.", quiet=True)
+        if action == "suggest":
+            self.name = self.suggest_name()
+            return Outcome(True, f"Lot name: {self.name}.", quiet=True)
+        if action == "create":
+            return await self._create()
+        return await super().act(action, args)
+
+    async def _create(self) -> Outcome:
+        if self.strain is None or self.room is None or self.name is None:
+            return refused("Choose the strain and room, and scan a tag or take the suggested name.")
+        if self.count > self.limit:
+            return refused(f"An immature lot holds at most {self.limit} plants.")
+        if self._taken(self.name):
+            return refused(f"{self.name} is already used. Choose another name.")
+        data = PlantBatchCreated(name=self.name, type=self.type,  # type: ignore[arg-type]
+                                 count=self.count, strain=self.strain, location=self.room)
+        event = await self.ctx.record(
+            "plant_batch.created", data,
+            summary=f"Lot {self.name}: {self.count} {self.strain} {self.type.lower()}s in {self.room}")
+        if isinstance(event, Outcome):
+            return event
+        await self.ctx.floor.facts.merge("batch", self.name, event.id, strain=self.strain,
+                                         count=self.count, location=self.room,
+                                         created=date.today().isoformat())
+        self.created = self.name
+        return Outcome(True, f"Lot {self.name} saved: {self.count} plants. Print its labels.", event.id)
+
+    async def _print(self) -> Outcome:
+        if self.created is None:
+            return refused("Save the lot first.")
+        try:
+            label = build_label(self.ctx.floor, "lot", self.created)
+        except LabelError as exc:
+            return refused(f"Cannot make the lot label: {exc}.")
+        outcome = await print_label(self.ctx, self.printer, label, "lot", self.count)
+        if outcome.ok:
+            self.printed += self.count
+        return outcome
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "strains": self.ctx.floor.strains(),
+            "rooms": [r.name for r in self.ctx.floor.rooms()],
+            "strain": self.strain,
+            "type": self.type,
+            "count": self.count,
+            "limit": self.limit,
+            "room": self.room,
+            "name": self.name,
+            "created": self.created,
+            "printed": self.printed,
+        }

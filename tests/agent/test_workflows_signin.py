@@ -1,0 +1,132 @@
+"""Sign-in (domain.md §2.6 "Unique logins"): personal badge or PIN, no shared account,
+auto sign-out on idle, every event carries the worker, a second person signs in separately."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.demo import DEMO_TAG, WORKERS
+from agent.testing import KioskRig, until
+from agent.users import Workers, add_worker, read_file, verify_pin
+
+pytestmark = pytest.mark.timeout(60)
+DANA, SAM, ALEX = WORKERS
+
+
+async def test_rule_unique_logins_pins_and_badges_are_stored_hashed_with_scrypt(tmp_path: Path) -> None:
+    path = tmp_path / "workers.json"
+    add_worker(path, worker_id="w-kim", name="Kim Park", pin="482913", badge="BADGE-7788")
+    text = path.read_text()
+    assert "482913" not in text and "BADGE-7788" not in text
+    assert path.stat().st_mode & 0o077 == 0  # owner-only
+    worker = read_file(path).workers[0]
+    assert worker.pin.startswith("scrypt$16384$8$1$")
+    assert verify_pin("482913", worker.pin)
+    assert not verify_pin("482914", worker.pin)
+    workers = Workers(path)
+    found = await workers.by_badge("BADGE-7788")
+    assert found is not None and found.id == "w-kim"
+    assert await workers.by_badge("BADGE-7789") is None
+
+
+async def test_rule_unique_logins_nothing_is_recorded_before_a_worker_signs_in(tmp_path: Path) -> None:
+    async with KioskRig(tmp_path) as kiosk:
+        answer = await kiosk.scan(DEMO_TAG)
+        assert not answer["ok"]
+        assert "Sign in first" in answer["message"]
+        assert kiosk.events() == []
+        assert kiosk.state()["screen"] == "signin"
+        refused = await kiosk.act("go", screen="move")
+        assert not refused["ok"]
+
+
+async def test_rule_unique_logins_every_event_carries_the_worker_who_signed_in(tmp_path: Path) -> None:
+    async with KioskRig(tmp_path) as kiosk:
+        await kiosk.sign_in(DANA)
+        assert (await kiosk.scan(DEMO_TAG))["ok"]
+        await kiosk.act("signout")
+        assert kiosk.state()["screen"] == "signin"
+        await kiosk.sign_in(SAM)
+        assert (await kiosk.scan(DEMO_TAG))["ok"]
+        assert [e["user"] for e in kiosk.events()] == [DANA.id, SAM.id]
+        assert all(e["device"] == "kiosk-01" for e in kiosk.events())
+
+
+async def test_rule_unique_logins_personal_pin_with_lockout_after_wrong_tries(tmp_path: Path) -> None:
+    async with KioskRig(tmp_path, config={"workers": {"pin_attempts": 3, "lockout_s": 600}}) as kiosk:
+        assert (await kiosk.act("signin.pick", id=SAM.id))["ok"]
+        wrong = await kiosk.act("signin.pin", pin="0000")
+        assert not wrong["ok"] and "2 tries left" in wrong["message"]
+        await kiosk.act("signin.pin", pin="1111")
+        locked = await kiosk.act("signin.pin", pin="2222")
+        assert "locked" in locked["message"]
+        still = await kiosk.act("signin.pin", pin=SAM.pin)  # the right PIN, but locked
+        assert not still["ok"] and "locked" in still["message"]
+        assert kiosk.kiosk.worker is None
+        await kiosk.act("signin.pick", id=ALEX.id)
+        assert (await kiosk.act("signin.pin", pin=ALEX.pin))["message"] == f"Signed in: {ALEX.name}"
+
+
+async def test_rule_unique_logins_auto_sign_out_after_idle(tmp_path: Path) -> None:
+    async with KioskRig(tmp_path, config={"workers": {"idle_sign_out_s": 0.5}}) as kiosk:
+        await kiosk.sign_in(DANA)
+        await kiosk.act("go", screen="move")
+        await until(lambda: kiosk.kiosk.worker is None, "the idle sign-out", 10)
+        state = kiosk.state()
+        assert state["screen"] == "signin"
+        assert "without use" in state["signin"]["message"]
+        assert not (await kiosk.scan(DEMO_TAG))["ok"]
+
+
+async def test_rule_unique_logins_second_person_is_a_separate_login(tmp_path: Path) -> None:
+    async with KioskRig(tmp_path) as kiosk:
+        await kiosk.sign_in(SAM)
+        await kiosk.act("go", screen="destroy")
+        await kiosk.scan(DEMO_TAG)
+        assert (await kiosk.act("second.start"))["ok"]
+        assert kiosk.state()["second"] == {"purpose": "witness"}
+        same = await kiosk.scan(SAM.badge)
+        assert not same["ok"] and "second person" in same["message"]
+        await kiosk.act("second.pick", id=DANA.id)
+        wrong = await kiosk.act("second.pin", pin="9999")
+        assert not wrong["ok"]
+        ok = await kiosk.act("second.pin", pin=DANA.pin)
+        assert ok["ok"] and DANA.name in ok["message"]
+        assert kiosk.kiosk.worker is not None and kiosk.kiosk.worker.id == SAM.id  # still Sam's session
+        assert kiosk.state()["flow"]["witness"] == DANA.name
+
+
+async def test_another_worker_badge_on_the_home_screen_takes_over(tmp_path: Path) -> None:
+    async with KioskRig(tmp_path) as kiosk:
+        await kiosk.sign_in(DANA)
+        answer = await kiosk.scan(ALEX.badge)
+        assert answer["message"] == f"Signed in: {ALEX.name}"
+
+
+async def test_headless_scan_station_without_workers_uses_the_configured_operator(tmp_path: Path) -> None:
+    async with KioskRig(tmp_path, workers=False, config={"kiosk": {"operator": "dock-station"}}) as kiosk:
+        assert (await kiosk.scan(DEMO_TAG))["ok"]
+        assert [e["user"] for e in kiosk.events()] == ["dock-station"]
+        assert not (await kiosk.act("signout"))["ok"]
+
+
+def test_canopy_agent_add_worker_writes_the_named_workers_file(tmp_path: Path) -> None:
+    conf = tmp_path / "agent.toml"
+    conf.write_text(f'[workers]\nfile = "{tmp_path / "workers.json"}"\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "canopy", "agent", "add-worker", "-c", str(conf), "--id", "w-ana",
+         "--name", "Ana Ruiz", "--badge", "B-42", "--supervisor", "--pin-stdin"],
+        input="5555\n", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Ana Ruiz (w-ana, badge, supervisor) can sign in" in done.stdout
+    body = json.loads((tmp_path / "workers.json").read_text())
+    assert body["workers"][0]["roles"] == ["worker", "supervisor"]
+    bad = subprocess.run(
+        [sys.executable, "-m", "canopy", "agent", "add-worker", "-c", str(conf), "--id", "w-bo",
+         "--name", "Bo", "--pin-stdin"], input="12\n", capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "4 to 8 digits" in bad.stderr and "Traceback" not in bad.stderr
