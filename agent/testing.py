@@ -215,3 +215,27 @@ class KioskRig:
 
     def state(self) -> dict[str, Any]:
         return self.kiosk.snapshot()
+
+
+def prefill_outbox(path: Path, count: int, *, facility: str, device: str,
+                   tag: str = "1A4FF0100000022000000123") -> int:
+    """A backlog of ``count`` valid pending events written straight into an outbox file
+    (one transaction, not one fsync each), as a kiosk offline for days would hold.
+    Returns the size of one event in bytes."""
+    from agent.outbox import _SCHEMA, SCHEMA_VERSION
+    from canopy.events import build_event
+    from canopy.ids import uuid7
+
+    now = datetime.now(UTC)
+    rows = []
+    for seq in range(1, count + 1):
+        event = build_event("plant.scanned", {"tag": tag, "location": "Flower Room 1"}, id=uuid7(),
+                            facility=facility, device=device, user="worker-1", at=now, seq=seq)
+        rows.append((seq, event.id, event.type, event.to_json(), 0, 0))
+    with sqlite3.connect(path) as db:  # the outbox's own schema, synchronously
+        db.execute("PRAGMA journal_mode = WAL")
+        db.executescript(_SCHEMA)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.executemany("INSERT INTO outbox (seq, id, type, payload, created, changed)"
+                       " VALUES (?, ?, ?, ?, ?, ?)", rows)
+    return len(rows[0][3]) if rows else 0

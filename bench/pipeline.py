@@ -26,7 +26,6 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import paho.mqtt.client as paho
@@ -36,10 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent.outbox import Outbox  # noqa: E402
+from agent.testing import prefill_outbox  # noqa: E402
 from agent.uplink import UplinkSettings  # noqa: E402
 from canopy.broker import Mosquitto  # noqa: E402
-from canopy.events import build_event  # noqa: E402
-from canopy.ids import uuid7  # noqa: E402
 
 FACILITY, DEVICE = "CA-BENCH-0001", "kiosk-01"
 TAG = "1A4FF0100000022000000123"
@@ -80,27 +78,6 @@ def raw_sqlite_rate(folder: Path, count: int, payload: bytes) -> float:
     return rate
 
 
-def prefill_outbox(path: Path, count: int) -> int:
-    """Write a backlog of valid events straight into a kiosk outbox file."""
-
-    async def create() -> None:
-        box = await Outbox.open(path, facility=FACILITY, device=DEVICE)
-        await box.close()
-
-    asyncio.run(create())
-    now = datetime.now(UTC)
-    rows = []
-    for seq in range(1, count + 1):
-        event = build_event("plant.scanned", {"tag": TAG, "location": "Flower Room 1"}, id=uuid7(),
-                            facility=FACILITY, device=DEVICE, user="worker-1", at=now, seq=seq)
-        payload = event.to_json()
-        rows.append((seq, event.id, event.type, payload, 0, 0))
-    with sqlite3.connect(path) as db:
-        db.executemany("INSERT INTO outbox (seq, id, type, payload, created, changed)"
-                       " VALUES (?, ?, ?, ?, ?, ?)", rows)
-    return len(rows[0][3])
-
-
 def count_rows(path: Path, query: str) -> int:
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
@@ -126,10 +103,10 @@ def drain(folder: Path, count: int) -> dict[str, float]:
     broker.start()
     agent_dir = folder / "kiosk"
     agent_dir.mkdir()
-    payload_size = prefill_outbox(agent_dir / "outbox.db", count)
+    payload_size = prefill_outbox(agent_dir / "outbox.db", count, facility=FACILITY, device=DEVICE)
     (folder / "agent.toml").write_text(
         f'[kiosk]\nfacility = "{FACILITY}"\ndevice = "{DEVICE}"\nstate_dir = "{agent_dir}"\n'
-        f"[mqtt]\nport = {broker.port}\n"
+        f"[mqtt]\nport = {broker.port}\n[ui]\nenabled = false\n"
     )
     ledger = folder / "ledger.db"
     (folder / "bridge.toml").write_text(

@@ -9,12 +9,12 @@ sent again. The kiosk's outbox ignores a repeat (states only move forward).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import defaultdict
 
 from bridge.ledger import Ledger, Unanswered
 from canopy import topics
+from canopy.acks import ACKS_PER_MESSAGE, encode
 from canopy.mqtt import MqttConnection, NotConnected
 
 log = logging.getLogger(__name__)
@@ -71,10 +71,10 @@ class AnswerPublisher:
         for item in todo:
             by_kiosk[(item.facility, item.device)].append(item)
         for (facility, device), items in by_kiosk.items():
-            for start in range(0, len(items), 500):
-                chunk = items[start : start + 500]
-                acks = [{"id": u.id, "status": u.status, "message": u.message} for u in chunk]
-                payload = json.dumps({"v": 1, "acks": acks}, separators=(",", ":")).encode()
+            for start in range(0, len(items), ACKS_PER_MESSAGE):
+                chunk = items[start : start + ACKS_PER_MESSAGE]
+                (payload,) = encode([{"id": u.id, "status": u.status, "message": u.message}
+                                     for u in chunk])
                 try:
                     mid = self.conn.publish(topics.acks(facility, device), payload, qos=1)
                 except NotConnected:

@@ -22,6 +22,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.ledger import IncomingEvent, Ledger, Rejected, StoreResult
+from canopy import acks as ack_messages
 from canopy import topics
 from canopy.events import MAX_MESSAGE_BYTES, InvalidEvent, format_utc, parse_event, split_message
 from canopy.mqtt import Message, MqttConnection, MqttSettings, NotConnected
@@ -36,7 +37,7 @@ class IngestSettings(BaseModel):
         default="canopy-bridge",
         description="MQTT v5 shared-subscription group; None subscribes plainly (one bridge only)",
     )
-    batch_max: Annotated[int, Field(ge=1, le=10000)] = 1000
+    batch_max: Annotated[int, Field(ge=1, le=10000)] = 1000  # events per ledger transaction
     batch_wait_ms: Annotated[float, Field(ge=0, le=1000)] = 5.0
     receive_window: Annotated[int, Field(ge=1, le=65535)] = 2000
 
@@ -92,8 +93,13 @@ class Ingest:
             if self.settings.batch_wait_ms and len(self._queue) < self.settings.batch_max:
                 # A short wait turns a burst into one commit (one fsync) instead of many.
                 await asyncio.sleep(self.settings.batch_wait_ms / 1000)
-            batch = self._queue[: self.settings.batch_max]
-            del self._queue[: len(batch)]
+            # Bound the batch by events, not messages: a message may carry a hundred.
+            taken, events = 0, 0
+            while taken < len(self._queue) and (taken == 0 or events < self.settings.batch_max):
+                events += self._queue[taken].payload.count(b"\n") + 1
+                taken += 1
+            batch = self._queue[:taken]
+            del self._queue[:taken]
             if not self._queue:
                 self._arrived.clear()
             await self._handle(batch)
@@ -148,9 +154,9 @@ class Ingest:
                  "message": f"rejected: invalid: {item.reason}"}
             )
         for (facility, device), acks in by_device.items():
-            payload = json.dumps({"v": 1, "acks": acks}, separators=(",", ":")).encode()
             try:
-                self.conn.publish(topics.acks(facility, device), payload, qos=1)
+                for payload in ack_messages.encode(acks):
+                    self.conn.publish(topics.acks(facility, device), payload, qos=1)
             except NotConnected:
                 # The kiosk republishes after its ack timeout and we answer then.
                 log.warning("could not answer %s/%s: not connected", facility, device)

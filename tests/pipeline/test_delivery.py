@@ -128,3 +128,24 @@ async def test_broker_down_30s(tmp_path: Path, broker: Mosquitto, ledger_url: st
                      [k.proc for k in kiosks] + [bridge])
     assert_exactly_once(kiosks, ledger)
     assert sum(len(k.saved) for k in kiosks) == 1000 + 2 * 20 * n
+
+
+async def test_a_days_backlog_drains_whole(tmp_path: Path, broker: Mosquitto, ledger_url: str,
+                                            procs: list[Proc]) -> None:
+    """A kiosk that was offline for days comes back with 20,000 unsent events: they go
+    out packed many to a message, and every one is stored once and confirmed."""
+    from agent.testing import prefill_outbox
+
+    kiosk = make_kiosk(tmp_path / "kiosk", broker)
+    (kiosk.root / "state").mkdir(parents=True)
+    prefill_outbox(kiosk.outbox, 20_000, facility=kiosk.facility, device=kiosk.device)
+    bridge = make_bridge(tmp_path, broker, ledger_url)
+    procs += [bridge, kiosk.proc]
+    bridge.start()
+    await asyncio.sleep(1.0)
+    kiosk.proc.start()
+    ledger = LedgerView(ledger_url)
+    await wait_until(lambda: settled([kiosk], ledger), 120, "the backlog stored", [kiosk.proc, bridge])
+    assert_exactly_once([kiosk], ledger)
+    assert len(ledger.rows()) == 20_000
+    assert "oversize" not in (tmp_path / "broker" / "mosquitto.log").read_text()
