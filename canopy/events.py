@@ -16,6 +16,7 @@ Rules carried by the model itself, so neither end can get them wrong:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -104,7 +105,9 @@ Ident = Annotated[str, Field(pattern=NAME_PATTERN)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validators are built on first use. A kiosk makes a handful of
+    # event types; building all of them (and the union) up front costs ~10 MB.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 MassUnit = Literal["g", "kg", "lb", "oz"]
@@ -361,7 +364,18 @@ PAYLOADS: dict[str, type[_Model]] = {
 }
 EVENT_TYPES = tuple(PAYLOADS)
 
-_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+EVENT_CLASSES: dict[str, type[_Envelope]] = {
+    cls.model_fields["type"].annotation.__args__[0]: cls  # type: ignore[union-attr]
+    for cls in (PlantScannedEvent, PlantMovedEvent, PlantPhaseChangedEvent, PlantBatchCreatedEvent,
+                PlantHarvestedEvent, HarvestWasteEvent, PlantDestroyedEvent, PackageCreatedEvent,
+                LabelPrintedEvent, RoomCountedEvent, RecordCorrectedEvent)
+}
+
+
+@functools.cache
+def _adapter() -> TypeAdapter[Event]:
+    """The whole union, for reading any event (the bridge); built on first use."""
+    return TypeAdapter(Event)
 
 
 class InvalidEvent(ValueError):
@@ -386,7 +400,7 @@ def parse_event(payload: bytes | str) -> Event:
         raise InvalidEvent(f"event too large: {size} bytes, the limit is {MAX_EVENT_BYTES}")
     try:
         # Fast path: pydantic-core parses and validates in one pass.
-        return _ADAPTER.validate_json(payload)
+        return _adapter().validate_json(payload)
     except ValidationError:
         pass  # fall through to say clearly what is wrong
     try:
@@ -403,7 +417,7 @@ def parse_event(payload: bytes | str) -> Event:
     if raw.get("type") not in PAYLOADS:
         raise InvalidEvent(f"unknown event type {raw.get('type')!r}")
     try:
-        return _ADAPTER.validate_python(raw)
+        return _adapter().validate_python(raw)
     except ValidationError as exc:
         raise InvalidEvent(_describe(exc)) from None
 
@@ -449,13 +463,14 @@ def build_event(
         "data": body,
     }
     try:
-        return _ADAPTER.validate_python(raw)
+        # Only this type's validator: what the kiosk never makes is never built.
+        return EVENT_CLASSES[type_].model_validate(raw)  # type: ignore[return-value]
     except ValidationError as exc:
         raise InvalidEvent(_describe(exc)) from None
 
 
 def json_schema() -> dict[str, Any]:
-    schema = _ADAPTER.json_schema()
+    schema = _adapter().json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://canopy.invalid/schema/events.schema.json"
     schema["title"] = f"Canopy floor event, schema version {SCHEMA_VERSION}"
