@@ -210,6 +210,9 @@ class Submitter:
 
     async def _recovered(self) -> None:
         self._backoff = 0.0
+        # An outage that passed the alert threshold between two checks is still
+        # raised, on its way out: the licensee must report it either way.
+        await self._check_outage_alert()
         if await self.ledger.outage_ends(self.facility):
             log.warning("state system for %s answers again: outage closed", self.facility)
 
