@@ -231,62 +231,62 @@ class PlantHarvestScheduleUndo(_PlantIds):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PlantHarvest(_PlantIds):
-    """``plant_harvest``: the wet weights. With ``wet`` flower is recorded as type 29."""
+class _Collection(_PlantIds):
+    """What harvest and cure share: weights collected from plants at a time."""
 
-    action: ClassVar[str] = "plant_harvest"
     takes_location: ClassVar[bool] = True
     weights: tuple[Weight, ...]
     collectiontime: int
-    new_room: int | None = None
     collect_additional: bool = False
-    wet: bool = True
 
     def __post_init__(self) -> None:
         _PlantIds.__post_init__(self)
         object.__setattr__(self, "weights", _weights(self.weights))
         _epoch(self.collectiontime)
-        if self.new_room is not None:
-            _room(self.new_room, "new_room")
 
-    def fields(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def _collection_fields(self) -> dict[str, Any]:
+        return {
             "barcodeid": list(self.barcode_ids),
             "collectiontime": self.collectiontime,
             "weights": [w.wire() for w in self.weights],
             "collectadditional": int(self.collect_additional),
-            "wet": int(self.wet),
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlantHarvest(_Collection):
+    """``plant_harvest``: the wet weights. With ``wet`` flower is recorded as type 29."""
+
+    action: ClassVar[str] = "plant_harvest"
+    new_room: int | None = None
+    wet: bool = True
+
+    def __post_init__(self) -> None:
+        _Collection.__post_init__(self)
+        if self.new_room is not None:
+            _room(self.new_room, "new_room")
+
+    def fields(self) -> dict[str, Any]:
+        out = {**self._collection_fields(), "wet": int(self.wet)}
         if self.new_room is not None:
             out["new_room"] = self.new_room
         return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PlantCure(_PlantIds):
+class PlantCure(_Collection):
     """``plant_cure``: the dry weights; outputs go to inventory room ``room``."""
 
     action: ClassVar[str] = "plant_cure"
-    takes_location: ClassVar[bool] = True
-    weights: tuple[Weight, ...]
-    collectiontime: int
     room: int | None = None
-    collect_additional: bool = False
 
     def __post_init__(self) -> None:
-        _PlantIds.__post_init__(self)
-        object.__setattr__(self, "weights", _weights(self.weights))
-        _epoch(self.collectiontime)
+        _Collection.__post_init__(self)
         if self.room is not None:
             _room(self.room)
 
     def fields(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "barcodeid": list(self.barcode_ids),
-            "collectiontime": self.collectiontime,
-            "weights": [w.wire() for w in self.weights],
-            "collectadditional": int(self.collect_additional),
-        }
+        out = self._collection_fields()
         if self.room is not None:
             out["room"] = self.room
         return out
