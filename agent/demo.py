@@ -10,6 +10,7 @@ by ``canopy demo``; they are demo values, never use them on a real kiosk).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from agent.users import add_worker
+from agent.users import add_worker, badge_digest, hash_pin
 from canopy import refdata, topics
 
 SCALE_ID = "SIM-SCALE-1"
@@ -48,6 +49,15 @@ WORKERS = (
 
 def flower_room_1() -> list[str]:
     return [tag(0, n) for n in range(101, 125)]
+
+
+@functools.cache
+def demo_roster() -> dict[str, Any]:
+    """``WORKERS`` as the bridge publishes a roster: PINs and badges hashed (once per process)."""
+    salt = "d3" * 16
+    workers = [{"id": w.id, "name": w.name, "pin": hash_pin(w.pin), "badge": badge_digest(w.badge, salt),
+                "roles": ["worker", "supervisor"] if w.supervisor else ["worker"]} for w in WORKERS]
+    return {"badge_salt": salt, "workers": workers}
 
 
 def reference(*, witness: bool = True, scale_expires: date | None = None) -> dict[str, Any]:
@@ -81,6 +91,10 @@ def reference(*, witness: bool = True, scale_expires: date | None = None) -> dic
             {"name": "Contamination"}, {"name": "Male Plants"}, {"name": "Pest Infestation"},
             {"name": "Trim"}, {"name": "Other", "requires_note": True},
         ],
+        "harvest_waste_types": [{"name": n} for n in ("Plant Material", "Fibrous", "Root Ball", "Stems")],
+        "adjust_reasons": [{"name": "Drying"}, {"name": "Entry Error", "requires_note": True},
+                           {"name": "Scale Variance"}],
+        "workers": demo_roster(),
         "plants": plants,
         "plant_batches": [
             {"name": "BD-CLONES-0601", "strain": "Blue Dream", "count": 12, "location": "Clone Room"},
@@ -165,6 +179,9 @@ def metrc_seed(facility: str, lists: dict[str, Any] | None = None) -> dict[str, 
                                 "for_plant_batches": n == "Vegetative"}
                                for n in ("Vegetative", "Flowering") if n not in types]
     base["waste_methods"] = lists["waste_methods"]
+    base["harvest_waste_types"] = [t["name"] for t in lists["harvest_waste_types"]]
+    base["package_adjust_reasons"] = [{"name": r["name"], "requires_note": r.get("requires_note", False)}
+                                      for r in lists["adjust_reasons"]]
     base["plant_waste_reasons"] = [{"name": r["name"], "requires_note": r.get("requires_note", False)}
                                    for r in lists["waste_reasons"]]
     base["licenses"] = [license_]

@@ -175,6 +175,10 @@ class PlantBatchCreated(_Model):
     location: Name
     source_batch: Name | None = None
     mother_tag: Tag | None = None
+    source_package: Tag | None = Field(
+        default=None,
+        description="the clone or seed package the plants came from (BioTrack plant_new's source)",
+    )
 
 
 class PlantHarvested(_Model):
@@ -182,6 +186,25 @@ class PlantHarvested(_Model):
     harvest_name: Name
     drying_location: Name
     weight: Weight  # wet weight of this one plant
+
+
+class PlantManicured(_Model):
+    """A partial harvest: flower taken from a plant that keeps growing (Metrc manicure)."""
+
+    tag: Tag
+    harvest_name: Name
+    drying_location: Name
+    weight: Weight  # wet weight taken from this plant this time
+
+
+class PlantCured(_Model):
+    """The dry weights of a plant after drying (BioTrack plant_cure)."""
+
+    tag: Tag
+    location: Name = Field(description="the inventory room the cured material goes to")
+    weight: Weight = Field(description="dry flower")
+    other_material: Weight | None = None
+    waste: Weight | None = None
 
 
 class HarvestWaste(_Model):
@@ -211,6 +234,14 @@ class PlantDestroyed(_Model):
         return self
 
 
+class PlantDestroyCompleted(_Model):
+    """The held waste of a destroyed plant was made unusable after the hold (BioTrack plant_destroy)."""
+
+    tag: Tag
+    scheduled: Annotated[str, Field(pattern=UUID7_PATTERN,
+                                    description="the plant.destroyed event that started the hold")]
+
+
 class PackageSource(_Model):
     harvest_name: Name
     weight: Weight
@@ -222,6 +253,65 @@ class PackageCreated(_Model):
     sources: Annotated[list[PackageSource], Field(min_length=1, max_length=50)]
     location: Name | None = None
     note: Note = ""
+
+
+class PackageMoved(_Model):
+    tag: Tag
+    location: Name
+    sublocation: Name | None = None
+
+
+class PackageAdjusted(_Model):
+    """The package re-weighed: ``quantity`` is its new total, not a difference.
+
+    Absolute on purpose: both states can set a final quantity (Metrc ``PUT
+    /packages/v2/adjust``, BioTrack ``inventory_adjust``), so a resend after a
+    timeout cannot count the change twice.
+    """
+
+    tag: Tag
+    quantity: Weight
+    reason: Name = Field(description="the state's adjustment reason")
+    note: Note = ""
+
+
+class TagsReceived(_Model):
+    """A roll or box of state tags arrived: the first and last tag scanned (CA: within 3 days)."""
+
+    kind: Literal["plant", "package"]
+    first: Tag
+    last: Tag
+    count: Annotated[int, Field(ge=1, le=100_000)]
+
+    @model_validator(mode="after")
+    def _range(self) -> Self:
+        if self.first > self.last:
+            raise ValueError("the first tag sorts after the last one: scan them in order")
+        return self
+
+
+class ScaleChecked(_Model):
+    """The daily zero and check-weight test of a registered scale."""
+
+    scale_id: Annotated[str, Field(min_length=1, max_length=64)]
+    unit: MassUnit
+    zero: DecimalText = Field(description="the reading with the pan empty")
+    reference: DecimalText = Field(description="the certified test weight's mass")
+    reading: DecimalText = Field(description="what the scale showed for the test weight")
+    tolerance: DecimalText
+    passed: bool
+    legal_for_trade: bool | None = Field(
+        default=None, description="the scale reported LFT ON (None: it cannot say)")
+    raw: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _verdict(self) -> Self:
+        if self.reference <= 0 or self.tolerance < 0:
+            raise ValueError("the test weight must be more than zero and the tolerance not negative")
+        ok = abs(self.zero) <= self.tolerance and abs(self.reading - self.reference) <= self.tolerance
+        if self.passed != ok:
+            raise ValueError("passed must say whether zero and reading are within the tolerance")
+        return self
 
 
 class LabelPrinted(_Model):
@@ -298,6 +388,41 @@ class PlantHarvestedEvent(_Envelope):
     data: PlantHarvested
 
 
+class PlantManicuredEvent(_Envelope):
+    type: Literal["plant.manicured"]
+    data: PlantManicured
+
+
+class PlantCuredEvent(_Envelope):
+    type: Literal["plant.cured"]
+    data: PlantCured
+
+
+class PlantDestroyCompletedEvent(_Envelope):
+    type: Literal["plant.destroy_completed"]
+    data: PlantDestroyCompleted
+
+
+class PackageMovedEvent(_Envelope):
+    type: Literal["package.moved"]
+    data: PackageMoved
+
+
+class PackageAdjustedEvent(_Envelope):
+    type: Literal["package.adjusted"]
+    data: PackageAdjusted
+
+
+class TagsReceivedEvent(_Envelope):
+    type: Literal["tags.received"]
+    data: TagsReceived
+
+
+class ScaleCheckedEvent(_Envelope):
+    type: Literal["scale.checked"]
+    data: ScaleChecked
+
+
 class HarvestWasteEvent(_Envelope):
     type: Literal["harvest.waste"]
     data: HarvestWaste
@@ -340,11 +465,18 @@ Event = Annotated[
     | PlantPhaseChangedEvent
     | PlantBatchCreatedEvent
     | PlantHarvestedEvent
+    | PlantManicuredEvent
+    | PlantCuredEvent
     | HarvestWasteEvent
     | PlantDestroyedEvent
+    | PlantDestroyCompletedEvent
     | PackageCreatedEvent
+    | PackageMovedEvent
+    | PackageAdjustedEvent
     | LabelPrintedEvent
     | RoomCountedEvent
+    | TagsReceivedEvent
+    | ScaleCheckedEvent
     | RecordCorrectedEvent,
     Field(discriminator="type"),
 ]
@@ -355,11 +487,18 @@ PAYLOADS: dict[str, type[_Model]] = {
     "plant.phase_changed": PlantPhaseChanged,
     "plant_batch.created": PlantBatchCreated,
     "plant.harvested": PlantHarvested,
+    "plant.manicured": PlantManicured,
+    "plant.cured": PlantCured,
     "harvest.waste": HarvestWaste,
     "plant.destroyed": PlantDestroyed,
+    "plant.destroy_completed": PlantDestroyCompleted,
     "package.created": PackageCreated,
+    "package.moved": PackageMoved,
+    "package.adjusted": PackageAdjusted,
     "label.printed": LabelPrinted,
     "room.counted": RoomCounted,
+    "tags.received": TagsReceived,
+    "scale.checked": ScaleChecked,
     "record.corrected": RecordCorrected,
 }
 EVENT_TYPES = tuple(PAYLOADS)
@@ -367,8 +506,10 @@ EVENT_TYPES = tuple(PAYLOADS)
 EVENT_CLASSES: dict[str, type[_Envelope]] = {
     cls.model_fields["type"].annotation.__args__[0]: cls  # type: ignore[union-attr]
     for cls in (PlantScannedEvent, PlantMovedEvent, PlantPhaseChangedEvent, PlantBatchCreatedEvent,
-                PlantHarvestedEvent, HarvestWasteEvent, PlantDestroyedEvent, PackageCreatedEvent,
-                LabelPrintedEvent, RoomCountedEvent, RecordCorrectedEvent)
+                PlantHarvestedEvent, PlantManicuredEvent, PlantCuredEvent, HarvestWasteEvent,
+                PlantDestroyedEvent, PlantDestroyCompletedEvent, PackageCreatedEvent,
+                PackageMovedEvent, PackageAdjustedEvent, LabelPrintedEvent, RoomCountedEvent,
+                TagsReceivedEvent, ScaleCheckedEvent, RecordCorrectedEvent)
 }
 
 

@@ -31,6 +31,12 @@ class Profile(_Row):
     tag_format: Literal["metrc", "biotrack", "any"]
     witness_required_for_waste: bool = False
     max_plants_per_lot: int = 100
+    # NM: destroyed plant waste is held (secured, labelled, not moved) this long
+    # before it may be made unusable and the destruction completed; 0 = no hold.
+    destroy_hold_hours: int = 0
+    # Prompt each registered scale's zero and check-weight test once a day
+    # before it may weigh (domain.md §2.6 "Scale legality").
+    daily_scale_check: bool = True
 
 
 class Room(_Row):
@@ -58,6 +64,39 @@ class WasteReason(_Row):
     name: str
     requires_note: bool = False
     requires_weight: bool = True
+
+
+class HarvestWasteType(_Row):
+    name: str
+
+
+class AdjustReason(_Row):
+    """A reason the state accepts for changing a package's quantity."""
+
+    name: str
+    requires_note: bool = False
+
+
+class Worker(_Row):
+    """A person who may sign in at the facility's kiosks. Secrets only as hashes.
+
+    ``pin``: ``scrypt$N$r$p$salt$hash``; ``badge``: scrypt of the badge code
+    with the roster's ``badge_salt`` (see ``agent/users.py``).
+    """
+
+    id: str
+    name: str
+    roles: tuple[Literal["worker", "supervisor"], ...] = ("worker",)
+    pin: str
+    badge: str | None = None
+
+
+class Roster(_Row):
+    """The facility's workers, managed centrally, so a new hire or a leaver
+    reaches every kiosk at once (NM: remove people who leave)."""
+
+    badge_salt: str
+    workers: list[Worker]
 
 
 class Plant(_Row):
@@ -102,6 +141,9 @@ ROW_TYPES: dict[str, Any] = {
     "items": list[Item],
     "waste_methods": list[WasteMethod],
     "waste_reasons": list[WasteReason],
+    "harvest_waste_types": list[HarvestWasteType],
+    "adjust_reasons": list[AdjustReason],
+    "workers": Roster,
     "plants": list[Plant],
     "plant_batches": list[PlantBatch],
     "harvests": list[Harvest],
@@ -111,8 +153,9 @@ ROW_TYPES: dict[str, Any] = {
 }
 REF_NAMES = tuple(ROW_TYPES)
 RefName = Literal[
-    "profile", "rooms", "strains", "items", "waste_methods", "waste_reasons", "plants",
-    "plant_batches", "harvests", "scales", "plant_tags", "package_tags",
+    "profile", "rooms", "strains", "items", "waste_methods", "waste_reasons",
+    "harvest_waste_types", "adjust_reasons", "workers", "plants", "plant_batches", "harvests",
+    "scales", "plant_tags", "package_tags",
 ]
 
 
@@ -130,6 +173,16 @@ class RefMessage(BaseModel):
     def rows(self) -> Any:
         """``items`` validated as the rows this name holds."""
         return TypeAdapter(ROW_TYPES[self.name]).validate_python(self.items)
+
+
+def row_count(name: str, items: Any) -> int:
+    """How many rows a list holds, for logs and sync counts (a profile is one)."""
+    if name == "profile":
+        return 1
+    if name == "workers":
+        workers = items.workers if isinstance(items, Roster) else items["workers"]
+        return len(workers)
+    return len(items)
 
 
 def encode(name: str, facility: str, at: datetime, items: Any) -> bytes:

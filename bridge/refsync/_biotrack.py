@@ -13,6 +13,11 @@ what it can answer (``provides``):
   clone, seed or plant-tissue inventory item, so those items are the batches:
   ``name`` is the item's 16-digit barcode id, ``count`` what is left of it.
 
+- ``adjust_reasons``: BioTrack's fixed adjustment reasons (``inventory_adjust``
+  ``type`` 1–6), the same list for every location.
+- ``harvest_waste_types``: one, "Waste": ``plant_waste_weigh`` takes a weight
+  and no type.
+
 Not provided (no retained message, so the kiosk says "cannot be checked
 offline"): ``strains`` (no strain sync; strains are text on plants and
 inventory), ``items`` (no product catalogue), ``waste_methods`` and
@@ -27,13 +32,19 @@ from collections.abc import Iterable
 from typing import Any
 
 from bridge.refsync._source import read_patiently
+from bridge.state.biotrack import AdjustReason as BioTrackAdjustReason
 from bridge.state.biotrack import BioTrackClient, InventoryType, PlantState
 from bridge.state.biotrack import Plant as BioTrackPlant
 from bridge.state.biotrack import Room as BioTrackRoom
-from canopy.refdata import Plant, PlantBatch, Room
+from canopy.refdata import AdjustReason, HarvestWasteType, Plant, PlantBatch, Room
 
 # Inventory a plant_new may name as its source.
 _PLANT_SOURCES = frozenset({InventoryType.CLONE, InventoryType.SEED, InventoryType.PLANT_TISSUE})
+
+
+def adjust_reason_name(reason: BioTrackAdjustReason) -> str:
+    """``INVENTORY_AUDIT`` → "Inventory Audit": the words a worker picks on the kiosk."""
+    return reason.name.replace("_", " ").title()
 
 
 def _rooms(plant_rooms: Iterable[BioTrackRoom], inventory_rooms: Iterable[BioTrackRoom]) -> list[Room]:
@@ -66,7 +77,7 @@ class BioTrackRefSource:
     client's ``location`` when it has one.
     """
 
-    provides = frozenset({"rooms", "plants", "plant_batches"})
+    provides = frozenset({"rooms", "plants", "plant_batches", "adjust_reasons", "harvest_waste_types"})
 
     def __init__(self, client: BioTrackClient) -> None:
         self._client = client
@@ -100,6 +111,9 @@ class BioTrackRefSource:
             and i.remaining_quantity > 0
         ]
         return {
+            "adjust_reasons": [AdjustReason(name=adjust_reason_name(r), requires_note=True)
+                               for r in BioTrackAdjustReason],
+            "harvest_waste_types": [HarvestWasteType(name="Waste")],
             "rooms": _rooms(plant_rooms, inventory_rooms),
             "plants": sorted((_plant(p, plant_room_names) for p in living), key=lambda r: r.tag),
             "plant_batches": sorted(

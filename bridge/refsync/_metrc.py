@@ -1,4 +1,4 @@
-"""Metrc v2 reads → reference rows (one sequential read per list: ~11 GETs a sync)."""
+"""Metrc v2 reads → reference rows (one sequential read per list: ~13 GETs a sync)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,21 @@ from bridge.state.metrc import Location, MetrcClient
 from bridge.state.metrc import Plant as MetrcPlant
 from bridge.state.metrc import PlantBatch as MetrcPlantBatch
 from bridge.state.metrc import WasteReason as MetrcWasteReason
-from canopy.refdata import Harvest, Item, Plant, PlantBatch, Room, Strain, WasteMethod, WasteReason
+from canopy.refdata import (
+    AdjustReason,
+    Harvest,
+    HarvestWasteType,
+    Item,
+    Plant,
+    PlantBatch,
+    Room,
+    Strain,
+    WasteMethod,
+    WasteReason,
+)
 
-Named = TypeVar("Named", Room, Strain, Item, WasteMethod, WasteReason, PlantBatch, Harvest)
+Named = TypeVar("Named", Room, Strain, Item, WasteMethod, WasteReason, HarvestWasteType,
+                AdjustReason, PlantBatch, Harvest)
 RoomKind = Literal["vegetative", "flowering", "drying", "storage", "other"]
 
 #: Older than any Metrc record: a window this wide returns whole lists. NY's v2 in
@@ -112,8 +124,8 @@ class MetrcRefSource:
     """
 
     provides = frozenset({
-        "rooms", "strains", "items", "waste_methods", "waste_reasons", "plants",
-        "plant_batches", "harvests", "plant_tags", "package_tags",
+        "rooms", "strains", "items", "waste_methods", "waste_reasons", "harvest_waste_types",
+        "adjust_reasons", "plants", "plant_batches", "harvests", "plant_tags", "package_tags",
     })
 
     def __init__(self, client: MetrcClient, *, window_start: datetime | None = FULL_HISTORY) -> None:
@@ -132,6 +144,8 @@ class MetrcRefSource:
         items = await read_patiently(lambda: client.items(modified=window), "items")
         methods = await read_patiently(client.plant_waste_methods, "plant waste methods")
         reasons = await read_patiently(client.plant_waste_reasons, "plant waste reasons")
+        waste_types = await read_patiently(client.harvest_waste_types, "harvest waste types")
+        adjust = await read_patiently(client.package_adjust_reasons, "package adjust reasons")
         vegetative = await read_patiently(lambda: client.vegetative_plants(modified=window), "plants")
         flowering = await read_patiently(lambda: client.flowering_plants(modified=window), "plants")
         batches = await read_patiently(lambda: client.active_plant_batches(modified=window), "batches")
@@ -145,6 +159,9 @@ class MetrcRefSource:
             "items": _by_name(_item(x) for x in items),
             "waste_methods": _by_name(WasteMethod(name=x.name) for x in methods if x.for_plants),
             "waste_reasons": _by_name(_waste_reason(x) for x in reasons),
+            "harvest_waste_types": _by_name(HarvestWasteType(name=x.name) for x in waste_types),
+            "adjust_reasons": _by_name(AdjustReason(name=x.name, requires_note=x.requires_note)
+                                       for x in adjust),
             "plants": sorted((_plant(x) for x in [*vegetative, *flowering]), key=lambda r: r.tag),
             "plant_batches": _by_name(_batch(x) for x in batches),
             # The client's Harvest record does not carry SourceStrainNames yet: strain stays "".

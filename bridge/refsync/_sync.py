@@ -24,7 +24,7 @@ from bridge.state import StateApiError, StateRateLimited, StateUnavailable
 from canopy import topics
 from canopy.events import MAX_MESSAGE_BYTES
 from canopy.mqtt import MqttConnection, backoff_delays
-from canopy.refdata import REF_NAMES, encode
+from canopy.refdata import REF_NAMES, encode, row_count
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class RefSync:
                         if name not in data:
                             continue
                         items = data[name]
-                        counts[name] = 1 if name == "profile" else len(items)
+                        counts[name] = row_count(name, items)
                         problem = await self._offer(name, at, items)
                         if problem is not None:
                             problems.append(problem)

@@ -26,7 +26,7 @@ from bridge.state.biotrack import (
     Weight,
 )
 from canopy.broker import Mosquitto
-from canopy.refdata import Profile
+from canopy.refdata import Profile, row_count
 from tests.bridge.test_refsync_support import SCALES, Bridge, Watcher, running
 
 pytestmark = pytest.mark.timeout(60)
@@ -35,7 +35,8 @@ NORTH = DEMO_ACCOUNTS[0]
 FACILITY = NORTH.location
 PROFILE = Profile(system="biotrack", state="NM", timezone="America/Denver", tag_format="biotrack")
 STATIC = {"profile": PROFILE, "scales": SCALES}
-PUBLISHED = {"profile", "scales", "rooms", "plants", "plant_batches"}
+PUBLISHED = {"profile", "scales", "rooms", "plants", "plant_batches", "adjust_reasons",
+             "harvest_waste_types"}
 
 
 @pytest.fixture
@@ -68,7 +69,8 @@ async def test_a_kiosk_connecting_later_gets_what_biotrack_can_answer(
         sync = RefSync(FACILITY, source, bridge.publish, interval_s=300, static=STATIC)
         counts = await sync.sync_once()
         await bridge.mark_end(FACILITY)
-    assert sync.names == ("profile", "rooms", "plants", "plant_batches", "scales")
+    assert sync.names == ("profile", "rooms", "harvest_waste_types", "adjust_reasons", "plants",
+                          "plant_batches", "scales")
 
     kiosk = Watcher(broker, FACILITY)
     await kiosk.start()
@@ -76,7 +78,7 @@ async def test_a_kiosk_connecting_later_gets_what_biotrack_can_answer(
         assert kiosk.errors == []
         assert set(kiosk.names()) == PUBLISHED and len(kiosk.names()) == len(PUBLISHED)
         assert all(retained for _, _, retained in kiosk.messages)
-        assert counts == {name: 1 if name == "profile" else len(kiosk.rows(name)) for name in PUBLISHED}
+        assert counts == {name: row_count(name, kiosk.rows(name)) for name in PUBLISHED}
         state = await live_state(sim)
 
         rooms = {room.name: room for room in kiosk.rows("rooms")}

@@ -33,12 +33,12 @@ from bridge.state.biotrack import BioTrackClient, PlantMove
 from bridge.state.metrc import MetrcClient, MovePlant
 from canopy.broker import Mosquitto
 from canopy.refdata import REF_NAMES, Scale
-from tests.bridge.test_refsync_support import PROFILE, SCALES, Bridge, Watcher, running, until
+from tests.bridge.test_refsync_support import PROFILE, ROSTER, SCALES, Bridge, Watcher, running, until
 
 pytestmark = pytest.mark.timeout(60)
 
 FARM_A = DEMO_LICENSES[0]
-STATIC = {"profile": PROFILE, "scales": SCALES}
+STATIC = {"profile": PROFILE, "scales": SCALES, "workers": ROSTER}
 VEG_PLANT = "1A4FF0100000022000001001"
 
 
@@ -229,9 +229,9 @@ async def test_metrcs_token_bucket_is_respected() -> None:
         entries = list(sim.log)
     assert set(counts) == set(REF_NAMES)
     limited = [e for e in entries if e["status"] == 429]
-    assert limited, "the bucket of 4 should have run dry during ~11 reads"
+    assert limited, "the bucket of 4 should have run dry during ~13 reads"
     assert all(e["fault"] == "rate_limit" for e in limited)
-    assert sum(e["status"] == 200 for e in entries) == 11  # each read answered once
+    assert sum(e["status"] == 200 for e in entries) == 13  # each read answered once
     # After each 429 the same read came back no sooner than its Retry-After (1 s).
     for earlier, later in itertools.pairwise(entries):
         if earlier["status"] == 429 and later["path"] == earlier["path"]:

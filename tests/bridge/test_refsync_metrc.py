@@ -18,13 +18,13 @@ from bridge.refsync import MetrcRefSource, RefSync
 from bridge.simulators.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, MetrcSimulator, SimConfig
 from bridge.state.metrc import MetrcClient, MovePlant
 from canopy.broker import Mosquitto
-from canopy.refdata import REF_NAMES
-from tests.bridge.test_refsync_support import PROFILE, SCALES, Bridge, Watcher, running
+from canopy.refdata import REF_NAMES, row_count
+from tests.bridge.test_refsync_support import PROFILE, ROSTER, SCALES, Bridge, Watcher, running
 
 pytestmark = pytest.mark.timeout(60)
 
 FARM_A = DEMO_LICENSES[0]
-STATIC = {"profile": PROFILE, "scales": SCALES}
+STATIC = {"profile": PROFILE, "scales": SCALES, "workers": ROSTER}
 VEG_PLANT = "1A4FF0100000022000001001"
 
 
@@ -67,7 +67,7 @@ async def test_a_kiosk_connecting_later_gets_every_name_as_the_state_has_it(
         assert sorted(kiosk.names()) == sorted(REF_NAMES)
         assert all(retained for _, _, retained in kiosk.messages)
         assert counts == {
-            name: 1 if name == "profile" else len(kiosk.rows(name)) for name in REF_NAMES
+            name: row_count(name, kiosk.rows(name)) for name in REF_NAMES
         }
         state = seeded(sim)
 

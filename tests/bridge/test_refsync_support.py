@@ -18,10 +18,12 @@ from bridge.refsync import mqtt_publisher
 from canopy import topics
 from canopy.broker import Mosquitto
 from canopy.mqtt import Message, MqttConnection, MqttSettings
-from canopy.refdata import Profile, RefMessage, Scale, decode
+from canopy.refdata import Profile, RefMessage, Roster, Scale, Worker, decode
 
 PROFILE = Profile(system="metrc", state="CA", timezone="America/Los_Angeles", tag_format="metrc")
 SCALES = [Scale(id="scale-1", model="Ohaus Defender 5000", serial="B123", ntep_coc="13-123")]
+ROSTER = Roster(badge_salt="00" * 16, workers=[
+    Worker(id="ana", name="Ana", pin="scrypt$16384$8$1$" + "11" * 16 + "$" + "22" * 32)])
 
 
 def settings(broker: Mosquitto) -> MqttSettings:

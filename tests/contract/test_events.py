@@ -43,6 +43,17 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "room.counted": {"location": "Flower Room 2", "scanned": [TAG], "expected_count": 2,
                      "missing": [TAG2]},
     "record.corrected": {"reason": "Entry error"},
+    "plant.manicured": {"tag": TAG, "harvest_name": "BD-2026-11-22-M", "drying_location": "Dry 1",
+                        "weight": SCALE},
+    "plant.cured": {"tag": TAG, "location": "Vault", "weight": SCALE,
+                    "waste": {**SCALE, "value": "12.5"}},
+    "plant.destroy_completed": {"tag": TAG, "scheduled": "018f2b9e-7c4a-7d3e-9a1b-2c3d4e5f6a7b"},
+    "package.moved": {"tag": TAG2, "location": "Vault"},
+    "package.adjusted": {"tag": TAG2, "quantity": SCALE, "reason": "Drying", "note": "re-weighed"},
+    "tags.received": {"kind": "plant", "first": TAG, "last": TAG2, "count": 2},
+    "scale.checked": {"scale_id": "bench-1", "unit": "g", "zero": "0.00", "reference": "500.00",
+                      "reading": "500.02", "tolerance": "0.05", "passed": True,
+                      "legal_for_trade": True, "raw": "PV LFT ON"},
 }
 
 
@@ -145,3 +156,27 @@ def test_rules_carried_by_payloads() -> None:
 def test_parse_errors_say_what_is_wrong(payload: bytes, reason: str) -> None:
     with pytest.raises(InvalidEvent, match=reason):
         parse_event(payload)
+
+
+def test_a_scale_check_says_truthfully_whether_it_passed() -> None:
+    failing = {**EXAMPLES["scale.checked"], "reading": "499.80"}
+    with pytest.raises(InvalidEvent, match="within the tolerance"):
+        make("scale.checked", failing)
+    assert make("scale.checked", {**failing, "passed": False}).data.passed is False
+    with pytest.raises(InvalidEvent, match="within the tolerance"):
+        make("scale.checked", {**EXAMPLES["scale.checked"], "zero": "0.10"})
+
+
+def test_a_tag_receipt_scans_first_then_last() -> None:
+    with pytest.raises(InvalidEvent, match="scan them in order"):
+        make("tags.received", {**EXAMPLES["tags.received"], "first": TAG2, "last": TAG})
+
+
+def test_a_package_adjustment_is_the_new_total_from_a_stable_reading() -> None:
+    with pytest.raises(InvalidEvent, match="unstable"):
+        make("package.adjusted", {**EXAMPLES["package.adjusted"], "quantity": {**SCALE, "stable": False}})
+
+
+def test_a_completed_destroy_names_the_event_that_started_the_hold() -> None:
+    with pytest.raises(InvalidEvent, match="scheduled"):
+        make("plant.destroy_completed", {"tag": TAG, "scheduled": "not-an-id"})
