@@ -21,6 +21,8 @@ LOCAL_ONLY = {
     "plant.scanned": "recorded at the facility (a scan is not reported to the state)",
     "label.printed": "recorded at the facility (label printing is not reported to the state)",
     "room.counted": "recorded at the facility for reconciliation (not reported to the state)",
+    "tags.received": "tag receipt recorded at the facility (confirm the order in the state system)",
+    "scale.checked": "scale check recorded at the facility (not reported to the state)",
     "record.corrected": "correction recorded; if the original was already reported, the office"
                         " must correct it in the state system",
 }
