@@ -12,12 +12,10 @@ import asyncio
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Generic, Literal, TypeVar
-
-from PIL import Image
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
 from drivers.faults import DeviceFault
-from drivers.labels import LabelError, Media, render
+from drivers.labels import LabelBase, LabelError, Media, render
 from drivers.printer._config import PrinterConfig
 from drivers.printer._types import (
     Outcome,
@@ -27,6 +25,10 @@ from drivers.printer._types import (
     PrintResult,
     printer_fault,
 )
+
+if TYPE_CHECKING:  # Pillow loads on the first print, not when the kiosk starts (idle RSS)
+    from PIL import Image
+
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,7 @@ class PrinterBase(ABC, Generic[P]):
         return printer_fault(fault, device=self.name, detail=detail)
 
     def _image_for(self, job: PrintJob) -> Image.Image:
-        if not isinstance(job, Image.Image):
+        if isinstance(job, LabelBase):
             return render(job, self._media)
         # A ready-made image must already be at the roll's dots: scaling would
         # smear the barcode, so a wrong size is refused rather than fixed.
@@ -75,7 +77,7 @@ class PrinterBase(ABC, Generic[P]):
             raise ValueError(f"copies must be at least 1, got {copies}")
         if self._closed:
             raise RuntimeError(f"printer {self.name!r} is closed")
-        tag = job.uid if not isinstance(job, Image.Image) else "image"
+        tag = job.uid if isinstance(job, LabelBase) else "image"
         try:
             payload = await self._encode(self._image_for(job))
         except LabelError as exc:

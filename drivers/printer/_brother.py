@@ -17,14 +17,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import usb.core
 from brother_ql import BrotherQLError, BrotherQLRaster
 from brother_ql.conversion import convert
 from brother_ql.labels import LabelsManager
 from brother_ql.models import ModelsManager
-from PIL import Image
 
 from drivers.faults import DeviceFault
 from drivers.labels import LabelError
@@ -34,6 +33,10 @@ from drivers.printer._brother_status import FrameBuffer, StatusFrame, media_mism
 from drivers.printer._config import PrinterConfig
 from drivers.printer._tcp import send_bytes, tcp_connection
 from drivers.printer._types import PrinterFault, PrinterStatus
+
+if TYPE_CHECKING:  # Pillow loads on the first print, not when the kiosk starts (idle RSS)
+    from PIL import Image
+
 
 log = logging.getLogger(__name__)
 

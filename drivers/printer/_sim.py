@@ -10,17 +10,20 @@ import asyncio
 import re
 from datetime import datetime
 from pathlib import Path
-
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from drivers.printer._base import PrinterBase, Sent
 from drivers.printer._config import PrinterConfig
 from drivers.printer._types import PrinterFault, PrinterStatus
 
+if TYPE_CHECKING:  # Pillow loads on the first print, not when the kiosk starts (idle RSS)
+    from PIL import Image
+
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class SimPrinter(PrinterBase[Image.Image]):
+class SimPrinter(PrinterBase["Image.Image"]):
     def __init__(self, config: PrinterConfig) -> None:
         super().__init__(config)
         self._out_dir = config.out_dir

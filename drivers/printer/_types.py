@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal, Protocol, TypeAlias
-
-from PIL import Image
+from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
 from drivers.faults import DeviceFault
 from drivers.labels import LabelBase, Media
+
+if TYPE_CHECKING:  # Pillow loads on the first print, not when the kiosk starts (idle RSS)
+    from PIL import Image
 
 
 class PrinterFault(StrEnum):
@@ -106,7 +107,7 @@ class PrintResult:
         return self.outcome != "failed"
 
 
-PrintJob: TypeAlias = Image.Image | LabelBase  # any label kind, or a ready image
+PrintJob: TypeAlias = "Image.Image | LabelBase"  # any label kind, or a ready image
 
 
 class LabelPrinter(Protocol):

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from drivers.faults import DeviceFault
 from drivers.printer._base import PrinterBase, Sent
@@ -18,6 +17,10 @@ from drivers.printer._config import PrinterConfig
 from drivers.printer._tcp import send_bytes, tcp_connection
 from drivers.printer._types import PrinterFault, PrinterStatus
 from drivers.printer._zpl import STATUS_QUERY, ZebraStatus, label_zpl, parse_status, split_replies
+
+if TYPE_CHECKING:  # Pillow loads on the first print, not when the kiosk starts (idle RSS)
+    from PIL import Image
+
 
 _STATUS_WAIT = 2.0
 _HS_BLOCKS = 3

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from drivers.printer._types import PrinterFault
+
+if TYPE_CHECKING:  # Pillow loads on the first print, not when the kiosk starts (idle RSS)
+    from PIL import Image
+
 
 _INVERT = bytes(255 - b for b in range(256))
 
@@ -50,6 +53,8 @@ def _compress_row(hex_row: str) -> str:
 
 def image_to_gfa(image: Image.Image) -> tuple[str, int]:
     """``^GFA`` command for ``image`` (any mode; dark = printed) and its height in dots."""
+    from PIL import Image
+
     mono = image.convert("1", dither=Image.Dither.NONE)
     width = -(-mono.width // 8) * 8
     if width != mono.width:  # pad with white: the padding bits must not print
