@@ -1,26 +1,78 @@
-"""Floor events → Metrc v2 operations, and how to read each one back."""
+"""Floor events → Metrc v2 operations, and how to read each one back.
+
+Read-backs that compare the state before and after a send (weights and waste,
+which Metrc adds up) keep what they saw in ``_Snapshots`` by event id: the
+submitter maps an event afresh each round, so the ``Op`` that reads back after
+an ambiguous outcome is not the one that took the "before" picture.
+"""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from decimal import Decimal
 from typing import Any
 
 from bridge.ledger import Answer
 from bridge.state.metrc import (
+    AdjustPackage,
     ChangePlantBatchGrowthPhase,
     ChangePlantGrowthPhase,
     CreateHarvestPackage,
+    CreatePackagePlantings,
     CreatePlantings,
     DestroyPlant,
+    DestroyPlantBatch,
     HarvestIngredient,
     HarvestPlant,
+    ManicurePlant,
     MetrcClient,
+    MovePackage,
     MovePlant,
+    PlantWasteRecord,
     RecordHarvestWaste,
+    convert_quantity,
 )
 from bridge.submit._ops import LOCAL_ONLY, Op, business_date
 from canopy.events import Event
 
 _UNITS = {"g": "Grams", "kg": "Kilograms", "lb": "Pounds", "oz": "Ounces"}
+# Weights come back from Metrc as decimals of what we sent, perhaps converted to the
+# harvest's or package's unit: compare within this.
+_WEIGHT_SLACK = Decimal("0.001")
+
+# Facility records with a Metrc reason why they are not a Metrc call.
+_NOT_REPORTED = {
+    "plant.cured": "dry weight recorded at the facility; Metrc has no per-plant dry weight and"
+                   " takes it when packages are made from the harvest",
+    "plant.destroy_completed": "recorded at the facility; Metrc recorded the destruction when it"
+                               " was reported (Metrc has no hold or completion step)",
+}
+
+
+def _with_op_id(note: str, event_id: str) -> str:
+    """A note carrying the event id, so a later read of the state can find this write
+    (state-apis §2.6: Metrc has no idempotency key)."""
+    tag = f"Canopy event {event_id}"
+    return f"{note} ({tag})" if note else tag
+
+
+class _Snapshots:
+    """What a read-back saw just before a send, by event id; the oldest are dropped
+    (an event waits for its read-back at most a few rounds)."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._limit = limit
+        self._seen: OrderedDict[str, Any] = OrderedDict()
+
+    def keep(self, event_id: str, value: Any) -> None:
+        self._seen[event_id] = value
+        self._seen.move_to_end(event_id)
+        while len(self._seen) > self._limit:
+            self._seen.popitem(last=False)
+
+    def get(self, event_id: str) -> Any:
+        """``None`` when the bridge restarted between the send and the read-back."""
+        return self._seen.get(event_id)
 
 
 class MetrcSender:
@@ -35,10 +87,13 @@ class MetrcMapper:
     def __init__(self, client: MetrcClient, timezone: str) -> None:
         self.client = client
         self.timezone = timezone
+        self._before = _Snapshots()
 
     async def map(self, event: Event) -> Op | Answer:
         if event.type in LOCAL_ONLY:
             return Answer(event.id, "accepted", LOCAL_ONLY[event.type])
+        if event.type in _NOT_REPORTED:
+            return Answer(event.id, "accepted", _NOT_REPORTED[event.type])
         day = business_date(event.at, self.timezone)
         d: Any = event.data
         if event.type == "plant.moved":
@@ -61,6 +116,17 @@ class MetrcMapper:
                       double_counts=False, landed=lambda: self._plant_phase(d.new_tag or tag, phase))
         if event.type == "plant_batch.created":
             name = d.name
+            if d.source_package is not None:
+                # Clones or seeds out of a package: the package gives up ``count`` plants.
+                return Op(event.id, "create_package_plantings",
+                          CreatePackagePlantings(package_label=d.source_package,
+                                                 package_adjustment_amount=Decimal(d.count),
+                                                 package_adjustment_unit_of_measure_name="Each",
+                                                 plant_batch_name=name, plant_batch_type=d.type,
+                                                 plant_count=d.count, location_name=d.location,
+                                                 strain_name=d.strain, planted_date=day,
+                                                 unpackaged_date=day),
+                          double_counts=True, landed=lambda: self._batch_exists(name))
             return Op(event.id, "create_plantings",
                       CreatePlantings(name=name, type=d.type, count=d.count, strain=d.strain,
                                       location=d.location, actual_date=day),
@@ -72,13 +138,13 @@ class MetrcMapper:
                                    drying_location=d.drying_location, harvest_name=d.harvest_name,
                                    actual_date=day),
                       double_counts=True, landed=lambda: self._harvested(tag))
+        if event.type == "plant.manicured":
+            return self._manicure(event, day)
         if event.type == "harvest.waste":
             return await self._harvest_waste(event, day)
         if event.type == "plant.destroyed":
             if d.tag is None:
-                return Answer(event.id, "rejected",
-                              "Canopy cannot report destroying part of a plant batch to Metrc yet;"
-                              " record it in Metrc's web UI")
+                return self._destroy_from_batch(event, day)
             tag = d.tag
             return Op(event.id, "destroy_plants",
                       DestroyPlant(label=tag, waste_method_name=d.method,
@@ -97,7 +163,106 @@ class MetrcMapper:
                                            note=d.note or None, actual_date=day,
                                            ingredients=ingredients),
                       double_counts=True, landed=lambda: self._package_exists(tag))
+        if event.type == "package.moved":
+            label, room = d.tag, d.location
+            return Op(event.id, "move_packages",
+                      MovePackage(label=label, location=room, sublocation=d.sublocation, move_date=day),
+                      double_counts=False, landed=lambda: self._package_in(label, room))
+        if event.type == "package.adjusted":
+            return self._set_package_quantity(event, day)
         return Answer(event.id, "rejected", f"Canopy does not report {event.type} to Metrc")
+
+    def _manicure(self, event: Event, day: Any) -> Op:
+        """Metrc adds a manicure's wet weight to the harvest named: a resend counts twice,
+        so the read-back compares the harvest's wet weight before and after."""
+        d: Any = event.data
+        tag, name = d.tag, d.harvest_name
+        weight, unit = d.weight.value, _UNITS[d.weight.unit]
+
+        async def before() -> None:
+            harvest = await self.client.find_harvest(name)
+            self._before.keep(event.id, harvest.total_wet_weight if harvest else Decimal(0))
+
+        async def landed() -> bool | None:
+            harvest = await self.client.find_harvest(name)
+            if harvest is None:
+                return False
+            was: Decimal | None = self._before.get(event.id)
+            if was is None:
+                # Restarted since the send: the plant names the harvest it gave to. [I]
+                plant = await self.client.plant(tag)
+                return plant is not None and plant.harvest_id == harvest.id
+            added = convert_quantity(weight, unit, harvest.unit_of_weight_name or unit)
+            return harvest.total_wet_weight - was + _WEIGHT_SLACK >= added
+
+        return Op(event.id, "manicure_plants",
+                  ManicurePlant(plant=tag, weight=weight, unit_of_weight=unit,
+                                drying_location=d.drying_location, harvest_name=name, actual_date=day),
+                  double_counts=True, landed=landed, before=before)
+
+    def _destroy_from_batch(self, event: Event, day: Any) -> Op:
+        """Part of an immature plant batch destroyed. A resend would destroy more, so the
+        event id rides in ``ReasonNote`` and the read-back looks for it in the waste list;
+        where the state does not return notes, it looks for a new waste record of this
+        batch, count and weight (taken before the send)."""
+        d: Any = event.data
+        name, count = d.plant_batch, d.count
+        weight, unit = d.weight.value, _UNITS[d.weight.unit]
+
+        def this_batch(records: list[PlantWasteRecord]) -> list[PlantWasteRecord]:
+            return [r for r in records if r.plant_batch_name == name]
+
+        def same_destroy(r: PlantWasteRecord) -> bool:
+            return (r.plant_count == count and r.waste_weight is not None
+                    and abs(convert_quantity(r.waste_weight, r.waste_unit_of_measure_name or unit, unit)
+                            - weight) <= _WEIGHT_SLACK)
+
+        async def before() -> None:
+            records = this_batch(await self.client.plant_waste())
+            self._before.keep(event.id, {r.plant_waste_number for r in records})
+
+        async def landed() -> bool | None:
+            everything = await self.client.plant_waste()
+            records = this_batch(everything)
+            if any(event.id in (r.note or "") for r in records):
+                return True
+            if any(r.note is not None for r in everything):
+                return False  # notes come back, and none carries this event
+            seen: set[str | None] | None = self._before.get(event.id)
+            if seen is None:  # restarted since the send: same batch, count, weight and day
+                return any(same_destroy(r) and r.waste_date == day for r in records)
+            return any(r.plant_waste_number not in seen and same_destroy(r) for r in records)
+
+        return Op(event.id, "destroy_plant_batches",
+                  DestroyPlantBatch(plant_batch=name, count=count, waste_method_name=d.method or None,
+                                    waste_material_mixed=d.material_mixed or None,
+                                    waste_reason_name=d.reason, reason_note=_with_op_id(d.note, event.id),
+                                    waste_weight=weight, waste_unit_of_measure_name=unit,
+                                    actual_date=day),
+                  double_counts=True, landed=landed, before=before)
+
+    def _set_package_quantity(self, event: Event, day: Any) -> Op:
+        """``PUT /packages/v2/adjust`` sets the final quantity, so a resend cannot count
+        twice; the read-back still spares Metrc's history a second adjustment."""
+        d: Any = event.data
+        label = d.tag
+        quantity, unit = d.quantity.value, _UNITS[d.quantity.unit]
+
+        async def landed() -> bool | None:
+            package = await self.client.package(label)
+            if package is None:
+                return False
+            try:
+                wanted = convert_quantity(quantity, unit, package.unit_of_measure_name or unit)
+            except ValueError:  # a count-based package: the state will say so on resend
+                return False
+            return abs(package.quantity - wanted) <= _WEIGHT_SLACK
+
+        return Op(event.id, "set_package_quantities",
+                  AdjustPackage(label=label, quantity=quantity, unit_of_measure=unit,
+                                adjustment_reason=d.reason, adjustment_date=day,
+                                reason_note=_with_op_id(d.note, event.id)),
+                  double_counts=True, landed=landed)
 
     async def _harvest_waste(self, event: Event, day: Any) -> Op | Answer:
         d: Any = event.data
@@ -107,14 +272,13 @@ class MetrcMapper:
             return Answer(event.id, "rejected", f"Metrc has no harvest named {d.harvest_name!r}")
         harvest_id = harvest.id
         weight, unit = d.weight.value, _UNITS[d.weight.unit]
-        seen: set[int] = set()
 
         async def before() -> None:
-            seen.clear()
-            seen.update(r.id for r in await self.client.harvest_waste(harvest_id))
+            self._before.keep(event.id, {r.id for r in await self.client.harvest_waste(harvest_id)})
 
         async def landed() -> bool | None:
             records = await self.client.harvest_waste(harvest_id)
+            seen: set[int] = self._before.get(event.id) or set()
             return any(r.id not in seen and r.waste_weight == weight for r in records)
 
         return Op(event.id, "record_harvest_waste",
@@ -136,12 +300,17 @@ class MetrcMapper:
         return await self.client.plant(tag) is not None
 
     async def _harvested(self, tag: str) -> bool | None:
+        # Not ``harvest_id``: a manicured plant already names a harvest and keeps growing.
         plant = await self.client.plant(tag)
-        return plant is not None and (plant.harvest_id is not None or plant.harvested_date is not None)
+        return plant is not None and (plant.state == "Harvested" or plant.harvested_date is not None)
 
     async def _destroyed(self, tag: str) -> bool | None:
         plant = await self.client.plant(tag)
         return plant is not None and plant.destroyed_date is not None
+
+    async def _package_in(self, label: str, room: str) -> bool | None:
+        package = await self.client.package(label)
+        return package is not None and package.location_name == room
 
     async def _batch_exists(self, name: str) -> bool | None:
         return await self.client.find_plant_batch(name) is not None

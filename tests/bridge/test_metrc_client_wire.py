@@ -18,8 +18,10 @@ from bridge.state.metrc import (
     ChangePlantBatchGrowthPhase,
     ChangePlantGrowthPhase,
     CreateHarvestPackage,
+    CreatePackagePlantings,
     CreatePlantings,
     DestroyPlant,
+    DestroyPlantBatch,
     FinishHarvest,
     HarvestIngredient,
     HarvestPlant,
@@ -97,6 +99,29 @@ PLANTINGS = CreatePlantings(
     location="Clone Room",
     actual_date=DAY,
 )
+BATCH_DESTROY = DestroyPlantBatch(
+    plant_batch="BD 1",
+    count=4,
+    waste_method_name="Compost",
+    waste_material_mixed="Soil",
+    waste_reason_name="Pest Infestation",
+    reason_note="mites (Canopy event 0192)",
+    waste_weight=Decimal("31.5"),
+    waste_unit_of_measure_name="Grams",
+    actual_date=DAY,
+)
+PACKAGE_PLANTINGS = CreatePackagePlantings(
+    package_label=PACKAGE,
+    package_adjustment_amount=Decimal(12),
+    package_adjustment_unit_of_measure_name="Each",
+    plant_batch_name="BD From Package",
+    plant_batch_type="Clone",
+    plant_count=12,
+    location_name="Clone Room",
+    strain_name="Blue Dream",
+    planted_date=DAY,
+    unpackaged_date=DAY,
+)
 
 WRITES: list[tuple[str, str, MetrcRow, Callable[[MetrcClient, list[Any]], Awaitable[WriteResult]]]] = [
     ("POST", "/plantbatches/v2/plantings", PLANTINGS, lambda c, rows: c.create_plantings(rows)),
@@ -148,6 +173,8 @@ WRITES: list[tuple[str, str, MetrcRow, Callable[[MetrcClient, list[Any]], Awaita
         lambda c, rows: c.manicure_plants(rows),
     ),
     ("DELETE", "/plants/v2", DESTROY, lambda c, rows: c.destroy_plants(rows)),
+    ("DELETE", "/plantbatches/v2", BATCH_DESTROY, lambda c, rows: c.destroy_plant_batches(rows)),
+    ("POST", "/packages/v2/plantings", PACKAGE_PLANTINGS, lambda c, rows: c.create_package_plantings(rows)),
     (
         "POST",
         "/plants/v2/waste",
@@ -270,6 +297,58 @@ async def test_destroy_sends_its_body_on_delete_with_metrc_field_names() -> None
             "ActualDate": "2026-03-02",
         }
     ]
+
+
+async def test_batch_destroy_sends_its_body_on_delete_with_metrc_field_names() -> None:
+    recorder = Recorder(lambda r: httpx.Response(200, json={"Ids": [5001], "Warnings": None}))
+    async with recorder.client() as client:
+        result = await client.destroy_plant_batches([BATCH_DESTROY])
+    assert result == WriteResult(ids=(5001,))
+    assert (recorder.requests[0].method, recorder.requests[0].url.path) == ("DELETE", "/plantbatches/v2")
+    assert recorder.last_body == [
+        {
+            "PlantBatch": "BD 1",
+            "Count": 4,
+            "WasteMethodName": "Compost",
+            "WasteMaterialMixed": "Soil",
+            "WasteReasonName": "Pest Infestation",
+            "ReasonNote": "mites (Canopy event 0192)",
+            "WasteWeight": 31.5,
+            "WasteUnitOfMeasureName": "Grams",
+            "ActualDate": "2026-03-02",
+        }
+    ]
+
+
+async def test_plantings_from_a_package_use_metrc_field_names() -> None:
+    recorder = Recorder(lambda r: httpx.Response(200, json={"Ids": [5003], "Warnings": None}))
+    async with recorder.client() as client:
+        result = await client.create_package_plantings([PACKAGE_PLANTINGS])
+    assert result == WriteResult(ids=(5003,))
+    assert recorder.last_body == [
+        {
+            "PackageLabel": PACKAGE,
+            "PackageAdjustmentAmount": 12,
+            "PackageAdjustmentUnitOfMeasureName": "Each",
+            "PlantBatchName": "BD From Package",
+            "PlantBatchType": "Clone",
+            "PlantCount": 12,
+            "LocationName": "Clone Room",
+            "SublocationName": None,
+            "StrainName": "Blue Dream",
+            "PatientLicenseNumber": None,
+            "PlantedDate": "2026-03-02",
+            "UnpackagedDate": "2026-03-02",
+        }
+    ]
+
+
+def test_new_rows_check_their_shape() -> None:
+    with pytest.raises(ValidationError):
+        DestroyPlantBatch(plant_batch="BD 1", count=0, waste_reason_name="Male Plants",
+                          waste_weight=Decimal(0), actual_date=DAY)
+    with pytest.raises(ValidationError):
+        PACKAGE_PLANTINGS.model_validate(PACKAGE_PLANTINGS.model_dump() | {"plant_batch_type": "Tissue"})
 
 
 async def test_nested_and_optional_fields_are_spelled_like_metrc() -> None:

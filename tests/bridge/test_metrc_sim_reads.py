@@ -109,7 +109,10 @@ async def test_inventory_lists(metrc: MetrcClient) -> None:
     }
     [harvest] = await metrc.active_harvests()
     assert harvest.total_packaged_weight == 450
-    [package] = await metrc.active_packages()
+    buds, clones = await metrc.active_packages()
+    assert (clones.label, clones.quantity, clones.unit_of_measure_name) == (
+        "1A4FF0300000022000004002", 50, "Each")
+    package = buds
     assert package.label == "1A4FF0300000022000004001"
     assert package.location_name == "Vault"
     by_id = await metrc.package(package.id)

@@ -119,7 +119,7 @@ def plant_batch(b: PlantBatch) -> Json:
         "PackagedCount": b.packaged,
         "DestroyedCount": b.destroyed,
         "SourcePackageId": None,
-        "SourcePackageLabel": None,
+        "SourcePackageLabel": b.source_package_label,
         "SourcePlantId": None,
         "SourcePlantLabel": None,
         "SourcePlantBatchIds": [],

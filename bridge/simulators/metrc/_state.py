@@ -106,6 +106,7 @@ class PlantBatch:
     packaged: int = 0
     destroyed: int = 0
     patient_license_number: str | None = None
+    source_package_label: str | None = None
 
     @property
     def active(self) -> bool:

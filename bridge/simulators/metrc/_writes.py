@@ -225,6 +225,123 @@ def create_plantings(ctx: WriteContext, row: Row) -> list[int]:
     return [batch.id]
 
 
+def create_package_plantings(ctx: WriteContext, row: Row) -> list[int]:
+    """``POST /packages/v2/plantings``: a new batch whose plants come out of a package.
+
+    The package gives up ``PackageAdjustmentAmount`` (in its unit, converted), or
+    ``PlantCount`` of its own unit when no amount is sent [I: Metrc's wording of
+    the default is not in the reference]."""
+    package = ctx.package(row.text("PackageLabel"))
+    name = row.text("PlantBatchName")
+    batch_type = row.text("PlantBatchType")
+    if batch_type not in ("Seed", "Clone"):
+        raise RowRejected(f"PlantBatchType {batch_type} is not valid; use Seed or Clone.")
+    count = row.integer("PlantCount", minimum=1)
+    strain = ctx.strain(row.text("StrainName"))
+    location_name = row.optional_text("LocationName")
+    location = ctx.location(location_name, "plant_batches") if location_name else None
+    sublocation = row.optional_text("SublocationName")
+    planted = ctx.check_date(
+        "PlantedDate", row.day("PlantedDate"), not_before=package.packaged_date, what="packaged date"
+    )
+    ctx.check_date(
+        "UnpackagedDate", row.day("UnpackagedDate"), not_before=package.packaged_date, what="packaged date"
+    )
+    amount = Decimal(count)
+    if row.present("PackageAdjustmentAmount"):
+        amount = row.decimal("PackageAdjustmentAmount")
+        if amount < 0:
+            raise RowRejected("PackageAdjustmentAmount must not be negative.")
+    unit_text = row.optional_text("PackageAdjustmentUnitOfMeasureName") or package.unit
+    try:
+        taken = convert(amount, unit_text, package.unit)
+    except ValueError:
+        raise RowRejected(
+            f"PackageAdjustmentUnitOfMeasureName {unit_text} cannot be used for package "
+            f"{package.label} ({package.unit})."
+        ) from None
+    if taken > package.quantity:
+        raise RowRejected(
+            f"Package {package.label} has {_fmt(package.quantity)} {package.unit}; "
+            f"cannot take {_fmt(taken)} {package.unit} for plantings."
+        )
+    if ctx.lic.batch_named(name) is not None:
+        raise RowRejected(f"Plant batch {name} already exists.")
+    batch = PlantBatch(
+        ctx.world.next_id("batch"),
+        name,
+        batch_type,
+        strain,
+        location,
+        sublocation,
+        count,
+        planted,
+        ctx.now,
+        patient_license_number=row.optional_text("PatientLicenseNumber"),
+        source_package_label=package.label,
+    )
+    ctx.lic.batches[batch.id] = batch
+    package.quantity -= taken
+    ctx.touch(package)
+    return [batch.id]
+
+
+def destroy_plant_batch(ctx: WriteContext, row: Row) -> list[int]:
+    """``DELETE /plantbatches/v2``: destroy ``Count`` untracked plants, recording the waste.
+
+    The unit is read from ``WasteUnitOfMeasureName``, or ``WasteUnitOfMeasure``
+    (the reference spells it both ways)."""
+    name = row.text("PlantBatch")
+    batch = ctx.lic.batch_named(name)
+    if batch is None:
+        if ctx.lic.batch_named(name, active_only=False) is not None:
+            raise RowRejected(f"Plant batch {name} has no untracked plants left.")
+        raise RowRejected(f"Plant batch {name} could not be found.")
+    count = row.integer("Count", minimum=1)
+    if count > batch.untracked:
+        raise RowRejected(
+            f"Plant batch {name} has {batch.untracked} untracked plants; cannot destroy {count}."
+        )
+    method_name = row.optional_text("WasteMethodName")
+    method = ctx.waste_method(method_name) if method_name else None
+    material = row.optional_text("WasteMaterialMixed")
+    reason = ctx.plant_waste_reason(row.text("WasteReasonName"))
+    note = row.optional_text("ReasonNote")
+    if reason.requires_note and not note:
+        raise RowRejected(f"ReasonNote is required for waste reason {reason.name}.")
+    weight_required = reason.requires_waste_weight or reason.requires_immature_waste_weight
+    weight = row.decimal("WasteWeight", allow_missing=not weight_required)
+    if weight < 0 or (weight_required and weight == 0):
+        raise RowRejected(f"WasteWeight must be greater than zero for reason {reason.name}.")
+    unit_key = "WasteUnitOfMeasureName" if row.present("WasteUnitOfMeasureName") else "WasteUnitOfMeasure"
+    unit_text = row.optional_text(unit_key)
+    if weight > 0 and unit_text is None:
+        raise RowRejected("WasteUnitOfMeasureName is required.")
+    unit = ctx.weight_unit(unit_text, unit_key) if unit_text else None
+    actual = ctx.check_date(
+        "ActualDate", row.day("ActualDate"), not_before=batch.planted_date, what="planted date"
+    )
+    batch.untracked -= count
+    batch.destroyed += count
+    waste = PlantWaste(
+        ctx.world.next_id("plant_waste"),
+        method.name if method else "",
+        material,
+        weight,
+        unit,
+        reason.name,
+        count,
+        actual,
+        ctx.now,
+        note=note,
+        location=batch.location.name if batch.location else None,
+        batch=batch,
+    )
+    ctx.lic.plant_waste.append(waste)
+    ctx.touch(batch)
+    return [batch.id]
+
+
 def change_batch_growth_phase(ctx: WriteContext, row: Row) -> list[int]:
     name = row.text("Name")
     batch = ctx.lic.batch_named(name)
@@ -683,6 +800,8 @@ class WriteOp:
 WRITE_OPS: tuple[WriteOp, ...] = (
     WriteOp("POST", "/plantbatches/v2/plantings", create_plantings, True),
     WriteOp("POST", "/plantbatches/v2/growthphase", change_batch_growth_phase, True),
+    WriteOp("DELETE", "/plantbatches/v2", destroy_plant_batch, True),
+    WriteOp("POST", "/packages/v2/plantings", create_package_plantings, True),
     WriteOp("PUT", "/plants/v2/location", move_plant, False),
     WriteOp("PUT", "/plants/v2/growthphase", change_plant_growth_phase, False),
     WriteOp("PUT", "/plants/v2/harvest", harvest_plant, False),

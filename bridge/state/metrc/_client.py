@@ -46,8 +46,10 @@ from bridge.state.metrc._requests import (
     ChangePlantBatchGrowthPhase,
     ChangePlantGrowthPhase,
     CreateHarvestPackage,
+    CreatePackagePlantings,
     CreatePlantings,
     DestroyPlant,
+    DestroyPlantBatch,
     FinishHarvest,
     HarvestPlant,
     ManicurePlant,
@@ -120,6 +122,15 @@ class MetrcClient:
 
     async def create_plantings(self, rows: Sequence[CreatePlantings]) -> WriteResult:
         return await self._write("POST", "/plantbatches/v2/plantings", rows)
+
+    async def create_package_plantings(self, rows: Sequence[CreatePackagePlantings]) -> WriteResult:
+        """Plant batches from clone or seed packages (the package gives up the plants)."""
+        return await self._write("POST", "/packages/v2/plantings", rows)
+
+    async def destroy_plant_batches(self, rows: Sequence[DestroyPlantBatch]) -> WriteResult:
+        """Destroy part of plant batches. Collection-level DELETE with a JSON body, like
+        ``destroy_plants``; not idempotent (a resend destroys more)."""
+        return await self._write("DELETE", "/plantbatches/v2", rows)
 
     async def change_plant_batch_growth_phase(
         self, rows: Sequence[ChangePlantBatchGrowthPhase]

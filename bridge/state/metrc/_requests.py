@@ -26,8 +26,10 @@ __all__ = [
     "ChangePlantBatchGrowthPhase",
     "ChangePlantGrowthPhase",
     "CreateHarvestPackage",
+    "CreatePackagePlantings",
     "CreatePlantings",
     "DestroyPlant",
+    "DestroyPlantBatch",
     "FinishHarvest",
     "HarvestIngredient",
     "HarvestPlant",
@@ -87,6 +89,29 @@ class CreatePlantings(MetrcRow):
     patient_license_number: str | None = None
     actual_date: date
     source_plant_batches: tuple[SourcePlantBatch, ...] | None = None
+
+
+class CreatePackagePlantings(MetrcRow):
+    """``POST /packages/v2/plantings``: a plant batch from a clone or seed package.
+
+    The reference (state-apis §2.12) names the endpoint but gives no body; these
+    field names are the ones every public client sends (Metrc's Postman example as
+    mirrored by them). ``package_adjustment_amount`` is what leaves the package, in
+    ``package_adjustment_unit_of_measure_name`` (``"Each"`` for clones and seeds).
+    """
+
+    package_label: str
+    package_adjustment_amount: Decimal | None = Field(default=None, ge=0)
+    package_adjustment_unit_of_measure_name: str | None = None
+    plant_batch_name: str
+    plant_batch_type: PlantBatchType
+    plant_count: int = Field(gt=0)
+    location_name: str | None = None
+    sublocation_name: str | None = None
+    strain_name: str
+    patient_license_number: str | None = None
+    planted_date: date
+    unpackaged_date: date
 
 
 class ChangePlantBatchGrowthPhase(MetrcRow):
@@ -158,6 +183,26 @@ class DestroyPlant(_PlantRef):
     waste_reason_name: str
     reason_note: str = ""
     count: int = Field(default=0, ge=0)
+    actual_date: date
+
+
+class DestroyPlantBatch(MetrcRow):
+    """``DELETE /plantbatches/v2`` (JSON body): destroy ``count`` untracked plants of a batch.
+
+    Fields per state-apis §2.13 and the task brief; the reference spells the unit
+    field both ``WasteUnitOfMeasure`` and ``WasteUnitOfMeasureName`` — we send the
+    latter (as ``DELETE /plants/v2`` does). ``reason_note`` carries the op id so a
+    read of ``/plants/v2/waste`` can find this write after an ambiguous outcome.
+    """
+
+    plant_batch: str
+    count: int = Field(gt=0)
+    waste_method_name: str | None = None
+    waste_material_mixed: str | None = None
+    waste_reason_name: str
+    reason_note: str = ""
+    waste_weight: Decimal = Field(ge=0)
+    waste_unit_of_measure_name: str | None = None
     actual_date: date
 
 
