@@ -89,14 +89,11 @@ class BioTrackSender:
         self.client = client
 
     async def send(self, endpoint: str, rows: list[Any]) -> None:
-        if endpoint.startswith(_PLANT_MOVE):
-            ids = tuple(i for row in rows for i in row[1].barcode_ids)
-            await self.client.submit(PlantMove(barcode_ids=ids, room=rows[0][1].room))
-            return
-        if endpoint.startswith(_INVENTORY_MOVE):
-            ids = tuple(i for row in rows for i in row[1].barcode_ids)
-            await self.client.submit(InventoryMove(barcode_ids=ids, room=rows[0][1].room))
-            return
+        for prefix, move in ((_PLANT_MOVE, PlantMove), (_INVENTORY_MOVE, InventoryMove)):
+            if endpoint.startswith(prefix):  # rows: (event id, a move of one id into the room)
+                ids = tuple(i for row in rows for i in row[1].barcode_ids)
+                await self.client.submit(move(barcode_ids=ids, room=rows[0][1].room))
+                return
         (call,) = rows  # never batched: see Op.batchable
         *first, last = call.steps
         for step in first:  # scheduling steps: skipped when an earlier try did them
