@@ -1,40 +1,87 @@
 """Floor events → BioTrack (classic JSON API) operations.
 
-BioTrack refers to rooms by number and to plants by their 16-digit ids (the
-tags kiosks scan in BioTrack states). Moves to one room share a call (the
-action takes a list of ids); everything else is one call per event, sent with
-the event id as its nonce so that ``nonce_replay`` answers "did it land?"
-after an ambiguous outcome.
+BioTrack refers to rooms by number and to plants and inventory by their 16-digit
+ids (the tags kiosks scan in BioTrack states). Moves to one room share a call
+(the actions take a list of ids); everything else is one call per event, sent
+with the event id as its nonce so that ``nonce_replay`` answers "did it land?"
+after an ambiguous outcome, and hands back BioTrack's original answer (the ids
+it assigned) for the worker.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 from bridge.ledger import Answer
+from bridge.refsync._biotrack import adjust_reason_name
 from bridge.state import StateRejected
 from bridge.state.biotrack import (
+    AdjustReason,
     BioTrackClient,
     BioTrackRejected,
     BioTrackWrite,
+    InventoryAdjust,
+    InventoryMove,
     InventoryType,
+    PlantCure,
+    PlantDestroy,
     PlantDestroySchedule,
     PlantHarvest,
     PlantHarvestSchedule,
     PlantMove,
+    PlantNew,
     PlantWasteWeigh,
     Weight,
+    WriteResult,
 )
 from bridge.submit._ops import LOCAL_ONLY, Op
 from canopy.events import Event
 
 # Reasons BioTrack's destroy schedule takes as a code (reason_extended); the text goes along.
 _DESTROY_CODES = {"male plants": 1, "contamination": 2, "pest infestation": 3, "disease": 4}
+# Adjust reasons by the names the kiosk shows (refsync publishes them), matched without case.
+_ADJUST_REASONS = {adjust_reason_name(r).casefold(): r for r in AdjustReason}
+
+# Events BioTrack has no action for as Canopy records them: why, and what to do instead.
+_NO_PACKAGE_CREATE = ("BioTrack assigns lot and package ids itself, so Canopy cannot create a package"
+                      " under a tag; create the lot in BioTrack and scan its new id")
+_NO_BATCH_DESTROY = ("BioTrack tracks each plant by its own id, not by batch; scan each plant you"
+                     " destroy instead of the batch")
+
+# Prefixes of the endpoints whose rows share one call (moves into one room).
+_PLANT_MOVE, _INVENTORY_MOVE = "plant_move:", "inventory_move:"
 
 
 def _epoch(at: datetime) -> int:
     return int(at.timestamp())
+
+
+@dataclass
+class _Call:
+    """One event's BioTrack call: scheduling steps first, then the step that counts.
+
+    ``result`` is BioTrack's answer to the last step once there is one (from the
+    send or from ``nonce_replay``), so the accepted answer can repeat it.
+    """
+
+    nonce: str
+    steps: list[BioTrackWrite]
+    result: WriteResult | None = None
+
+
+def _created_plants(call: _Call) -> str:
+    ids = call.result.barcode_ids if call.result is not None else ()
+    if not ids:
+        return ""
+    if len(ids) == 1:
+        return f"BioTrack created 1 plant: {ids[0]}"
+    consecutive = all(int(b) - int(a) == 1 for a, b in pairwise(ids))
+    listed = f"{ids[0]} – {ids[-1]}" if consecutive else ", ".join(ids)
+    return f"BioTrack created {len(ids)} plants: {listed}"
 
 
 class BioTrackSender:
@@ -42,13 +89,13 @@ class BioTrackSender:
         self.client = client
 
     async def send(self, endpoint: str, rows: list[Any]) -> None:
-        if endpoint.startswith("plant_move:"):
-            ids = tuple(i for row in rows for i in row[1].barcode_ids)
-            await self.client.submit(PlantMove(barcode_ids=ids, room=rows[0][1].room))
-            return
-        (row,) = rows  # never batched: see Op.batchable
-        nonce, steps = row
-        *first, last = steps
+        for prefix, move in ((_PLANT_MOVE, PlantMove), (_INVENTORY_MOVE, InventoryMove)):
+            if endpoint.startswith(prefix):  # rows: (event id, a move of one id into the room)
+                ids = tuple(i for row in rows for i in row[1].barcode_ids)
+                await self.client.submit(move(barcode_ids=ids, room=rows[0][1].room))
+                return
+        (call,) = rows  # never batched: see Op.batchable
+        *first, last = call.steps
         for step in first:  # scheduling steps: skipped when an earlier try did them
             plant = await self.client.find_plant(step.barcode_ids[0])
             done = plant is not None and (
@@ -57,34 +104,49 @@ class BioTrackSender:
             if not done:
                 await self.client.submit(step)
         # The step that counts carries the event's nonce: replaying it says whether it landed.
-        await self.client.submit(last, nonce=nonce)
+        call.result = await self.client.submit(last, nonce=call.nonce)
 
 
 class BioTrackMapper:
     def __init__(self, client: BioTrackClient) -> None:
         self.client = client
-        self._rooms: dict[str, int] = {}
+        self._plant_rooms: dict[str, int] = {}
+        self._inventory_rooms: dict[str, int] = {}
 
     async def _room(self, name: str) -> int | None:
-        if name not in self._rooms:
-            self._rooms = {r.name: r.id for r in await self.client.plant_rooms() if not r.deleted}
-        return self._rooms.get(name)
+        if name not in self._plant_rooms:
+            self._plant_rooms = {r.name: r.id for r in await self.client.plant_rooms() if not r.deleted}
+        return self._plant_rooms.get(name)
 
-    async def _replayed(self, nonce: str) -> bool | None:
+    async def _inventory_room(self, name: str) -> int | None:
+        if name not in self._inventory_rooms:
+            self._inventory_rooms = {r.name: r.id for r in await self.client.inventory_rooms()
+                                     if not r.deleted}
+        return self._inventory_rooms.get(name)
+
+    async def _replayed(self, call: _Call) -> bool | None:
         try:
-            await self.client.replay(nonce)
+            call.result = await self.client.replay(call.nonce)
         except (BioTrackRejected, StateRejected):
             return False
         return True
 
-    def _single(self, event: Event, endpoint: str, steps: list[BioTrackWrite]) -> Op:
-        nonce = event.id.replace("-", "")
-        return Op(event.id, endpoint, (nonce, steps), double_counts=True,
-                  landed=lambda: self._replayed(nonce), batchable=False)
+    def _single(self, event: Event, endpoint: str, steps: list[BioTrackWrite], *,
+                told: Callable[[_Call], str] | None = None) -> Op:
+        call = _Call(event.id.replace("-", ""), steps)
+        return Op(event.id, endpoint, call, double_counts=True,
+                  landed=lambda: self._replayed(call), batchable=False,
+                  told=(lambda: told(call)) if told is not None else (lambda: ""))
 
     async def map(self, event: Event) -> Op | Answer:
         if event.type in LOCAL_ONLY:
             return Answer(event.id, "accepted", LOCAL_ONLY[event.type])
+        try:
+            return await self._map(event)
+        except ValueError as exc:  # a request the client refuses to build, e.g. a tag that is no BioTrack id
+            return Answer(event.id, "rejected", f"BioTrack cannot take this: {exc}")
+
+    async def _map(self, event: Event) -> Op | Answer:
         d: Any = event.data
         if event.type == "plant.moved":
             room = await self._room(d.location)
@@ -92,24 +154,33 @@ class BioTrackMapper:
                 return Answer(event.id, "rejected", f"BioTrack has no plant room named {d.location!r}")
             tag = d.tag
 
-            async def landed() -> bool | None:
+            async def plant_landed() -> bool | None:
                 plant = await self.client.find_plant(tag)
                 return plant is not None and plant.room == room
 
-            return Op(event.id, f"plant_move:{room}", (event.id, PlantMove(barcode_ids=(tag,), room=room)),
-                      double_counts=False, landed=landed)
-        if event.type == "plant.harvested":
+            return Op(event.id, f"{_PLANT_MOVE}{room}",
+                      (event.id, PlantMove(barcode_ids=(tag,), room=room)),
+                      double_counts=False, landed=plant_landed)
+        if event.type == "plant_batch.created":
+            return await self._plant_new(event)
+        if event.type in ("plant.harvested", "plant.manicured"):
+            # A manicure is a harvest with more to come: the plant keeps growing.
             w = d.weight
             return self._single(event, "plant_harvest", [
                 PlantHarvestSchedule(barcode_ids=(d.tag,)),
                 PlantHarvest(barcode_ids=(d.tag,), collectiontime=_epoch(event.at),
-                             weights=(Weight(amount=w.value, invtype=InventoryType.FLOWER, uom=w.unit),)),
+                             weights=(Weight(amount=w.value, invtype=InventoryType.FLOWER, uom=w.unit),),
+                             collect_additional=event.type == "plant.manicured"),
             ])
+        if event.type == "plant.cured":
+            return await self._cure(event)
         if event.type == "harvest.waste":
             w = d.weight
             return self._single(event, "plant_waste_weigh", [
                 PlantWasteWeigh(weight=w.value, uom=w.unit, collectiontime=_epoch(event.at))])
-        if event.type == "plant.destroyed" and d.tag is not None:
+        if event.type == "plant.destroyed":
+            if d.tag is None:
+                return Answer(event.id, "rejected", _NO_BATCH_DESTROY)
             code = _DESTROY_CODES.get(d.reason.casefold(), 0)
             return self._single(event, "plant_destroy_schedule", [
                 PlantDestroySchedule(barcode_ids=(d.tag,), reason_code=code,
@@ -117,5 +188,66 @@ class BioTrackMapper:
                 PlantWasteWeigh(weight=d.weight.value, uom=d.weight.unit,
                                 collectiontime=_epoch(event.at)),
             ])
+        if event.type == "plant.destroy_completed":
+            # Before the hold is over BioTrack refuses (602) in its own words, which the worker sees.
+            return self._single(event, "plant_destroy", [PlantDestroy(barcode_ids=(d.tag,))])
+        if event.type == "package.moved":
+            room = await self._inventory_room(d.location)
+            if room is None:
+                return Answer(event.id, "rejected",
+                              f"BioTrack has no inventory room named {d.location!r}")
+            tag = d.tag
+
+            async def item_landed() -> bool | None:
+                item = await self.client.find_inventory(tag)
+                return item is not None and item.room == room
+
+            return Op(event.id, f"{_INVENTORY_MOVE}{room}",
+                      (event.id, InventoryMove(barcode_ids=(tag,), room=room)),
+                      double_counts=False, landed=item_landed)
+        if event.type == "package.adjusted":
+            return self._adjust(event)
+        if event.type == "package.created":
+            return Answer(event.id, "rejected", _NO_PACKAGE_CREATE)
         return Answer(event.id, "rejected",
                       f"Canopy cannot report {event.type} to BioTrack yet; record it in BioTrack")
+
+    async def _plant_new(self, event: Event) -> Op | Answer:
+        d: Any = event.data
+        if d.source_package is None:
+            return Answer(event.id, "rejected",
+                          "BioTrack creates plants from the clone or seed package they came from:"
+                          " scan that package's 16-digit id and record the plants again")
+        room = await self._room(d.location)
+        if room is None:
+            return Answer(event.id, "rejected", f"BioTrack has no plant room named {d.location!r}")
+        return self._single(event, "plant_new", [
+            PlantNew(room=room, quantity=d.count, strain=d.strain, source=d.source_package)],
+            told=_created_plants)
+
+    async def _cure(self, event: Event) -> Op | Answer:
+        d: Any = event.data
+        room = await self._inventory_room(d.location)
+        if room is None:
+            return Answer(event.id, "rejected", f"BioTrack has no inventory room named {d.location!r}")
+        buckets = ((d.weight, InventoryType.FLOWER), (d.other_material, InventoryType.OTHER_PLANT_MATERIAL),
+                   (d.waste, InventoryType.WASTE))
+        weights = tuple(Weight(amount=w.value, invtype=kind, uom=w.unit)
+                        for w, kind in buckets if w is not None)
+        return self._single(event, "plant_cure", [
+            PlantCure(barcode_ids=(d.tag,), collectiontime=_epoch(event.at), weights=weights,
+                      room=room)])
+
+    def _adjust(self, event: Event) -> Op | Answer:
+        d: Any = event.data
+        reason = _ADJUST_REASONS.get(d.reason.casefold())
+        if reason is None:
+            known = ", ".join(adjust_reason_name(r) for r in AdjustReason)
+            return Answer(event.id, "rejected",
+                          f"BioTrack has no adjustment reason {d.reason!r}; pick one of: {known}")
+        # The quantity is the new total, so a resend is harmless; the nonce still
+        # lets a read-back keep BioTrack's adjustment history free of doubles.
+        return self._single(event, "inventory_adjust", [
+            InventoryAdjust(barcode_id=d.tag, quantity=d.quantity.value, uom=d.quantity.unit,
+                            reason_code=reason,
+                            reason=f"{d.reason}: {d.note}" if d.note else d.reason)])

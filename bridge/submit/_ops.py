@@ -47,6 +47,9 @@ class Op:
     # False: the state takes this one call per event (no array), so a batch of
     # several could half-apply; it always goes alone.
     batchable: bool = True
+    # What the accepted answer tells the worker, asked once the state took the op
+    # (or a read-back found it): e.g. the ids the state assigned. "" says nothing.
+    told: Callable[[], str] = field(default=lambda: "")
 
 
 class Mapper(Protocol):

@@ -179,7 +179,7 @@ class Submitter:
             await self._failed(ops, endpoint, "unavailable", exc)
             return False
         await self.ledger.record_attempt(self.facility, endpoint, ids, "ok", 200, "")
-        await self._settle([Answer(i, "accepted") for i in ids])
+        await self._settle([Answer(op.event_id, "accepted", op.told()) for op in ops])
         for i in ids:
             self._uncertain.discard(i)
         await self._recovered()
@@ -229,7 +229,9 @@ class Submitter:
             if verdict is None:
                 raise RuntimeError(f"cannot read back {op.event_id}; will try again")
             if verdict:
-                landed.append(Answer(op.event_id, "accepted", "confirmed by reading it back"))
+                told = op.told()
+                landed.append(Answer(op.event_id, "accepted", f"{told} (confirmed by reading it back)"
+                                     if told else "confirmed by reading it back"))
             else:
                 keep.append(op)
             self._uncertain.discard(op.event_id)

@@ -277,6 +277,43 @@ async def test_destroy_waits_for_the_hold(north: BioTrackClient,
     assert destroy not in {p.id for p in await north.plants(active=True)}
 
 
+async def test_manicure_keeps_the_plant_growing_until_the_last_harvest(
+    north: BioTrackClient,
+) -> None:
+    (plant,) = await new_plants(north, 1)
+    await north.submit(PlantHarvestSchedule(barcode_ids=(plant,)))
+
+    def harvest(grams: str, *, more: bool) -> PlantHarvest:
+        return PlantHarvest(barcode_ids=(plant,), collectiontime=NOW, collect_additional=more,
+                            weights=(Weight(amount=Decimal(grams), invtype=InventoryType.FLOWER),))
+
+    await north.submit(harvest("120.5", more=True))
+    found = await north.find_plant(plant)
+    assert found is not None and found.alive and found.harvest_collected
+    await north.submit(harvest("95", more=True))  # a second manicure
+    await north.submit(harvest("700", more=False))  # the final harvest
+    found = await north.find_plant(plant)
+    assert found is not None and found.state is PlantState.DRYING
+    weights = sorted(w.weight for w in await north.plant_weights(plant))
+    assert weights == [Decimal("95"), Decimal("120.5"), Decimal("700")]
+    assert all(w.collect_additional for w in await north.plant_weights(plant) if w.weight < 700)
+    with pytest.raises(BioTrackRejected, match="no longer in a state"):
+        await north.submit(harvest("10", more=True))
+
+
+async def test_destroy_hold_is_configurable() -> None:
+    async with await start(config=SimConfig(destroy_hold_s=24 * 3600)) as sim, \
+            connect(sim) as north, httpx.AsyncClient(base_url=sim.base_url) as admin:
+        (plant,) = await new_plants(north, 1)
+        await north.submit(PlantDestroySchedule(barcode_ids=(plant,), reason_code=4, reason="disease"))
+        with pytest.raises(BioTrackRejected, match="mandatory 24 hour waiting period"):
+            await north.submit(PlantDestroy(barcode_ids=(plant,)))
+        (await admin.post("/_sim/clock", json={"advance_s": 24 * 3600})).raise_for_status()
+        await north.submit(PlantDestroy(barcode_ids=(plant,)))
+        found = await north.find_plant(plant)
+        assert found is not None and found.deleted
+
+
 async def test_convert_to_inventory_keeps_the_id(north: BioTrackClient) -> None:
     (plant,) = await new_plants(north, 1)
     result = await north.submit(PlantConvertToInventory(barcode_ids=(plant,)))

@@ -127,17 +127,32 @@ class BioTrackLine:
     settled = Line.settled
 
     async def state(self) -> dict[str, Any]:
+        world: dict[str, Any] = (await self.sim_state())["worlds"]["live"][BT_LICENSE]
+        return world
+
+    async def sim_state(self) -> dict[str, Any]:
+        """The simulator's whole state, with its sessions and call log."""
         async with httpx.AsyncClient(base_url=self.sim.base_url) as admin:
             body: dict[str, Any] = (await admin.get("/_sim/state")).json()
-        world: dict[str, Any] = body["worlds"]["live"][BT_LICENSE]
-        return world
+        return body
+
+    async def admin(self, path: str, body: dict[str, Any]) -> None:
+        """A test-only simulator route: ``faults``, ``clock``, ``sessions/expire``."""
+        async with httpx.AsyncClient(base_url=self.sim.base_url) as admin:
+            (await admin.post(f"/_sim/{path}", json=body)).raise_for_status()
+
+    async def messages(self, ids: list[str]) -> dict[str, str]:
+        """What the bridge told the kiosk about each event."""
+        return {r.id: r.message or "" for r in await self.outbox.recent(200) if r.id in ids}
 
 
 @pytest.fixture
 async def bt_line(tmp_path: Path, broker: Mosquitto) -> AsyncIterator[BioTrackLine]:
     from bridge.simulators.biotrack import SimConfig, start
 
-    sim = await start("127.0.0.1", 0, config=SimConfig(destroy_hold_s=0))
+    # New Mexico's rules: a 72 h hold after a destroy is scheduled (tests move the
+    # simulator's clock, never sleep), plants only from a source package.
+    sim = await start("127.0.0.1", 0, config=SimConfig(destroy_hold_s=72 * 3600))
     outbox = await Outbox.open(tmp_path / "kiosk" / "outbox.db", facility=BT_LICENSE, device="kiosk-01")
     conf = bridge_toml(tmp_path, broker, sim.url, system="biotrack", license=BT_LICENSE)
     bridge = Proc("bridge", ["bridge", "-c", str(conf)], tmp_path / "bridge.log")

@@ -342,12 +342,16 @@ def _collect(
     output_type: Callable[[int], int | None],
     room: int | None,
 ) -> tuple[list[SimPlant], SimLocation, list[dict[str, Any]]]:
-    """Shared by harvest (stage 1) and cure (stage 2): weights in, derivatives out."""
+    """Shared by harvest (stage 1) and cure (stage 2): weights in, derivatives out.
+
+    ``collectadditional: 1`` says more collections from these plants will follow
+    [I]: they stay where they are (a manicured plant keeps growing, a partly cured
+    one keeps drying); the last collection (0) moves them on to ``stage``.
+    """
     plants = [ctx.plant(pid) for pid in _ids(req)]
     additional = _flag(req.get("collectadditional"))
     for plant in plants:
-        allowed = plant.state == stage - 1 or (additional and plant.state == stage)
-        if plant.deleted or plant.converted or not allowed:
+        if plant.deleted or plant.converted or plant.state != stage - 1:
             raise _wrong_state(plant.id, verb)
         if stage == 1 and plant.state == 0 and ctx.config.require_harvest_schedule and (
             not plant.harvestscheduled
@@ -388,7 +392,8 @@ def _collect(
                                       "plant_harvest" if stage == 1 else "plant_cure",
                                       list(plant_ids), ctx.txn))
     for plant in plants:
-        plant.state = stage
+        if not additional:
+            plant.state = stage
         if stage == 1:
             plant.harvestcollect = True
         else:
