@@ -11,7 +11,7 @@ it ``provides``; ``RefSync`` publishes those names plus the ``static`` ones
 changed, and keeps the last copy retained through state outages.
 """
 
-from bridge.refsync._biotrack import BioTrackRefSource
+from bridge.refsync._biotrack import BioTrackRefSource, adjust_reason_name
 from bridge.refsync._metrc import FULL_HISTORY, MetrcRefSource, room_kind
 from bridge.refsync._source import RefSource
 from bridge.refsync._sync import Publish, RefSync, mqtt_publisher
@@ -23,6 +23,7 @@ __all__ = [
     "Publish",
     "RefSource",
     "RefSync",
+    "adjust_reason_name",
     "mqtt_publisher",
     "room_kind",
 ]

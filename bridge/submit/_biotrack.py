@@ -17,7 +17,7 @@ from itertools import pairwise
 from typing import Any
 
 from bridge.ledger import Answer
-from bridge.refsync._biotrack import adjust_reason_name
+from bridge.refsync import adjust_reason_name
 from bridge.state import StateRejected
 from bridge.state.biotrack import (
     AdjustReason,
