@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 import zxingcpp
 from PIL import Image
 
-from agent.demo import DEMO_TAG, flower_room_1, reference, tag
+from agent.demo import DEMO_TAG, biotrack_reference, flower_room_1, reference, tag
 from agent.testing import KioskRig
 
 pytestmark = pytest.mark.timeout(60)
@@ -146,21 +145,6 @@ async def test_rule_reconciliation_room_count_lists_missing_and_extra(tmp_path: 
         assert event["data"]["missing"] == room[20:]
         assert event["data"]["extra"] == [stray]
         assert len(event["data"]["scanned"]) == 21
-
-
-def biotrack_reference() -> dict[str, Any]:
-    """A BioTrack facility as the bridge publishes it: 16-digit ids, no strain or tag lists,
-    clone and seed packages as ``plant_batches`` (bridge/refsync/_biotrack.py)."""
-    ref = reference()
-    for name in ("strains", "plant_tags", "package_tags", "harvests"):
-        del ref[name]
-    ref["profile"] = {**ref["profile"], "system": "biotrack", "state": "NM", "tag_format": "biotrack"}
-    ref["plants"] = [{"tag": "6647000000000101", "location": "Veg Room", "phase": "Other"}]
-    ref["plant_batches"] = [
-        {"name": "6647000000000901", "strain": "Gelato", "count": 30, "location": "Vault"},
-        {"name": "6647000000000902", "strain": "OG Kush", "count": 0, "location": "Vault"},
-    ]
-    return ref
 
 
 async def test_biotrack_lot_names_the_clone_or_seed_package_it_came_from(tmp_path: Path) -> None:
