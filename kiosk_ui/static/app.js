@@ -244,7 +244,8 @@ const screens = {
       out.push(h("h2", {}, "Other harvest work"));
       out.push(h("div", { class: "row" },
         button("Harvest waste", { action: "go", screen: "harvest_waste" }, { testid: "go-harvest_waste" }),
-        button("Cure: dry weight", { action: "go", screen: "cure" }, { testid: "go-cure" })));
+        button("Cure: dry weight", { action: "go", screen: "cure" }, { testid: "go-cure" }),
+        button("Done", { action: "go", screen: "home" })));
       return out;
     }
     out.push(scaleBlocked());
@@ -374,7 +375,7 @@ const screens = {
     const f = state.flow;
     return [h("h1", {}, state.title),
       h("div", { class: "grid tiles" }, f.choices.map((c) => button(c.title, { action: "go", screen: c.screen }, { testid: `tile-${c.screen}` }))),
-      h("div", { class: "row" }, button("Back", { action: "go", screen: "home" }))];
+      h("div", { class: "row" }, button("Done", { action: "go", screen: "home" }))];
   },
 
   harvest_waste() {
