@@ -75,6 +75,11 @@ class FloorSettings(_Section):
     mixed_materials: tuple[Annotated[str, Field(min_length=1, max_length=120)], ...] = (
         "Soil", "Sawdust", "Kitty litter",
     )
+    # Offered where a package adjustment reason needs a note.
+    adjust_notes: tuple[Annotated[str, Field(min_length=1, max_length=120)], ...] = (
+        "Moisture loss", "Weighed wrong at packaging", "Entered wrong at packaging", "Spilled",
+        "Damaged",
+    )
     # A worker who is not a supervisor corrects a record only with a supervisor signing in too.
     corrections_need_supervisor: bool = True
     correction_reasons: tuple[Annotated[str, Field(min_length=1, max_length=120)], ...] = (

@@ -109,6 +109,20 @@ def reference(*, witness: bool = True, scale_expires: date | None = None) -> dic
     }
 
 
+def biotrack_reference() -> dict[str, Any]:
+    """The demo facility as a BioTrack one, as the bridge publishes it (bridge/refsync/_biotrack.py):
+    16-digit ids, no strain, harvest or tag lists, clone and seed packages as ``plant_batches``."""
+    ref = reference()
+    for name in ("strains", "plant_tags", "package_tags", "harvests"):
+        del ref[name]
+    ref["profile"] = {**ref["profile"], "system": "biotrack", "state": "NM", "tag_format": "biotrack"}
+    ref["plants"] = [{"tag": "6647000000000101", "location": "Veg Room", "phase": "Other"}]
+    ref["plant_batches"] = [
+        {"name": "6647000000000901", "strain": "Gelato", "count": 30, "location": "Vault"},
+        {"name": "6647000000000902", "strain": "OG Kush", "count": 0, "location": "Vault"},
+    ]
+    return ref
+
 def messages(facility: str, lists: dict[str, Any], at: datetime | None = None) -> dict[str, bytes]:
     """Topic -> retained payload, as the bridge publishes them."""
     when = at or datetime.now(UTC)

@@ -23,7 +23,18 @@ import aiosqlite
 from agent.facts import REF_FOR_KIND, LocalFacts
 from agent.refcache import RefCache, RefCopy
 from agent.workflows.tags import NotATag, TagFormat, check_tag
-from canopy.refdata import Harvest, Plant, PlantBatch, Profile, Room, Scale, WasteMethod, WasteReason
+from canopy.refdata import (
+    AdjustReason,
+    Harvest,
+    HarvestWasteType,
+    Plant,
+    PlantBatch,
+    Profile,
+    Room,
+    Scale,
+    WasteMethod,
+    WasteReason,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +51,7 @@ class PlantInfo:
     plant_batch: str = ""
     harvest: str = ""  # set once weighed into a harvest batch
     weight: str = ""  # e.g. "812.4 g", for "weighed twice" messages
+    cured: str = ""  # the dry weight once cured, for "cured twice" messages
 
     @property
     def alive(self) -> bool:
@@ -209,6 +221,12 @@ class Floor:
         return bool(profile and profile.witness_required_for_waste)
 
     @property
+    def system(self) -> str | None:
+        """"metrc" or "biotrack" once the profile arrived; flows differ where the states do."""
+        profile = self.profile
+        return profile.system if profile is not None else None
+
+    @property
     def max_plants_per_lot(self) -> int:
         profile = self.profile
         return min(100, profile.max_plants_per_lot) if profile is not None else 100
@@ -227,6 +245,15 @@ class Floor:
 
     def waste_methods(self) -> list[WasteMethod]:
         return list(self.ref.rows("waste_methods") or ())
+
+    def harvest_waste_types(self) -> list[HarvestWasteType]:
+        return list(self.ref.rows("harvest_waste_types") or ())
+
+    def adjust_reasons(self) -> list[AdjustReason]:
+        return list(self.ref.rows("adjust_reasons") or ())
+
+    def package_rooms(self) -> list[Room]:
+        return [room for room in self._ix.rooms.values() if room.for_packages]
 
     # --- plants, lots, harvests ---------------------------------------------------
 

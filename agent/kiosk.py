@@ -32,11 +32,14 @@ from agent.uplink import UplinkStatus
 from agent.users import Worker, Workers
 from agent.workflows.base import Flow, FlowContext, FlowError, Outcome, refused
 from agent.workflows.count import CountFlow
+from agent.workflows.cure import CureFlow
 from agent.workflows.destroy import DestroyFlow
 from agent.workflows.harvest import HarvestFlow
+from agent.workflows.harvest_waste import HarvestWasteFlow
 from agent.workflows.labels import LabelsFlow
 from agent.workflows.lot import LotFlow
 from agent.workflows.move import MoveFlow
+from agent.workflows.packages import PackageAdjustFlow, PackageMoveFlow, PackagesMenu
 from agent.workflows.records import RecordsFlow
 from agent.workflows.scan import HomeFlow
 from agent.workflows.tagging import TagFlow
@@ -51,6 +54,7 @@ log = logging.getLogger(__name__)
 TILES = (
     ("move", "Move plants"),
     ("harvest", "Harvest"),
+    ("packages", "Packages"),
     ("tag", "Tag for flowering"),
     ("lot", "New immature lot"),
     ("destroy", "Destroy / waste"),
@@ -58,7 +62,9 @@ TILES = (
     ("count", "Room count"),
     ("records", "Records"),
 )
-SCREENS = {"home", *(name for name, _ in TILES)}
+# Reached from a tile's own screen (Harvest offers waste and cure, Packages move and adjust).
+SUBSCREENS = ("harvest_waste", "cure", "package_move", "package_adjust")
+SCREENS = {"home", *(name for name, _ in TILES), *SUBSCREENS}
 # Amber only when unsent records have waited this long: each scan is unsent for
 # the few milliseconds until the bridge stores it, and the light must not flicker.
 BUFFERING_AFTER_S = 5.0
@@ -258,6 +264,11 @@ class Kiosk:
             "labels": lambda: LabelsFlow(ctx, printer),
             "count": lambda: CountFlow(ctx),
             "records": lambda: RecordsFlow(ctx),
+            "harvest_waste": lambda: HarvestWasteFlow(ctx),
+            "cure": lambda: CureFlow(ctx),
+            "packages": lambda: PackagesMenu(ctx),
+            "package_move": lambda: PackageMoveFlow(ctx),
+            "package_adjust": lambda: PackageAdjustFlow(ctx),
         }
         self.flow = flows[screen]()
         if isinstance(self.flow, RecordsFlow):

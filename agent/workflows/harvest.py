@@ -6,6 +6,10 @@ are chosen, a scanned flowering plant *arms* the loop; the next settled load on
 the platter that passes the weight rules (``ScaleWatch.check``) is logged for it
 as ``plant.harvested`` — at once, or on the foot pedal / a touch where the
 kiosk is configured to confirm. A plant already weighed is flagged and refused.
+
+*Manicure* is the same loop for flower taken from plants that keep growing
+(Metrc's manicure): each weight is a ``plant.manicured`` and the plant stays
+alive where it is; a plant manicured twice in one sitting is flagged and refused.
 """
 
 from __future__ import annotations
@@ -13,25 +17,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, cast
 
 from agent.floor import PlantInfo, Resolved
-from agent.workflows.base import (
-    Flow,
-    FlowContext,
-    Outcome,
-    arg_str,
-    hint,
-    refused,
-    weight_text,
-)
+from agent.workflows.base import FlowContext, Outcome, arg_str, refused, weight_text
 from agent.workflows.move import refuse_non_plant
-from canopy.events import PlantHarvested, Weight
-from drivers.scale import Reading
+from agent.workflows.weighing import WeighEachPlant
+from canopy.events import Event, PlantHarvested, PlantManicured, Weight
 from drivers.scanner import Scan
 
+Mode = Literal["whole", "manicure"]
+MODES: dict[str, str] = {"whole": "Whole plant", "manicure": "Manicure"}
 
-class HarvestFlow(Flow):
+
+class HarvestFlow(WeighEachPlant):
     screen = "harvest"
     title = "Harvest: weigh plants"
 
@@ -42,11 +41,10 @@ class HarvestFlow(Flow):
         drying = [r.name for r in ctx.floor.rooms(for_plants=False) if r.kind == "drying"]
         self.drying: str | None = drying[0] if len(drying) == 1 else None
         self.step = "batch"
-        self.current: PlantInfo | None = None
-        self.pending: Weight | None = None
+        self.mode: Mode = "whole"
         self.done: list[dict[str, str]] = []
         self.flagged: list[dict[str, str]] = []
-        self.totals: dict[str, Decimal] = {}
+        self.totals: dict[tuple[str, str], Decimal] = {}  # (mode, unit) -> sum
 
     @property
     def wants_weight(self) -> bool:
@@ -81,19 +79,25 @@ class HarvestFlow(Flow):
                 return refused("Unknown room.")
             self.drying = room.name
             return Outcome(True, f"Drying room: {room.name}.")
+        if action == "mode":
+            mode = arg_str(args, "mode")
+            if mode not in MODES:
+                return refused("Whole plant or manicure.")
+            self.mode = cast(Mode, mode)
+            return Outcome(True, f"{MODES[mode]}.", quiet=True)
         if action == "start":
             if self.harvest_name is None or self.drying is None:
                 return refused("Choose the harvest batch and the drying room first.")
             self.step = "weigh"
-            return Outcome(True, f"Weighing into {self.harvest_name}. Scan a plant.")
+            what = "Manicure" if self.mode == "manicure" else "Weighing"
+            return Outcome(True, f"{what} into {self.harvest_name}. Scan a plant.")
         if action == "change_batch":
             self.step, self.current, self.pending = "batch", None, None
             return Outcome(True, "Choose the harvest batch.")
         if action == "confirm":
             return await self.confirm()
         if action == "skip":
-            self.current, self.pending = None, None
-            return Outcome(True, "Plant skipped. Scan the next plant.")
+            return self.skip()
         return await super().act(action, args)
 
     # --- scans ---------------------------------------------------------------------
@@ -107,13 +111,9 @@ class HarvestFlow(Flow):
             return refused("Choose the harvest batch and drying room, then tap Start weighing.")
         plant = item.plant
         if plant is not None:
-            previous = next((w for w in self.done if w["tag"] == plant.tag), None)
-            if previous is not None or plant.harvest:
-                weight = previous["weight"] if previous else plant.weight
-                batch = previous["harvest"] if previous else plant.harvest
-                self.flagged.append({"tag": plant.tag, "weight": weight, "harvest": batch})
-                return refused(f"Plant {plant.tag} was already weighed ({weight} into {batch}). "
-                               "Not weighed again: ask a supervisor to correct the record.")
+            twice = self._twice(plant)
+            if twice is not None:
+                return twice
         problem = refuse_non_plant(item)
         if problem is not None:
             return problem
@@ -121,64 +121,62 @@ class HarvestFlow(Flow):
         if plant.phase != "Flowering":
             return refused(f"Plant {plant.tag} is {plant.phase.lower()}: only flowering plants "
                            "are harvested.")
-        self.current, self.pending = plant, None
-        settled = self.ctx.settled()
-        if settled is not None and settled.value is not None and settled.value > 0:
-            # Already on the platter: a load not logged yet is this plant's weight.
-            checked = self.ctx.weight_ok(settled)
-            if not isinstance(checked, Outcome):
-                return await self._offer(checked)
-            return Outcome(True, f"Plant {plant.tag}: {checked.message}")
-        return Outcome(True, f"Plant {plant.tag}: put it on the scale.")
+        return await self.arm(plant)
+
+    def _twice(self, plant: PlantInfo) -> Outcome | None:
+        """The flag for a plant weighed already: harvested ever, or manicured in this sitting."""
+        previous = next((w for w in self.done if w["tag"] == plant.tag
+                         and (w["mode"] == "whole" or self.mode == "manicure")), None)
+        if previous is None and not plant.harvest:
+            return None
+        weight = previous["weight"] if previous else plant.weight
+        batch = previous["harvest"] if previous else plant.harvest
+        self.flagged.append({"tag": plant.tag, "weight": weight, "harvest": batch})
+        if previous is not None and previous["mode"] == "manicure":
+            return refused(f"Plant {plant.tag} was already manicured ({weight} into {batch}). "
+                           "Not weighed again: ask a supervisor if more was taken.")
+        return refused(f"Plant {plant.tag} was already weighed ({weight} into {batch}). "
+                       "Not weighed again: ask a supervisor to correct the record.")
 
     # --- weights ---------------------------------------------------------------------
 
-    async def weighed(self, reading: Reading) -> Outcome | None:
-        if self.current is None:
-            if reading.value is not None and reading.value > 0:
-                return hint("Scan the plant's tag first, then its weight is taken.")
-            return None
-        checked = self.ctx.weight_ok(reading)
-        if isinstance(checked, Outcome):
-            return checked
-        return await self._offer(checked)
-
-    async def _offer(self, checked: Weight) -> Outcome:
-        if self.ctx.settings.confirm_weight == "pedal":
-            self.pending = checked
-            return hint(f"{weight_text(checked.value, checked.unit)}: press the pedal or tap Save.")
-        return await self._save(checked)
-
-    async def confirm(self) -> Outcome:
-        if self.pending is None or self.current is None:
-            return refused("No weight to save: scan a plant and put it on the scale.")
-        settled = self.ctx.settled()
-        if settled is None or settled.value != self.pending.value or settled.unit != self.pending.unit:
-            self.pending = None
-            return refused("The weight changed. Wait for a steady weight.")
-        return await self._save(self.pending)
-
-    async def _save(self, weight: Weight) -> Outcome:
-        plant, name, drying = self.current, self.harvest_name, self.drying
-        assert plant is not None and name is not None and drying is not None
+    async def save(self, plant: PlantInfo, weight: Weight) -> Outcome:
+        name, drying = self.harvest_name, self.drying
+        assert name is not None and drying is not None
         shown = weight_text(weight.value, weight.unit)
-        event = await self.ctx.record(
-            "plant.harvested",
-            PlantHarvested(tag=plant.tag, harvest_name=name, drying_location=drying, weight=weight),
-            summary=f"Plant {plant.tag} harvested into {name}: {shown} wet")
-        if isinstance(event, Outcome):
-            return event
-        self.ctx.mark_weighed()
+        event: Event | Outcome
         floor = self.ctx.floor
-        await floor.facts.merge("plant", plant.tag, event.id, phase="Harvested", harvest=name,
-                                weight=shown)
+        if self.mode == "manicure":
+            event = await self.ctx.record(
+                "plant.manicured",
+                PlantManicured(tag=plant.tag, harvest_name=name, drying_location=drying, weight=weight),
+                summary=f"Plant {plant.tag} manicured into {name}: {shown} wet")
+            if isinstance(event, Outcome):
+                return event
+            # The plant keeps growing where it is: only the batch is news.
+        else:
+            event = await self.ctx.record(
+                "plant.harvested",
+                PlantHarvested(tag=plant.tag, harvest_name=name, drying_location=drying, weight=weight),
+                summary=f"Plant {plant.tag} harvested into {name}: {shown} wet")
+            if isinstance(event, Outcome):
+                return event
+            await floor.facts.merge("plant", plant.tag, event.id, phase="Harvested", harvest=name,
+                                    weight=shown)
         await floor.facts.merge("harvest", name, event.id, location=drying,
                                 strain=plant.strain, count=len(self.done) + 1)
-        self.totals[weight.unit] = self.totals.get(weight.unit, Decimal(0)) + weight.value
-        self.done.append({"tag": plant.tag, "weight": shown, "harvest": name, "event": event.id})
-        self.current, self.pending = None, None
-        return Outcome(True, f"Saved {shown} for plant {plant.tag}. {len(self.done)} weighed. "
+        key = (self.mode, weight.unit)
+        self.totals[key] = self.totals.get(key, Decimal(0)) + weight.value
+        self.done.append({"tag": plant.tag, "weight": shown, "harvest": name, "event": event.id,
+                          "mode": self.mode})
+        count = self.count
+        verb = "manicured from" if self.mode == "manicure" else "for"
+        return Outcome(True, f"Saved {shown} {verb} plant {plant.tag}. {count} weighed. "
                              "Take it off, scan the next plant.", event.id)
+
+    @property
+    def count(self) -> int:
+        return sum(1 for w in self.done if w["mode"] == self.mode)
 
     def view(self) -> dict[str, Any]:
         floor = self.ctx.floor
@@ -190,12 +188,11 @@ class HarvestFlow(Flow):
             "harvests": [h.name for h in floor.harvests()],
             "drying_rooms": [r.name for r in floor.rooms(for_plants=False) if r.kind == "drying"]
             or [r.name for r in floor.rooms(for_plants=False)],
-            "current": self.current.tag if self.current else None,
-            "current_strain": self.current.strain if self.current else None,
-            "pending": weight_text(self.pending.value, self.pending.unit) if self.pending else None,
-            "confirm": self.ctx.settings.confirm_weight,
-            "count": len(self.done),
-            "totals": [weight_text(v, u) for u, v in sorted(self.totals.items())],
-            "weighed": self.done[-10:][::-1],
+            **self.weighing_view(),
+            "mode": self.mode,
+            "modes": [{"mode": m, "title": t} for m, t in MODES.items()],
+            "count": self.count,
+            "totals": [weight_text(v, u) for (m, u), v in sorted(self.totals.items()) if m == self.mode],
+            "weighed": [w for w in self.done if w["mode"] == self.mode][-10:][::-1],
             "flagged": self.flagged[-5:][::-1],
         }

@@ -5,6 +5,11 @@ Each plant of the lot carries a label with the lot's id (domain.md §0.6): after
 a scanned unused plant tag (Metrc in CA and MI ties a batch to a tag) or a
 suggested name for states where it can be anything. One strain per lot by
 construction; the 101st plant is refused (the profile may set a lower limit).
+
+In BioTrack a new plant names its source: the clone, seed or plant-tissue
+inventory it came from (16-digit id; the bridge publishes those as the
+``plant_batches`` list). There the worker scans that package first; the lot
+takes its strain and cannot hold more plants than the package has left.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from agent.floor import Resolved
+from agent.floor import LotInfo, Resolved
 from agent.workflows.base import Flow, FlowContext, Outcome, arg_int, arg_str, refused
 from agent.workflows.labels import build_label, print_label
 from canopy.events import PlantBatchCreated
@@ -41,6 +46,11 @@ class LotFlow(Flow):
         self.name: str | None = None
         self.created: str | None = None  # the lot's name once saved
         self.printed = 0
+        self.source: LotInfo | None = None  # BioTrack: the clone/seed package
+
+    @property
+    def needs_source(self) -> bool:
+        return self.ctx.floor.system == "biotrack"
 
     @property
     def limit(self) -> int:
@@ -63,6 +73,8 @@ class LotFlow(Flow):
             return refused(f"Lot {self.created} is made. Print its labels or start a new lot.")
         if item.kind == "room" and item.room is not None:
             return await self.act("room", {"name": item.text})
+        if self.needs_source and self.source is None:
+            return self._source(item)
         if item.kind == "fresh_tag" or (item.kind == "unknown_tag" and item.unchecked):
             self.name = item.text
             return Outcome(True, f"Lot name: {item.text}.", detail=f"Not checked: {item.unchecked}."
@@ -74,6 +86,23 @@ class LotFlow(Flow):
         if item.kind == "not_a_tag":
             return refused(item.message)
         return refused(f"{item.describe().capitalize()} cannot name a lot.")
+
+    def _source(self, item: Resolved) -> Outcome:
+        """BioTrack: the scan names the clone or seed package the plants come from."""
+        if item.kind == "lot" and item.lot is not None:
+            if item.lot.count < 1:
+                return refused(f"Package {item.text} is used up (nothing left).")
+            self.source = item.lot
+            if item.lot.strain:
+                self.strain = item.lot.strain
+            return Outcome(True, f"From package {item.text}: {item.lot.count} {item.lot.strain} left.")
+        if item.kind == "not_a_tag":
+            return refused(item.message.replace("Not a plant tag", "Not a package id", 1))
+        if not self.ctx.floor.has("plant_batches"):
+            return refused(f"Package {item.text} cannot be checked offline: this kiosk never received "
+                           "the list of clone and seed packages.")
+        return refused(f"{item.text} is not a clone or seed package of this facility "
+                       "(or the state shows nothing left). Scan the package the plants come from.")
 
     async def act(self, action: str, args: Mapping[str, Any]) -> Outcome:
         floor = self.ctx.floor
@@ -119,6 +148,10 @@ class LotFlow(Flow):
         return await super().act(action, args)
 
     async def _create(self) -> Outcome:
+        if self.needs_source and self.source is None:
+            return refused("Scan the clone or seed package the plants come from first.")
+        if self.source is not None and self.count > self.source.count:
+            return refused(f"Package {self.source.name} has only {self.source.count} left.")
         if self.strain is None or self.room is None or self.name is None:
             return refused("Choose the strain and room, and scan a tag or take the suggested name.")
         if self.count > self.limit:
@@ -126,10 +159,12 @@ class LotFlow(Flow):
         if self._taken(self.name):
             return refused(f"{self.name} is already used. Choose another name.")
         data = PlantBatchCreated(name=self.name, type=self.type,  # type: ignore[arg-type]
-                                 count=self.count, strain=self.strain, location=self.room)
-        event = await self.ctx.record(
-            "plant_batch.created", data,
-            summary=f"Lot {self.name}: {self.count} {self.strain} {self.type.lower()}s in {self.room}")
+                                 count=self.count, strain=self.strain, location=self.room,
+                                 source_package=self.source.name if self.source else None)
+        source = f" from {self.source.name}" if self.source else ""
+        what = f"{self.count} {self.strain} {self.type.lower()}s"
+        event = await self.ctx.record("plant_batch.created", data,
+                                      summary=f"Lot {self.name}: {what} in {self.room}{source}")
         if isinstance(event, Outcome):
             return event
         await self.ctx.floor.facts.merge("batch", self.name, event.id, strain=self.strain,
@@ -162,4 +197,7 @@ class LotFlow(Flow):
             "name": self.name,
             "created": self.created,
             "printed": self.printed,
+            "needs_source": self.needs_source,
+            "source": {"name": self.source.name, "strain": self.source.strain, "count": self.source.count}
+            if self.source else None,
         }

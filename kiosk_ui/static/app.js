@@ -227,8 +227,11 @@ const screens = {
 
   harvest() {
     const f = state.flow;
-    const out = [h("h1", {}, "Harvest: weigh each plant")];
+    const manicure = f.mode === "manicure";
+    const out = [h("h1", {}, manicure ? "Manicure: weigh what is taken from each plant" : "Harvest: weigh each plant")];
     if (f.step === "batch") {
+      out.push(h("h2", {}, "What is weighed"));
+      out.push(h("div", { class: "row" }, f.modes.map((m) => choice(m.title, { action: "mode", mode: m.mode }, m.mode === f.mode, `mode-${m.mode}`))));
       out.push(h("h2", {}, "Harvest batch"));
       out.push(h("div", { class: "row" },
         f.harvests.map((n) => choice(n, { action: "batch", name: n }, n === f.harvest)),
@@ -238,6 +241,11 @@ const screens = {
       out.push(h("div", { class: "row" }, f.drying_rooms.map((n) => choice(n, { action: "drying", name: n }, n === f.drying))));
       out.push(h("div", { class: "row" }, button("Start weighing", { action: "start" },
         { class: "primary", disabled: !(f.harvest && f.drying), testid: "start" })));
+      out.push(h("h2", {}, "Other harvest work"));
+      out.push(h("div", { class: "row" },
+        button("Harvest waste", { action: "go", screen: "harvest_waste" }, { testid: "go-harvest_waste" }),
+        button("Cure: dry weight", { action: "go", screen: "cure" }, { testid: "go-cure" }),
+        button("Done", { action: "go", screen: "home" })));
       return out;
     }
     out.push(scaleBlocked());
@@ -252,7 +260,7 @@ const screens = {
     const right = [
       h("div", { class: "counter", "data-testid": "count" }, String(f.count), h("small", {}, " plants weighed")),
       h("div", { class: "big", "data-testid": "total" }, f.totals.length ? `Total ${f.totals.join(" + ")} wet` : "Total —"),
-      h("p", { class: "muted" }, `Batch ${f.harvest}, drying in ${f.drying}`),
+      h("p", { class: "muted" }, `${manicure ? "Manicure into" : "Batch"} ${f.harvest}, drying in ${f.drying}`),
       f.flagged.length ? h("ul", { class: "list", "data-testid": "flagged" },
         f.flagged.map((x) => h("li", { class: "flag" }, `⚑ ${x.tag} weighed twice (first: ${x.weight})`))) : null,
       h("ul", { class: "list", "data-testid": "weighed" },
@@ -338,8 +346,15 @@ const screens = {
       if (f.printed) out.push(h("p", { class: "big" }, `${f.printed} labels printed.`));
       return out;
     }
+    if (f.needs_source) {
+      out.push(h("div", { class: `step ${f.source ? "done" : ""}`, "data-testid": "source" }, f.source
+        ? `From package ${f.source.name}: ${f.source.count} ${f.source.strain || ""} left.`
+        : "Scan the clone or seed package the plants come from."));
+    }
     out.push(h("h2", {}, "Strain"));
-    out.push(h("div", { class: "row" }, f.strains.map((s) => choice(s, { action: "strain", name: s }, s === f.strain))));
+    out.push(h("div", { class: "row" }, f.strains.length || !f.strain
+      ? f.strains.map((s) => choice(s, { action: "strain", name: s }, s === f.strain))
+      : h("span", { class: "big" }, f.strain)));
     out.push(h("h2", {}, "From"));
     out.push(h("div", { class: "row" }, ["Clone", "Seed"].map((t) => choice(`${t}s`, { action: "type", type: t }, t === f.type))));
     out.push(h("h2", {}, `How many plants (at most ${f.limit})`));
@@ -351,8 +366,106 @@ const screens = {
       : h("span", { class: "muted" }, "Scan an unused plant tag, or"),
       button("Suggest a name", { action: "suggest" })));
     out.push(h("div", { class: "row" }, button("Save lot", { action: "create" },
-      { class: "primary", disabled: !(f.strain && f.room && f.name), testid: "create" }),
+      { class: "primary", disabled: !(f.strain && f.room && f.name && (f.source || !f.needs_source)), testid: "create" }),
       button("Cancel", { action: "go", screen: "home" })));
+    return out;
+  },
+
+  menu() {
+    const f = state.flow;
+    return [h("h1", {}, state.title),
+      h("div", { class: "grid tiles" }, f.choices.map((c) => button(c.title, { action: "go", screen: c.screen }, { testid: `tile-${c.screen}` }))),
+      h("div", { class: "row" }, button("Done", { action: "go", screen: "home" }))];
+  },
+
+  harvest_waste() {
+    const f = state.flow;
+    const out = [h("h1", {}, "Harvest waste")];
+    out.push(h("div", { class: `step ${f.harvest ? "done" : ""}`, "data-testid": "step" },
+      f.harvest ? `Waste from ${f.harvest}` : "Scan the harvest batch's label, or tap the batch."));
+    out.push(h("div", { class: "row", "data-testid": "harvests" },
+      f.harvests.map((n) => choice(n, { action: "batch", name: n }, n === f.harvest))));
+    if (f.harvest) {
+      const what = [h("h2", {}, "Waste type"), h("div", { class: "row", "data-testid": "types" },
+        f.types_known ? f.types.map((t) => choice(t, { action: "type", name: t }, t === f.type))
+          : h("span", { class: "card bad" }, "The state's harvest waste types never reached this kiosk: they cannot be checked offline."))];
+      const proof = [h("h2", {}, "Waste weight (from the scale)"), scaleBlocked(), weightBlock(),
+        h("div", { class: "big", "data-testid": "waste-weight" }, f.weight ? `Taken: ${f.weight}` : "Put the waste on the scale.")];
+      proof.push(...witnessBlock(f));
+      if (f.missing.length) proof.push(h("p", { class: "muted", "data-testid": "missing" }, `To do: ${f.missing.join(", ")}.`));
+      proof.push(h("div", { class: "row" },
+        button("Save", { action: "save" }, { class: "primary", disabled: f.missing.length > 0, testid: "save" }),
+        button("Cancel", { action: "cancel" })));
+      out.push(h("div", { class: "cols" }, h("div", {}, what), h("div", {}, proof)));
+    }
+    out.push(savedList(f.saved, (s) => `${s.harvest}: ${s.weight} ${s.type}${s.witness ? `, witness ${s.witness}` : ""}`));
+    out.push(h("div", { class: "row" }, button("Done", { action: "go", screen: "harvest" })));
+    return out;
+  },
+
+  cure() {
+    const f = state.flow;
+    const out = [h("h1", {}, "Cure: dry weight of each plant")];
+    out.push(h("h2", {}, "Cured flower goes to"));
+    out.push(h("div", { class: "row", "data-testid": "rooms" }, f.rooms.map((r) => choice(r, { action: "room", name: r }, r === f.room))));
+    if (!f.room) return out.concat(h("div", { class: "row" }, button("Done", { action: "go", screen: "harvest" })));
+    out.push(scaleBlocked());
+    const left = [
+      h("div", { class: `step ${f.current ? "done" : ""}`, "data-testid": "step" },
+        f.current ? `Plant ${f.current}: put its dry flower on the scale.` : "Scan a harvested plant's tag."),
+      weightBlock(),
+    ];
+    if (f.pending) left.push(h("div", { class: "row" }, button(`Save ${f.pending}`, { action: "confirm" }, { class: "primary", testid: "confirm" })));
+    left.push(h("div", { class: "row" }, f.current ? button("Skip this plant", { action: "skip" }) : null,
+      button("Done", { action: "go", screen: "harvest" })));
+    const right = [
+      h("div", { class: "counter", "data-testid": "count" }, String(f.count), h("small", {}, " plants cured")),
+      f.flagged.length ? h("ul", { class: "list", "data-testid": "flagged" },
+        f.flagged.map((x) => h("li", { class: "flag" }, `⚑ ${x.tag} cured twice (first: ${x.weight} dry)`))) : null,
+      h("ul", { class: "list", "data-testid": "cured" },
+        f.cured.slice(0, 6).map((x) => h("li", {}, h("span", { class: "tag" }, x.tag), `  ${x.weight} dry`))),
+    ];
+    out.push(h("div", { class: "cols" }, h("div", {}, left), h("div", {}, right)));
+    return out;
+  },
+
+  package_move() {
+    const f = state.flow;
+    return [
+      h("h1", {}, "Move packages"),
+      h("div", { class: `step ${f.room ? "done" : ""}`, "data-testid": "step" },
+        f.room ? `Moving packages to ${f.room}. Scan each package.` : "Scan the room's barcode first, then the packages."),
+      h("div", { class: "counter", "data-testid": "count" }, String(f.count), h("small", {}, " moved")),
+      h("ul", { class: "list", "data-testid": "moved" }, f.moved.map((m) => h("li", { class: "tag" }, m.tag))),
+      h("p", { class: "muted" }, f.unchecked),
+      h("div", { class: "row" }, button("Done", { action: "go", screen: "packages" })),
+    ];
+  },
+
+  package_adjust() {
+    const f = state.flow;
+    const out = [h("h1", {}, "Adjust a package")];
+    out.push(h("div", { class: `step ${f.tag ? "done" : ""}`, "data-testid": "step" },
+      f.tag ? `Package ${f.tag}: its weight on the scale is the new total.` : "Scan the package's tag."));
+    if (f.tag) {
+      const what = [h("h2", {}, "Reason"), h("div", { class: "row", "data-testid": "reasons" },
+        f.reasons_known ? f.reasons.map((r) => choice(r, { action: "reason", name: r }, r === f.reason))
+          : h("span", { class: "card bad" }, "The state's adjustment reasons never reached this kiosk: they cannot be checked offline."))];
+      if (f.notes.length) {
+        what.push(h("h2", {}, "Note"),
+          h("div", { class: "row", "data-testid": "notes" }, f.notes.map((n) => choice(n, { action: "note", note: n }, n === f.note))));
+      }
+      const proof = [h("h2", {}, "New total (from the scale)"), scaleBlocked(), weightBlock(),
+        h("div", { class: "big", "data-testid": "new-total" }, f.weight ? `Taken: ${f.weight}` : "Put the package on the scale.")];
+      if (f.missing.length) proof.push(h("p", { class: "muted", "data-testid": "missing" }, `To do: ${f.missing.join(", ")}.`));
+      proof.push(h("div", { class: "row" },
+        button("Confirm", { action: "save" }, { class: "primary", disabled: f.missing.length > 0, testid: "save" }),
+        button("Cancel", { action: "cancel" })));
+      out.push(h("div", { class: "cols" }, h("div", {}, what), h("div", {}, proof)));
+    }
+    out.push(savedList(f.saved, (s) => `${s.tag}: now ${s.weight} (${s.reason})`));
+    out.push(h("p", { class: "muted" }, f.unchecked));
+    out.push(h("div", { class: "row" }, button("Done", { action: "go", screen: "packages" })));
     return out;
   },
 
@@ -438,6 +551,17 @@ const screens = {
     return out;
   },
 };
+
+function witnessBlock(f) {
+  if (!f.witness_required) return [];
+  return [h("h2", {}, "Witness"), f.witness
+    ? h("div", { class: "big", "data-testid": "witness" }, `Witness: ${f.witness}`)
+    : button("Witness signs in", { action: "second.start" }, { testid: "witness-start" })];
+}
+
+function savedList(saved, line) {
+  return saved.length ? [h("h2", {}, "Saved"), h("ul", { class: "list", "data-testid": "saved" }, saved.map((s) => h("li", {}, line(s))))] : null;
+}
 
 function stateChip(r) {
   const words = { saved: "saved here", sent: "sent", accepted: "accepted", rejected: "REJECTED" };

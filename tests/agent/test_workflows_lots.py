@@ -9,7 +9,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from agent.demo import DEMO_TAG, flower_room_1, reference, tag
+from agent.demo import DEMO_TAG, biotrack_reference, flower_room_1, reference, tag
 from agent.testing import KioskRig
 
 pytestmark = pytest.mark.timeout(60)
@@ -145,3 +145,41 @@ async def test_rule_reconciliation_room_count_lists_missing_and_extra(tmp_path: 
         assert event["data"]["missing"] == room[20:]
         assert event["data"]["extra"] == [stray]
         assert len(event["data"]["scanned"]) == 21
+
+
+async def test_biotrack_lot_names_the_clone_or_seed_package_it_came_from(tmp_path: Path) -> None:
+    async with KioskRig(tmp_path, ref=biotrack_reference()) as kiosk:
+        await new_lot(kiosk)
+        assert kiosk.state()["flow"]["needs_source"] is True
+        await kiosk.act("count", count=12)
+        await kiosk.act("room", name="Veg Room")
+        await kiosk.act("suggest")
+        early = await kiosk.act("create")
+        assert not early["ok"] and "clone or seed package" in early["message"]
+        unknown = await kiosk.scan("6647000000000999")
+        assert not unknown["ok"] and "not a clone or seed package" in unknown["message"]
+        plant = await kiosk.scan("6647000000000101")
+        assert not plant["ok"] and "not a clone or seed package" in plant["message"]
+        empty = await kiosk.scan("6647000000000902")
+        assert not empty["ok"] and "used up" in empty["message"]
+        source = await kiosk.scan("6647000000000901")
+        assert source["ok"] and source["message"] == "From package 6647000000000901: 30 Gelato left."
+        await kiosk.act("count", count=31)
+        too_many = await kiosk.act("create")
+        assert not too_many["ok"] and "has only 30 left" in too_many["message"]
+        await kiosk.act("count", count=12)
+        created = await kiosk.act("create")
+        assert created["ok"], created
+        [event] = kiosk.events("plant_batch.created")
+        data = event["data"]
+        assert (data["source_package"], data["strain"], data["count"]) == ("6647000000000901", "Gelato", 12)
+
+
+async def test_biotrack_lot_source_cannot_be_checked_without_the_package_list(tmp_path: Path) -> None:
+    ref = biotrack_reference()
+    del ref["plant_batches"]
+    async with KioskRig(tmp_path, ref=ref) as kiosk:
+        await new_lot(kiosk)
+        refused = await kiosk.scan("6647000000000901")
+        assert not refused["ok"] and "cannot be checked offline" in refused["message"]
+        assert kiosk.state()["flow"]["source"] is None

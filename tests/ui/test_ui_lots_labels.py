@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, expect
 
-from agent.demo import flower_room_1, tag
+from agent.demo import biotrack_reference, flower_room_1, tag
 from agent.testing import KioskRig
 from tests.ui.pages import open_kiosk
 
@@ -83,4 +83,27 @@ async def test_print_labels_with_preview_and_room_count(tmp_path: Path, browser:
         await expect(page.get_by_test_id("extra").locator("li")).to_have_text([tag(0, 205)])
         await kp.tap_id("finish")
         await expect(page.get_by_test_id("result")).to_have_text("Count saved: 2 missing, 1 extra.")
+        assert not kp.errors
+
+
+async def test_biotrack_lot_asks_for_the_source_package_first(tmp_path: Path, browser: Browser) -> None:
+    async with KioskRig(tmp_path, ui=True, ref=biotrack_reference()) as kiosk:
+        kp = await open_kiosk(browser, kiosk.url)
+        page = kp.page
+        await kiosk.sign_in()
+        await kp.tap_id("tile-lot")
+        await expect(page.get_by_test_id("source")).to_have_text(
+            "Scan the clone or seed package the plants come from.")
+        await kiosk.scan("6647000000000999")
+        await kp.says("6647000000000999 is not a clone or seed package of this facility")
+        await kiosk.scan("6647000000000901")
+        await expect(page.get_by_test_id("source")).to_have_text(
+            "From package 6647000000000901: 30 Gelato left.")
+        await kp.tap("+10")
+        await kp.tap("Veg Room")
+        await kp.tap("Suggest a name")
+        await kp.tap_id("create")
+        await kp.says("saved: 11 plants.")
+        [event] = kiosk.events("plant_batch.created")
+        assert (event["data"]["source_package"], event["data"]["strain"]) == ("6647000000000901", "Gelato")
         assert not kp.errors
