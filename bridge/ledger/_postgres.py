@@ -54,6 +54,11 @@ CREATE TABLE IF NOT EXISTS attempts (
     http_status INTEGER,
     detail      TEXT      NOT NULL
 );
+CREATE TABLE IF NOT EXISTS readbacks (  -- see _sqlite.py
+    event_id TEXT   PRIMARY KEY,
+    at       BIGINT NOT NULL,
+    picture  TEXT   NOT NULL
+);
 CREATE TABLE IF NOT EXISTS outages (
     n        BIGSERIAL PRIMARY KEY,
     facility TEXT      NOT NULL,

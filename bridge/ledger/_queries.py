@@ -111,6 +111,22 @@ class LedgerQueries(ABC):
                 [(a.status, a.message, self.clock(), a.id) for a in answers],
             )
 
+    async def keep_readback(self, event_id: str, picture: str) -> None:
+        """Keep what the read-back of ``event_id`` must compare with (JSON), replacing
+        an older picture: it is taken again before every send. Pictures of settled
+        events are dropped here, on this rare path, not on every settle."""
+        await self._exec("DELETE FROM readbacks WHERE event_id IN (SELECT id FROM events"
+                         " WHERE id IN (SELECT event_id FROM readbacks) AND status != 'stored')")
+        await self._exec(
+            "INSERT INTO readbacks (event_id, at, picture) VALUES (?, ?, ?) ON CONFLICT (event_id)"
+            " DO UPDATE SET at = excluded.at, picture = excluded.picture",
+            (event_id, self.clock(), picture),
+        )
+
+    async def readback(self, event_id: str) -> str | None:
+        rows = await self._fetch("SELECT picture FROM readbacks WHERE event_id = ?", (event_id,))
+        return str(rows[0][0]) if rows else None
+
     async def unanswered(self, limit: int = 1000) -> list[Unanswered]:
         rows = await self._fetch(
             "SELECT id, facility, device, status, coalesce(message, '') FROM events"

@@ -39,7 +39,8 @@ def submitter_for(profile: FacilityProfile, ledger: Ledger, **kw: object) -> Sub
                              profile.metrc.user_key.get_secret_value(), profile.license,
                              timeout=profile.timeout_s)
         return Submitter(
-            profile.license, ledger, MetrcMapper(client, profile.timezone), MetrcSender(client),
+            profile.license, ledger, MetrcMapper(client, profile.timezone, pictures=ledger),
+            MetrcSender(client),
             batch_size=profile.batch_size, flush_interval_s=profile.flush_interval_s,
             requests_per_s=profile.requests_per_s, outage_alert_hours=profile.outage_alert_hours,
             **kw,  # type: ignore[arg-type]

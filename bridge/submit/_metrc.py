@@ -8,9 +8,10 @@ an ambiguous outcome is not the one that took the "before" picture.
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from bridge.ledger import Answer
 from bridge.state.metrc import (
@@ -56,22 +57,28 @@ def _with_op_id(note: str, event_id: str) -> str:
     return f"{note} ({tag})" if note else tag
 
 
-class _Snapshots:
-    """What a read-back saw just before a send, by event id; the oldest are dropped
-    (an event waits for its read-back at most a few rounds)."""
+class Pictures(Protocol):
+    """Where a read-back's "before" picture is kept (the ledger: it survives a restart)."""
+
+    async def keep_readback(self, event_id: str, picture: str) -> None: ...
+
+    async def readback(self, event_id: str) -> str | None: ...
+
+
+class MemoryPictures:
+    """Pictures for a mapper without a ledger (tests, benchmarks); the oldest are dropped."""
 
     def __init__(self, limit: int = 10_000) -> None:
         self._limit = limit
-        self._seen: OrderedDict[str, Any] = OrderedDict()
+        self._seen: OrderedDict[str, str] = OrderedDict()
 
-    def keep(self, event_id: str, value: Any) -> None:
-        self._seen[event_id] = value
+    async def keep_readback(self, event_id: str, picture: str) -> None:
+        self._seen[event_id] = picture
         self._seen.move_to_end(event_id)
         while len(self._seen) > self._limit:
             self._seen.popitem(last=False)
 
-    def get(self, event_id: str) -> Any:
-        """``None`` when the bridge restarted between the send and the read-back."""
+    async def readback(self, event_id: str) -> str | None:
         return self._seen.get(event_id)
 
 
@@ -84,10 +91,18 @@ class MetrcSender:
 
 
 class MetrcMapper:
-    def __init__(self, client: MetrcClient, timezone: str) -> None:
+    def __init__(self, client: MetrcClient, timezone: str, pictures: Pictures | None = None) -> None:
         self.client = client
         self.timezone = timezone
-        self._before = _Snapshots()
+        self._pictures = pictures or MemoryPictures()
+
+    async def _keep(self, event_id: str, value: Any) -> None:
+        await self._pictures.keep_readback(event_id, json.dumps(value))
+
+    async def _picture(self, event_id: str) -> Any:
+        """What was kept before the send; ``None`` only if it was never taken."""
+        raw = await self._pictures.readback(event_id)
+        return None if raw is None else json.loads(raw)
 
     async def map(self, event: Event) -> Op | Answer:
         if event.type in LOCAL_ONLY:
@@ -181,19 +196,19 @@ class MetrcMapper:
 
         async def before() -> None:
             harvest = await self.client.find_harvest(name)
-            self._before.keep(event.id, harvest.total_wet_weight if harvest else Decimal(0))
+            await self._keep(event.id, str(harvest.total_wet_weight if harvest else Decimal(0)))
 
         async def landed() -> bool | None:
             harvest = await self.client.find_harvest(name)
             if harvest is None:
                 return False
-            was: Decimal | None = self._before.get(event.id)
-            if was is None:
-                # Restarted since the send: the plant names the harvest it gave to. [I]
+            kept = await self._picture(event.id)
+            if kept is None:
+                # No picture was ever taken: the plant names the harvest it gave to. [I]
                 plant = await self.client.plant(tag)
                 return plant is not None and plant.harvest_id == harvest.id
             added = convert_quantity(weight, unit, harvest.unit_of_weight_name or unit)
-            return harvest.total_wet_weight - was + _WEIGHT_SLACK >= added
+            return harvest.total_wet_weight - Decimal(kept) + _WEIGHT_SLACK >= added
 
         return Op(event.id, "manicure_plants",
                   ManicurePlant(plant=tag, weight=weight, unit_of_weight=unit,
@@ -219,7 +234,7 @@ class MetrcMapper:
 
         async def before() -> None:
             records = this_batch(await self.client.plant_waste())
-            self._before.keep(event.id, {r.plant_waste_number for r in records})
+            await self._keep(event.id, sorted({r.plant_waste_number or "" for r in records}))
 
         async def landed() -> bool | None:
             everything = await self.client.plant_waste()
@@ -228,10 +243,11 @@ class MetrcMapper:
                 return True
             if any(r.note is not None for r in everything):
                 return False  # notes come back, and none carries this event
-            seen: set[str | None] | None = self._before.get(event.id)
-            if seen is None:  # restarted since the send: same batch, count, weight and day
+            kept = await self._picture(event.id)
+            if kept is None:  # no picture was ever taken: same batch, count, weight and day
                 return any(same_destroy(r) and r.waste_date == day for r in records)
-            return any(r.plant_waste_number not in seen and same_destroy(r) for r in records)
+            seen = set(kept)
+            return any((r.plant_waste_number or "") not in seen and same_destroy(r) for r in records)
 
         return Op(event.id, "destroy_plant_batches",
                   DestroyPlantBatch(plant_batch=name, count=count, waste_method_name=d.method or None,
@@ -274,11 +290,11 @@ class MetrcMapper:
         weight, unit = d.weight.value, _UNITS[d.weight.unit]
 
         async def before() -> None:
-            self._before.keep(event.id, {r.id for r in await self.client.harvest_waste(harvest_id)})
+            await self._keep(event.id, sorted(r.id for r in await self.client.harvest_waste(harvest_id)))
 
         async def landed() -> bool | None:
             records = await self.client.harvest_waste(harvest_id)
-            seen: set[int] = self._before.get(event.id) or set()
+            seen = set(await self._picture(event.id) or [])
             return any(r.id not in seen and r.waste_weight == weight for r in records)
 
         return Op(event.id, "record_harvest_waste",
