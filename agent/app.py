@@ -101,6 +101,9 @@ class Agent:
             "rejected": backlog.rejected,
             "faults": {**self.kiosk.faults, **({"uplink": up.fault} if up.fault else {})},
             "worker": worker.id if worker else None,
+            # Where the worker list comes from: "bridge" (the facility's roster), "file"
+            # (this kiosk's own, until the roster arrives) or None (headless).
+            "workers": self.kiosk.workers.source if self.kiosk.workers else None,
             "screen": self.kiosk.flow.screen if worker else "signin",
             "ui_url": self.kiosk.ui_url,
         }

@@ -44,8 +44,10 @@ class KioskSettings(_Section):
 class WorkersSettings(_Section):
     """Who may sign in: a JSON file of workers with hashed PINs and badges.
 
-    ``canopy agent add-worker`` writes it. Without a file the kiosk is a headless
-    scan station (see ``kiosk.operator``).
+    ``canopy agent add-worker`` writes it. Once the kiosk has received the
+    facility's roster from the bridge (``canopy bridge add-worker``), the roster
+    is used instead, and the file only serves a kiosk that was never online.
+    Without a file the kiosk is a headless scan station (see ``kiosk.operator``).
     """
 
     file: Path | None = None

@@ -22,6 +22,7 @@ import aiosqlite
 
 from agent.facts import REF_FOR_KIND, LocalFacts
 from agent.refcache import RefCache, RefCopy
+from agent.users import check_roster
 from agent.workflows.tags import NotATag, TagFormat, check_tag
 from canopy.refdata import (
     AdjustReason,
@@ -31,6 +32,7 @@ from canopy.refdata import (
     PlantBatch,
     Profile,
     Room,
+    Roster,
     Scale,
     WasteMethod,
     WasteReason,
@@ -148,7 +150,7 @@ class Floor:
                 with contextlib.suppress(FileNotFoundError):
                     os.replace(f"{path}{suffix}", f"{aside}{suffix}")
             db = await cls._connect(path)
-        ref, facts = RefCache(db, facility), LocalFacts(db)
+        ref, facts = RefCache(db, facility, checks={"workers": check_roster}), LocalFacts(db)
         await ref.load()
         await facts.load()
         return cls(db, ref, facts, default_tag_format, settled)
@@ -209,6 +211,12 @@ class Floor:
     def profile(self) -> Profile | None:
         rows = self.ref.rows("profile")
         return rows if isinstance(rows, Profile) else None
+
+    @property
+    def roster(self) -> Roster | None:
+        """The facility's workers as the bridge last published them (None: never received)."""
+        rows = self.ref.rows("workers")
+        return rows if isinstance(rows, Roster) else None
 
     @property
     def tag_format(self) -> TagFormat:

@@ -29,7 +29,7 @@ from agent.hub import Hub, Subscription
 from agent.outbox import Outbox
 from agent.scalewatch import ScaleWatch
 from agent.uplink import UplinkStatus
-from agent.users import Worker, Workers
+from agent.users import Worker, Workers, left_message
 from agent.workflows.base import Flow, FlowContext, FlowError, Outcome, refused
 from agent.workflows.count import CountFlow
 from agent.workflows.cure import CureFlow
@@ -116,13 +116,14 @@ class Kiosk:
         self.workers: Workers | None = None
         if config.workers.file is not None:
             self.workers = Workers(config.workers.file, config.workers.pin_attempts,
-                                   config.workers.lockout_s)
+                                   config.workers.lockout_s, roster=lambda: floor.roster)
         self.worker: Worker | None = None
         if self.workers is None:  # headless scan station: see KioskSettings.operator
             self.worker = Worker(id=config.kiosk.operator, name=config.kiosk.operator, pin="-")
         self.picked: Worker | None = None  # tapped name, waiting for the PIN
         self.second: SecondPerson | None = None
         self.signin_message = ""
+        self._workers_version = 0  # the worker list the signed-in worker was checked against
         self._last_activity = time.monotonic()
         self.ctx = FlowContext(
             outbox=outbox, floor=floor, settings=config.floor, kiosk_room=config.kiosk.room,
@@ -177,6 +178,30 @@ class Kiosk:
         self.signin_message = why
         return Outcome(True, why)
 
+    def _check_roster(self) -> str | None:
+        """After a new worker list (a leaver removed at the bridge): whoever it no longer
+        names is signed out (the message why), and a signed-in worker gets their new
+        roles. Under the lock."""
+        workers = self.workers
+        if workers is None:
+            return None
+        workers.refresh()
+        if workers.version == self._workers_version:
+            return None
+        self._workers_version = workers.version
+        if self.picked is not None and workers.get(self.picked.id) is None:
+            self.signin_message = left_message(self.picked)
+            self.picked = None
+        if self.second is not None and self.second.selected is not None \
+                and workers.get(self.second.selected.id) is None:
+            self.second.selected = None
+        if self.worker is not None:
+            current = workers.get(self.worker.id)
+            if current is None:
+                return self.sign_out(f"Signed out: {left_message(self.worker)}").message
+            self.worker = current
+        return None
+
     def _touch(self) -> None:
         self._last_activity = time.monotonic()
 
@@ -196,6 +221,8 @@ class Kiosk:
         return outcome
 
     async def _scan(self, scan: Scan) -> Outcome:
+        if (signed_out := self._check_roster()) is not None:
+            return refused(signed_out)
         if scan.problem is not None:
             # Read, but doubtful (bad bytes, unmapped keys): never guess at a tag.
             return refused(f"Scan not clear ({scan.problem}). Scan again.")
@@ -207,7 +234,9 @@ class Kiosk:
         if self.worker is None:
             worker = await self._by_badge(scan.text)
             if worker is None:
-                return refused("Sign in first: scan your badge or tap your name.")
+                gone = await self.workers.removed_badge(scan.text) if self.workers else None
+                return refused(left_message(gone) if gone
+                               else "Sign in first: scan your badge or tap your name.")
             return self._sign_in(worker)
         self._touch()
         item = self.floor.resolve(scan.text)
@@ -237,6 +266,8 @@ class Kiosk:
                 "event": outcome.event_id}
 
     async def _act(self, action: str, args: Mapping[str, Any]) -> Outcome:
+        if (signed_out := self._check_roster()) is not None:
+            return refused(signed_out)
         if action.startswith("second."):
             return await self._act_second(action, args)
         if self.worker is None:
@@ -528,6 +559,12 @@ class Kiosk:
                 self.faults["gpio"] = exc.message
 
     async def idle_check(self) -> None:
+        if self.workers is not None:
+            self.workers.refresh()
+        if self.workers is not None and self.workers.version != self._workers_version:
+            async with self._lock:
+                self._check_roster()
+                self.push()
         if self.headless or self.worker is None:
             return
         if time.monotonic() - self._last_activity < self.config.workers.idle_sign_out_s:

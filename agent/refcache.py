@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -44,12 +45,19 @@ class RefRejected(ValueError):
     """A reference message that was not taken; the text says why (for the log)."""
 
 
+#: ``check(rows)`` raises ``ValueError`` for rows the kiosk cannot use although the
+#: contract's types accept them (e.g. a worker roster whose hashes cannot be checked).
+RowCheck = Callable[[Any], None]
+
+
 class RefCache:
     """The latest copy of each reference list, in memory and in one SQLite table."""
 
-    def __init__(self, db: aiosqlite.Connection, facility: str) -> None:
+    def __init__(self, db: aiosqlite.Connection, facility: str,
+                 checks: Mapping[str, RowCheck] | None = None) -> None:
         self._db = db
         self.facility = facility
+        self._checks = dict(checks or {})
         self._copies: dict[str, RefCopy] = {}
 
     async def load(self) -> None:
@@ -72,7 +80,14 @@ class RefCache:
             raise RefRejected(f"reference data for facility {message.facility!r}, this kiosk is"
                               f" {self.facility!r}")
         at = message.at if message.at.tzinfo is not None else message.at.replace(tzinfo=UTC)
-        return RefCopy(message.name, at, received_ms, message.rows(), payload)
+        rows = message.rows()
+        check = self._checks.get(message.name)
+        if check is not None:
+            try:
+                check(rows)
+            except ValueError as exc:
+                raise RefRejected(f"{message.name}: {exc}") from None
+        return RefCopy(message.name, at, received_ms, rows, payload)
 
     async def apply(self, name: str, payload: bytes) -> RefCopy | None:
         """Take a message for ``name``; the new copy, or None when nothing changed.

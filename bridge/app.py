@@ -1,7 +1,9 @@
 """``canopy bridge``: the central service's process wiring.
 
 One TaskGroup: ingest (MQTT → ledger), one submitter per facility licence
-(ledger → state API), and the answer publisher (verdicts → kiosks).
+(ledger → state API), the answer publisher (verdicts → kiosks), and per facility
+its reference-data sync and the watch on its workers file (state and config →
+kiosks).
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ from bridge.config import BridgeConfig, FacilityProfile
 from bridge.ingest import Ingest
 from bridge.ledger import open_ledger
 from bridge.refsync import BioTrackRefSource, MetrcRefSource, RefSource, RefSync, mqtt_publisher
+from bridge.roster import RosterFeed, Signature, read_roster
 from bridge.submit import submitter_for
 from canopy.errors import UserError
 from canopy.mqtt import MqttConnection, client_id_for
-from canopy.refdata import Profile
+from canopy.refdata import Profile, Roster
+from canopy.workerfile import WorkerFileError
 
 log = logging.getLogger(__name__)
 
 
 async def run_bridge(config: BridgeConfig) -> None:
+    workers = {p.license: _workers(p) for p in config.facilities}  # a bad file stops us here
     try:
         ledger = await open_ledger(config.ledger.url)
     except Exception as exc:  # any driver error here is a setup problem for IT
@@ -42,9 +47,17 @@ async def run_bridge(config: BridgeConfig) -> None:
 
     ref_mqtt = MqttConnection(config.mqtt, client_id=client_id_for(config.bridge.id, "ref"),
                               on_connect=republish)
-    refsyncs += [RefSync(p.license, _ref_source(p), mqtt_publisher(ref_mqtt),
-                         interval_s=p.refsync_interval_s, static=_static_ref(p))
-                 for p in config.facilities]
+    feeds: list[RosterFeed] = []
+    for p in config.facilities:
+        static = _static_ref(p)
+        roster, published = workers[p.license]
+        if roster is not None:
+            static["workers"] = roster
+        sync = RefSync(p.license, _ref_source(p), mqtt_publisher(ref_mqtt),
+                       interval_s=p.refsync_interval_s, static=static)
+        refsyncs.append(sync)
+        if p.workers_file is not None:
+            feeds.append(RosterFeed(p.license, p.workers_file, sync, started_with=published))
     log.info("bridge %s: ledger %s, broker %s:%d, %d facilit%s", config.bridge.id, config.ledger.url,
              config.mqtt.host, config.mqtt.port, len(config.facilities),
              "y" if len(config.facilities) == 1 else "ies")
@@ -58,6 +71,8 @@ async def run_bridge(config: BridgeConfig) -> None:
                 tasks.create_task(ref_mqtt.run(), name="ref-mqtt")
             for sync in refsyncs:
                 tasks.create_task(sync.run(), name=f"refsync-{sync.facility}")
+            for feed in feeds:
+                tasks.create_task(feed.run(), name=f"workers-{feed.facility}")
     finally:
         await asyncio.shield(ledger.close())
 
@@ -77,6 +92,20 @@ def _ref_source(profile: FacilityProfile) -> RefSource:
     return BioTrackRefSource(BioTrackClient(
         profile.base_url, creds.ubi, creds.username, creds.password.get_secret_value(),
         training=creds.training, location=creds.location, timeout=profile.timeout_s))
+
+
+def _workers(profile: FacilityProfile) -> tuple[Roster | None, Signature]:
+    """The facility's workers file as the bridge starts: a malformed one stops it."""
+    if profile.workers_file is None:
+        return None, None
+    try:
+        roster, published = read_roster(profile.workers_file)
+    except WorkerFileError as exc:
+        raise UserError(f"facility {profile.license}, workers_file: {exc}") from None
+    if roster is None:
+        log.warning("%s: workers file %s does not exist yet: kiosks keep the list they have; "
+                    "add workers with `canopy bridge add-worker`", profile.license, profile.workers_file)
+    return roster, published
 
 
 def _static_ref(profile: FacilityProfile) -> dict[str, object]:

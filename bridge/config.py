@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -72,6 +73,16 @@ class FacilityProfile(BaseModel):
     outage_alert_hours: Annotated[float, Field(gt=0)] = 72.0  # CA: notify the state after 72 h
     refsync_interval_s: Annotated[float, Field(gt=0)] = 300.0
     scales: list[Scale] = Field(default_factory=list, description="registered legal-for-trade scales")
+    # Who may sign in at this facility's kiosks, published to all of them (bridge/roster.py).
+    workers_file: Path | None = Field(
+        default=None, description="the facility's workers (JSON), written by `canopy bridge add-worker`")
+
+    @field_validator("workers_file")
+    @classmethod
+    def _workers_file(cls, value: Path | None) -> Path | None:
+        if value is not None and (str(value).strip() == "" or value.is_dir()):
+            raise ValueError(f"{str(value)!r} is a directory, not a workers file (e.g. …/workers.json)")
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -137,10 +137,13 @@ class RefSync:
             try:
                 at = datetime.now(UTC)
                 fetched = await self._source.fetch()
-                data = {n: fetched[n] for n in self._source.provides if n in fetched} | self._static
+                from_state = {n: fetched[n] for n in self._source.provides if n in fetched}
                 counts: dict[str, int] = {}
                 problems: list[str] = []
                 async with self._publish_lock:
+                    # Static names are read under the lock: a set_static() while the state
+                    # was being read must not be undone by its older copy.
+                    data = from_state | self._static
                     for name in self.names:
                         if name not in data:
                             continue
@@ -159,6 +162,28 @@ class RefSync:
         # the sync still counts (the other names went out), and the problem is kept.
         self.last_error = "; ".join(problems) or None
         return counts
+
+    async def set_static(self, name: str, items: Any) -> bool:
+        """Replace one name that comes from config (the facility's workers file changed)
+        and publish it now, without reading the state: a leaver must reach the kiosks
+        while the state API is down too.
+
+        True when a message went out (False: the retained copy already holds it).
+        Raises ``ValueError`` for items that are not valid rows or too big for one
+        message, and what the publish raised; what is retained stays as it was then,
+        and the next sync offers the new items again.
+        """
+        if name in self._source.provides:
+            raise ValueError(f"{name!r} comes from the state system; it cannot be static")
+        encode(name, self.facility, _DIGEST_AT, items)  # validates: pydantic's error is a ValueError
+        async with self._publish_lock:
+            self._static[name] = items
+            self.names = tuple(n for n in REF_NAMES if n in self._static or n in self._source.provides)
+            before = self._published.get(name)
+            problem = await self._offer(name, datetime.now(UTC), items)
+        if problem is not None:
+            raise ValueError(problem)
+        return self._published.get(name) is not before
 
     def request_sync(self) -> None:
         """Ask ``run()`` to sync now (e.g. after a write the kiosks should see soon)."""

@@ -16,7 +16,8 @@ from typing import Any
 from canopy.config import load_config
 from canopy.runtime import run_until_signal, setup_logging
 
-ACTIONS: tuple[str, ...] = ("canopy.commands.bridge_report", "canopy.commands.bridge_fleet")
+ACTIONS: tuple[str, ...] = ("canopy.commands.bridge_report", "canopy.commands.bridge_fleet",
+                           "canopy.commands.bridge_workers")
 
 
 def common(parser: argparse.ArgumentParser) -> None:

@@ -7,8 +7,10 @@ a page in your browser. Ctrl-C stops everything.
 
 Its state system is the Metrc simulator, seeded with a small facility (rooms,
 plants, lots, tags): the bridge reports to it and syncs the facility's reference
-data from it to the kiosk, exactly as in production. A demo worker is signed in
-by badge so `canopy sim scan` works straight away.
+data from it to the kiosk, exactly as in production. The demo's workers are the
+facility's list at the bridge (`canopy bridge add-worker -c var/demo/bridge.toml`),
+published to the kiosk as reference data. A demo worker is signed in by badge
+so `canopy sim scan` works straight away.
 """
 
 from __future__ import annotations
@@ -69,8 +71,10 @@ host = "127.0.0.1"
 port = {port}
 protocol = "{protocol}"
 
+# Who may sign in comes from the bridge (the facility's workers_file); this
+# kiosk's own file is only used until that list has arrived.
 [workers]
-file = "{root}/workers.json"
+file = "{root}/kiosk-workers.json"
 idle_sign_out_s = 900
 
 [ui]
@@ -122,6 +126,7 @@ witness_required_for_waste = {str(lists['profile']['witness_required_for_waste']
 flush_interval_s = 0.5
 refsync_interval_s = 60
 scales = [{scales}]
+workers_file = "{root}/workers.json"   # `canopy bridge add-worker -c {root}/bridge.toml`
 
 [facilities.metrc]
 vendor_key = "{DEMO_VENDOR_KEY}"
@@ -176,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         _wait_for_socket(Path("var/agent/sim.sock"), procs["agent"], logs / "agent.log")
+        _wait_for_workers(agent_conf, logs)
         signed = _sim(agent_conf, "scan", WORKERS[0].badge)  # Dana scans her badge
         people = "\n".join(f"    {w.name:<11} PIN {w.pin}   badge {w.badge}"
                            + ("   (supervisor)" if w.supervisor else "") for w in WORKERS)
@@ -198,6 +204,7 @@ Try, in another terminal:
   .venv/bin/canopy sim status                          # backlog, online, faults
   sqlite3 {root}/ledger.db 'select type, device, seq, status, message from events'
   .venv/bin/canopy bridge report activity {DEMO_TAG} -c {bridge_conf}
+  .venv/bin/canopy bridge list-workers -c {bridge_conf}   # the facility's workers, sent to every kiosk
 """,
             flush=True,
         )
@@ -223,7 +230,11 @@ Try, in another terminal:
     return 0
 
 
-def _sim(agent_conf: Path, op: str, code: str) -> str:
+def _sim(agent_conf: Path, op: str, code: str = "") -> str:
+    return str(_ask(agent_conf, {"op": op, "code": code}).get("message", ""))
+
+
+def _ask(agent_conf: Path, body: dict[str, Any]) -> dict[str, Any]:
     import asyncio
 
     from agent.config import AgentConfig
@@ -231,8 +242,17 @@ def _sim(agent_conf: Path, op: str, code: str) -> str:
     from canopy.config import load_config
 
     socket = load_config(AgentConfig, agent_conf).sim_socket
-    answer = asyncio.run(request(socket, {"op": op, "code": code}))
-    return str(answer.get("message", ""))
+    return asyncio.run(request(socket, body))
+
+
+def _wait_for_workers(agent_conf: Path, logs: Path) -> None:
+    """Until the kiosk has the facility's worker list from the bridge (reference data)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if _ask(agent_conf, {"op": "status"}).get("workers") == "bridge":
+            return
+        time.sleep(0.2)
+    raise UserError(f"the kiosk did not receive the worker list from the bridge; see {logs}/bridge.log")
 
 
 def _wait_for_socket(path: Path, proc: subprocess.Popen[bytes], log: Path) -> None:

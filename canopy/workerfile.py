@@ -1,0 +1,257 @@
+"""The workers file: who may sign in, with personal PINs and badges stored hashed.
+
+One JSON format for both places it lives: the bridge's per-facility file
+(``canopy bridge add-worker``), which the bridge publishes to every kiosk as the
+retained ``workers`` reference list, and a kiosk's own file (``canopy agent
+add-worker``), used by a kiosk that has never received that list and by setups
+without a bridge.
+
+The file holds no secret in the clear. PINs are hashed with scrypt and a salt per
+worker. Badges are hashed with scrypt and one salt per file, so a scanned badge is
+hashed once and then looked up; a badge's barcode is a bearer token like a PIN and
+must not sit in a file anyone can copy and print again.
+
+Every event carries the worker's ``id`` (never the name, which can change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from canopy import refdata
+from canopy.errors import UserError
+
+Role = Literal["worker", "supervisor"]
+
+# scrypt cost: ~50 ms on a Pi 4 core, 16 MiB. A 4-digit PIN has only 10,000
+# values, so the real guard against guessing is the lockout, not the hash;
+# the hash keeps a copied file from giving every PIN away at once.
+_N, _R, _P = 2**14, 8, 1
+PIN_RE = re.compile(r"^\d{4,8}$")
+WORKER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+_HASH_RE = re.compile(r"^scrypt\$\d+\$\d+\$\d+\$(?:[0-9a-f]{2})+\$(?:[0-9a-f]{2})+$")
+_HEX_RE = re.compile(r"^(?:[0-9a-f]{2})+$")
+# How each file is filled, for "not found" messages.
+AGENT_HINT = "`canopy agent add-worker`"
+BRIDGE_HINT = "`canopy bridge add-worker`"
+
+
+class WorkerFileError(Exception):
+    """The workers file is missing, unreadable or malformed; the message says which."""
+
+
+class Worker(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, Field(pattern=WORKER_ID_PATTERN)]
+    name: Annotated[str, Field(min_length=1, max_length=80)]
+    roles: tuple[Role, ...] = ("worker",)
+    pin: str = Field(description="scrypt$N$r$p$salt$hash, hex")
+    badge: str | None = Field(default=None, description="scrypt of the badge code with the file's salt, hex")
+
+    @property
+    def supervisor(self) -> bool:
+        return "supervisor" in self.roles
+
+    def public(self) -> dict[str, object]:
+        """What the screen may show: never a hash."""
+        return {"id": self.id, "name": self.name, "supervisor": self.supervisor}
+
+
+class WorkerFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    v: Literal[1] = 1
+    badge_salt: str = Field(default_factory=lambda: secrets.token_hex(16))
+    workers: list[Worker] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        # A hash that cannot be checked would lock its worker out without a word,
+        # and two workers behind one id or badge would make events ambiguous.
+        if not _HEX_RE.match(self.badge_salt):
+            raise ValueError("badge_salt must be hex")
+        seen: set[str] = set()
+        badges: set[str] = set()
+        for worker in self.workers:
+            if worker.id in seen:
+                raise ValueError(f"worker id {worker.id!r} is listed twice")
+            seen.add(worker.id)
+            if not _HASH_RE.match(worker.pin):
+                raise ValueError(f"worker {worker.id!r}: pin is not a scrypt hash")
+            if worker.badge is not None:
+                if not _HEX_RE.match(worker.badge):
+                    raise ValueError(f"worker {worker.id!r}: badge is not a hash")
+                if worker.badge in badges:
+                    raise ValueError(f"worker {worker.id!r}: badge belongs to another worker too")
+                badges.add(worker.badge)
+        return self
+
+
+def check_pin_format(pin: str) -> None:
+    if not PIN_RE.match(pin):
+        raise ValueError("a PIN is 4 to 8 digits")
+
+
+def check_worker_id(worker_id: str) -> None:
+    if not re.match(WORKER_ID_PATTERN, worker_id):
+        raise ValueError(f"worker id {worker_id!r}: letters, digits, '.', '_' or '-', up to 64")
+
+
+def hash_pin(pin: str) -> str:
+    check_pin_format(pin)
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(pin.encode(), salt=salt, n=_N, r=_R, p=_P, maxmem=64 * 1024 * 1024)
+    return f"scrypt${_N}${_R}${_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_pin(pin: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        got = hashlib.scrypt(pin.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p),
+                             maxmem=64 * 1024 * 1024)
+    except (ValueError, MemoryError):
+        return False
+    return hmac.compare_digest(got.hex(), digest)
+
+
+def badge_digest(code: str, salt: str) -> str:
+    return hashlib.scrypt(code.strip().encode(), salt=bytes.fromhex(salt), n=_N, r=_R, p=_P,
+                          maxmem=64 * 1024 * 1024).hex()
+
+
+def _first_problem(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"at {where}: {message}" if where else message
+
+
+def read_file(path: Path, *, hint: str = AGENT_HINT) -> WorkerFile:
+    """Raise ``WorkerFileError`` naming the file (and the key) on any problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorkerFileError(f"workers file {path} not found: add a worker with {hint}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkerFileError(f"cannot read workers file {path}: {exc}") from None
+    try:
+        return WorkerFile.model_validate_json(text)
+    except ValidationError as exc:
+        raise WorkerFileError(f"workers file {path} is malformed {_first_problem(exc)}") from None
+
+
+def write_file(path: Path, content: WorkerFile) -> None:
+    """Atomically, owner-only: a half-written file must never lock everyone out."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".workers-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content.model_dump_json(indent=2) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def add_worker(path: Path, *, worker_id: str, name: str, pin: str, badge: str | None = None,
+               supervisor: bool = False) -> Worker:
+    """Add or replace a worker (same id: new name, PIN and badge)."""
+    content = read_file(path) if path.exists() else WorkerFile()
+    roles: tuple[Role, ...] = ("worker", "supervisor") if supervisor else ("worker",)
+    badge_hash = badge_digest(badge, content.badge_salt) if badge else None
+    others = [w for w in content.workers if w.id != worker_id]
+    if badge_hash is not None and any(w.badge == badge_hash for w in others):
+        raise ValueError("that badge already belongs to another worker")
+    worker = Worker(id=worker_id, name=name, roles=roles, pin=hash_pin(pin), badge=badge_hash)
+    content.workers = [*others, worker]
+    write_file(path, content)
+    return worker
+
+
+def remove_worker(path: Path, worker_id: str, *, hint: str = AGENT_HINT) -> Worker:
+    """Take a worker off the file (someone who left); the removed worker."""
+    content = read_file(path, hint=hint)
+    gone = next((w for w in content.workers if w.id == worker_id), None)
+    if gone is None:
+        known = ", ".join(sorted(w.id for w in content.workers)) or "nobody"
+        raise ValueError(f"no worker {worker_id!r} in {path} (it lists {known})")
+    content.workers = [w for w in content.workers if w.id != worker_id]
+    write_file(path, content)
+    return gone
+
+
+# --- as reference data ------------------------------------------------------------------
+
+
+def to_roster(content: WorkerFile) -> refdata.Roster:
+    """The file as the bridge publishes it (the same hashes, nothing in the clear)."""
+    return refdata.Roster(badge_salt=content.badge_salt,
+                          workers=[refdata.Worker(**w.model_dump()) for w in content.workers])
+
+
+def from_roster(roster: refdata.Roster) -> WorkerFile:
+    """A roster as a kiosk uses it, held to the file's rules; ``ValueError`` says what is wrong."""
+    try:
+        return WorkerFile.model_validate({"badge_salt": roster.badge_salt,
+                                          "workers": [w.model_dump() for w in roster.workers]})
+    except ValidationError as exc:
+        raise ValueError(f"worker roster is malformed {_first_problem(exc)}") from None
+
+
+# --- what `canopy agent add-worker` and `canopy bridge add-worker` share ------------------
+
+
+def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--id", required=True, help="stable id carried by every event, e.g. w-dana")
+    parser.add_argument("--name", required=True, help="name shown on the sign-in screen")
+    parser.add_argument("--badge", help="what the worker's badge barcode holds")
+    parser.add_argument("--supervisor", action="store_true", help="may sign off as supervisor")
+    parser.add_argument("--pin-stdin", action="store_true",
+                        help="read the PIN from the first line of stdin (scripts) instead of asking")
+
+
+def add_worker_from_args(path: Path, args: argparse.Namespace) -> Worker:
+    """Ask for the PIN (twice) or read it from stdin, then add; ``UserError`` on any problem."""
+    try:
+        check_worker_id(args.id)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if args.pin_stdin:
+        pin = sys.stdin.readline().strip()
+    else:
+        pin = getpass.getpass(f"PIN for {args.name} (4 to 8 digits): ")
+        if getpass.getpass("The same PIN again: ") != pin:
+            raise UserError("the two PINs differ; nothing changed")
+    try:
+        check_pin_format(pin)
+        return add_worker(path, worker_id=args.id, name=args.name, pin=pin, badge=args.badge,
+                          supervisor=args.supervisor)
+    except (ValueError, WorkerFileError) as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def describe(worker: Worker) -> str:
+    extra = (", badge" if worker.badge else "") + (", supervisor" if worker.supervisor else "")
+    return f"{worker.name} ({worker.id}{extra})"
