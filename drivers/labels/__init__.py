@@ -17,6 +17,7 @@ from drivers.labels._kinds import (
     PackageTag,
     PlantTag,
     Symbol,
+    WasteHold,
 )
 from drivers.labels._layout import render
 from drivers.labels._media import BROTHER_MEDIA, Media, get_media
@@ -34,6 +35,7 @@ __all__ = [
     "PackageTag",
     "PlantTag",
     "Symbol",
+    "WasteHold",
     "get_media",
     "render",
 ]
