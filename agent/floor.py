@@ -299,14 +299,19 @@ class Floor:
         """Why weights from ``scale_id`` must not be logged, or None when they may."""
         return self.scale_registration_refusal(scale_id, today) or self.scale_check_refusal(scale_id)
 
-    def local_day(self, at: datetime | None = None) -> date:
-        """The facility's calendar day (its profile's time zone; the kiosk's own until synced)."""
+    def local_time(self, at: datetime | None = None) -> datetime:
+        """``at`` (default now) on the facility's wall clock: its profile's time zone, the
+        kiosk's own until the profile arrives."""
         when = at or self.clock()
         profile = self.profile
         try:
-            return when.astimezone(ZoneInfo(profile.timezone) if profile else None).date()
+            return when.astimezone(ZoneInfo(profile.timezone) if profile else None)
         except (ZoneInfoNotFoundError, ValueError):
-            return when.astimezone().date()
+            return when.astimezone()
+
+    def local_day(self, at: datetime | None = None) -> date:
+        """The facility's calendar day."""
+        return self.local_time(at).date()
 
     def scale_check_refusal(self, scale_id: str) -> str | None:
         """The daily zero and check-weight test (``Profile.daily_scale_check``): why the scale

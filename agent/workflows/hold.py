@@ -19,7 +19,6 @@ import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent.floor import Floor, Resolved
 from agent.workflows.base import Flow, FlowContext, Outcome, arg_str, refused
@@ -42,13 +41,7 @@ def hold_hours(floor: Floor) -> int:
 
 def local_time(floor: Floor, ms: int) -> str:
     """``ms`` as the facility's wall-clock time: what a worker and an inspector read."""
-    at = datetime.fromtimestamp(ms / 1000, UTC)
-    profile = floor.profile
-    try:
-        local = at.astimezone(ZoneInfo(profile.timezone) if profile else None)
-    except (ZoneInfoNotFoundError, ValueError):
-        local = at.astimezone()
-    return local.strftime("%Y-%m-%d %H:%M")
+    return floor.local_time(datetime.fromtimestamp(ms / 1000, UTC)).strftime("%Y-%m-%d %H:%M")
 
 
 def time_left(ms: int) -> str:
@@ -79,18 +72,18 @@ def hold_label(floor: Floor, tag: str, hold: dict[str, Any]) -> WasteHold:
                      reason=hold["reason"], since=local_time(floor, hold["since"]))
 
 
-async def print_hold(floor: Floor, printer: LabelPrinter | None, tag: str) -> str:
-    """Print the hold label; a sentence for the worker either way (the hold is saved already)."""
+async def print_hold(floor: Floor, printer: LabelPrinter | None, tag: str) -> Outcome:
+    """Print the hold label; what to tell the worker either way (the hold is saved already)."""
     hold = floor.facts.get("hold", tag)
     if hold is None:
-        return f"Plant {tag} is not on hold."
+        return refused(f"Plant {tag} is not on hold.")
     if printer is None:
-        return "No printer here: print the hold label on the Waste on hold screen."
+        return refused("No printer here: print the hold label on the Waste on hold screen.")
     result = await printer.print(hold_label(floor, tag, hold))
     if not result.ok:
         reason = result.fault.message if result.fault else "printer problem"
-        return f"Hold label NOT printed ({reason}): reprint it on the Waste on hold screen."
-    return "Hold label printed: put it on the waste."
+        return refused(f"Hold label NOT printed ({reason}): reprint it on the Waste on hold screen.")
+    return Outcome(True, "Hold label printed: put it on the waste.")
 
 
 async def start_hold(floor: Floor, printer: LabelPrinter | None, tag: str, destroyed: Event,
@@ -102,7 +95,7 @@ async def start_hold(floor: Floor, printer: LabelPrinter | None, tag: str, destr
     await floor.facts.merge("hold", tag, destroyed.id, since=since, until=until, weight=weight,
                             reason=reason, scheduled=destroyed.id)
     printed = await print_hold(floor, printer, tag)
-    return f"On hold until {local_time(floor, until)}. {printed}"
+    return f"On hold until {local_time(floor, until)}. {printed.message}"
 
 
 class HoldFlow(Flow):
@@ -143,8 +136,7 @@ class HoldFlow(Flow):
         if action == "complete":
             return await self.complete()
         if action == "print":
-            tag = arg_str(args, "tag")
-            return Outcome(True, await print_hold(self.ctx.floor, self.printer, tag))
+            return await print_hold(self.ctx.floor, self.printer, arg_str(args, "tag"))
         if action == "cancel":
             self.pending, self.witness = None, None
             return Outcome(True, "Cancelled. Nothing was saved.", quiet=True)

@@ -101,3 +101,16 @@ async def test_waste_record_without_a_hold_in_the_profile_prints_no_hold_label(t
         assert "hold" not in saved["message"].lower()
         assert "hold" not in [t["screen"] for t in kiosk.state()["tiles"]]
         assert kiosk.floor.facts.items("hold") == []
+
+
+async def test_waste_record_nm_hold_label_reprinted_when_the_printer_failed(tmp_path: Path) -> None:
+    async with KioskRig(tmp_path, ref=nm(witness=False)) as kiosk:
+        await kiosk.sign_in(SAM)
+        assert (await kiosk.sim(op="printer", fault="no media"))["ok"]
+        saved = await destroy(kiosk, witness=False)  # the record is saved all the same
+        assert "Hold label NOT printed" in saved["message"] and "reprint it" in saved["message"]
+        await kiosk.act("go", screen="hold")
+        assert not (await kiosk.act("print", tag=DEMO_TAG))["ok"]
+        assert (await kiosk.sim(op="printer", fault=None))["ok"]
+        reprinted = await kiosk.act("print", tag=DEMO_TAG)
+        assert reprinted["ok"] and "Hold label printed" in reprinted["message"]
