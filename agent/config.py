@@ -7,6 +7,7 @@ Defaults run a kiosk with simulated devices against a broker on localhost, so
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -89,6 +90,17 @@ class FloorSettings(_Section):
     )
 
 
+class ScaleSettings(ScaleConfig):
+    """The ``[scale]`` section: how to reach the scale (``ScaleConfig``), plus the kiosk's
+    daily zero and check-weight test (domain.md §2.6 "Scale legality")."""
+
+    # The certified test weight kept at the kiosk, and how far a reading may be off
+    # (for the empty pan and for the test weight) before the check fails.
+    check_weight: Annotated[Decimal, Field(gt=0, max_digits=12)] = Decimal("500")
+    check_unit: Literal["g", "kg", "lb", "oz"] = "g"
+    check_tolerance: Annotated[Decimal, Field(ge=0, max_digits=12)] = Decimal("0.2")
+
+
 class OutboxSettings(_Section):
     retention_days: Annotated[float, Field(gt=0)] = 30.0
     prune_interval_s: Annotated[float, Field(gt=0)] = 3600.0
@@ -103,7 +115,7 @@ class AgentConfig(_Section):
     ui: UiSettings = UiSettings()
     floor: FloorSettings = FloorSettings()
     scanner: ScannerConfig = ScannerConfig()
-    scale: ScaleConfig = ScaleConfig()
+    scale: ScaleSettings = ScaleSettings()
     printer: PrinterConfig = PrinterConfig()
     gpio: GpioConfig = GpioConfig()
 

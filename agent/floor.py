@@ -14,9 +14,10 @@ import os
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiosqlite
 
@@ -133,6 +134,9 @@ class Floor:
         self._settled = settled
         self._ix = _Indexes()
         self.on_change: list[Callable[[str], None]] = []
+        # The one clock for floor rules that run over hours or days (daily scale check,
+        # waste holds); tests replace it instead of sleeping.
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._reindex()
 
     @classmethod
@@ -328,6 +332,38 @@ class Floor:
 
     def scale_refusal(self, scale_id: str, today: date) -> str | None:
         """Why weights from ``scale_id`` must not be logged, or None when they may."""
+        return self.scale_registration_refusal(scale_id, today) or self.scale_check_refusal(scale_id)
+
+    def local_time(self, at: datetime | None = None) -> datetime:
+        """``at`` (default now) on the facility's wall clock: its profile's time zone, the
+        kiosk's own until the profile arrives."""
+        when = at or self.clock()
+        profile = self.profile
+        try:
+            return when.astimezone(ZoneInfo(profile.timezone) if profile else None)
+        except (ZoneInfoNotFoundError, ValueError):
+            return when.astimezone()
+
+    def local_day(self, at: datetime | None = None) -> date:
+        """The facility's calendar day."""
+        return self.local_time(at).date()
+
+    def scale_check_refusal(self, scale_id: str) -> str | None:
+        """The daily zero and check-weight test (``Profile.daily_scale_check``): why the scale
+        may not weigh yet, or None. The last check is a local fact, kept across restarts."""
+        profile = self.profile
+        if profile is None or not profile.daily_scale_check:
+            return None
+        last = self.facts.get("scale_check", scale_id)
+        if last is not None and not last.get("passed"):
+            return f"Scale {scale_id} failed its check: call a supervisor. {last.get('why', '')}".strip()
+        if last is None or last.get("day") != self.local_day().isoformat():
+            return (f"Scale {scale_id} needs today's zero and test-weight check before it weighs:"
+                    " tap Scale check.")
+        return None
+
+    def scale_registration_refusal(self, scale_id: str, today: date) -> str | None:
+        """The registered/sealed scale list: unlisted or expired scales never weigh."""
         if not self.has("scales"):
             return ("This kiosk has no list of registered scales yet (never synced), so weights "
                     "cannot be checked and are not logged. Connect the kiosk to get the list.")

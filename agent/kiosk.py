@@ -36,11 +36,14 @@ from agent.workflows.cure import CureFlow
 from agent.workflows.destroy import DestroyFlow
 from agent.workflows.harvest import HarvestFlow
 from agent.workflows.harvest_waste import HarvestWasteFlow
+from agent.workflows.hold import HoldFlow, hold_hours
 from agent.workflows.labels import LabelsFlow
 from agent.workflows.lot import LotFlow
 from agent.workflows.move import MoveFlow
 from agent.workflows.packages import PackageAdjustFlow, PackageMoveFlow, PackagesMenu
+from agent.workflows.receive import TagReceiptFlow
 from agent.workflows.records import RecordsFlow
+from agent.workflows.scalecheck import ScaleCheckFlow
 from agent.workflows.scan import HomeFlow
 from agent.workflows.tagging import TagFlow
 from drivers.faults import DeviceFault
@@ -61,6 +64,9 @@ TILES = (
     ("labels", "Print labels"),
     ("count", "Room count"),
     ("records", "Records"),
+    ("scalecheck", "Scale check"),
+    ("hold", "Waste on hold"),
+    ("receive", "Receive tags"),
 )
 # Reached from a tile's own screen (Harvest offers waste and cure, Packages move and adjust).
 SUBSCREENS = ("harvest_waste", "cure", "package_move", "package_adjust")
@@ -289,7 +295,7 @@ class Kiosk:
             "home": lambda: HomeFlow(ctx),
             "move": lambda: MoveFlow(ctx),
             "harvest": lambda: HarvestFlow(ctx),
-            "destroy": lambda: DestroyFlow(ctx),
+            "destroy": lambda: DestroyFlow(ctx, printer),
             "tag": lambda: TagFlow(ctx),
             "lot": lambda: LotFlow(ctx, printer),
             "labels": lambda: LabelsFlow(ctx, printer),
@@ -300,10 +306,15 @@ class Kiosk:
             "packages": lambda: PackagesMenu(ctx),
             "package_move": lambda: PackageMoveFlow(ctx),
             "package_adjust": lambda: PackageAdjustFlow(ctx),
+            "scalecheck": lambda: ScaleCheckFlow(ctx, self.devices.scale, self.config.scale),
+            "hold": lambda: HoldFlow(ctx, printer),
+            "receive": lambda: TagReceiptFlow(ctx),
         }
         self.flow = flows[screen]()
         if isinstance(self.flow, RecordsFlow):
             await self.flow.refresh()
+        if isinstance(self.flow, ScaleCheckFlow):
+            return await self.flow.start()
         return Outcome(True, self.flow.title or "Choose a task", quiet=True)
 
     async def _act_signin(self, action: str, args: Mapping[str, Any]) -> Outcome:
@@ -461,13 +472,17 @@ class Kiosk:
             "screen": "signin" if worker is None else flow.screen,
             "title": flow.title,
             "flow": flow.view() if worker is not None else {},
-            "tiles": [{"screen": s, "title": t} for s, t in TILES],
+            "tiles": [{"screen": s, "title": t} for s, t in TILES if self._tile_shown(s)],
             "feedback": {"seq": fb.seq, "ok": fb.ok, "quiet": fb.quiet, "message": fb.message,
                          "detail": fb.detail, "at_ms": fb.at_ms, "scan_ms": fb.scan_ms,
                          "event": fb.event} if fb else None,
             "weight": self.watch.view(),
             "sim": self.sim_view(),
         }
+
+    def _tile_shown(self, screen: str) -> bool:
+        # Waste on hold only where the state holds waste (NM), or while holds are left.
+        return screen != "hold" or hold_hours(self.floor) > 0 or bool(self.floor.facts.items("hold"))
 
     # --- status ---------------------------------------------------------------------------
 
@@ -524,7 +539,8 @@ class Kiosk:
                         "ready": bool(printer and not printer.faults)},
             "scale": {"id": self.watch.scale_id, "connected": scale.connected,
                       "message": scale.fault.message if scale.fault else scale.link.value,
-                      "refusal": self.floor.scale_refusal(self.watch.scale_id, date.today())},
+                      "refusal": self.floor.scale_refusal(self.watch.scale_id, date.today()),
+                      "check_due": self.watch.view()["check_due"]},
             "ref": self.floor.ref.summary(),
             "faults": sorted(set(faults.values())),
         }

@@ -100,6 +100,8 @@ class ScaleWatch:
             "fault": status.fault.message if status.fault else None,
             "registered": refusal is None,
             "refusal": refusal,
+            "check_due": refusal is not None
+            and self.floor.scale_registration_refusal(self.scale_id, date.today()) is None,
             "value": format(live.value, "f") if live and live.value is not None else None,
             "unit": live.unit if live else None,
             "state": live.state.value if live else None,

@@ -23,8 +23,10 @@ from agent.workflows.base import (
     refused,
     weight_text,
 )
+from agent.workflows.hold import hold_hours, start_hold
 from agent.workflows.move import refuse_non_plant
 from canopy.events import PlantDestroyed, Weight
+from drivers.printer import LabelPrinter
 from drivers.scale import Reading
 from drivers.scanner import Scan
 
@@ -33,8 +35,9 @@ class DestroyFlow(Flow):
     screen = "destroy"
     title = "Destroy / waste"
 
-    def __init__(self, ctx: FlowContext) -> None:
+    def __init__(self, ctx: FlowContext, printer: LabelPrinter | None = None) -> None:
         super().__init__(ctx)
+        self.printer = printer  # for the hold label where waste is held (NM)
         self._reset()
         self.saved: list[dict[str, str]] = []
 
@@ -182,8 +185,12 @@ class DestroyFlow(Flow):
                                              destroyed=int(fact.get("destroyed", 0)) + self.count)
         self.saved.append({"subject": subject or "", "reason": self.reason, "weight": shown,
                            "witness": self.witness["name"] if self.witness else ""})
+        held = ""
+        if self.plant is not None and hold_hours(self.ctx.floor) > 0:
+            held = " " + await start_hold(self.ctx.floor, self.printer, self.plant.tag, event, shown,
+                                          self.reason)
         self._reset()
-        return Outcome(True, f"Saved: destroyed {subject} ({shown}).", event.id)
+        return Outcome(True, f"Saved: destroyed {subject} ({shown}).{held}", event.id)
 
     def view(self) -> dict[str, Any]:
         floor = self.ctx.floor

@@ -16,6 +16,7 @@ from typing import Any
 
 from agent.floor import Resolved
 from agent.workflows.base import Flow, FlowContext, Outcome, refused
+from agent.workflows.hold import hold_refusal
 from canopy.events import Event, PlantMoved, PlantPhaseChanged
 from canopy.refdata import Room
 from drivers.scanner import Scan
@@ -55,6 +56,9 @@ class MoveFlow(Flow):
             self.room = item.room
             self.moved = []
             return Outcome(True, f"Moving plants to {item.text}. Scan the plants.")
+        problem = hold_refusal(self.ctx.floor, item)
+        if problem is not None:
+            return problem
         if self.room is None:
             return refused("Scan the room's barcode first, then the plants.")
         problem = refuse_non_plant(item)

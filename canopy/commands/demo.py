@@ -201,6 +201,7 @@ Try, in another terminal:
   .venv/bin/canopy sim scan {DEMO_TAG}    # a worker scans a plant tag
   .venv/bin/canopy sim scan NOT-A-TAG                  # a misread: refused with a reason
   .venv/bin/canopy sim weight 812.4 g                  # a plant on the simulated scale
+  .venv/bin/canopy sim weight 500 g                    # the test weight of the daily Scale check
   .venv/bin/canopy sim status                          # backlog, online, faults
   sqlite3 {root}/ledger.db 'select type, device, seq, status, message from events'
   .venv/bin/canopy bridge report activity {DEMO_TAG} -c {bridge_conf}

@@ -21,6 +21,7 @@ from drivers.labels._kinds import (
     PackageTag,
     PlantTag,
     Symbol,
+    WasteHold,
 )
 from drivers.labels._media import BROTHER_MEDIA, Media, get_media
 
@@ -52,6 +53,7 @@ __all__ = [
     "PackageTag",
     "PlantTag",
     "Symbol",
+    "WasteHold",
     "get_media",
     "render",
 ]

@@ -145,4 +145,24 @@ class PackageTag(LabelBase):
         )
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WasteHold(LabelBase):
+    """Destroyed plant waste held before it may be made unusable (NM: 72 hours);
+    ``uid`` is the plant's tag. Times are facility-local text, e.g. "2026-05-20 14:05"."""
+
+    title: ClassVar[str] = "WASTE HOLD"
+
+    until: str
+    weight: str  # decimal text with unit; never a float
+    reason: str
+    since: str = ""
+
+    def headline(self) -> str:
+        return f"Until {self.until}"
+
+    def details(self) -> tuple[str, ...]:
+        return (f"{self.weight} - {self.reason}", f"Destroyed {self.since}" if self.since else "",
+                "Do not move or mix")
+
+
 Label: TypeAlias = PlantTag | ImmatureLot | LocationTag | HarvestBatchTag | PackageTag

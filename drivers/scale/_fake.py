@@ -211,6 +211,7 @@ class FakeScale:
         self.stability_timeout = stability_timeout
         self.acknowledge = acknowledge  # A&D "AK,ER" function
         self.serial = serial
+        self.legal_for_trade: bool | None = True  # Ohaus PV: LFT ON / LFT OFF / no LFT line
         self.streaming = False
         self.received: list[bytes] = []
         self.commands: asyncio.Queue[bytes] = asyncio.Queue()
@@ -497,7 +498,8 @@ class FakeScale:
             case "Z":
                 self._do_zero()
             case "PV":
-                self.write(b"OHAUS SIM 1.00\r\n")
+                lft = {True: b"LFT ON\r\n", False: b"LFT OFF\r\n", None: b""}[self.legal_for_trade]
+                self.write(b"OHAUS SIM 1.00\r\n" + lft)
             case _:
                 self.write(b"ES\r\n")
 

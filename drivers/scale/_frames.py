@@ -57,6 +57,8 @@ class Reply:
     answers: Action | None = None
     message: str = ""  # plain language for DeviceFault when not ok
     detail: str = ""  # technical: what exactly the scale sent and means
+    # An ``info`` line that says whether the scale is in legal-for-trade mode (Ohaus ``LFT ON``).
+    legal_for_trade: bool | None = None
 
 
 Parsed = Reading | Reply | None  # None: a blank line, nothing to report
@@ -101,6 +103,9 @@ class Dialect:
     stream_start: bytes | None  # continuous mode: ask the scale to stream
     stream_stop: bytes | None
     frames_carry_unit: bool = True
+    # Asks the scale about itself (Ohaus ``PV``: name, version, ``LFT ON``); answered by
+    # ``info`` replies. None: the protocol cannot say whether it is legal-for-trade.
+    version: Command | None = None
 
 
 def frame_text(frame: bytes) -> str:

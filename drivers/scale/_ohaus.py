@@ -5,6 +5,11 @@ displayed, ``SP`` print when stable, ``CP`` continuous, ``0P`` auto-print off,
 ``Z`` zero, ``T`` tare, ``PV`` version. Invalid commands answer ``ES``; ``Z``
 and ``T`` are otherwise not acknowledged on most models (some answer ``OK!``).
 
+``PV`` prints the name and software revision, and ``LFT ON`` when the scale is
+in legal-for-trade mode (Ohaus Discovery service manual, RS232 command table);
+those lines parse as ``info`` replies. Only a line with a dotted version number
+or ``LFT ON``/``LFT OFF`` is taken: any other text stays unreadable.
+
 Output (Ohaus RS232 interface manual p.5; Defender 3000 §5.2; Navigator):
 polarity, weight right-justified with leading blanks, unit (up to 5 chars),
 ``?`` when unstable (blank when stable), then an optional legend (``G``/``B/G``
@@ -46,6 +51,9 @@ _LINE = re.compile(
     r"\s*(?P<legend>NET|Net|N|B/G|G|GROSS|Tare|TARE|T|TOTAL)?"
     r"\s*(?P<time>\d{2}:\d{2}:\d{2})?\s*$"
 )
+_LFT = re.compile(r"\bLFT\s*[:=]?\s*(ON|OFF)\b", re.IGNORECASE)
+_INFO = re.compile(r"^[A-Za-z][\w .:/-]*$")
+_VERSION = re.compile(r"\d+\.\d+")
 _BASIS = {
     "G": WeightBasis.GROSS,
     "B/G": WeightBasis.GROSS,
@@ -79,7 +87,7 @@ def parse_frame(frame: bytes, ctx: FrameContext | None = None, /) -> Parsed:
         return Reply(ok=True, raw=frame, detail="OK!")
     m = _LINE.match(line.strip())
     if m is None:
-        raise UnreadableFrame("not an Ohaus weight line", frame)
+        return _info(line.strip(), frame)
     value = parse_number((m["sign"] or "") + m["num"], frame)
     legend = m["pre"] or m["legend"]
     return Reading(
@@ -93,6 +101,18 @@ def parse_frame(frame: bytes, ctx: FrameContext | None = None, /) -> Parsed:
     )
 
 
+def _info(line: str, frame: bytes) -> Reply:
+    """A line of the ``PV`` answer (name and version, ``LFT ON``), or unreadable."""
+    if _INFO.match(line):
+        lft = _LFT.search(line)
+        if lft is not None:
+            return Reply(ok=True, raw=frame, answers="info", detail=line,
+                         legal_for_trade=lft[1].upper() == "ON")
+        if _VERSION.search(line):
+            return Reply(ok=True, raw=frame, answers="info", detail=line)
+    raise UnreadableFrame("not an Ohaus weight line", frame)
+
+
 DIALECT = Dialect(
     name="ohaus",
     serial=SerialSettings(9600, 8, "none", 1, "none"),
@@ -104,4 +124,5 @@ DIALECT = Dialect(
     zero=Command(b"Z\r\n", "none"),
     stream_start=b"CP\r\n",
     stream_stop=b"0P\r\n",
+    version=Command(b"PV\r\n", "reply"),
 )

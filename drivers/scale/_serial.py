@@ -162,6 +162,7 @@ class SerialScale:
         self._up = asyncio.Event()
         self._io_lock = asyncio.Lock()
         self._pending: _Pending | None = None
+        self._info: asyncio.Queue[Reply] | None = None  # lines of a version answer being collected
         self._writer: asyncio.StreamWriter | None = None
         self._framer = self._dialect.framer()
         self._closed = False
@@ -228,6 +229,53 @@ class SerialScale:
     async def next_stable(self, timeout: float) -> Reading:
         self._check_open()
         return await self._await(timeout, stable=True, repeats=self._config.stable_repeats)
+
+    async def legal_for_trade(self) -> bool | None:
+        """Whether the scale says it is in legal-for-trade mode (Ohaus ``PV`` answers ``LFT ON``).
+
+        None when the protocol has no such question, commands are off (``listen_only``)
+        or the scale refuses it; False when it answered its version without ``LFT ON``.
+        """
+        self._check_open()
+        command = self._dialect.version
+        if command is None or self._config.listen_only:
+            return None
+        lines = await self._ask_info(command)
+        if any(not line.ok for line in lines):
+            return None
+        said = [line.legal_for_trade for line in lines if line.legal_for_trade is not None]
+        return said[-1] if said else False
+
+    async def _ask_info(self, command: Command) -> list[Reply]:
+        """Send ``command`` and collect its ``info`` lines: until an LFT line, a refusal, or
+        ``ack_window`` of quiet after the last line (the answer has no end marker)."""
+        async with self._io_lock:
+            writer = self._writer
+            if writer is None or not self._up.is_set():
+                raise DeviceFault(DISCONNECTED, device=self._device, detail="port not open")
+            queue: asyncio.Queue[Reply] = asyncio.Queue()
+            self._info = queue
+            lines: list[Reply] = []
+            try:
+                writer.write(command.request)
+                wait = self._config.reply_timeout
+                while True:
+                    try:
+                        async with asyncio.timeout(wait):
+                            line = await queue.get()
+                    except TimeoutError:
+                        break
+                    lines.append(line)
+                    if not line.ok or line.legal_for_trade is not None:
+                        break
+                    wait = self._config.ack_window
+            finally:
+                self._info = None
+        if not lines:
+            raise DeviceFault(NOT_ANSWERING, device=self._device,
+                              detail=f"no answer to {command.request!r} within "
+                                     f"{self._config.reply_timeout:g} s")
+        return lines
 
     async def tare(self) -> None:
         await self._command("tare", self._dialect.tare, "scale could not tare")
@@ -371,6 +419,10 @@ class SerialScale:
             return
         if self._status.fault is not None and self._status.connected:
             self._set_status(LinkState.CONNECTED, None)  # the scale talks sense again
+        info = self._info
+        if info is not None and isinstance(parsed, Reply) and (parsed.answers == "info" or not parsed.ok):
+            info.put_nowait(parsed)
+            return
         pending = self._pending
         accepted = pending is not None and not pending.future.done() and pending.accepts(parsed)
         if accepted and pending is not None:

@@ -67,6 +67,10 @@ class SimScale:
     def set_underload(self) -> None:
         self._fake.set_underload()
 
+    def set_legal_for_trade(self, on: bool | None) -> None:
+        """What an Ohaus scale's ``PV`` answer says: ``LFT ON``, ``LFT OFF``, or no LFT line."""
+        self._fake.legal_for_trade = on
+
     def unplug(self) -> None:
         self._fake.unplug()
 
@@ -102,6 +106,9 @@ class SimScale:
 
     async def next_stable(self, timeout: float) -> Reading:
         return await self._scale.next_stable(timeout)
+
+    async def legal_for_trade(self) -> bool | None:
+        return await self._scale.legal_for_trade()
 
     async def tare(self) -> None:
         await self._scale.tare()

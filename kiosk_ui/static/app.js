@@ -94,7 +94,7 @@ function renderStatus() {
   if (st.scale) {
     const ok = st.scale.connected && !st.scale.refusal;
     items.push(h("span", { class: `pill ${ok ? "good" : "warn"}`, "data-testid": "scale", title: st.scale.id },
-      `Scale: ${st.scale.connected ? (st.scale.refusal ? "not registered" : "ready") : st.scale.message}`));
+      `Scale: ${st.scale.connected ? (st.scale.refusal ? (st.scale.check_due ? "check due" : "not registered") : "ready") : st.scale.message}`));
   }
   const ref = st.ref;
   if (ref) {
@@ -161,7 +161,8 @@ function renderWeight() {
 function scaleBlocked() {
   const w = weight || state.weight;
   return w && w.refusal ? h("div", { class: "card bad", "data-testid": "scale-blocked" },
-    `Weighing blocked: ${w.refusal}`) : null;
+    `Weighing blocked: ${w.refusal}`,
+    w.check_due ? button("Check the scale", { action: "go", screen: "scalecheck" }, { testid: "scale-check" }) : null) : null;
 }
 
 // --- screens ---------------------------------------------------------------------------
@@ -562,6 +563,74 @@ function witnessBlock(f) {
 function savedList(saved, line) {
   return saved.length ? [h("h2", {}, "Saved"), h("ul", { class: "list", "data-testid": "saved" }, saved.map((s) => h("li", {}, line(s))))] : null;
 }
+// Scale check, waste on hold, tag receipt (domain.md 2.6: scale legality, NM hold, tag receipt).
+Object.assign(screens, {
+  scalecheck() {
+    const f = state.flow;
+    const steps = {
+      empty: "1. Take everything off the scale. Press Zero on the scale if it does not show 0.",
+      weight: `2. Zero OK (${f.zero}). Place the ${f.test_weight} test weight.`,
+      done: f.result && f.result.passed ? `Check passed: ${f.result.reading}. Take the test weight off.`
+        : `Check FAILED${f.result ? `: ${f.result.why}` : ""} Call a supervisor.`,
+    };
+    const out = [h("h1", {}, `Scale check: ${f.scale}`),
+      h("div", { class: `step ${f.step === "done" && f.result && f.result.passed ? "done" : ""}`, "data-testid": "step" }, steps[f.step]),
+      weightBlock(), h("p", { class: "muted" }, `Test weight ${f.test_weight}, allowed ±${f.tolerance}.`)];
+    if (f.blocked && f.step !== "done") out.push(h("div", { class: "card bad", "data-testid": "check-blocked" }, f.blocked));
+    out.push(h("div", { class: "row" }, f.step === "done" ? button("Check again", { action: "restart" }) : null,
+      button("Done", { action: "go", screen: "home" })));
+    return out;
+  },
+
+  hold() {
+    const f = state.flow;
+    const out = [h("h1", {}, "Waste on hold"),
+      h("div", { class: `step ${f.pending ? "done" : ""}`, "data-testid": "step" }, f.pending
+        ? `Hold over for ${f.pending}: ${f.witness_required && !f.witness ? "the witness signs in" : "tap Complete"}.`
+        : `Held ${f.hours} h after destruction. When a hold is over, scan the plant to complete its destruction.`)];
+    out.push(...witnessBlock(f));
+    if (f.pending) {
+      out.push(h("div", { class: "row" }, button("Complete destruction", { action: "complete" },
+        { class: "danger", disabled: f.witness_required && !f.witness, testid: "complete" }), button("Cancel", { action: "cancel" })));
+    }
+    out.push(h("ul", { class: "list", "data-testid": "holds" }, f.holds.map((x) => h("li", { "data-tag": x.tag },
+      h("span", { class: "tag" }, x.tag), `  ${x.weight}, ${x.reason}: `,
+      h("b", {}, x.ready ? "hold over" : `until ${x.until} (${x.left} left)`), "  ",
+      button("Reprint label", { action: "print", tag: x.tag })))));
+    if (!f.holds.length) out.push(h("p", { class: "muted" }, "No waste on hold."));
+    if (f.completed.length) {
+      out.push(h("h2", {}, "Completed"), h("ul", { class: "list" }, f.completed.map((c) =>
+        h("li", {}, h("span", { class: "tag" }, c.tag), c.witness ? `  witness ${c.witness}` : ""))));
+    }
+    out.push(h("div", { class: "row" }, button("Done", { action: "go", screen: "home" })));
+    return out;
+  },
+
+  receive() {
+    const f = state.flow;
+    const step = !f.first ? "Scan the FIRST tag of the new roll or box."
+      : !f.last ? `First tag ${f.first}. Now scan the LAST tag.` : `${f.first} to ${f.last}: ${f.count} tags.`;
+    const out = [h("h1", {}, "Receive tags"), h("div", { class: `step ${f.last ? "done" : ""}`, "data-testid": "step" }, step)];
+    if (f.last) {
+      out.push(h("div", { class: "counter", "data-testid": "count" }, String(f.count), h("small", {}, f.kind ? ` ${f.kind} tags` : " tags")));
+      if (f.ask_kind) {
+        out.push(h("h2", {}, "Which tags are these?"), h("div", { class: "grid" },
+          choice("Plant tags", { action: "kind", kind: "plant" }, f.kind === "plant", "kind-plant"),
+          choice("Package tags", { action: "kind", kind: "package" }, f.kind === "package", "kind-package")));
+      }
+    }
+    if (f.first) {
+      out.push(h("div", { class: "row" }, f.last ? button("Confirm", { action: "confirm" }, { class: "primary", disabled: !f.kind, testid: "confirm" }) : null,
+        button("Start over", { action: "restart" })));
+    }
+    if (f.received.length) {
+      out.push(h("h2", {}, "Received"), h("ul", { class: "list", "data-testid": "received" }, f.received.map((r) =>
+        h("li", {}, `${r.count} ${r.kind} tags: `, h("span", { class: "tag" }, r.first), " to ", h("span", { class: "tag" }, r.last)))));
+    }
+    out.push(h("div", { class: "row" }, button("Done", { action: "go", screen: "home" })));
+    return out;
+  },
+});
 
 function stateChip(r) {
   const words = { saved: "saved here", sent: "sent", accepted: "accepted", rejected: "REJECTED" };

@@ -39,6 +39,10 @@ def test_defaults_run_a_simulated_kiosk_and_a_sqlite_bridge() -> None:
         ("[uplink]\nwindow = 0\n", "'uplink.window'"),
         ("[scaner]\nkind = \"sim\"\n", "unknown key 'scaner' (did you mean 'scanner'?)"),
         ("[mqtt\nport = 1\n", "not valid TOML"),
+        ("[scale]\ncheck_tolerence = 0.1\n",
+         "unknown key 'scale.check_tolerence' (did you mean 'scale.check_tolerance'?)"),
+        ("[scale]\ncheck_weight = 0\n", "'scale.check_weight': Input should be greater than 0"),
+        ("[scale]\ncheck_unit = \"pcs\"\n", "'scale.check_unit'"),
     ],
 )
 def test_agent_config_errors_name_the_file_and_key(tmp_path: Path, text: str, expected: str) -> None:

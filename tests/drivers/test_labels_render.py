@@ -24,6 +24,7 @@ from drivers.labels import (
     PackageTag,
     PlantTag,
     Symbol,
+    WasteHold,
     get_media,
     render,
 )
@@ -40,8 +41,11 @@ FORMATS = {
 }
 
 
-def make_label(kind: str, uid: str, symbol: Symbol = "code128") -> Label:
+def make_label(kind: str, uid: str, symbol: Symbol = "code128") -> Label | WasteHold:
     day = dt.date(2025, 3, 14)
+    if kind == "hold":
+        return WasteHold(uid=uid, symbol=symbol, until="2025-03-17 14:05", weight="250.0 g",
+                         reason="Contamination", since="2025-03-14 14:05")
     if kind == "plant":
         return PlantTag(uid=uid, symbol=symbol, strain="Blue Dream", room="Flower 2", planted=day)
     if kind == "lot":
@@ -67,7 +71,7 @@ def make_label(kind: str, uid: str, symbol: Symbol = "code128") -> Label:
     )
 
 
-KINDS = ("plant", "lot", "location", "harvest", "package")
+KINDS = ("plant", "lot", "location", "harvest", "package", "hold")
 
 
 def decoded(image: Image.Image) -> dict[str, list[str]]:

@@ -170,3 +170,62 @@ async def test_overload_never_becomes_a_weight() -> None:
         with pytest.raises(DeviceFault) as caught:
             await scale.weigh(immediate=True)
         assert caught.value.message == UNREADABLE
+
+
+# --- PV: name, version and "LFT ON" (Ohaus RS232 command table: "PV  Print Version: name,
+# software revision and LFT ON (if LFT is set ON)") --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("frame", "lft"),
+    [
+        (b"LFT ON\r\n", True),
+        (b"LFT OFF\r\n", False),
+        (b"Ranger 3000 V1.10 LFT ON\r\n", True),  # everything on one line
+        (b"lft: on\r\n", True),
+        (b"Discovery 1.23\r\n", None),  # the version line alone
+        (b"Software Version: 2.04.1\r\n", None),
+    ],
+)
+def test_version_answer_lines_are_info_replies(frame: bytes, lft: bool | None) -> None:
+    reply = parse_frame(frame)
+    assert isinstance(reply, Reply)
+    assert (reply.ok, reply.answers, reply.legal_for_trade) == (True, "info", lft)
+
+
+@pytest.mark.parametrize("frame", [b"LFT MAYBE\r\n", b"Ranger\r\n", b"- LFT ON\r\n"])
+def test_text_without_a_version_or_lft_stays_unreadable(frame: bytes) -> None:
+    with pytest.raises(UnreadableFrame):
+        parse_frame(frame)
+
+
+@pytest.mark.parametrize(("said", "expected"), [(True, True), (False, False), (None, False)])
+async def test_legal_for_trade_asks_pv(said: bool | None, expected: bool) -> None:
+    async with SimScale(ScaleConfig(**FAST)) as scale:  # type: ignore[arg-type]
+        await scale.wait_connected(5)
+        scale.set_legal_for_trade(said)
+        assert await scale.legal_for_trade() is expected
+        assert b"PV" in scale.fake.received
+        scale.set_weight(Decimal("12.50"))  # weighing goes on as before
+        assert (await scale.weigh()).value == Decimal("12.50")
+
+
+async def test_legal_for_trade_unknown_when_pv_is_refused_or_unanswered() -> None:
+    async with SimScale(ScaleConfig(**FAST)) as scale:  # type: ignore[arg-type]
+        await scale.wait_connected(5)
+        scale.fake.respond = False
+        asked = asyncio.create_task(scale.legal_for_trade())
+        while await scale.fake.commands.get() != b"PV":
+            pass
+        scale.fake.write(b"ES\r\n")
+        assert await asked is None
+        with pytest.raises(DeviceFault, match="not answering"):
+            await scale.legal_for_trade()
+
+
+async def test_protocols_without_a_version_question_cannot_say() -> None:
+    config = ScaleConfig(**{**FAST, "protocol": "mt-sics"})  # type: ignore[arg-type]
+    async with SimScale(config) as scale:
+        await scale.wait_connected(5)
+        assert await scale.legal_for_trade() is None
+        assert b"PV" not in scale.fake.received
