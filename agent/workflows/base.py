@@ -126,6 +126,40 @@ class Flow:
         return {}
 
 
+class OneLoadFlow(Flow):
+    """A flow that saves one load from the scale (waste, a package's new total):
+    the settled reading, checked by the one weight rule set, is kept until saved."""
+
+    load_name: ClassVar[str] = "Weight"
+    weight: Weight | None = None
+
+    async def weighed(self, reading: Reading) -> Outcome | None:
+        checked = self.ctx.weight_ok(reading)
+        if isinstance(checked, Outcome):
+            return checked
+        self.weight = checked
+        return hint(f"{self.load_name} {weight_text(checked.value, checked.unit)}.")
+
+
+class WasteFlow(OneLoadFlow):
+    """Waste: one load from the scale, and a second person as witness where the
+    facility profile asks for one (domain.md §2.6 "Waste record")."""
+
+    load_name = "Waste weight"
+    witness: dict[str, str] | None = None
+
+    def witness_too_early(self) -> str | None:
+        """Why a witness cannot sign yet (nothing chosen to witness), or ``None``."""
+        return None
+
+    def set_witness(self, worker: dict[str, str]) -> Outcome:
+        early = self.witness_too_early()
+        if early is not None:
+            return refused(early)
+        self.witness = worker
+        return Outcome(True, f"Witness: {worker['name']}.")
+
+
 def arg_str(args: Mapping[str, Any], key: str) -> str:
     value = args.get(key)
     if not isinstance(value, str) or not value:

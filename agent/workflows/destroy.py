@@ -14,24 +14,22 @@ from typing import Any
 
 from agent.floor import LotInfo, PlantInfo, Resolved
 from agent.workflows.base import (
-    Flow,
     FlowContext,
     Outcome,
+    WasteFlow,
     arg_int,
     arg_str,
-    hint,
     refused,
     weight_text,
 )
 from agent.workflows.hold import hold_hours, start_hold
 from agent.workflows.move import refuse_non_plant
-from canopy.events import PlantDestroyed, Weight
+from canopy.events import PlantDestroyed
 from drivers.printer import LabelPrinter
-from drivers.scale import Reading
 from drivers.scanner import Scan
 
 
-class DestroyFlow(Flow):
+class DestroyFlow(WasteFlow):
     screen = "destroy"
     title = "Destroy / waste"
 
@@ -49,8 +47,8 @@ class DestroyFlow(Flow):
         self.method = ""
         self.note = ""
         self.material = ""
-        self.weight: Weight | None = None
-        self.witness: dict[str, str] | None = None
+        self.weight = None
+        self.witness = None
 
     @property
     def subject(self) -> str | None:
@@ -144,18 +142,8 @@ class DestroyFlow(Flow):
             return Outcome(True, "Cancelled. Nothing was saved.")
         return await super().act(action, args)
 
-    def set_witness(self, worker: dict[str, str]) -> Outcome:
-        if self.subject is None:
-            return refused("Scan what is destroyed first.")
-        self.witness = worker
-        return Outcome(True, f"Witness: {worker['name']}.")
-
-    async def weighed(self, reading: Reading) -> Outcome | None:
-        checked = self.ctx.weight_ok(reading)
-        if isinstance(checked, Outcome):
-            return checked
-        self.weight = checked
-        return hint(f"Waste weight {weight_text(checked.value, checked.unit)}.")
+    def witness_too_early(self) -> str | None:
+        return "Scan what is destroyed first." if self.subject is None else None
 
     async def save(self) -> Outcome:
         missing = self.missing()

@@ -14,16 +14,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent.floor import HarvestInfo, Resolved
-from agent.workflows.base import Flow, FlowContext, Outcome, arg_str, hint, refused, weight_text
-from canopy.events import HarvestWaste, Weight
-from drivers.scale import Reading
+from agent.workflows.base import (
+    FlowContext,
+    Outcome,
+    WasteFlow,
+    arg_str,
+    refused,
+    weight_text,
+)
+from canopy.events import HarvestWaste
 from drivers.scanner import Scan
 
 NOT_SYNCED = ("The harvest waste types cannot be checked offline: this kiosk never received the "
               "state's list. Nothing is saved until it does.")
 
 
-class HarvestWasteFlow(Flow):
+class HarvestWasteFlow(WasteFlow):
     screen = "harvest_waste"
     title = "Harvest waste"
 
@@ -35,8 +41,8 @@ class HarvestWasteFlow(Flow):
 
     def _reset(self) -> None:
         self.waste_type: str | None = None
-        self.weight: Weight | None = None
-        self.witness: dict[str, str] | None = None
+        self.weight = None
+        self.witness = None
 
     @property
     def wants_weight(self) -> bool:
@@ -95,18 +101,8 @@ class HarvestWasteFlow(Flow):
             return Outcome(True, "Cancelled. Nothing was saved.")
         return await super().act(action, args)
 
-    def set_witness(self, worker: dict[str, str]) -> Outcome:
-        if self.harvest is None:
-            return refused("Choose the harvest batch first.")
-        self.witness = worker
-        return Outcome(True, f"Witness: {worker['name']}.")
-
-    async def weighed(self, reading: Reading) -> Outcome | None:
-        checked = self.ctx.weight_ok(reading)
-        if isinstance(checked, Outcome):
-            return checked
-        self.weight = checked
-        return hint(f"Waste weight {weight_text(checked.value, checked.unit)}.")
+    def witness_too_early(self) -> str | None:
+        return "Choose the harvest batch first." if self.harvest is None else None
 
     async def save(self) -> Outcome:
         missing = self.missing()

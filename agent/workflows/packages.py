@@ -13,10 +13,17 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from agent.floor import Resolved
-from agent.workflows.base import Flow, FlowContext, Outcome, arg_str, hint, refused, weight_text
-from canopy.events import PackageAdjusted, PackageMoved, Weight
+from agent.workflows.base import (
+    Flow,
+    FlowContext,
+    OneLoadFlow,
+    Outcome,
+    arg_str,
+    refused,
+    weight_text,
+)
+from canopy.events import PackageAdjusted, PackageMoved
 from canopy.refdata import AdjustReason, Room
-from drivers.scale import Reading
 from drivers.scanner import Scan
 
 UNCHECKED = "This kiosk has no list of packages: the state checks that each package exists."
@@ -97,9 +104,10 @@ class PackageMoveFlow(Flow):
         }
 
 
-class PackageAdjustFlow(Flow):
+class PackageAdjustFlow(OneLoadFlow):
     """Scan the package, put it on the scale: the settled weight is its new total."""
 
+    load_name = "New total"
     screen = "package_adjust"
     title = "Adjust a package"
 
@@ -110,7 +118,7 @@ class PackageAdjustFlow(Flow):
         self.saved: list[dict[str, str]] = []
 
     def _reset(self) -> None:
-        self.weight: Weight | None = None
+        self.weight = None
         self.reason: str | None = None
         self.note = ""
 
@@ -169,13 +177,6 @@ class PackageAdjustFlow(Flow):
             self._reset()
             return Outcome(True, "Cancelled. Nothing was saved.")
         return await super().act(action, args)
-
-    async def weighed(self, reading: Reading) -> Outcome | None:
-        checked = self.ctx.weight_ok(reading)
-        if isinstance(checked, Outcome):
-            return checked
-        self.weight = checked
-        return hint(f"New total {weight_text(checked.value, checked.unit)}.")
 
     async def save(self) -> Outcome:
         missing = self.missing()
