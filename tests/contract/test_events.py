@@ -165,6 +165,11 @@ def test_a_scale_check_says_truthfully_whether_it_passed() -> None:
     assert make("scale.checked", {**failing, "passed": False}).data.passed is False
     with pytest.raises(InvalidEvent, match="within the tolerance"):
         make("scale.checked", {**EXAMPLES["scale.checked"], "zero": "0.10"})
+    lft_off = {**EXAMPLES["scale.checked"], "legal_for_trade": False}
+    with pytest.raises(InvalidEvent, match="legal-for-trade"):
+        make("scale.checked", lft_off)
+    assert make("scale.checked", {**lft_off, "passed": False}).data.legal_for_trade is False
+    assert make("scale.checked", {**EXAMPLES["scale.checked"], "legal_for_trade": None}).data.passed
 
 
 def test_a_tag_receipt_scans_first_then_last() -> None:
