@@ -318,9 +318,12 @@ class ScaleChecked(_Model):
         return self
 
 
+PrintedLabelKind = Literal["plant", "lot", "room", "harvest", "package", "hold"]
+
+
 class LabelPrinted(_Model):
     uid: Annotated[str, Field(min_length=1, max_length=64)]
-    kind: Literal["plant", "lot", "room", "harvest", "package"]
+    kind: PrintedLabelKind
     printer: Annotated[str, Field(max_length=200)]
     copies: Annotated[int, Field(ge=1, le=500)] = 1
     reprint: bool = False

@@ -175,7 +175,7 @@ class DestroyFlow(WasteFlow):
                            "witness": self.witness["name"] if self.witness else ""})
         held = ""
         if self.plant is not None and hold_hours(self.ctx.floor) > 0:
-            held = " " + await start_hold(self.ctx.floor, self.printer, self.plant.tag, event, shown,
+            held = " " + await start_hold(self.ctx, self.printer, self.plant.tag, event, shown,
                                           self.reason)
         self._reset()
         return Outcome(True, f"Saved: destroyed {subject} ({shown}).{held}", event.id)

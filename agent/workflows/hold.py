@@ -22,6 +22,7 @@ from typing import Any
 
 from agent.floor import Floor, Resolved
 from agent.workflows.base import Flow, FlowContext, Outcome, arg_str, refused
+from agent.workflows.labels import print_label
 from canopy.events import Event, PlantDestroyCompleted
 from drivers.labels import WasteHold
 from drivers.printer import LabelPrinter
@@ -72,29 +73,31 @@ def hold_label(floor: Floor, tag: str, hold: dict[str, Any]) -> WasteHold:
                      reason=hold["reason"], since=local_time(floor, hold["since"]))
 
 
-async def print_hold(floor: Floor, printer: LabelPrinter | None, tag: str) -> Outcome:
-    """Print the hold label; what to tell the worker either way (the hold is saved already)."""
-    hold = floor.facts.get("hold", tag)
+async def print_hold(ctx: FlowContext, printer: LabelPrinter | None, tag: str) -> Outcome:
+    """Print the hold label (a ``label.printed`` record like every label); what to tell
+    the worker either way (the hold itself is saved already)."""
+    hold = ctx.floor.facts.get("hold", tag)
     if hold is None:
         return refused(f"Plant {tag} is not on hold.")
     if printer is None:
         return refused("No printer here: print the hold label on the Waste on hold screen.")
-    result = await printer.print(hold_label(floor, tag, hold))
-    if not result.ok:
-        reason = result.fault.message if result.fault else "printer problem"
-        return refused(f"Hold label NOT printed ({reason}): reprint it on the Waste on hold screen.")
-    return Outcome(True, "Hold label printed: put it on the waste.")
+    printed = await print_label(ctx, printer, hold_label(ctx.floor, tag, hold), "hold", 1)
+    if not printed.ok:
+        why = printed.message.removeprefix("Not printed: ").rstrip(".")
+        return refused(f"Hold label NOT printed ({why}): reprint it on the Waste on hold screen.")
+    return Outcome(True, "Hold label printed: put it on the waste.", printed.event_id)
 
 
-async def start_hold(floor: Floor, printer: LabelPrinter | None, tag: str, destroyed: Event,
+async def start_hold(ctx: FlowContext, printer: LabelPrinter | None, tag: str, destroyed: Event,
                      weight: str, reason: str) -> str:
     """After ``plant.destroyed`` of ``tag``: remember the hold and print its label."""
+    floor = ctx.floor
     hours = hold_hours(floor)
     since = _ms(destroyed.at)
     until = _ms(destroyed.at + timedelta(hours=hours))
     await floor.facts.merge("hold", tag, destroyed.id, since=since, until=until, weight=weight,
                             reason=reason, scheduled=destroyed.id)
-    printed = await print_hold(floor, printer, tag)
+    printed = await print_hold(ctx, printer, tag)
     return f"On hold until {local_time(floor, until)}. {printed.message}"
 
 
@@ -136,7 +139,7 @@ class HoldFlow(Flow):
         if action == "complete":
             return await self.complete()
         if action == "print":
-            return await print_hold(self.ctx.floor, self.printer, arg_str(args, "tag"))
+            return await print_hold(self.ctx, self.printer, arg_str(args, "tag"))
         if action == "cancel":
             self.pending, self.witness = None, None
             return Outcome(True, "Cancelled. Nothing was saved.", quiet=True)

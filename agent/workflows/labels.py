@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from agent.floor import Floor, Resolved
 from agent.workflows.base import Flow, FlowContext, Outcome, arg_int, arg_str, refused
-from canopy.events import LabelPrinted
+from canopy.events import LabelPrinted, PrintedLabelKind
 from drivers.labels import (
     HarvestBatchTag,
     ImmatureLot,
@@ -66,7 +66,7 @@ def build_label(floor: Floor, kind: LabelKind, uid: str) -> Label:
                            harvested=_day(fact.get("date")))
 
 
-async def print_label(ctx: FlowContext, printer: LabelPrinter, label: Label, kind: LabelKind,
+async def print_label(ctx: FlowContext, printer: LabelPrinter, label: Label, kind: PrintedLabelKind,
                       copies: int) -> Outcome:
     """Print and record it; a refusal (nothing recorded) when the printer failed."""
     result = await printer.print(label, copies=copies)

@@ -165,4 +165,4 @@ class WasteHold(LabelBase):
                 "Do not move or mix")
 
 
-Label: TypeAlias = PlantTag | ImmatureLot | LocationTag | HarvestBatchTag | PackageTag
+Label: TypeAlias = PlantTag | ImmatureLot | LocationTag | HarvestBatchTag | PackageTag | WasteHold

@@ -42,6 +42,8 @@ async def test_waste_record_nm_hold_prints_a_label_and_the_plant_must_not_move(t
         saved = await destroy(kiosk, witness=False)
         assert "On hold until" in saved["message"] and "Hold label printed" in saved["message"]
         assert len(kiosk.agent.sim_devices.printed()) == printed_before + 1  # type: ignore[union-attr]
+        (label,) = kiosk.events("label.printed")  # a hold label is recorded like every label
+        assert (label["data"]["kind"], label["data"]["uid"]) == ("hold", DEMO_TAG)
         await kiosk.act("go", screen="move")
         await kiosk.scan("Flower Room 2")
         moved = await kiosk.scan(DEMO_TAG)
