@@ -148,7 +148,12 @@ class BioTrackMapper:
 
     async def _map(self, event: Event) -> Op | Answer:
         d: Any = event.data
-        if event.type == "plant.moved":
+        if event.type == "plant.phase_changed" and d.plant_batch is not None:
+            return Answer(event.id, "rejected", "BioTrack gives each plant its own id when it is"
+                          " created: there is no tagging step; scan the plant's BioTrack id instead")
+        if event.type in ("plant.moved", "plant.phase_changed"):
+            # BioTrack does not track vegetative vs flowering: a phase change reports
+            # where the plant now is, which is all BioTrack keeps of it.
             room = await self._room(d.location)
             if room is None:
                 return Answer(event.id, "rejected", f"BioTrack has no plant room named {d.location!r}")
@@ -158,9 +163,11 @@ class BioTrackMapper:
                 plant = await self.client.find_plant(tag)
                 return plant is not None and plant.room == room
 
+            told = ("BioTrack does not track growth phase: the plant's room was reported"
+                    if event.type == "plant.phase_changed" else "")
             return Op(event.id, f"{_PLANT_MOVE}{room}",
                       (event.id, PlantMove(barcode_ids=(tag,), room=room)),
-                      double_counts=False, landed=plant_landed)
+                      double_counts=False, landed=plant_landed, told=lambda: told)
         if event.type == "plant_batch.created":
             return await self._plant_new(event)
         if event.type in ("plant.harvested", "plant.manicured"):

@@ -28,12 +28,19 @@ async def test_floor_events_reach_biotrack(bt_line: BioTrackLine) -> None:
                                                    "weight": weight("88.8")})
     gone = await bt_line.record("plant.destroyed", {"tag": destroyed, "reason": "Male Plants",
                                                     "method": "Grinder", "weight": weight("55")})
-    everything = [*moves, nowhere, *cuts, waste, gone]
+    flowering = await bt_line.record("plant.phase_changed", {"tag": growing[6], "phase": "Flowering",
+                                                             "location": "Flower Room A"})
+    tagging = await bt_line.record("plant.phase_changed", {"plant_batch": "Lot 1", "new_tag": growing[7],
+                                                           "phase": "Flowering", "location": "Flower Room A"})
+    everything = [*moves, nowhere, *cuts, waste, gone, flowering, tagging]
     states = await bt_line.settled(everything)
     assert {i: states[i] for i in everything} == {**{i: "accepted" for i in everything},
-                                                   nowhere: "rejected"}
+                                                   nowhere: "rejected", tagging: "rejected"}
+    told = await bt_line.messages([flowering, tagging])
+    assert "does not track growth phase" in told[flowering]
+    assert "no tagging step" in told[tagging]
     world = await bt_line.state()
-    assert all(world["plants"][t]["room"] == rooms["Flower Room A"] for t in movers)
+    assert all(world["plants"][t]["room"] == rooms["Flower Room A"] for t in [*movers, growing[6]])
     assert all(world["plants"][t]["harvestcollect"] for t in harvested)
     assert world["plants"][destroyed]["removescheduled"]
     # Each weight recorded once: the wet flower of both plants, and two waste items.

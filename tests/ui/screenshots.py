@@ -184,6 +184,15 @@ async def shoot(out: Path, work: Path) -> list[Path]:
                 await kp.tap("Done")
                 await kp.screen("menu")
 
+                await kp.tap("Done")
+                await kp.tap_id("tile-scalecheck")
+                await kp.screen("scalecheck")
+                await kiosk.empty_scale()
+                await kiosk.weigh("500.1")
+                await kp.says("Scale check passed")
+                await shot(kp, "14-scale-check.png")
+                await kiosk.empty_scale()
+
                 moved = kiosk.events("plant.moved")[0]
                 reject(broker.port, moved["id"], f"Plant {moved['data']['tag']}: location change date is"
                        " before the last one recorded.")
