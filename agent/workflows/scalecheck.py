@@ -109,10 +109,10 @@ class ScaleCheckFlow(Flow):
         scale_id = self.ctx.scale_id()
         try:
             lft = await self.scale.legal_for_trade()
-            lft_note = "" if lft is not None else "the scale cannot say whether it is legal-for-trade"
+            lft_note = "" if lft is not None else "The scale cannot say whether it is legal-for-trade."
         except DeviceFault as exc:  # a scale that weighs but will not say: record "cannot say"
             log.warning("scale %s: legal-for-trade not known: %s", scale_id, exc)
-            lft, lft_note = None, f"legal-for-trade not asked: {exc.message}"
+            lft, lft_note = None, f"Legal-for-trade not asked: {exc.message}."
         weighs_right = (abs(zero) <= self.tolerance
                         and abs(reading.value - self.test_weight) <= self.tolerance)
         data = ScaleChecked(scale_id=scale_id, unit=self.unit,
