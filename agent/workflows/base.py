@@ -141,12 +141,30 @@ class OneLoadFlow(Flow):
         return hint(f"{self.load_name} {weight_text(checked.value, checked.unit)}.")
 
 
-class WasteFlow(OneLoadFlow):
-    """Waste: one load from the scale, and a second person as witness where the
-    facility profile asks for one (domain.md §2.6 "Waste record")."""
+class WitnessedFlow(Flow):
+    """Waste work that a second person witnesses where the facility profile asks
+    for one (domain.md §2.6 "Waste record")."""
+
+    witness: dict[str, str] | None = None
+
+    @property
+    def witness_required(self) -> bool:
+        return self.ctx.floor.witness_required_for_waste
+
+    @property
+    def witness_missing(self) -> bool:
+        return self.witness_required and self.witness is None
+
+
+class WasteFlow(OneLoadFlow, WitnessedFlow):
+    """Waste: one load from the scale, and the witness where one is needed."""
 
     load_name = "Waste weight"
-    witness: dict[str, str] | None = None
+
+    def weight_and_witness_missing(self) -> list[str]:
+        """The last lines of "what still stops Save", the same for every waste flow."""
+        out = [] if self.weight is not None else ["weigh the waste on the scale"]
+        return out + (["a witness signs in"] if self.witness_missing else [])
 
     def witness_too_early(self) -> str | None:
         """Why a witness cannot sign yet (nothing chosen to witness), or ``None``."""

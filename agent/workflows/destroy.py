@@ -62,10 +62,6 @@ class DestroyFlow(WasteFlow):
     def wants_weight(self) -> bool:
         return self.subject is not None
 
-    @property
-    def witness_required(self) -> bool:
-        return self.ctx.floor.witness_required_for_waste
-
     def missing(self) -> list[str]:
         """What still stops Save, in the order a worker fixes it."""
         out = []
@@ -81,11 +77,7 @@ class DestroyFlow(WasteFlow):
                 out.append("choose a note")
         if self.ctx.floor.waste_methods() and not self.method:
             out.append("choose a method")
-        if self.weight is None:
-            out.append("weigh the waste on the scale")
-        if self.witness_required and self.witness is None:
-            out.append("a witness signs in")
-        return out
+        return out + self.weight_and_witness_missing()
 
     async def scan(self, item: Resolved, source: Scan | None = None) -> Outcome:
         if item.kind == "lot" and item.lot is not None:

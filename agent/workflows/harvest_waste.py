@@ -48,10 +48,6 @@ class HarvestWasteFlow(WasteFlow):
     def wants_weight(self) -> bool:
         return self.harvest is not None
 
-    @property
-    def witness_required(self) -> bool:
-        return self.ctx.floor.witness_required_for_waste
-
     def missing(self) -> list[str]:
         """What still stops Save, in the order a worker fixes it."""
         out = []
@@ -61,11 +57,7 @@ class HarvestWasteFlow(WasteFlow):
             out.append("the state's harvest waste types reach this kiosk (it never received them)")
         elif self.waste_type is None:
             out.append("choose the waste type")
-        if self.weight is None:
-            out.append("weigh the waste on the scale")
-        if self.witness_required and self.witness is None:
-            out.append("a witness signs in")
-        return out
+        return out + self.weight_and_witness_missing()
 
     async def scan(self, item: Resolved, source: Scan | None = None) -> Outcome:
         if item.kind == "harvest" and item.harvest is not None:

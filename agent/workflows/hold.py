@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agent.floor import Floor, Resolved
-from agent.workflows.base import Flow, FlowContext, Outcome, arg_str, refused
+from agent.workflows.base import FlowContext, Outcome, WitnessedFlow, arg_str, refused
 from agent.workflows.labels import print_label
 from canopy.events import Event, PlantDestroyCompleted
 from drivers.labels import WasteHold
@@ -101,7 +101,7 @@ async def start_hold(ctx: FlowContext, printer: LabelPrinter | None, tag: str, d
     return f"On hold until {local_time(floor, until)}. {printed.message}"
 
 
-class HoldFlow(Flow):
+class HoldFlow(WitnessedFlow):
     screen = "hold"
     title = "Waste on hold"
 
@@ -109,12 +109,7 @@ class HoldFlow(Flow):
         super().__init__(ctx)
         self.printer = printer
         self.pending: str | None = None  # hold over, waiting for the witness
-        self.witness: dict[str, str] | None = None
         self.completed: list[dict[str, str]] = []
-
-    @property
-    def witness_required(self) -> bool:
-        return self.ctx.floor.witness_required_for_waste
 
     async def scan(self, item: Resolved, source: Scan | None = None) -> Outcome:
         if item.kind == "not_a_tag":
@@ -130,7 +125,7 @@ class HoldFlow(Flow):
             return refused(f"Plant {item.tag} is on hold until {local_time(floor, hold['until'])} "
                            f"({time_left(left)} left): not yet.")
         self.pending = item.tag
-        if self.witness_required and self.witness is None:
+        if self.witness_missing:
             return Outcome(True, f"Hold over for plant {item.tag}: the witness signs in, then tap"
                                  " Complete.")
         return await self.complete()
@@ -161,7 +156,7 @@ class HoldFlow(Flow):
         left = hold["until"] - _ms(floor.clock())
         if left > 0:
             return refused(f"Plant {tag} is on hold for {time_left(left)} more: not yet.")
-        if self.witness_required and self.witness is None:
+        if self.witness_missing:
             return refused("Not saved yet: a witness signs in.")
         witness = self.witness
         event = await self.ctx.record(

@@ -192,11 +192,29 @@ class WriteContext:
 # -- plant batches ---------------------------------------------------------------------
 
 
+def _batch_type(row: Row, field: str) -> str:
+    batch_type = row.text(field)
+    if batch_type not in ("Seed", "Clone"):
+        raise RowRejected(f"{field} {batch_type} is not valid; use Seed or Clone.")
+    return batch_type
+
+
+def _new_batch(ctx: WriteContext, row: Row, name: str, batch_type: str, strain: Strain,
+               location: Location | None, sublocation: str | None, count: int, planted: date,
+               source_package_label: str | None = None) -> PlantBatch:
+    """Store a new plant batch; its name must be new."""
+    if ctx.lic.batch_named(name) is not None:
+        raise RowRejected(f"Plant batch {name} already exists.")
+    batch = PlantBatch(ctx.world.next_id("batch"), name, batch_type, strain, location, sublocation, count,
+                       planted, ctx.now, patient_license_number=row.optional_text("PatientLicenseNumber"),
+                       source_package_label=source_package_label)
+    ctx.lic.batches[batch.id] = batch
+    return batch
+
+
 def create_plantings(ctx: WriteContext, row: Row) -> list[int]:
     name = row.text("Name")
-    batch_type = row.text("Type")
-    if batch_type not in ("Seed", "Clone"):
-        raise RowRejected(f"Type {batch_type} is not valid; use Seed or Clone.")
+    batch_type = _batch_type(row, "Type")
     count = row.integer("Count", minimum=1)
     strain = ctx.strain(row.text("Strain"))
     location_name = row.optional_text("Location")
@@ -207,21 +225,7 @@ def create_plantings(ctx: WriteContext, row: Row) -> list[int]:
         source_name = source.text("PlantBatchName")
         if ctx.lic.batch_named(source_name, active_only=False) is None:
             raise RowRejected(f"Plant batch {source_name} could not be found.")
-    if ctx.lic.batch_named(name) is not None:
-        raise RowRejected(f"Plant batch {name} already exists.")
-    batch = PlantBatch(
-        ctx.world.next_id("batch"),
-        name,
-        batch_type,
-        strain,
-        location,
-        sublocation,
-        count,
-        actual,
-        ctx.now,
-        patient_license_number=row.optional_text("PatientLicenseNumber"),
-    )
-    ctx.lic.batches[batch.id] = batch
+    batch = _new_batch(ctx, row, name, batch_type, strain, location, sublocation, count, actual)
     return [batch.id]
 
 
@@ -233,9 +237,7 @@ def create_package_plantings(ctx: WriteContext, row: Row) -> list[int]:
     the default is not in the reference]."""
     package = ctx.package(row.text("PackageLabel"))
     name = row.text("PlantBatchName")
-    batch_type = row.text("PlantBatchType")
-    if batch_type not in ("Seed", "Clone"):
-        raise RowRejected(f"PlantBatchType {batch_type} is not valid; use Seed or Clone.")
+    batch_type = _batch_type(row, "PlantBatchType")
     count = row.integer("PlantCount", minimum=1)
     strain = ctx.strain(row.text("StrainName"))
     location_name = row.optional_text("LocationName")
@@ -265,22 +267,8 @@ def create_package_plantings(ctx: WriteContext, row: Row) -> list[int]:
             f"Package {package.label} has {_fmt(package.quantity)} {package.unit}; "
             f"cannot take {_fmt(taken)} {package.unit} for plantings."
         )
-    if ctx.lic.batch_named(name) is not None:
-        raise RowRejected(f"Plant batch {name} already exists.")
-    batch = PlantBatch(
-        ctx.world.next_id("batch"),
-        name,
-        batch_type,
-        strain,
-        location,
-        sublocation,
-        count,
-        planted,
-        ctx.now,
-        patient_license_number=row.optional_text("PatientLicenseNumber"),
-        source_package_label=package.label,
-    )
-    ctx.lic.batches[batch.id] = batch
+    batch = _new_batch(ctx, row, name, batch_type, strain, location, sublocation, count, planted,
+                       source_package_label=package.label)
     package.quantity -= taken
     ctx.touch(package)
     return [batch.id]
