@@ -13,7 +13,6 @@ but not yet stored by the bridge.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import OrderedDict
@@ -24,14 +23,11 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.outbox import Outbox, OutboxFault, OutboxRow, Settlement
-from canopy import __version__, topics
+from canopy import acks, kiosk_status, topics
 from canopy.events import MAX_MESSAGE_BYTES, join_events
 from canopy.mqtt import Message, MqttConnection, MqttSettings, NotConnected
 
 log = logging.getLogger(__name__)
-
-ACK_STATES = ("stored", "accepted", "rejected")
-
 
 class UplinkSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -60,43 +56,24 @@ class UplinkStatus:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def status_payload(facility: str, device: str, state: str, status: UplinkStatus | None) -> bytes:
-    body: dict[str, Any] = {
-        "v": 1,
-        "state": state,
-        "facility": facility,
-        "device": device,
-        "version": __version__,
-        "at": int(time.time()),
-    }
-    if status is not None:
-        body["backlog"] = status.backlog
-        body["oldest_unsent_age_s"] = (
-            round(status.oldest_unsent_age_s, 1) if status.oldest_unsent_age_s is not None else None
-        )
-        if status.fault:
-            body["fault"] = status.fault
-    return json.dumps(body, separators=(",", ":")).encode()
+def status_payload(facility: str, device: str, state: kiosk_status.Reported,
+                   status: UplinkStatus | None) -> bytes:
+    if status is None:
+        return kiosk_status.encode(facility, device, state)
+    return kiosk_status.encode(facility, device, state, backlog=status.backlog,
+                               oldest_unsent_age_s=status.oldest_unsent_age_s, fault=status.fault)
 
 
 def parse_acks(payload: bytes) -> list[Settlement]:
-    """The bridge's ack message → settlements; unknown shapes raise ValueError."""
-    body = json.loads(payload)
-    items = body.get("acks") if isinstance(body, dict) else None
-    if not isinstance(items, list):
-        raise ValueError("ack message without an 'acks' list")
+    """The bridge's ack message → settlements; an unreadable one raises ``InvalidAck``."""
     out: list[Settlement] = []
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        status, event_id = item.get("status"), item.get("id")
-        if status in ACK_STATES and isinstance(event_id, str):
-            message = item.get("message")
-            out.append(Settlement(event_id, status, message if isinstance(message, str) else None))
-        elif event_id is None and status == "rejected":
+    for ack in acks.decode(payload):
+        if ack.id is None:
             # The bridge could not even read an event of ours: nothing to settle,
             # but it must be seen.
-            log.error("bridge rejected an unreadable message from this kiosk: %s", item.get("message"))
+            log.error("bridge rejected an unreadable message from this kiosk: %s", ack.message)
+        else:
+            out.append(Settlement(ack.id, ack.status, ack.message))
     return out
 
 

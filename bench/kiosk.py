@@ -39,7 +39,7 @@ from playwright.async_api import async_playwright  # noqa: E402
 
 from agent.demo import flower_room_1  # noqa: E402
 from agent.testing import KioskRig  # noqa: E402
-from canopy.broker import Mosquitto, find_mosquitto  # noqa: E402
+from cli.broker import Mosquitto, find_mosquitto  # noqa: E402
 from drivers.scanner import Scan  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from agent.outbox import Outbox  # noqa: E402
 from agent.testing import prefill_outbox  # noqa: E402
 from agent.uplink import UplinkSettings  # noqa: E402
-from canopy.broker import Mosquitto  # noqa: E402
+from cli.broker import Mosquitto  # noqa: E402
 
 FACILITY, DEVICE = "CA-BENCH-0001", "kiosk-01"
 TAG = "1A4FF0100000022000000123"
@@ -111,7 +111,7 @@ def rss_mb(pid: int) -> float:
 
 
 def start(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "canopy", *args], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "cli", *args], cwd=ROOT,
                             stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env)
 
 

@@ -28,7 +28,11 @@ sys.path.insert(0, str(ROOT))
 
 from bridge.ingest import mentioned_tags  # noqa: E402
 from bridge.ledger import IncomingEvent, SqliteLedger  # noqa: E402
-from bridge.simulators.metrc import (  # noqa: E402
+from bridge.state.metrc import MetrcClient  # noqa: E402
+from bridge.submit import MetrcMapper, MetrcSender, Submitter  # noqa: E402
+from canopy.events import build_event  # noqa: E402
+from canopy.ids import uuid7  # noqa: E402
+from statesim.metrc import (  # noqa: E402
     DEMO_USER_KEY,
     DEMO_VENDOR_KEY,
     MetrcSimulator,
@@ -36,10 +40,6 @@ from bridge.simulators.metrc import (  # noqa: E402
     SimConfig,
     demo_seed,
 )
-from bridge.state.metrc import MetrcClient  # noqa: E402
-from bridge.submit import MetrcMapper, MetrcSender, Submitter  # noqa: E402
-from canopy.events import build_event  # noqa: E402
-from canopy.ids import uuid7  # noqa: E402
 
 BATCH_SIZES = (1, 5, 10, 25, 50)
 

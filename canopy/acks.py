@@ -4,15 +4,36 @@
 "message": …, "code": …}, …]}``. Many acks share one message, but never so many
 that it nears the broker's packet limit: a drained backlog acks thousands of
 events at once, and one oversize packet gets the whole connection dropped.
+
+Both ends use this module: the bridge ``encode``s, the kiosk ``decode``s.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal, TypeGuard
 
 ACKS_PER_MESSAGE = 500  # ~60 bytes each: far below the 256 KiB packet limit
+
+AckState = Literal["stored", "accepted", "rejected"]
+ACK_STATES: tuple[AckState, ...] = ("stored", "accepted", "rejected")
+
+
+class InvalidAck(ValueError):
+    """An ack message this side cannot read; the text says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """One answer about one event. ``id`` is None only for a rejection of a
+    message the bridge could not read at all (nothing to settle, but it must be seen)."""
+
+    id: str | None
+    status: AckState
+    message: str | None = None
+    code: str | None = None
 
 
 def encode(acks: Sequence[dict[str, Any]]) -> list[bytes]:
@@ -22,3 +43,33 @@ def encode(acks: Sequence[dict[str, Any]]) -> list[bytes]:
                    separators=(",", ":")).encode()
         for start in range(0, len(acks), ACKS_PER_MESSAGE)
     ]
+
+
+def _is_state(value: object) -> TypeGuard[AckState]:
+    return value in ACK_STATES
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def decode(payload: bytes) -> list[Ack]:
+    """An ack message → its acks, in order. Items of an unknown shape are skipped
+    (a newer bridge may say more); a message that is not an ack list raises ``InvalidAck``."""
+    try:
+        body = json.loads(payload)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InvalidAck(f"not JSON: {exc}") from None
+    items = body.get("acks") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise InvalidAck("ack message without an 'acks' list")
+    out: list[Ack] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        status, event_id = item.get("status"), item.get("id")
+        if not _is_state(status):
+            continue
+        if isinstance(event_id, str) or (event_id is None and status == "rejected"):
+            out.append(Ack(event_id, status, _text(item.get("message")), _text(item.get("code"))))
+    return out

@@ -19,11 +19,12 @@ adapter keeps paho's protocol code and adds what we need:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -422,3 +423,59 @@ def _tls_context(tls: TlsSettings) -> ssl.SSLContext:
 def client_id_for(*parts: str) -> str:
     """A stable client id; MQTT 3.1.1 brokers may cap it at 23 bytes, v5 does not."""
     return "-".join(p for p in parts if p) or socket.gethostname()
+
+
+# --- for commands: one connection attempt with a clear outcome ------------------
+
+
+class ConnectFailed(Exception):
+    """The first connection attempt failed; the message says why, without secrets."""
+
+
+async def wait_connected(
+    conn: MqttConnection, task: asyncio.Task[None], timeout: float, dropped: Sequence[str] = ()
+) -> None:
+    """Wait until ``conn`` (whose ``run()`` is ``task``) is connected.
+
+    ``MqttConnection`` retries forever, which is right for a daemon; a command
+    wants the first outcome: ``ConnectFailed`` with the broker's or the socket's
+    reason as soon as one attempt fails, or after ``timeout``. ``dropped`` is
+    the list the connection's ``on_disconnect`` appends to: a broker that
+    refuses a TLS client certificate closes the connection before any CONNACK,
+    which leaves no other trace.
+    """
+    untouched = conn.last_error
+    try:
+        async with asyncio.timeout(timeout):
+            while not conn.connected:
+                if task.done():
+                    raise ConnectFailed(conn.last_error or "the MQTT connection ended")
+                if conn.last_error and conn.last_error != untouched:
+                    raise ConnectFailed(conn.last_error)
+                if dropped:  # MqttConnection says why in last_error (a TLS refusal, say)
+                    raise ConnectFailed(conn.last_error or f"connection closed ({dropped[0]})")
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise ConnectFailed(
+            f"no answer from broker {conn.settings.host}:{conn.settings.port} within {timeout:g} s"
+        ) from None
+
+
+async def stop(conn: MqttConnection, task: asyncio.Task[None]) -> None:
+    """Disconnect cleanly and end the connection task."""
+    await conn.close()
+    await cancel(task)
+
+
+async def cancel(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` and wait until it has really ended.
+
+    On Python 3.11 ``asyncio.wait_for`` swallows a cancellation that arrives
+    just as its inner future completes (fixed in 3.12), and the connection's
+    run loop awaits one per attempt; so cancel again until the task is done.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=1.0)
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        task.result()

@@ -64,3 +64,20 @@ def parse(topic: str) -> DeviceTopic | None:
     if not (valid_name(parts[2]) and valid_name(parts[3])):
         return None
     return DeviceTopic(parts[2], parts[3], parts[4])
+
+
+# The fleet view's read-only login and its probe topic. The broker forces client
+# id = username, so a second program logging in as the bridge would take over the
+# bridge's session; the fleet view (and doctor) log in as this twin instead.
+FLEET_SUFFIX = "-fleet"
+PROBE_ROOT = "canopy/fleet"
+
+
+def fleet_login(username: str) -> str:
+    """The read-only login the fleet view uses next to a bridge's ``username``."""
+    return f"{username}{FLEET_SUFFIX}"
+
+
+def probe_topic(client_id: str) -> str:
+    """The one topic a fleet login may write to (and reads back), outside ``canopy/v1``."""
+    return f"{PROBE_ROOT}/{client_id}"

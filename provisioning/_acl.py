@@ -10,7 +10,7 @@ can never widen a pattern.
   facility's ``ref/#``.
 - bridge: read every kiosk's ``events`` (plain or ``$share`` subscription) and
   ``status``; write ``acks``, ``cmd`` and ``ref``.
-- fleet twin of a bridge (``bridge.fleet.fleet_login``): read ``status`` only,
+- fleet twin of a bridge (``canopy.topics.fleet_login``): read ``status`` only,
   plus its own probe topic, outside ``canopy/v1``.
 """
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bridge.fleet import fleet_login, probe_topic
 from canopy import topics
+from canopy.topics import fleet_login, probe_topic
 from provisioning._passwd import password_file
 from provisioning._registry import Identity
 

@@ -29,10 +29,9 @@ from typing import Any, Literal
 
 from agent.config import AgentConfig
 from agent.outbox import Outbox, OutboxFault
-from bridge.fleet import ConnectFailed, stop, wait_connected
 from canopy.config import load_config
 from canopy.errors import ConfigError
-from canopy.mqtt import MqttConnection
+from canopy.mqtt import ConnectFailed, MqttConnection, stop, wait_connected
 from drivers.faults import DeviceFault
 from drivers.printer import PrinterConfig, create_printer
 from drivers.scale import ScaleConfig, open_scale

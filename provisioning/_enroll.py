@@ -12,16 +12,14 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from agent.config import AgentConfig
 from agent.users import WorkerFileError
 from agent.users import read_file as read_workers
-from bridge.config import BridgeConfig
-from bridge.fleet import fleet_login
 from canopy.config import validate_config
 from canopy.errors import UserError
-from canopy.topics import valid_name
+from canopy.topics import fleet_login, valid_name
 from provisioning import _layout as layout
 from provisioning._acl import logins
 from provisioning._bundle import Bundle, BundleFile, make_bundle
@@ -31,6 +29,9 @@ from provisioning._registry import FacilityCA, Identity, Role
 from provisioning._toml import dumps
 from provisioning._udev import RULES_NAME, rules_bytes
 from provisioning._units import AGENT_UNIT, BRIDGE_UNIT, BROWSER_UNIT, unit_bytes
+
+if TYPE_CHECKING:  # a kiosk's tools (doctor, enrol) never load bridge code
+    from bridge.config import BridgeConfig
 
 ScannerKind = Literal["sim", "evdev", "serial"]
 
@@ -194,6 +195,8 @@ def enroll_bridge(
     ledger_url: str = f"sqlite:///{layout.BRIDGE_STATE}/ledger.db",
     replace: bool = False,
 ) -> Bundle:
+    from bridge.config import BridgeConfig  # here, not at the top: a kiosk never needs it
+
     _check_name(ca, bridge_id, "bridge", replace)
     password = new_password()
     identity, cert, key = _identity(ca, bridge_id, "bridge", None, password)

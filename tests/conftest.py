@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from canopy.broker import Mosquitto
+from cli.broker import Mosquitto
 
 # The tests talk to the PostgreSQL server on 127.0.0.1:5432 (scripts/bootstrap
 # --test starts one on a fresh machine). Override with CANOPY_TEST_PG.

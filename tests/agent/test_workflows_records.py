@@ -16,7 +16,7 @@ from agent.demo import DEMO_TAG, WORKERS, flower_room_1, reference
 from agent.floor import Floor
 from agent.testing import KioskRig, until
 from canopy import refdata, topics
-from canopy.broker import Mosquitto
+from cli.broker import Mosquitto
 from drivers.gpio import KioskLight
 
 pytestmark = pytest.mark.timeout(90)

@@ -119,7 +119,7 @@ def test_canopy_agent_add_worker_writes_the_named_workers_file(tmp_path: Path) -
     conf = tmp_path / "agent.toml"
     conf.write_text(f'[workers]\nfile = "{tmp_path / "workers.json"}"\n')
     done = subprocess.run(
-        [sys.executable, "-m", "canopy", "agent", "add-worker", "-c", str(conf), "--id", "w-ana",
+        [sys.executable, "-m", "cli", "agent", "add-worker", "-c", str(conf), "--id", "w-ana",
          "--name", "Ana Ruiz", "--badge", "B-42", "--supervisor", "--pin-stdin"],
         input="5555\n", capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -127,6 +127,6 @@ def test_canopy_agent_add_worker_writes_the_named_workers_file(tmp_path: Path) -
     body = json.loads((tmp_path / "workers.json").read_text())
     assert body["workers"][0]["roles"] == ["worker", "supervisor"]
     bad = subprocess.run(
-        [sys.executable, "-m", "canopy", "agent", "add-worker", "-c", str(conf), "--id", "w-bo",
+        [sys.executable, "-m", "cli", "agent", "add-worker", "-c", str(conf), "--id", "w-bo",
          "--name", "Bo", "--pin-stdin"], input="12\n", capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "4 to 8 digits" in bad.stderr and "Traceback" not in bad.stderr

@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 
-from bridge.simulators.biotrack import DEMO_ACCOUNTS, RunningSimulator, SimConfig, start
 from bridge.state.biotrack import (
     AdjustReason,
     BioTrackAmbiguous,
@@ -47,6 +46,7 @@ from bridge.state.biotrack import (
     Removal,
     Weight,
 )
+from statesim.biotrack import DEMO_ACCOUNTS, RunningSimulator, SimConfig, start
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -659,7 +659,7 @@ async def test_concurrent_clients_share_one_login(north: BioTrackClient,
 
 async def test_module_runs_as_a_command() -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bridge.simulators.biotrack", "--port", "0", "--seed", "3",
+        sys.executable, "-m", "statesim.biotrack", "--port", "0", "--seed", "3",
         "--destroy-hold", "0", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     try:

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from bridge.simulators.metrc import MetrcSimulator
 from bridge.state.metrc import (
     CreatePackagePlantings,
     DestroyPlantBatch,
     MetrcClient,
     MetrcRowErrors,
 )
+from statesim.metrc import MetrcSimulator
 from tests.bridge.test_metrc_sim_writes import by_label, by_name, metrc, sim, state, today
 
 __all__ = ["metrc", "sim"]  # fixtures shared with the writes tests

@@ -14,17 +14,6 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bridge.simulators.metrc import (
-    DEMO_LICENSES,
-    DEMO_USER_KEY,
-    DEMO_VENDOR_KEY,
-    FaultPlan,
-    FaultRule,
-    MetrcSimulator,
-    RateLimit,
-    SimConfig,
-)
-from bridge.simulators.metrc._limits import GetLimiter
 from bridge.state.metrc import (
     AdjustPackage,
     HarvestPlant,
@@ -35,6 +24,17 @@ from bridge.state.metrc import (
     MetrcUnavailable,
     MovePlant,
 )
+from statesim.metrc import (
+    DEMO_LICENSES,
+    DEMO_USER_KEY,
+    DEMO_VENDOR_KEY,
+    FaultPlan,
+    FaultRule,
+    MetrcSimulator,
+    RateLimit,
+    SimConfig,
+)
+from statesim.metrc._limits import GetLimiter
 
 FARM_A, FARM_B = DEMO_LICENSES
 VEG = [f"1A4FF01000000220000010{n:02d}" for n in range(1, 6)]

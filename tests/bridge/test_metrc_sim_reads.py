@@ -17,7 +17,13 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from bridge.simulators.metrc import (
+from bridge.state.metrc import (
+    ChangePlantBatchGrowthPhase,
+    MetrcClient,
+    MetrcRowErrors,
+    MovePlant,
+)
+from statesim.metrc import (
     DEMO_LICENSES,
     DEMO_USER_KEY,
     DEMO_VENDOR_KEY,
@@ -25,12 +31,6 @@ from bridge.simulators.metrc import (
     SimConfig,
     demo_seed,
     load_seed,
-)
-from bridge.state.metrc import (
-    ChangePlantBatchGrowthPhase,
-    MetrcClient,
-    MetrcRowErrors,
-    MovePlant,
 )
 
 FARM_A, FARM_B = DEMO_LICENSES
@@ -237,7 +237,7 @@ async def test_module_entry_point_serves_and_stops_on_sigterm() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bridge.simulators.metrc",
+        "statesim.metrc",
         "--port",
         "0",
         stdout=asyncio.subprocess.PIPE,
@@ -290,7 +290,7 @@ def test_the_entry_point_refuses_a_bad_seed(tmp_path: Path) -> None:
     path = tmp_path / "seed.json"
     path.write_text(json.dumps(seed), encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "bridge.simulators.metrc", "--port", "0", "--seed", str(path)],
+        [sys.executable, "-m", "statesim.metrc", "--port", "0", "--seed", str(path)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -12,13 +12,6 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bridge.simulators.metrc import (
-    DEMO_LICENSES,
-    DEMO_USER_KEY,
-    DEMO_VENDOR_KEY,
-    MetrcSimulator,
-    SimConfig,
-)
 from bridge.state.metrc import (
     AdjustPackage,
     ChangePlantBatchGrowthPhase,
@@ -40,6 +33,13 @@ from bridge.state.metrc import (
     RecordPlantWaste,
     UnfinishHarvest,
     consecutive_tags,
+)
+from statesim.metrc import (
+    DEMO_LICENSES,
+    DEMO_USER_KEY,
+    DEMO_VENDOR_KEY,
+    MetrcSimulator,
+    SimConfig,
 )
 
 FARM_A, FARM_B = DEMO_LICENSES

@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from bridge.refsync import BioTrackRefSource, RefSync
-from bridge.simulators.biotrack import DEMO_ACCOUNTS, RunningSimulator, start
 from bridge.state.biotrack import (
     BioTrackClient,
     InventoryType,
@@ -25,8 +24,9 @@ from bridge.state.biotrack import (
     PlantMove,
     Weight,
 )
-from canopy.broker import Mosquitto
 from canopy.refdata import Profile, row_count
+from cli.broker import Mosquitto
+from statesim.biotrack import DEMO_ACCOUNTS, RunningSimulator, start
 from tests.bridge.test_refsync_support import SCALES, Bridge, Watcher, running
 
 pytestmark = pytest.mark.timeout(60)

@@ -19,8 +19,13 @@ import httpx
 import pytest
 
 from bridge.refsync import BioTrackRefSource, MetrcRefSource, RefSync
-from bridge.simulators import biotrack as biotrack_sim
-from bridge.simulators.metrc import (
+from bridge.state import StateAuthError
+from bridge.state.biotrack import BioTrackClient, PlantMove
+from bridge.state.metrc import MetrcClient, MovePlant
+from canopy.refdata import REF_NAMES, Scale
+from cli.broker import Mosquitto
+from statesim import biotrack as biotrack_sim
+from statesim.metrc import (
     DEMO_LICENSES,
     DEMO_USER_KEY,
     DEMO_VENDOR_KEY,
@@ -28,11 +33,6 @@ from bridge.simulators.metrc import (
     RateLimit,
     SimConfig,
 )
-from bridge.state import StateAuthError
-from bridge.state.biotrack import BioTrackClient, PlantMove
-from bridge.state.metrc import MetrcClient, MovePlant
-from canopy.broker import Mosquitto
-from canopy.refdata import REF_NAMES, Scale
 from tests.bridge.test_refsync_support import PROFILE, ROSTER, SCALES, Bridge, Watcher, running, until
 
 pytestmark = pytest.mark.timeout(60)

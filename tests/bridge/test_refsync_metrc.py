@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bridge.refsync import MetrcRefSource, RefSync
-from bridge.simulators.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, MetrcSimulator, SimConfig
 from bridge.state.metrc import MetrcClient, MovePlant
-from canopy.broker import Mosquitto
 from canopy.refdata import REF_NAMES, row_count
+from cli.broker import Mosquitto
+from statesim.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, MetrcSimulator, SimConfig
 from tests.bridge.test_refsync_support import PROFILE, ROSTER, SCALES, Bridge, Watcher, running
 
 pytestmark = pytest.mark.timeout(60)

@@ -16,9 +16,9 @@ from typing import Any
 
 from bridge.refsync import mqtt_publisher
 from canopy import topics
-from canopy.broker import Mosquitto
 from canopy.mqtt import Message, MqttConnection, MqttSettings
 from canopy.refdata import Profile, RefMessage, Roster, Scale, Worker, decode
+from cli.broker import Mosquitto
 
 PROFILE = Profile(system="metrc", state="CA", timezone="America/Los_Angeles", tag_format="metrc")
 SCALES = [Scale(id="scale-1", model="Ohaus Defender 5000", serial="B123", ntep_coc="13-123")]

@@ -13,12 +13,12 @@ import pytest
 from bridge.config import BridgeConfig
 from bridge.refsync import RefSync
 from bridge.roster import RosterFeed, read_roster
-from canopy.broker import Mosquitto
-from canopy.cli import main
 from canopy.config import load_config
 from canopy.errors import ConfigError
 from canopy.refdata import Roster
 from canopy.workerfile import read_file, verify_pin
+from cli.broker import Mosquitto
+from cli.main import main
 from tests.bridge.test_refsync_support import PROFILE, Bridge, Watcher, running
 
 pytestmark = pytest.mark.timeout(60)

@@ -23,12 +23,12 @@ from agent.demo import WORKERS, demo_roster, publish_reference, reference
 from agent.testing import KioskRig, until
 from bridge.app import run_bridge
 from bridge.config import BridgeConfig
-from bridge.simulators.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, MetrcSimulator
 from canopy import topics
-from canopy.broker import Mosquitto
-from canopy.cli import main
 from canopy.errors import UserError
 from canopy.workerfile import add_worker
+from cli.broker import Mosquitto
+from cli.main import main
+from statesim.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, MetrcSimulator
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -71,7 +71,7 @@ def test_missing_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("command", ["agent", "bridge"])
 def test_the_process_stops_with_a_message_not_a_traceback(tmp_path: Path, command: str) -> None:
     path = write(tmp_path, "[mqtt]\nhots = \"broker.local\"\n")
-    done = subprocess.run([sys.executable, "-m", "canopy", command, "-c", str(path)],
+    done = subprocess.run([sys.executable, "-m", "cli", command, "-c", str(path)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr

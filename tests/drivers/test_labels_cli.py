@@ -9,8 +9,8 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from canopy.commands import label
 from canopy.errors import UserError
+from cli.commands import label
 
 UID = "1A4FF0100000022000000123"
 

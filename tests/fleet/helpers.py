@@ -20,12 +20,19 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from bridge.fleet import ConnectFailed, stop, wait_connected
-from canopy.broker import find_mosquitto, free_port, wait_port
-from canopy.commands import bridge_fleet, doctor, provision
-from canopy.commands.bridge import common
 from canopy.errors import UserError
-from canopy.mqtt import Message, MqttConnection, MqttSettings, TlsSettings
+from canopy.mqtt import (
+    ConnectFailed,
+    Message,
+    MqttConnection,
+    MqttSettings,
+    TlsSettings,
+    stop,
+    wait_connected,
+)
+from cli.broker import find_mosquitto, free_port, wait_port
+from cli.commands import bridge_fleet, doctor, provision
+from cli.commands.bridge import common
 from provisioning import BrokerOptions, FacilityCA, write_broker
 
 

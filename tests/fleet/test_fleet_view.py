@@ -15,8 +15,8 @@ import pytest
 
 from agent.outbox import Outbox
 from agent.uplink import Uplink, UplinkSettings
-from bridge.fleet import cancel
 from canopy import __version__, topics
+from canopy.mqtt import cancel
 from tests.fleet.conftest import FACILITY, Estate
 from tests.fleet.helpers import Client, bundle_settings, localize, run_cli
 

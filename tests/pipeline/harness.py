@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psycopg
 
-from canopy.broker import Mosquitto
+from cli.broker import Mosquitto
 
 
 def tag(i: int) -> str:
@@ -38,7 +38,7 @@ class Proc:
     def start(self) -> None:
         handle = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "canopy", *self.args],
+            [sys.executable, "-m", "cli", *self.args],
             stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
         )
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from canopy.broker import Mosquitto
+from cli.broker import Mosquitto
 from tests.pipeline.harness import (
     Kiosk,
     LedgerView,

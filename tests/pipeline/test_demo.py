@@ -16,13 +16,13 @@ TAG = "1A4FF0100000022000000123"
 
 
 def canopy(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "canopy", *args], cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=60)
 
 
 @pytest.mark.parametrize("broker", ["mosquitto", "embedded"])
 def test_demo_carries_a_scan_from_the_simulated_scanner_to_the_ledger(tmp_path: Path, broker: str) -> None:
-    demo = subprocess.Popen([sys.executable, "-m", "canopy", "demo", "--broker", broker], cwd=tmp_path,
+    demo = subprocess.Popen([sys.executable, "-m", "cli", "demo", "--broker", broker], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert demo.stdout is not None
@@ -68,9 +68,9 @@ def test_sim_without_a_running_agent_says_so(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("system", "expect"), [("metrc", "Metrc simulator listening on"),
                                                 ("biotrack", "BioTrack simulator listening on")])
 def test_state_simulators_start_from_the_canopy_command(tmp_path: Path, system: str, expect: str) -> None:
-    from canopy.broker import free_port
+    from cli.broker import free_port
 
-    proc = subprocess.Popen([sys.executable, "-m", "canopy", "sim", system, "--port", str(free_port())],
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "sim", system, "--port", str(free_port())],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert proc.stdout is not None

@@ -15,10 +15,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bridge.ingest import Ingest, IngestSettings
 from bridge.ledger import Ledger, open_ledger
 from canopy import topics
-from canopy.broker import Mosquitto
 from canopy.events import build_event
 from canopy.ids import uuid7
 from canopy.mqtt import MqttSettings
+from cli.broker import Mosquitto
 
 pytestmark = pytest.mark.timeout(60)
 FAC, DEV = "CA-TEST-0001", "kiosk-07"

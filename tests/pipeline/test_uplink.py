@@ -16,8 +16,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from agent.outbox import Outbox
 from agent.uplink import Uplink, UplinkSettings
 from canopy import topics
-from canopy.broker import Mosquitto
 from canopy.mqtt import MqttConnection, MqttSettings, backoff_delays
+from cli.broker import Mosquitto
 from tests.pipeline.harness import make_kiosk, tag, wait_until
 
 pytestmark = pytest.mark.timeout(90)

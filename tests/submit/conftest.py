@@ -16,9 +16,9 @@ import pytest
 
 from agent.outbox import Outbox
 from agent.uplink import Uplink, UplinkSettings
-from bridge.simulators.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, MetrcSimulator
-from canopy.broker import Mosquitto
 from canopy.mqtt import MqttSettings
+from cli.broker import Mosquitto
+from statesim.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, MetrcSimulator
 from tests.pipeline.harness import Proc, wait_until
 
 LICENSE = DEMO_LICENSES[0]
@@ -148,7 +148,7 @@ class BioTrackLine:
 
 @pytest.fixture
 async def bt_line(tmp_path: Path, broker: Mosquitto) -> AsyncIterator[BioTrackLine]:
-    from bridge.simulators.biotrack import SimConfig, start
+    from statesim.biotrack import SimConfig, start
 
     # New Mexico's rules: a 72 h hold after a destroy is scheduled (tests move the
     # simulator's clock, never sleep), plants only from a source package.

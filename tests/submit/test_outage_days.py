@@ -12,11 +12,11 @@ import pytest
 
 from bridge.ingest import mentioned_tags
 from bridge.ledger import IncomingEvent, SqliteLedger
-from bridge.simulators.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, FaultPlan, MetrcSimulator
 from bridge.state.metrc import MetrcClient
 from bridge.submit import MetrcMapper, MetrcSender, Submitter
 from canopy.events import build_event
 from canopy.ids import uuid7
+from statesim.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, FaultPlan, MetrcSimulator
 
 pytestmark = pytest.mark.timeout(120)
 LICENSE = DEMO_LICENSES[0]

@@ -8,11 +8,11 @@ from decimal import Decimal
 
 from bridge.ingest import mentioned_tags
 from bridge.ledger import Answer, IncomingEvent, Ledger, open_ledger
-from bridge.simulators.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, MetrcSimulator
 from bridge.state.metrc import MetrcClient, RecordHarvestWaste
 from bridge.submit import MetrcMapper, Op
 from canopy.events import Event, build_event
 from canopy.ids import uuid7
+from statesim.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, MetrcSimulator
 
 LICENSE = DEMO_LICENSES[0]
 HARVEST = "2025-10-20-Dry Room-H"

@@ -44,7 +44,7 @@ async def seeded(url: str) -> list[str]:
 def report(tmp: Path, url: str, *args: str) -> str:
     conf = tmp / "bridge.toml"
     conf.write_text(f'[ledger]\nurl = "{url}"\n')
-    done = subprocess.run([sys.executable, "-m", "canopy", "bridge", "report", *args, "-c", str(conf)],
+    done = subprocess.run([sys.executable, "-m", "cli", "bridge", "report", *args, "-c", str(conf)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout

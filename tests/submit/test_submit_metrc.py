@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from bridge.ledger import open_ledger
-from bridge.simulators.metrc import FaultPlan, FaultRule
+from statesim.metrc import FaultPlan, FaultRule
 from tests.submit.conftest import LICENSE, Line, weight
 
 pytestmark = pytest.mark.timeout(120)

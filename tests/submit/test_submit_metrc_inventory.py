@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bridge.simulators.metrc import FaultPlan, FaultRule
 from canopy.ids import uuid7
+from statesim.metrc import FaultPlan, FaultRule
 from tests.submit.conftest import Line, weight
 
 pytestmark = pytest.mark.timeout(120)

@@ -26,7 +26,7 @@ from playwright.async_api import async_playwright, expect  # noqa: E402
 from agent.demo import DEMO_TAG, WORKERS, flower_room_1, tag  # noqa: E402
 from agent.testing import KioskRig  # noqa: E402
 from canopy import topics  # noqa: E402
-from canopy.broker import Mosquitto  # noqa: E402
+from cli.broker import Mosquitto  # noqa: E402
 from tests.ui.pages import KioskPage, launch, open_kiosk  # noqa: E402
 
 DANA, SAM, _ = WORKERS

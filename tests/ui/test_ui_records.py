@@ -14,7 +14,7 @@ from playwright.async_api import Browser, expect
 from agent.demo import DEMO_TAG, flower_room_1
 from agent.testing import KioskRig
 from canopy import topics
-from canopy.broker import Mosquitto
+from cli.broker import Mosquitto
 from tests.ui.pages import open_kiosk
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(90)]

@@ -11,7 +11,7 @@ from playwright.async_api import Browser, expect
 
 from agent.demo import flower_room_1
 from agent.testing import KioskRig
-from canopy.broker import Mosquitto
+from cli.broker import Mosquitto
 from tests.ui.pages import open_kiosk
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(90)]

@@ -62,11 +62,14 @@ from bridge.state.metrc._requests import (
     UnfinishHarvest,
 )
 from bridge.state.metrc._tags import consecutive_tags, is_tag
+from bridge.state.metrc._units import UNITS, QuantityType, quantity_type, unit_name
 from bridge.state.metrc._units import convert as convert_quantity
-from bridge.state.metrc._units import unit_name
+from bridge.state.metrc._wire import dumps as wire_dumps
+from bridge.state.metrc._wire import loads as wire_loads
 
 __all__ = [
     "MAX_PAGE_SIZE",
+    "UNITS",
     "AdjustPackage",
     "ChangePlantBatchGrowthPhase",
     "ChangePlantGrowthPhase",
@@ -102,6 +105,7 @@ __all__ = [
     "Plant",
     "PlantBatch",
     "PlantWasteRecord",
+    "QuantityType",
     "RecordHarvestWaste",
     "RecordPlantWaste",
     "SourcePlantBatch",
@@ -116,6 +120,9 @@ __all__ = [
     "consecutive_tags",
     "convert_quantity",
     "is_tag",
+    "quantity_type",
     "row_errors_from_body",
     "unit_name",
+    "wire_dumps",
+    "wire_loads",
 ]

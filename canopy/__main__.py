@@ -1,5 +1,0 @@
-import sys
-
-from canopy.cli import main
-
-sys.exit(main())

@@ -1,0 +1,43 @@
+"""``canopy agent``: run the kiosk daemon, and manage who may sign in at it.
+
+    canopy agent [-c FILE]                          run the kiosk daemon
+    canopy agent add-worker [-c FILE] --id … --name …   add a worker (asks for the PIN)
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from canopy.config import load_config
+from cli.runtime import run_until_signal, setup_logging
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", type=Path, help="agent TOML file (default: built-in)")
+    parser.add_argument("-v", "--verbose", action="store_true")
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "agent", help="run the kiosk daemon (devices → outbox → MQTT), or add workers"
+    )
+    _common(parser)
+    parser.set_defaults(func=run)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    run_parser = actions.add_parser("run", help="run the kiosk daemon (the default)")
+    _common(run_parser)
+    run_parser.set_defaults(func=run)
+    from agent.users import register_cli
+
+    register_cli(actions, _common)
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.app import run_agent
+    from agent.config import AgentConfig
+
+    config = load_config(AgentConfig, args.config)
+    setup_logging(args.verbose)
+    return run_until_signal(run_agent(config))

@@ -1,0 +1,53 @@
+"""``canopy bridge fleet``: every kiosk from its retained status message.
+
+    canopy bridge fleet [-c bridge.toml] [--json] [--stale-after SECONDS]
+
+Logs in with the bridge's broker settings as the bridge's read-only fleet twin
+(``<username>-fleet``), so it never disturbs the running bridge's session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from cli.commands.bridge import common
+
+
+def register(actions: Any) -> None:
+    parser: argparse.ArgumentParser = actions.add_parser(
+        "fleet", help="list every kiosk: online/offline, last seen, backlog, version, fault",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    common(parser)
+    parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    parser.add_argument("--stale-after", type=float, default=None, metavar="SECONDS",
+                        help="an 'online' kiosk silent this long is shown as stale (default: 120)")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the broker")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bridge.config import BridgeConfig
+    from bridge.fleet import collect_fleet, fleet_table
+    from canopy.config import load_config
+    from canopy.kiosk_status import DEFAULT_STALE_AFTER_S
+    from cli.runtime import setup_logging
+
+    config = load_config(BridgeConfig, args.config)
+    if args.verbose:
+        setup_logging(True)
+    else:  # errors end in one UserError line; the connection's own log would repeat it
+        logging.getLogger().addHandler(logging.NullHandler())
+    stale = args.stale_after if args.stale_after is not None else DEFAULT_STALE_AFTER_S
+    rows = asyncio.run(collect_fleet(config.mqtt, client_id=f"{config.bridge.id}-fleet",
+                                     timeout=args.timeout, stale_after_s=stale))
+    if args.json:
+        print(json.dumps([r.as_json() for r in rows], indent=2))
+    else:
+        print(fleet_table(rows, now=time.time()))
+    return 0

@@ -1,0 +1,52 @@
+"""``canopy bridge report outages|rejections|activity TAG``: compliance reports."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from canopy.config import load_config
+from canopy.errors import UserError
+from cli.commands.bridge import common
+
+
+def register(actions: Any) -> None:
+    parser: argparse.ArgumentParser = actions.add_parser(
+        "report", help="compliance reports: outages, rejections, activity of one tag"
+    )
+    common(parser)
+    parser.add_argument("kind", choices=["outages", "rejections", "activity"])
+    parser.add_argument("tag", nargs="?", help="the tag, for `activity`")
+    parser.add_argument("--facility", help="one licence only")
+    fmt = parser.add_mutually_exclusive_group()
+    fmt.add_argument("--json", dest="fmt", action="store_const", const="json")
+    fmt.add_argument("--csv", dest="fmt", action="store_const", const="csv")
+    parser.set_defaults(func=run, fmt="table")
+
+
+def run(args: argparse.Namespace) -> int:
+    from bridge import reports
+    from bridge.config import BridgeConfig
+    from bridge.ledger import open_ledger
+
+    if args.kind == "activity" and not args.tag:
+        raise UserError("activity needs the tag: canopy bridge report activity 1A4FF01…")
+    config = load_config(BridgeConfig, args.config)
+
+    async def make() -> reports.Report:
+        try:
+            ledger = await open_ledger(config.ledger.url)
+        except Exception as exc:
+            raise UserError(f"cannot open the ledger {config.ledger.url!r}: {exc}") from None
+        try:
+            if args.kind == "outages":
+                return await reports.outages(ledger, args.facility)
+            if args.kind == "rejections":
+                return await reports.rejections(ledger, args.facility)
+            return await reports.activity(ledger, args.tag)
+        finally:
+            await ledger.close()
+
+    print(reports.render(asyncio.run(make()), args.fmt))
+    return 0
