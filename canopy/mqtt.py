@@ -35,6 +35,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from canopy.errors import UserError
+
 log = logging.getLogger(__name__)
 
 
@@ -412,11 +414,20 @@ def _pending(sock: Any) -> bool:
 
 
 def _tls_context(tls: TlsSettings) -> ssl.SSLContext:
-    context = ssl.create_default_context(
-        ssl.Purpose.SERVER_AUTH, cafile=str(tls.ca_file) if tls.ca_file else None
-    )
-    if tls.cert_file is not None:
-        context.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
+    # A bundle's config names where its TLS files are installed (/etc/canopy/...);
+    # run from anywhere else, say which file is missing rather than a traceback.
+    for key, path in (("mqtt.tls.ca_file", tls.ca_file), ("mqtt.tls.cert_file", tls.cert_file),
+                      ("mqtt.tls.key_file", tls.key_file)):
+        if path is not None and not path.is_file():
+            raise UserError(f"{key}: {path} does not exist or is not a file (is the bundle installed?)")
+    try:
+        context = ssl.create_default_context(
+            ssl.Purpose.SERVER_AUTH, cafile=str(tls.ca_file) if tls.ca_file else None
+        )
+        if tls.cert_file is not None:
+            context.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
+    except (ssl.SSLError, OSError) as exc:
+        raise UserError(f"mqtt.tls: cannot load the TLS files ({exc})") from None
     return context
 
 

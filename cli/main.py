@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from collections.abc import Sequence
 
@@ -28,6 +29,30 @@ COMMAND_MODULES = (
 )
 
 
+_MARKUP = re.compile(r"``?([^`]+)``?")
+
+
+def plain(text: str | None) -> str | None:
+    """Help text as a terminal shows it: the docstrings' ``code`` markup removed."""
+    return _MARKUP.sub(r"\1", text) if text else text
+
+
+def _plain_help(parser: argparse.ArgumentParser) -> None:
+    """Strip markup from every description, epilog and option help, all the way down.
+
+    Subcommand modules use their docstrings as descriptions (one text for the
+    reader of the code and of ``--help``); this keeps ``--help`` plain text.
+    """
+    parser.description, parser.epilog = plain(parser.description), plain(parser.epilog)
+    for action in parser._actions:
+        action.help = plain(action.help)
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                choice.help = plain(choice.help)
+            for sub in action.choices.values():
+                _plain_help(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="canopy",
@@ -38,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"cli.commands.{name}")
         module.register(sub)
+    _plain_help(parser)
     return parser
 
 

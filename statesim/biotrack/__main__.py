@@ -20,7 +20,7 @@ from statesim.biotrack._server import RunningSimulator, serve
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m statesim.biotrack",
+        prog="canopy sim biotrack",
         description="Simulated BioTrack classic JSON API (serverjson.asp) for tests and demos.",
     )
     parser.add_argument("--host", default="127.0.0.1")

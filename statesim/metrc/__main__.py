@@ -25,7 +25,7 @@ from statesim.metrc._server import DEFAULT_PORT, MetrcSimulator, serve
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m statesim.metrc",
+        prog="canopy sim metrc",
         description="Simulated Metrc v2 API for tests and demos.",
     )
     parser.add_argument("--host", default="127.0.0.1")
