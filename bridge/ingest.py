@@ -52,6 +52,10 @@ class IngestStats:
     ledger_errors: int = 0
 
 
+class LedgerDown(Exception):
+    """The ledger refused even a quarantine record: it is down or full, not one event's fault."""
+
+
 class Ingest:
     def __init__(
         self, mqtt: MqttSettings, settings: IngestSettings, ledger: Ledger, *, client_id: str,
@@ -105,32 +109,65 @@ class Ingest:
             await self._handle(batch)
 
     async def _handle(self, batch: list[Message]) -> None:
-        events: list[IncomingEvent] = []
-        rejected: list[Rejected] = []
-        for message in batch:
-            for item in classify(message):
-                if isinstance(item, IncomingEvent):
-                    events.append(item)
-                else:
-                    rejected.append(item)
-        self.stats.received += len(events) + len(rejected)
+        # Each message's events are classified once; a ledger error then never
+        # blocks the others (see _store_isolating). Acked only after the commit.
+        items = [item for message in batch for item in classify(message)]
         delay = 0.5
         while True:
             try:
-                result = await self.ledger.store(events, rejected)
+                await self._store_isolating(items)
                 break
-            except Exception as exc:  # the database is down or full: keep the batch, retry
+            except LedgerDown as exc:  # the database is down or full: keep the batch, retry
                 self.stats.ledger_errors += 1
-                log.error("ledger commit failed, will retry (events not acked): %s", exc)
+                log.error("ledger commit failed, will retry (events not acked): %s", exc.__cause__)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
         self.stats.batches += 1
+        for message in batch:
+            self.conn.ack(message)
+
+    async def _store_isolating(self, items: list[IncomingEvent | Rejected]) -> None:
+        """Store ``items`` and answer their kiosks; a row the ledger refuses is quarantined.
+
+        A failed commit is split in halves until the failing event stands alone.
+        If the ledger then takes that event's quarantine record, the ledger is up
+        and the event itself is the problem: it is quarantined with the ledger's
+        reason and its kiosk told, and everything else is stored. If even the
+        quarantine fails, the ledger is down (``LedgerDown``) and the whole batch
+        waits, unacknowledged, for the retry.
+        """
+        events = [i for i in items if isinstance(i, IncomingEvent)]
+        rejected = [i for i in items if isinstance(i, Rejected)]
+        try:
+            result = await self.ledger.store(events, rejected)
+        except Exception as exc:
+            if len(items) > 1:
+                half = len(items) // 2
+                await self._store_isolating(items[:half])
+                await self._store_isolating(items[half:])
+                return
+            await self._quarantine_refused(items[0], exc)
+            return
+        self.stats.received += len(items)
         self.stats.stored += len(result.new)
         self.stats.duplicates += len(result.duplicate)
         self.stats.rejected += len(rejected) + len(result.conflict)
         self._answer(events, rejected, result)
-        for message in batch:
-            self.conn.ack(message)
+
+    async def _quarantine_refused(self, item: IncomingEvent | Rejected, error: Exception) -> None:
+        if isinstance(item, Rejected):  # not even its quarantine record could be stored
+            raise LedgerDown() from error
+        reason = f"the ledger could not store it ({type(error).__name__}: {str(error)[:200]})"
+        record = Rejected(topics.events(item.facility, item.device), reason, item.payload,
+                          item.facility, item.device, item.id)
+        try:
+            await self.ledger.store([], [record])
+        except Exception as exc:
+            raise LedgerDown() from exc
+        log.error("quarantined event %s from %s/%s: %s", item.id, item.facility, item.device, reason)
+        self.stats.received += 1
+        self.stats.rejected += 1
+        self._answer([], [record], StoreResult())
 
     def _answer(self, events: list[IncomingEvent], rejected: list[Rejected], result: StoreResult) -> None:
         """Tell each kiosk what happened, one message per kiosk per batch."""
@@ -212,7 +249,7 @@ def _guess_id(payload: bytes) -> str | None:
     """The id of an invalid event, if one can be read, so its kiosk can settle it."""
     try:
         body = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     value = body.get("id") if isinstance(body, dict) else None
     return value if isinstance(value, str) and len(value) <= 64 else None

@@ -46,6 +46,7 @@ MAX_EVENT_BYTES = 64 * 1024  # one event on the wire; a room count of ~2,000 tag
 # One MQTT message on an events topic holds one event, or several, one per line:
 # the uplink packs a backlog so a long outage drains in seconds, not minutes.
 MAX_MESSAGE_BYTES = 256 * 1024 - 1024  # under the broker's max_packet_size (256 KiB)
+MAX_SEQ = 2**63 - 1
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "events.schema.json"
 
 _DECIMAL_RE = re.compile(r"^-?\d{1,9}(\.\d{1,6})?$")
@@ -355,7 +356,9 @@ class _Envelope(_Model):
     user: Annotated[str, Field(min_length=1, max_length=64, description="worker who did it")]
     witness: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     at: UtcTime
-    seq: Annotated[int, Field(ge=1, description="per-device, monotonic")]
+    # A signed 64-bit integer, as the ledgers store it: a larger seq from a hostile
+    # or broken client is refused here, not by the database after ingest.
+    seq: Annotated[int, Field(ge=1, le=MAX_SEQ, description="per-device, monotonic")]
     corrects: Annotated[str, Field(pattern=UUID7_PATTERN)] | None = None
 
     @model_validator(mode="after")
@@ -541,6 +544,12 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _shown(value: object) -> str:
+    """A value from the wire, quoted and cut short for a message (it may be huge)."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
 def parse_event(payload: bytes | str) -> Event:
     """Validate one event from the wire; raise ``InvalidEvent`` with a clear reason."""
     size = len(payload)
@@ -555,15 +564,18 @@ def parse_event(payload: bytes | str) -> Event:
         raw = json.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidEvent(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidEvent("not an event: JSON nested too deeply") from None
     if not isinstance(raw, dict):
         raise InvalidEvent("not an event: expected a JSON object")
     version = raw.get("v")
-    if version != SCHEMA_VERSION:
+    if version != SCHEMA_VERSION or isinstance(version, bool):
         raise InvalidEvent(
-            f"unsupported schema version {version!r}: this side speaks v{SCHEMA_VERSION}"
+            f"unsupported schema version {_shown(version)}: this side speaks v{SCHEMA_VERSION}"
         )
-    if raw.get("type") not in PAYLOADS:
-        raise InvalidEvent(f"unknown event type {raw.get('type')!r}")
+    type_ = raw.get("type")
+    if not isinstance(type_, str) or type_ not in PAYLOADS:
+        raise InvalidEvent(f"unknown event type {_shown(type_)}")
     try:
         return _adapter().validate_python(raw)
     except ValidationError as exc:

@@ -36,7 +36,8 @@ def readme_commands() -> list[list[str]]:
     text = (ROOT / "README.md").read_text()
     lines = [line for block in re.findall(r"```sh\n(.*?)```", text, re.S)
              for line in block.splitlines() if line.strip()]
-    return [words for line in lines if tuple(words := shlex.split(line, comments=True)) not in THE_TWO_COMMANDS]
+    commands = [shlex.split(line, comments=True) for line in lines]
+    return [words for words in commands if tuple(words) not in THE_TWO_COMMANDS]
 
 
 def as_run_here(words: list[str], cwd: Path) -> list[str]:

@@ -13,7 +13,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bridge.ingest import Ingest, IngestSettings
-from bridge.ledger import Ledger, open_ledger
+from bridge.ledger import IncomingEvent, Ledger, Rejected, StoreResult, open_ledger
 from canopy import topics
 from canopy.events import build_event
 from canopy.ids import uuid7
@@ -231,3 +231,107 @@ async def test_two_bridges_share_the_load(broker: Mosquitto, ledger: Ledger) -> 
         kiosk.close()
         t1.cancel()
         t2.cancel()
+
+
+HOSTILE = [
+    b"[" * 50_000 + b"]" * 50_000,                          # deep nesting
+    b'{"v":1,"type":[],"id":"x"}',                            # wrong JSON types
+    b"\xff\xfe not utf-8",
+    b"x" * 261_500,   # over the contract's message limit, under the broker's packet limit
+]
+
+
+async def test_hostile_messages_never_stop_a_good_kiosks_events(broker: Mosquitto, ledger: Ledger) -> None:
+    """Any kiosk login can publish anything on its own events topic; ingest keeps going."""
+    ingest, task = await start_ingest(broker, ledger)
+    attacker, good = FakeKiosk(broker), FakeKiosk(broker, device="kiosk-08")
+    try:
+        too_big_seq = json.loads(event(1))
+        too_big_seq["seq"] = 2**64
+        for payload in [*HOSTILE, json.dumps(too_big_seq).encode()]:
+            attacker.publish(payload)
+        for seq in range(1, 6):
+            good.publish(good_event(seq))
+        await eventually(lambda: len(good.acks) >= 5)
+        assert {a["status"] for a in good.acks} == {"stored"}
+        assert not task.done()
+        counts = await ledger.counts()
+        assert (counts.events, counts.quarantined) == (5, len(HOSTILE) + 1)
+        seq_answer = next(a for a in attacker.acks if a.get("id") == too_big_seq["id"])
+        assert seq_answer["status"] == "rejected" and "seq" in seq_answer["message"]
+        assert ingest.stats.ledger_errors == 0
+    finally:
+        attacker.close()
+        good.close()
+        task.cancel()
+
+
+def good_event(seq: int) -> bytes:
+    e = build_event("plant.scanned", {"tag": "1A4FF0100000022000000123"}, id=uuid7(), facility=FAC,
+                    device="kiosk-08", user="worker-1", at=datetime.now(UTC), seq=seq)
+    return e.to_json()
+
+
+class RefusingLedger:
+    """The real ledger, except that it refuses to commit any batch holding one of
+    ``poison`` (a row the database cannot take), or everything while ``down``."""
+
+    def __init__(self, ledger: Ledger, poison: set[str]) -> None:
+        self.ledger, self.poison, self.down, self.refusals = ledger, poison, False, 0
+
+    async def store(self, events: list[IncomingEvent], rejected: list[Rejected]) -> StoreResult:
+        if self.down or any(e.id in self.poison for e in events):
+            self.refusals += 1
+            raise RuntimeError("value out of range for the column" if not self.down else "disk full")
+        return await self.ledger.store(events, rejected)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.ledger, name)
+
+
+async def test_a_row_the_ledger_refuses_is_quarantined_and_the_rest_stored(
+    broker: Mosquitto, ledger: Ledger
+) -> None:
+    """One event the database will not take is quarantined with the ledger's reason and its
+    kiosk told; the events around it in the same batch are stored (before, the whole batch
+    was retried forever and no kiosk's events were stored)."""
+    payloads = [event(1), event(2), event(3)]
+    poison_id = json.loads(payloads[1])["id"]
+    refusing = RefusingLedger(ledger, {poison_id})
+    ingest, task = await start_ingest(broker, refusing)  # type: ignore[arg-type]
+    kiosk = FakeKiosk(broker)
+    try:
+        kiosk.client.publish(topics.events(FAC, DEV), b"\n".join(payloads), qos=1).wait_for_publish(5)
+        await eventually(lambda: len(kiosk.acks) >= 3)
+        by_id = {a["id"]: a for a in kiosk.acks}
+        assert by_id[poison_id]["status"] == "rejected"
+        assert "could not store" in by_id[poison_id]["message"]
+        assert sorted(a["status"] for a in kiosk.acks) == ["rejected", "stored", "stored"]
+        counts = await ledger.counts()
+        assert (counts.events, counts.quarantined) == (2, 1)
+        assert ingest.stats.ledger_errors == 0
+    finally:
+        kiosk.close()
+        task.cancel()
+
+
+async def test_a_ledger_that_is_down_quarantines_nothing_and_stores_all_once_back(
+    broker: Mosquitto, ledger: Ledger
+) -> None:
+    refusing = RefusingLedger(ledger, set())
+    refusing.down = True
+    ingest, task = await start_ingest(broker, refusing)  # type: ignore[arg-type]
+    kiosk = FakeKiosk(broker)
+    try:
+        for seq in (1, 2, 3):
+            kiosk.publish(event(seq))
+        await eventually(lambda: ingest.stats.ledger_errors >= 2)
+        assert kiosk.acks == []  # nothing acked, nothing quarantined while the ledger is down
+        refusing.down = False
+        await eventually(lambda: len(kiosk.acks) >= 3, timeout=20)
+        assert {a["status"] for a in kiosk.acks} == {"stored"}
+        counts = await ledger.counts()
+        assert (counts.events, counts.quarantined) == (3, 0)
+    finally:
+        kiosk.close()
+        task.cancel()
