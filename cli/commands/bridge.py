@@ -20,16 +20,23 @@ ACTIONS: tuple[str, ...] = ("cli.commands.bridge_report", "cli.commands.bridge_f
                            "cli.commands.bridge_workers")
 
 
-def common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-c", "--config", type=Path, help="bridge TOML file (default: built-in)")
-    parser.add_argument("-v", "--verbose", action="store_true")
+def common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """``-c`` and ``-v``, accepted before and after the action.
+
+    Only the top parser has defaults: an action's own unset ``-c`` must not
+    overwrite the one given before it (``canopy bridge -c FILE report …``), which
+    argparse does when a subparser has a default of its own.
+    """
+    unset: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
+    parser.add_argument("-c", "--config", type=Path, help="bridge TOML file (default: built-in)", **unset)
+    parser.add_argument("-v", "--verbose", action="store_true", **unset)
 
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "bridge", help="run the central bridge (MQTT → ledger → state API), or inspect it"
     )
-    common(parser)
+    common(parser, top=True)
     parser.set_defaults(func=run)
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     run_parser = actions.add_parser("run", help="run the bridge (the default)")

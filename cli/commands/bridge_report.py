@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from canopy.config import load_config
@@ -25,6 +26,15 @@ def register(actions: Any) -> None:
     parser.set_defaults(func=run, fmt="table")
 
 
+def _must_exist(url: str, config: Path | None) -> None:
+    """A report reads the ledger the bridge writes; it never starts an empty one."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.is_file():
+            where = f"the config {config}" if config else "the built-in config (no -c given)"
+            raise UserError(f"no ledger at {path} (from {where}): is this the bridge's config?")
+
+
 def run(args: argparse.Namespace) -> int:
     from bridge import reports
     from bridge.config import BridgeConfig
@@ -33,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     if args.kind == "activity" and not args.tag:
         raise UserError("activity needs the tag: canopy bridge report activity 1A4FF01…")
     config = load_config(BridgeConfig, args.config)
+    _must_exist(config.ledger.url, args.config)
 
     async def make() -> reports.Report:
         try:
