@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Literal, Protocol
 
-from drivers.scale._framing import Framer
+from drivers.scale._framing import PARITY_HINT, Framer
 from drivers.scale._reading import Reading, utc_now
 
 ProtocolName = Literal["mt-sics", "toledo-8217", "ohaus", "and", "sma", "nci"]
@@ -106,6 +106,9 @@ class Dialect:
     # Asks the scale about itself (Ohaus ``PV``: name, version, ``LFT ON``); answered by
     # ``info`` replies. None: the protocol cannot say whether it is legal-for-trade.
     version: Command | None = None
+    # NCI: a status-only frame answers any command, ``W`` included: when it says the
+    # scale cannot weigh (a value-less reading) it is the answer to ``S``/``Z``/``T`` too.
+    status_answers: bool = False
 
 
 def frame_text(frame: bytes) -> str:
@@ -118,11 +121,7 @@ def frame_text(frame: bytes) -> str:
     try:
         return frame.decode("ascii")
     except UnicodeDecodeError:
-        raise UnreadableFrame(
-            "bytes >= 0x80 in the frame: probably a baud/parity/data-bits mismatch "
-            "(e.g. 8N1 port on a 7E1 scale)",
-            frame,
-        ) from None
+        raise UnreadableFrame(PARITY_HINT, frame) from None
 
 
 _NUMBER = re.compile(r"^([-+]?)\s*(\d+(?:\.\d*)?|\.\d+)$")
@@ -141,3 +140,8 @@ def parse_number(text: str, frame: bytes) -> Decimal:
         return Decimal(m.group(1) + m.group(2))
     except InvalidOperation:  # pragma: no cover - the regex already guarantees a number
         raise UnreadableFrame("weight field is not a number", frame) from None
+
+
+def format_decimal(value: Decimal) -> str:
+    """A weight as the scale prints it: the digits of the Decimal, never an exponent."""
+    return format(value, "f")

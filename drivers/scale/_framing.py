@@ -10,6 +10,11 @@ Every framer resynchronises the same way: bytes that cannot belong to a frame
 come out as ``Junk`` and framing restarts at the next delimiter. Junk is
 reported, never parsed. Whitespace-only junk (stray CR/LF/NUL, e.g. an SMA
 scale that adds LF after CR) is dropped silently: it cannot hide a weight.
+
+Junk with bytes >= 0x80 gets the parity hint as its reason, whatever the
+framer found wrong: a 7E1 scale read on an 8N1 port sends CR as 0x8D and STX
+as 0x82, so the framer never sees a frame end and would otherwise only say
+"no line end", which sends IT looking in the wrong place.
 """
 
 from __future__ import annotations
@@ -21,6 +26,15 @@ ETX = 0x03
 LF = 0x0A
 CR = 0x0D
 _BLANK = frozenset(b" \t\r\n\x00")
+
+PARITY_HINT = (
+    "bytes >= 0x80 in the frame: probably a baud/parity/data-bits mismatch "
+    "(e.g. 8N1 port on a 7E1 scale)"
+)
+
+
+def _reason(data: bytes, reason: str) -> str:
+    return PARITY_HINT if any(b >= 0x80 for b in data) else reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +63,7 @@ class Framer:
         data = bytes(self._buf)
         self._buf.clear()
         if data and not set(data) <= _BLANK:
-            return Junk(data, "incomplete frame")
+            return Junk(data, _reason(data, "incomplete frame"))
         return None
 
     # -- for subclasses -------------------------------------------------
@@ -67,9 +81,10 @@ class Framer:
             return
         last = self._out[-1] if self._out else None
         if isinstance(last, Junk):  # one report per stretch of noise, not one per byte
-            self._out[-1] = Junk(last.data + data, last.reason)
+            joined = last.data + data
+            self._out[-1] = Junk(joined, _reason(joined, last.reason))
         else:
-            self._out.append(Junk(data, reason))
+            self._out.append(Junk(data, _reason(data, reason)))
 
 
 class LineFramer(Framer):

@@ -6,9 +6,18 @@ import random
 
 import pytest
 
-from drivers.scale._dialects import DIALECTS
-from drivers.scale._frames import FrameContext, ProtocolName, UnreadableFrame
-from drivers.scale._framing import Junk, LineFramer, NciFramer, StartEndFramer, ToledoFramer
+from drivers.scale.testing import (
+    FrameContext,
+    Junk,
+    LineFramer,
+    NciFramer,
+    ProtocolName,
+    StartEndFramer,
+    ToledoFramer,
+    UnreadableFrame,
+    framer,
+    parse,
+)
 
 # Frames as the manuals print them (see the protocol test files for sources).
 SAMPLES: dict[ProtocolName, list[bytes]] = {
@@ -21,12 +30,12 @@ SAMPLES: dict[ProtocolName, list[bytes]] = {
 }
 
 
-def feed_in_pieces(framer_factory: type | object, stream: bytes, cuts: list[int]) -> list[bytes | Junk]:
-    framer = framer_factory()  # type: ignore[operator]
+def feed_in_pieces(protocol: ProtocolName, stream: bytes, cuts: list[int]) -> list[bytes | Junk]:
+    cutter = framer(protocol)
     out: list[bytes | Junk] = []
     start = 0
     for cut in [*sorted(cuts), len(stream)]:
-        out += framer.feed(stream[start:cut])
+        out += cutter.feed(stream[start:cut])
         start = cut
     return out
 
@@ -35,19 +44,17 @@ def feed_in_pieces(framer_factory: type | object, stream: bytes, cuts: list[int]
 def test_frames_survive_every_split(protocol: ProtocolName) -> None:
     stream = b"".join(SAMPLES[protocol])
     rng = random.Random(protocol)
-    framer = DIALECTS[protocol].framer
     # one byte at a time, then 50 random splittings
-    assert feed_in_pieces(framer, stream, list(range(1, len(stream)))) == SAMPLES[protocol]
+    assert feed_in_pieces(protocol, stream, list(range(1, len(stream)))) == SAMPLES[protocol]
     for _ in range(50):
         cuts = rng.sample(range(1, len(stream)), k=rng.randint(1, min(8, len(stream) - 1)))
-        assert feed_in_pieces(framer, stream, cuts) == SAMPLES[protocol]
+        assert feed_in_pieces(protocol, stream, cuts) == SAMPLES[protocol]
 
 
 @pytest.mark.parametrize("protocol", list(SAMPLES))
 def test_garbage_between_frames_never_reaches_the_parser_as_a_frame(protocol: ProtocolName) -> None:
-    dialect = DIALECTS[protocol]
     good = SAMPLES[protocol][0]
-    out = dialect.framer().feed(good + b"#\xfe@garbage!" + good + good)
+    out = framer(protocol).feed(good + b"#\xfe@garbage!" + good + good)
     assert out[0] == good
     assert out[-1] == good
     # Line framers cannot tell garbage from the start of the next line, so the
@@ -58,7 +65,7 @@ def test_garbage_between_frames_never_reaches_the_parser_as_a_frame(protocol: Pr
             continue
         if isinstance(item, bytes):
             with pytest.raises(UnreadableFrame):
-                dialect.parse(item, FrameContext(unit="lb"))
+                parse(protocol, item, FrameContext(unit="lb"))
         else:
             assert isinstance(item, Junk)
     assert out.count(good) >= 2
