@@ -35,9 +35,16 @@ class FrameContext:
 
 
 class UnreadableFrame(ValueError):
-    """A frame that is not a valid answer in this protocol. Never turned into a weight."""
+    """A frame that is not a valid answer in this protocol. Never turned into a weight.
+
+    A refused frame with bytes >= 0x80 always carries the parity/baud hint,
+    whatever check refused it: on a 7-bit protocol those bytes mean the port's
+    settings do not match the scale, and that is what IT must be told.
+    """
 
     def __init__(self, reason: str, frame: bytes) -> None:
+        if any(b >= 0x80 for b in frame):
+            reason = PARITY_HINT
         super().__init__(f"{reason}: {frame!r}")
         self.reason = reason
         self.frame = frame

@@ -33,8 +33,21 @@ PARITY_HINT = (
 )
 
 
+# Clears bit 7: a delimiter a 7E1 scale sent reads as delimiter | 0x80 on an 8N1 port.
+_SEVEN_BITS = bytes(b & 0x7F for b in range(256))
+
+
 def _reason(data: bytes, reason: str) -> str:
     return PARITY_HINT if any(b >= 0x80 for b in data) else reason
+
+
+def _seven_bit_find(buf: bytearray, needle: bytes, start: int = 0) -> int:
+    """Where ``needle`` ends a frame once bit 7 is cleared and does not in the raw
+    bytes (a 7E1 frame end on an 8N1 port), or -1."""
+    if not any(b >= 0x80 for b in buf):
+        return -1
+    at = buf.translate(_SEVEN_BITS).find(needle, start)
+    return at if at >= 0 and buf[at : at + len(needle)] != needle else -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +116,10 @@ class LineFramer(Framer):
                 self._frame(1)
                 continue
             idx = buf.find(self._term)
+            shifted = _seven_bit_find(buf, self._term)
+            if shifted >= 0 and (idx < 0 or shifted < idx):
+                self._junk(shifted + len(self._term), PARITY_HINT)
+                continue
             if idx < 0:
                 if len(buf) > self.max_len:
                     # Keep a trailing CR: its LF may be in the next read.
@@ -142,6 +159,10 @@ class StartEndFramer(Framer):
             restart = buf.rfind(self._start, 1, e if e >= 0 else len(buf))
             if restart > 0:
                 self._junk(restart, "incomplete frame")
+                continue
+            shifted = _seven_bit_find(buf, bytes([self._end]), 1)
+            if shifted >= 0 and (e < 0 or shifted < e):
+                self._junk(shifted + 1, PARITY_HINT)
                 continue
             if e < 0:
                 if len(buf) > self.max_len:
