@@ -102,6 +102,8 @@ class FakeScale:
         self.acknowledge = acknowledge  # A&D "AK,ER" function
         self.serial = serial
         self.legal_for_trade: bool | None = True  # Ohaus PV: LFT ON / LFT OFF / no LFT line
+        # Full duplex / echo mode: every command comes back before its answer.
+        self.echo = False
         # NCI: answer W with the status alone while moving / over / under (the
         # manuals' behaviour); False sends the weight line with the status instead.
         self.nci_status_only = True
@@ -221,7 +223,10 @@ class FakeScale:
             self._loop.remove_reader(self._master)
             return
         # XON/XOFF from the tty's own flow control are not commands.
-        self._inbox += data.replace(b"\x11", b"").replace(b"\x13", b"")
+        data = data.replace(b"\x11", b"").replace(b"\x13", b"")
+        if self.echo:
+            self.write(data)
+        self._inbox += data
         for command in self._split():
             self.received.append(command)
             self.commands.put_nowait(command)

@@ -117,6 +117,25 @@ class Dialect:
     # scale cannot weigh (a value-less reading) it is the answer to ``S``/``Z``/``T`` too.
     status_answers: bool = False
 
+    def is_echo(self, data: bytes) -> bool:
+        """True when ``data`` is one of this protocol's own commands sent back: a scale
+        (or an RS-232 converter) in full duplex / echo mode returns what it receives
+        before answering. An echo is neither a reading nor noise."""
+        core = data.strip(b"\r\n ")
+        return bool(core) and core in {
+            c.strip(b"\r\n ")
+            for c in (
+                self.weigh_immediate.request,
+                self.weigh_stable.request if self.weigh_stable else None,
+                self.tare.request if self.tare else None,
+                self.zero.request if self.zero else None,
+                self.version.request if self.version else None,
+                self.stream_start,
+                self.stream_stop,
+            )
+            if c
+        }
+
 
 def frame_text(frame: bytes) -> str:
     """Decode a frame as ASCII, or say why it cannot be one.

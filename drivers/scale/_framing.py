@@ -168,6 +168,9 @@ class StartEndFramer(Framer):
                 if len(buf) > self.max_len:
                     self._junk(len(buf), f"no frame end within {self.max_len} bytes")
                 return
+            if e + 1 > self.max_len:  # arrived whole, but no real frame is this long
+                self._junk(e + 1, f"frame longer than {self.max_len} bytes")
+                continue
             self._frame(e + 1)
 
 
@@ -211,6 +214,9 @@ class ToledoFramer(Framer):
                 if len(buf) > self.max_len:
                     self._junk(len(buf), f"no frame end within {self.max_len} bytes")
                 return
+            if e + 1 > self.max_len:  # arrived whole, but no real frame is this long
+                self._junk(e + 1, f"frame longer than {self.max_len} bytes")
+                continue
             self._frame(e + 1)
 
 

@@ -408,6 +408,9 @@ class SerialScale:
 
     # -- frames in ---------------------------------------------------------
     def _handle(self, item: bytes | Junk) -> None:
+        if self._dialect.is_echo(item.data if isinstance(item, Junk) else item):
+            _log.debug("%s: command echoed back: %r", self._device, item)
+            return
         if isinstance(item, Junk):
             self._unreadable(item.data, item.reason)
             return

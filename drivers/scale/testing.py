@@ -270,6 +270,7 @@ _AWT = "Avery Weigh-Tronix 7821 user instructions p.25, §6.3 NCI protocol"
 _AVIATOR = "Ohaus Aviator 7000 service manual p.49 / Fairbanks PC2250 p.61, NCI status bytes"
 _ADAM = "Adam MDW manual p.14 (NCI weight field when over / under / zero error)"
 _SCP02 = "Weigh-Tronix SCP-01/02 document (SCP-02 status prefix S)"
+_BRECKNELL = "Salter Brecknell 3700LP user manual p.11 (NCI and 8213 protocols)"
 
 MANUAL_FRAMES: tuple[ManualFrame, ...] = (
     # -- MT-SICS: weight, motion, over/under/busy, errors, tare, zero, info; CR LF only
@@ -310,6 +311,8 @@ MANUAL_FRAMES: tuple[ManualFrame, ...] = (
     ManualFrame("toledo-8217", _ODOO_8217_STATUS, b"\x02?\x24\r", UNDER, "lb"),
     ManualFrame("toledo-8217", _ODOO_8217_STATUS, b"\x02?\x08\r", ERROR, "lb"),
     ManualFrame("toledo-8217", _ODOO_8217_STATUS, b"\x02?\x0D\r", UNDER, "lb"),
+    ManualFrame("toledo-8217", _BRECKNELL, b"\x02012345\r", _w("12345", "g", G), "g"),  # grams
+    ManualFrame("toledo-8217", _BRECKNELL, b"\x021234.56\r", _w("1234.56", "lb", G), "lb"),  # H
     # -- Ohaus: sign, unit, ?, legends, interval time, TOTAL; P layout; print key; ES/OK!/PV
     ManualFrame("ohaus", _OHAUS_RS232, b"     192.21 g\r\n", _w("192.21", "g")),
     ManualFrame("ohaus", _OHAUS_RS232, b"       0.01 g ?\r\n", _moving("0.01", "g")),
@@ -384,6 +387,8 @@ MANUAL_FRAMES: tuple[ManualFrame, ...] = (
     ManualFrame("nci", _ADAM, b"\n______lb\r\n01\r\x03", UNDER),
     ManualFrame("nci", _ADAM, b"\n------lb\r\n00\r\x03", ERROR),
     ManualFrame("nci", _SCP02, b"\n   5.60kg\r\nS00\r\x03", _w("5.60", "kg")),
+    ManualFrame("nci", _BRECKNELL, b"\n 1234g \r\n00\r\x03", _w("1234", "g")),  # <LF>_XXXXg_<CR>
+    ManualFrame("nci", _BRECKNELL, b"\n123.45kg\r\n00\r\x03", _w("123.45", "kg")),
     ManualFrame("nci", _SCP02, b"\nS12\r\x03", OVER),
 )
 

@@ -153,3 +153,21 @@ async def test_a_7e1_scale_on_an_8n1_port_gets_the_parity_hint(protocol: Protoco
         assert caught.value.message == UNREADABLE
         assert PARITY_HINT in caught.value.detail
         assert scale.status.fault is not None and PARITY_HINT in scale.status.fault.detail
+
+
+@pytest.mark.parametrize("protocol", ["mt-sics", "toledo-8217", "ohaus", "and", "sma", "nci"])
+async def test_commands_echoed_back_are_neither_weights_nor_noise(protocol: ProtocolName) -> None:
+    # A scale (or converter) in full duplex sends each command back before answering.
+    statuses: list[Any] = []
+    async with await open_sim(protocol) as scale:
+        scale.on_state = statuses.append
+        scale.fake.echo = True
+        unit = "lb" if protocol == "toledo-8217" else "g"
+        scale.set_weight(Decimal("12.34"), unit)
+        reading = await scale.weigh()
+        assert (reading.value, reading.state) == (Decimal("12.34"), ReadingState.STABLE)
+        if protocol != "sma":  # SMA answers T with a weight frame; the others acknowledge or not
+            await scale.tare()
+        assert scale.fake.received  # the fake did echo what it got
+        assert not any(s.fault is not None for s in statuses)
+        assert scale.status.fault is None

@@ -7,6 +7,7 @@ import random
 import pytest
 
 from drivers.scale.testing import (
+    PARITY_HINT,
     FrameContext,
     Junk,
     LineFramer,
@@ -133,3 +134,34 @@ def test_discard_partial_reports_only_real_leftovers() -> None:
     assert framer.discard_partial() == Junk(b"S S    1", "incomplete frame")
     framer.feed(b"\r")
     assert framer.discard_partial() is None
+
+
+@pytest.mark.parametrize(
+    ("protocol", "frame"),
+    [
+        ("sma", b"\n" + b"x" * 40 + b"\r"),  # found by the property tests: arrived whole, too long
+        ("toledo-8217", b"\x02" + b"1" * 20 + b"\r"),
+    ],
+)
+def test_a_frame_longer_than_any_real_one_is_junk_even_when_it_arrives_whole(
+    protocol: ProtocolName, frame: bytes
+) -> None:
+    out = framer(protocol).feed(frame)
+    assert len(out) == 1 and isinstance(out[0], Junk)
+    assert out[0].reason.startswith("frame longer than")
+
+
+@pytest.mark.parametrize(
+    ("protocol", "frame"),
+    [
+        ("mt-sics", b"S S     100.00 g\r\n"),
+        ("sma", b"\n 1G       5.025lb \r"),
+    ],
+)
+def test_a_7e1_frame_end_on_an_8n1_port_is_cut_at_once_with_the_parity_hint(
+    protocol: ProtocolName, frame: bytes
+) -> None:
+    # CR arrives as 0x8D: without the 7-bit look the framer would wait for max_len.
+    wire = bytes(b | 0x80 if b == 0x0D else b for b in frame)
+    out = framer(protocol).feed(wire)
+    assert out == [Junk(wire, PARITY_HINT)]
