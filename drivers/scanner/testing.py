@@ -10,8 +10,8 @@ way a US-layout wedge scanner does (MSC_SCAN, key, SYN for every press and relea
 
 Used by this repo's tests and meant for the agent's tests too; Linux only.
 
-The pure parsers the drivers frame scans with are public here too, for property
-tests: ``ByteFramer`` / ``decode_payload`` (serial scanners), ``KeyDecoder``
+The fault messages and the pure parsers are public here too, so tests never
+import private driver modules: ``ByteFramer`` / ``decode_payload`` (serial scanners), ``KeyDecoder``
 (evdev key presses) and ``split_aim`` (AIM symbology prefix), with their problems.
 ``TYPABLE`` is every character ``key_events`` can type.
 """
@@ -30,6 +30,8 @@ from typing import Literal
 from evdev import DeviceInfo, InputEvent, ecodes
 from evdev.eventio_async import EventIO
 
+from drivers.scanner._evdev import looks_like_scanner
+from drivers.scanner._faults import IN_USE, NO_PERMISSION, NONE_PLUGGED, NOT_WORKING, UNPLUGGED
 from drivers.scanner._framing import MAX_SCAN_CHARS, NO_AIM_PROBLEM, TOO_LONG_PROBLEM, AimMode, split_aim
 from drivers.scanner._keymap import (
     KEYPAD_KEYS,
@@ -45,12 +47,17 @@ from drivers.scanner._serial import BAD_BYTES_PROBLEM, ByteFrame, ByteFramer, de
 __all__ = [
     "BAD_BYTES_PROBLEM",
     "INPUT_EVENT",
+    "IN_USE",
     "MAX_SCAN_CHARS",
+    "NONE_PLUGGED",
+    "NOT_WORKING",
     "NO_AIM_PROBLEM",
+    "NO_PERMISSION",
     "TERMINATOR_KEYS",
     "TOO_LONG_PROBLEM",
     "TYPABLE",
     "UNMAPPED_PROBLEM",
+    "UNPLUGGED",
     "AimMode",
     "ByteFrame",
     "ByteFramer",
@@ -62,6 +69,7 @@ __all__ = [
     "PluggedDevice",
     "decode_payload",
     "key_events",
+    "looks_like_scanner",
     "pack_events",
     "split_aim",
 ]
