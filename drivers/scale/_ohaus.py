@@ -15,6 +15,9 @@ polarity, weight right-justified with leading blanks, unit (up to 5 chars),
 ``?`` when unstable (blank when stable), then an optional legend (``G``/``B/G``
 gross, ``NET``, ``T``/``Tare``, ``TOTAL``) and, for interval printing, a time:
 ``     192.21 g``, ``       0.01 g ?``, ``     176.30 g ? 00:00:15``.
+Defender indicators (3000 §5.2 p.35; 5000 p.51) print the legend right after the
+stability mark (``?NET``), ``PT`` for a preset tare and a check-weighing status
+(``Under`` / ``Accept`` / ``Over``: against the target, not overload).
 The "print key" layout puts G / T / N in front of the number instead, after a
 ``SCALE: n`` heading line (Ranger RC manual p.36, §5.1.4).
 
@@ -51,7 +54,8 @@ _LINE = re.compile(
     r"\s*(?P<unstable>\?)?"
     r"\s*(?:(?P<check>[AOU])(?=\s|$))?"  # check-weighing accept/over/under (not overload)
     r"\s*(?:(?P<coz>C)(?=\s|$))?"  # centre of zero
-    r"\s*(?P<legend>NET|Net|N|B/G|G|GROSS|Tare|TARE|T|TOTAL)?"
+    r"\s*(?P<legend>NET|Net|N|B/G|G|GROSS|Tare|TARE|PT|T|TOTAL)?"
+    r"(?:\s+(?P<app>Under|Accept|Over))?"  # Defender 5000 check-weighing status, not overload
     r"\s*(?P<time>\d{2}:\d{2}:\d{2})?\s*$"
 )
 _HEADING = re.compile(r"^SCALE:\s*\d{1,2}$")
@@ -68,6 +72,7 @@ _BASIS = {
     "T": WeightBasis.TARE,
     "Tare": WeightBasis.TARE,
     "TARE": WeightBasis.TARE,
+    "PT": WeightBasis.TARE,  # preset tare (Defender 5000)
     "TOTAL": WeightBasis.TOTAL,
 }
 

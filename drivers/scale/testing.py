@@ -136,7 +136,6 @@ __all__ = [
     "outcome",
     "parse",
     "replay",
-    "serial_defaults",
     "sics_error",
     "sics_reply",
     "sics_serial_number",
@@ -167,12 +166,6 @@ def framer(protocol: ProtocolName) -> LineFramer | StartEndFramer | ToledoFramer
     made = DIALECTS[protocol].framer()
     assert isinstance(made, LineFramer | StartEndFramer | ToledoFramer | NciFramer)
     return made
-
-
-def serial_defaults(protocol: ProtocolName) -> tuple[int, int, str, int, str]:
-    """(baud, data bits, parity, stop bits, flow control) the driver opens the port with."""
-    s = DIALECTS[protocol].serial
-    return (s.baudrate, s.bytesize, s.parity, s.stopbits, s.flow_control)
 
 
 # -- what a frame means on the floor ---------------------------------------------
@@ -264,6 +257,8 @@ _ODOO_8217_STATUS = "Odoo hw_scale _toledo8217StatusParse, status bits 0-5 (hard
 _OHAUS_RS232 = "Ohaus RS232 interface manual p.5 (EN-3), output examples"
 _RANGER_P = "Ohaus Ranger RC manual p.36 §5.1.4, response to P"
 _RANGER_KEY = "Ohaus Ranger RC manual p.36 §5.1.4, response to the print key"
+_DEFENDER_3000 = "Ohaus Defender 3000 indicator manual p.35 (EN-35) §5.2 output format"
+_DEFENDER_5000 = "Ohaus Defender 5000 indicator manual p.51 (EN-51) printout definitions"
 _OHAUS_CMD = "Ohaus RS232 interface manual p.5 / Discovery service manual (ES, PV, LFT)"
 _SMA = "SMA SCP-0499 via Sartorius PR 5220 p.130, B-TEK T419S p.61, Cardinal 190 p.124"
 _AWT = "Avery Weigh-Tronix 7821 user instructions p.25, §6.3 NCI protocol"
@@ -326,6 +321,11 @@ MANUAL_FRAMES: tuple[ManualFrame, ...] = (
     ManualFrame("ohaus", _RANGER_KEY, b"G               12.34 kg  \r\n", _w("12.34", "kg", G)),
     ManualFrame("ohaus", _RANGER_KEY, b"T                2.00 kg \r\n", _w("2.00", "kg", T)),
     ManualFrame("ohaus", _RANGER_KEY, b"N               10.34 kg ?\r\n", _moving("10.34", "kg", N)),
+    ManualFrame("ohaus", _DEFENDER_3000, b"-   12.34 kg   ?NET\r\n", _moving("-12.34", "kg", N)),
+    ManualFrame("ohaus", _DEFENDER_3000, b"    12.34 kg    G  \r\n", _w("12.34", "kg", G)),
+    ManualFrame("ohaus", _DEFENDER_5000, b"      12.34    kg   N Accept\r\n", _w("12.34", "kg", N)),
+    ManualFrame("ohaus", _DEFENDER_5000, b"      12.34    kg ? G Over\r\n", _moving("12.34", "kg", G)),
+    ManualFrame("ohaus", _DEFENDER_5000, b"       2.00    kg   PT\r\n", _w("2.00", "kg", T)),
     ManualFrame("ohaus", _OHAUS_CMD, b"ES\r\n", REFUSED),
     ManualFrame("ohaus", _OHAUS_CMD, b"LFT ON\r\n", ACK),
     ManualFrame("ohaus", _OHAUS_CMD, b"NAVIGATOR 1.03\r\n", ACK),
