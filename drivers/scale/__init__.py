@@ -10,6 +10,9 @@ A&D, SMA and NCI.
 
 Only stable mass readings are loggable; the raw frame travels with every
 reading. Faults are ``drivers.faults.DeviceFault`` with floor wording.
+
+Tests use ``drivers.scale.testing``: each protocol's frame generators, the
+frames from the manuals with their sources, a fake scale on a real pty.
 """
 
 from drivers.scale._api import LinkState, Scale, ScaleStatus, StateCallback

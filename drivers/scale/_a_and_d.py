@@ -8,6 +8,13 @@ characters with the point, then a 3-character unit (``  g``, `` kg``, `` PC``).
 Overload looks like ``OL,+9999999E+19`` or ``OL,GS,+    .  kg``: the digits
 mean nothing there (A&D GC manual p.51; OP-05 spec p.58; FX-700CT p.31).
 
+Two other output formats a balance may be switched to are read as well
+(FX-i manual p.38, FZ-CT manual p.32, function ``5if``): the CSV format
+(``ST,+0001.278,  ct``: a comma before the unit; ``OL,+9999999E+19,  ct``) and
+the MT format for other makers' equipment (header ``S `` stable / ``SD``
+unstable, sign only when negative, spaces for leading zeros:
+``S       1.278 ct``; overload ``S I +``, underload ``S I -``).
+
 Commands: ``Q`` immediate, ``S`` stable, ``SIR`` continuous, ``C`` cancel,
 ``R`` re-zero, ``T`` tare. With the "AK,ER" function on, commands are
 acknowledged with a bare ACK (0x06) or refused with ``EC,Exx``.
@@ -16,6 +23,8 @@ acknowledged with a bare ACK (0x06) or refused with ``EC,Exx``.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
+from typing import Literal
 
 from drivers.scale._frames import (
     Command,
@@ -25,6 +34,7 @@ from drivers.scale._frames import (
     Reply,
     SerialSettings,
     UnreadableFrame,
+    format_decimal,
     frame_text,
     parse_number,
 )
@@ -35,8 +45,12 @@ ACK = b"\x06"
 
 _FRAME = re.compile(
     r"^(?P<hdr>ST|US|OL|QT|WT)(?:,(?P<hdr2>GS|NT|TR|LO|OK|HI|--))?,"
-    r"(?P<data>[-+][\dE+. ]+?)\s*(?P<unit>[a-zA-Z%]{0,3})\s*$"
+    r"(?P<data>[-+][\dE+. ]+?)\s*,?\s*(?P<unit>[a-zA-Z%]{0,3})\s*$"
 )
+_MT_WEIGHT = re.compile(
+    r"^S(?P<st>[ D])\s*(?P<w>-?\s*(?:\d+(?:\.\d*)?|\.\d+))\s+(?P<unit>[a-zA-Z%]{1,3})\s*$"
+)
+_MT_RANGE = re.compile(r"^S\s*I\s*(?P<sign>[+-])\s*$")
 _ERROR = re.compile(r"^EC,(?P<code>E\d\d)$")
 _BASIS = {"GS": WeightBasis.GROSS, "NT": WeightBasis.NET, "TR": WeightBasis.TARE}
 
@@ -61,7 +75,7 @@ def parse_frame(frame: bytes, ctx: FrameContext | None = None, /) -> Parsed:
         )
     m = _FRAME.match(line)
     if m is None:
-        raise UnreadableFrame("not an A&D standard-format line", frame)
+        return _mt_format(line, frame, ctx)
     basis = _BASIS.get(m["hdr2"] or "")
     unit = normalize_unit(m["unit"])
     if m["hdr"] == "OL":
@@ -89,6 +103,33 @@ def parse_frame(frame: bytes, ctx: FrameContext | None = None, /) -> Parsed:
     )
 
 
+def _mt_format(line: str, frame: bytes, ctx: FrameContext) -> Reading:
+    """A line of the MT format (``5if`` = 3), or unreadable."""
+    m = _MT_RANGE.match(line)
+    if m is not None:
+        under = m["sign"] == "-"
+        return Reading(
+            value=None,
+            unit="",
+            state=ReadingState.UNDERLOAD if under else ReadingState.OVERLOAD,
+            raw=frame,
+            at=ctx.at,
+            scale_id=ctx.scale_id,
+            detail=f"{line.strip()}: {'underload' if under else 'overload'} (MT format)",
+        )
+    m = _MT_WEIGHT.match(line)
+    if m is None:
+        raise UnreadableFrame("not an A&D standard-, CSV- or MT-format line", frame)
+    return Reading(
+        value=parse_number(m["w"].replace(" ", ""), frame),
+        unit=normalize_unit(m["unit"]),
+        state=ReadingState.UNSTABLE if m["st"] == "D" else ReadingState.STABLE,
+        raw=frame,
+        at=ctx.at,
+        scale_id=ctx.scale_id,
+    )
+
+
 DIALECT = Dialect(
     name="and",
     # A&D lab balances ship at 2400 baud, 7 data bits, even parity.
@@ -102,3 +143,45 @@ DIALECT = Dialect(
     stream_start=b"SIR\r\n",
     stream_stop=b"C\r\n",
 )
+
+
+# -- lines as the balance writes them (public through drivers.scale.testing) --------
+AND_ACK = ACK
+_AND_UNITS = {"pcs": "PC"}
+AndHeader = Literal["ST", "US", "QT", "WT"]
+
+
+def and_weight(
+    value: Decimal, unit: str, *, header: AndHeader = "ST", second: str = "", csv: bool = False
+) -> bytes:
+    """``ST,+00123.45  g``: sign, 8 zero-padded characters, unit right-aligned in 3.
+    ``second``: ``GS`` / ``NT`` / ``TR`` or a comparator result; ``csv``: a comma before the unit."""
+    sign = "-" if value < 0 else "+"
+    data = f"{sign}{format_decimal(abs(value)):0>8}"
+    head = f"{header},{second}," if second else f"{header},"
+    return f"{head}{data}{',' if csv else ''}{_AND_UNITS.get(unit, unit):>3}\r\n".encode()
+
+
+def and_out_of_range(*, under: bool = False, second: str = "", unit: str = "") -> bytes:
+    """``OL,+9999999E+19`` (standard), ``OL,GS,+    .  kg`` (with a second header)."""
+    sign = "-" if under else "+"
+    if second:
+        return f"OL,{second},{sign}    .{unit:>4}\r\n".encode()
+    return f"OL,{sign}9999999E+19{unit and ',' + f'{unit:>3}'}\r\n".encode()
+
+
+def and_error(code: str = "E01") -> bytes:
+    return f"EC,{code}\r\n".encode()
+
+
+def and_mt_weight(value: Decimal, unit: str, *, stable: bool = True) -> bytes:
+    """MT format: ``S `` / ``SD`` header, sign only when negative, the number
+    right-aligned with spaces for leading zeros, then the unit."""
+    number = ("-" if value < 0 else "") + format_decimal(abs(value))
+    header = "S " if stable else "SD"
+    return f"{header}{number:>9} {_AND_UNITS.get(unit, unit)}\r\n".encode()
+
+
+def and_mt_out_of_range(*, under: bool = False) -> bytes:
+    """MT format: ``S I +`` overload, ``S I -`` underload."""
+    return b"S I -\r\n" if under else b"S I +\r\n"

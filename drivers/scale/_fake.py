@@ -1,10 +1,9 @@
 """A fake scale on the master side of a pty, for SimScale, the demo and the tests.
 
-Two layers, both reused by SimScale and the tests:
+The frames it writes come from the generators next to each parser (in the
+protocol modules, public through ``drivers.scale.testing``), e.g.
+``sics_weight(Decimal("100.00"), "g")`` is ``b"S S     100.00 g\\r\\n"``.
 
-- frame generators (pure functions, one group per protocol) that write frames
-  exactly as the manuals print them, e.g. ``sics_weight(Decimal("100.00"), "g")``
-  is ``b"S S     100.00 g\\r\\n"``;
 - ``FakeScale``: a pty pair whose slave is reachable through a stable symlink
   (like ``/dev/serial/by-id/...``), answering each protocol's commands from a
   simulated panel (load, tare, zero, unit, stable / motion / over / under).
@@ -27,143 +26,34 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from drivers.scale._a_and_d import AND_ACK, and_error, and_out_of_range, and_weight
 from drivers.scale._api import ScaleStatus
 from drivers.scale._frames import ProtocolName
+from drivers.scale._mt_sics import (
+    sics_error,
+    sics_reply,
+    sics_serial_number,
+    sics_status,
+    sics_tare,
+    sics_weight,
+)
+from drivers.scale._nci import NCI_UNKNOWN, nci_status, nci_status_frame, nci_weight
+from drivers.scale._ohaus import ohaus_weight
+from drivers.scale._sma import SMA_UNKNOWN, sma_frame
+from drivers.scale._toledo_8217 import MOTION, NEGATIVE, NET, OVER_CAPACITY, toledo_status, toledo_weight
 
 Condition = Literal["stable", "motion", "over", "under"]
 
-
-def _fmt(value: Decimal) -> str:
-    return format(value, "f")
-
-
-# ---------------------------------------------------------------- MT-SICS
-_SICS_UNITS = {"pcs": "PCS", "gn": "GN"}
-
-
-def sics_weight(value: Decimal, unit: str, *, stable: bool = True) -> bytes:
-    """``S S     100.00 g``: status S/D, value right-aligned in 10, unit."""
-    unit = _SICS_UNITS.get(unit, unit)
-    return f"S {'S' if stable else 'D'} {_fmt(value):>10} {unit}\r\n".encode()
-
-
-def sics_status(code: Literal["I", "+", "-"]) -> bytes:
-    return f"S {code}\r\n".encode()
-
-
-def sics_tare(value: Decimal, unit: str) -> bytes:
-    return f"T S {_fmt(value):>10} {_SICS_UNITS.get(unit, unit)}\r\n".encode()
-
-
-def sics_reply(command: Literal["T", "Z"], code: str) -> bytes:
-    return f"{command} {code}\r\n".encode()
-
-
-def sics_error(code: Literal["ES", "ET", "EL"] = "ES") -> bytes:
-    return f"{code}\r\n".encode()
-
-
-# ---------------------------------------------------------------- Toledo 8217
-TOLEDO_MOTION, TOLEDO_OVER, TOLEDO_NEGATIVE, TOLEDO_NET = 0x01, 0x02, 0x04, 0x20
-
-
-def toledo_weight(value: Decimal) -> bytes:
-    """``STX   12.34 CR``: no sign, no unit (negative weights come as a status frame)."""
-    return b"\x02" + f"{_fmt(value):>7}".encode() + b"\r"
-
-
-def toledo_status(bits: int) -> bytes:
-    return b"\x02?" + bytes([bits]) + b"\r"
-
-
-# ---------------------------------------------------------------- Ohaus
-_OHAUS_UNITS = {"pcs": "PCS"}
 # No Ohaus manual at hand documents an overload output line; the fake sends
 # the display text. The parser must (and does) refuse it as unreadable.
 OHAUS_OVERLOAD_ASSUMED = b"      -OL-\r\n"
 OHAUS_UNDERLOAD_ASSUMED = b"      -UL-\r\n"
 
 
-def ohaus_weight(value: Decimal, unit: str, *, stable: bool = True, legend: str | None = None) -> bytes:
-    """``     192.21 g`` / ``       0.01 g ?`` (+ optional legend such as ``NET``)."""
-    line = f"{_fmt(value):>11} {_OHAUS_UNITS.get(unit, unit)}"
-    if not stable:
-        line += " ?"
-    if legend:
-        line += f" {legend}"
-    return (line + "\r\n").encode()
-
-
-# ---------------------------------------------------------------- A&D
-AND_ACK = b"\x06"
-_AND_UNITS = {"pcs": "PC"}
-
-
-def and_weight(
-    value: Decimal, unit: str, *, header: Literal["ST", "US", "QT", "WT"] = "ST", second: str = ""
-) -> bytes:
-    """``ST,+00123.45  g``: sign, 8 zero-padded characters, unit right-aligned in 3."""
-    sign = "-" if value < 0 else "+"
-    data = f"{sign}{_fmt(abs(value)):0>8}"
-    head = f"{header},{second}," if second else f"{header},"
-    return f"{head}{data}{_AND_UNITS.get(unit, unit):>3}\r\n".encode()
-
-
-def and_out_of_range(*, under: bool = False) -> bytes:
-    return b"OL,-9999999E+19\r\n" if under else b"OL,+9999999E+19\r\n"
-
-
-def and_error(code: str = "E01") -> bytes:
-    return f"EC,{code}\r\n".encode()
-
-
-# ---------------------------------------------------------------- SMA
-def sma_frame(
-    weight: Decimal | None,
-    unit: str,
-    *,
-    status: str = " ",
-    basis: str = "G",
-    motion: bool = False,
-    range_: str = "1",
-) -> bytes:
-    """``LF s r n m f <weight:10> <unit:3> CR``; weight ``None`` gives the dashes of E/I/T."""
-    field_ = "-" * 10 if weight is None else f"{_fmt(weight):>10}"
-    head = f"{status}{range_}{basis}{'M' if motion else ' '} "
-    return f"\n{head}{field_}{unit:<3}\r".encode()
-
-
-SMA_UNKNOWN = b"\n?\r"
-
-
-# ---------------------------------------------------------------- NCI
-def nci_status(
-    *,
-    motion: bool = False,
-    at_zero: bool = False,
-    under: bool = False,
-    over: bool = False,
-    net: bool | None = None,
-) -> bytes:
-    """Two status bytes (three with ``net`` given), high nibble 0x3 as the manuals show."""
-    b1 = 0x30 | (0x01 if motion else 0) | (0x02 if at_zero else 0)
-    b2 = 0x30 | (0x01 if under else 0) | (0x02 if over else 0)
-    if net is None:
-        return bytes([b1, b2])
-    return bytes([b1, b2 | 0x40, 0x30 | (0x04 if net else 0)])
-
-
-def nci_weight(field_: Decimal | str, unit: str, status: bytes) -> bytes:
-    """``LF   12.34lb CR LF <status> CR ETX``; ``field_`` may be ``"^^^^^^"`` etc."""
-    text = _fmt(field_) if isinstance(field_, Decimal) else field_
-    return b"\n" + f"{text:>7}{unit}".encode() + b"\r\n" + status + b"\r\x03"
-
-
-def nci_status_frame(status: bytes) -> bytes:
-    return b"\n" + status + b"\r\x03"
-
-
-NCI_UNKNOWN = b"\n?\r\x03"
+def as_8n1(data: bytes) -> bytes:
+    """What an 8N1 port reads from a 7E1 scale: each byte's even-parity bit lands in
+    bit 7 (CR 0x0D arrives as 0x8D, STX 0x02 as 0x82, LF 0x0A stays 0x0A)."""
+    return bytes(b | (0x80 if bin(b).count("1") % 2 else 0) for b in data)
 
 
 # ---------------------------------------------------------------- the fake scale
@@ -212,6 +102,13 @@ class FakeScale:
         self.acknowledge = acknowledge  # A&D "AK,ER" function
         self.serial = serial
         self.legal_for_trade: bool | None = True  # Ohaus PV: LFT ON / LFT OFF / no LFT line
+        # Full duplex / echo mode: every command comes back before its answer.
+        self.echo = False
+        # NCI: answer W with the status alone while moving / over / under (the
+        # manuals' behaviour); False sends the weight line with the status instead.
+        self.nci_status_only = True
+        # A 7E1 scale on an 8N1 port: every byte written gets its parity bit in bit 7.
+        self.parity_as_data = False
         self.streaming = False
         self.received: list[bytes] = []
         self.commands: asyncio.Queue[bytes] = asyncio.Queue()
@@ -282,6 +179,8 @@ class FakeScale:
         """Send raw bytes to the driver (manual frames, garbage, half frames)."""
         if self._master is None:
             return
+        if self.parity_as_data:
+            data = as_8n1(data)
         with contextlib.suppress(OSError):  # a full or dead line drops data, like a real one
             os.write(self._master, data)
 
@@ -324,7 +223,10 @@ class FakeScale:
             self._loop.remove_reader(self._master)
             return
         # XON/XOFF from the tty's own flow control are not commands.
-        self._inbox += data.replace(b"\x11", b"").replace(b"\x13", b"")
+        data = data.replace(b"\x11", b"").replace(b"\x13", b"")
+        if self.echo:
+            self.write(data)
+        self._inbox += data
         for command in self._split():
             self.received.append(command)
             self.commands.put_nowait(command)
@@ -356,14 +258,14 @@ class FakeScale:
                     return sics_status("-")
                 return sics_weight(p.shown, p.unit, stable=p.stable)
             case "toledo-8217":
-                net = TOLEDO_NET if p.net else 0
+                net = NET if p.net else 0
                 if p.condition == "over":
-                    return toledo_status(TOLEDO_OVER | net)
+                    return toledo_status(OVER_CAPACITY | net)
                 if p.condition == "under" or p.shown < 0:
-                    return toledo_status(TOLEDO_NEGATIVE | net)
+                    return toledo_status(NEGATIVE | net)
                 if not p.stable:
-                    return toledo_status(TOLEDO_MOTION | net)
-                return toledo_weight(p.shown)
+                    return toledo_status(MOTION | net)
+                return toledo_weight(p.shown, net=p.net)
             case "ohaus":
                 if p.condition == "over":
                     return OHAUS_OVERLOAD_ASSUMED
@@ -393,6 +295,9 @@ class FakeScale:
                     over=p.condition == "over",
                     net=p.net,
                 )
+                if self.nci_status_only and (not p.stable or p.condition in ("over", "under")):
+                    # What AWT 7821 p.25 shows for W while the scale cannot weigh.
+                    return nci_status_frame(bits)
                 if p.condition == "over":
                     return nci_weight("^^^^^^", p.unit, bits)
                 if p.condition == "under":
@@ -449,9 +354,9 @@ class FakeScale:
                 self.streaming = True
             case "@":
                 self.streaming = False
-                self.write(f'I4 A "{self.serial}"\r\n'.encode())
+                self.write(sics_serial_number(self.serial))
             case "I4":
-                self.write(f'I4 A "{self.serial}"\r\n'.encode())
+                self.write(sics_serial_number(self.serial))
             case "T":
                 if p.condition == "over":
                     self.write(sics_reply("T", "+"))

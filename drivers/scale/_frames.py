@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Literal, Protocol
 
-from drivers.scale._framing import Framer
+from drivers.scale._framing import PARITY_HINT, Framer
 from drivers.scale._reading import Reading, utc_now
 
 ProtocolName = Literal["mt-sics", "toledo-8217", "ohaus", "and", "sma", "nci"]
@@ -35,9 +35,16 @@ class FrameContext:
 
 
 class UnreadableFrame(ValueError):
-    """A frame that is not a valid answer in this protocol. Never turned into a weight."""
+    """A frame that is not a valid answer in this protocol. Never turned into a weight.
+
+    A refused frame with bytes >= 0x80 always carries the parity/baud hint,
+    whatever check refused it: on a 7-bit protocol those bytes mean the port's
+    settings do not match the scale, and that is what IT must be told.
+    """
 
     def __init__(self, reason: str, frame: bytes) -> None:
+        if any(b >= 0x80 for b in frame):
+            reason = PARITY_HINT
         super().__init__(f"{reason}: {frame!r}")
         self.reason = reason
         self.frame = frame
@@ -106,6 +113,28 @@ class Dialect:
     # Asks the scale about itself (Ohaus ``PV``: name, version, ``LFT ON``); answered by
     # ``info`` replies. None: the protocol cannot say whether it is legal-for-trade.
     version: Command | None = None
+    # NCI: a status-only frame answers any command, ``W`` included: when it says the
+    # scale cannot weigh (a value-less reading) it is the answer to ``S``/``Z``/``T`` too.
+    status_answers: bool = False
+
+    def is_echo(self, data: bytes) -> bool:
+        """True when ``data`` is one of this protocol's own commands sent back: a scale
+        (or an RS-232 converter) in full duplex / echo mode returns what it receives
+        before answering. An echo is neither a reading nor noise."""
+        core = data.strip(b"\r\n ")
+        return bool(core) and core in {
+            c.strip(b"\r\n ")
+            for c in (
+                self.weigh_immediate.request,
+                self.weigh_stable.request if self.weigh_stable else None,
+                self.tare.request if self.tare else None,
+                self.zero.request if self.zero else None,
+                self.version.request if self.version else None,
+                self.stream_start,
+                self.stream_stop,
+            )
+            if c
+        }
 
 
 def frame_text(frame: bytes) -> str:
@@ -118,11 +147,7 @@ def frame_text(frame: bytes) -> str:
     try:
         return frame.decode("ascii")
     except UnicodeDecodeError:
-        raise UnreadableFrame(
-            "bytes >= 0x80 in the frame: probably a baud/parity/data-bits mismatch "
-            "(e.g. 8N1 port on a 7E1 scale)",
-            frame,
-        ) from None
+        raise UnreadableFrame(PARITY_HINT, frame) from None
 
 
 _NUMBER = re.compile(r"^([-+]?)\s*(\d+(?:\.\d*)?|\.\d+)$")
@@ -141,3 +166,8 @@ def parse_number(text: str, frame: bytes) -> Decimal:
         return Decimal(m.group(1) + m.group(2))
     except InvalidOperation:  # pragma: no cover - the regex already guarantees a number
         raise UnreadableFrame("weight field is not a number", frame) from None
+
+
+def format_decimal(value: Decimal) -> str:
+    """A weight as the scale prints it: the digits of the Decimal, never an exponent."""
+    return format(value, "f")

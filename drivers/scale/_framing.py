@@ -10,6 +10,11 @@ Every framer resynchronises the same way: bytes that cannot belong to a frame
 come out as ``Junk`` and framing restarts at the next delimiter. Junk is
 reported, never parsed. Whitespace-only junk (stray CR/LF/NUL, e.g. an SMA
 scale that adds LF after CR) is dropped silently: it cannot hide a weight.
+
+Junk with bytes >= 0x80 gets the parity hint as its reason, whatever the
+framer found wrong: a 7E1 scale read on an 8N1 port sends CR as 0x8D and STX
+as 0x82, so the framer never sees a frame end and would otherwise only say
+"no line end", which sends IT looking in the wrong place.
 """
 
 from __future__ import annotations
@@ -21,6 +26,28 @@ ETX = 0x03
 LF = 0x0A
 CR = 0x0D
 _BLANK = frozenset(b" \t\r\n\x00")
+
+PARITY_HINT = (
+    "bytes >= 0x80 in the frame: probably a baud/parity/data-bits mismatch "
+    "(e.g. 8N1 port on a 7E1 scale)"
+)
+
+
+# Clears bit 7: a delimiter a 7E1 scale sent reads as delimiter | 0x80 on an 8N1 port.
+_SEVEN_BITS = bytes(b & 0x7F for b in range(256))
+
+
+def _reason(data: bytes, reason: str) -> str:
+    return PARITY_HINT if any(b >= 0x80 for b in data) else reason
+
+
+def _seven_bit_find(buf: bytearray, needle: bytes, start: int = 0) -> int:
+    """Where ``needle`` ends a frame once bit 7 is cleared and does not in the raw
+    bytes (a 7E1 frame end on an 8N1 port), or -1."""
+    if not any(b >= 0x80 for b in buf):
+        return -1
+    at = buf.translate(_SEVEN_BITS).find(needle, start)
+    return at if at >= 0 and buf[at : at + len(needle)] != needle else -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +76,7 @@ class Framer:
         data = bytes(self._buf)
         self._buf.clear()
         if data and not set(data) <= _BLANK:
-            return Junk(data, "incomplete frame")
+            return Junk(data, _reason(data, "incomplete frame"))
         return None
 
     # -- for subclasses -------------------------------------------------
@@ -67,9 +94,10 @@ class Framer:
             return
         last = self._out[-1] if self._out else None
         if isinstance(last, Junk):  # one report per stretch of noise, not one per byte
-            self._out[-1] = Junk(last.data + data, last.reason)
+            joined = last.data + data
+            self._out[-1] = Junk(joined, _reason(joined, last.reason))
         else:
-            self._out.append(Junk(data, reason))
+            self._out.append(Junk(data, _reason(data, reason)))
 
 
 class LineFramer(Framer):
@@ -88,6 +116,10 @@ class LineFramer(Framer):
                 self._frame(1)
                 continue
             idx = buf.find(self._term)
+            shifted = _seven_bit_find(buf, self._term)
+            if shifted >= 0 and (idx < 0 or shifted < idx):
+                self._junk(shifted + len(self._term), PARITY_HINT)
+                continue
             if idx < 0:
                 if len(buf) > self.max_len:
                     # Keep a trailing CR: its LF may be in the next read.
@@ -128,10 +160,17 @@ class StartEndFramer(Framer):
             if restart > 0:
                 self._junk(restart, "incomplete frame")
                 continue
+            shifted = _seven_bit_find(buf, bytes([self._end]), 1)
+            if shifted >= 0 and (e < 0 or shifted < e):
+                self._junk(shifted + 1, PARITY_HINT)
+                continue
             if e < 0:
                 if len(buf) > self.max_len:
                     self._junk(len(buf), f"no frame end within {self.max_len} bytes")
                 return
+            if e + 1 > self.max_len:  # arrived whole, but no real frame is this long
+                self._junk(e + 1, f"frame longer than {self.max_len} bytes")
+                continue
             self._frame(e + 1)
 
 
@@ -175,6 +214,9 @@ class ToledoFramer(Framer):
                 if len(buf) > self.max_len:
                     self._junk(len(buf), f"no frame end within {self.max_len} bytes")
                 return
+            if e + 1 > self.max_len:  # arrived whole, but no real frame is this long
+                self._junk(e + 1, f"frame longer than {self.max_len} bytes")
+                continue
             self._frame(e + 1)
 
 

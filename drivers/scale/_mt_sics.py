@@ -7,11 +7,17 @@ stable, ``D`` dynamic (only from ``SI``/``SIR``). ``S I`` = not executable now
 underload; ``ES`` / ``ET`` / ``EL`` are syntax / transmission / logical errors.
 Tare answers ``T S <tare> <unit>`` / ``T I`` / ``T +`` / ``T -``; zero answers
 ``Z A`` / ``Z I`` / ``Z +`` / ``Z -``. (MT AT manual p.87, MT-SICS reference.)
+
+A&D balances in their MT-compatible output (FX-i manual p.38, "MT format")
+report overload / underload as ``S I +`` / ``S I -``: parsed as overload and
+below zero, never as "busy".
 """
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
+from typing import Literal
 
 from drivers.scale._frames import (
     Command,
@@ -21,6 +27,7 @@ from drivers.scale._frames import (
     Reply,
     SerialSettings,
     UnreadableFrame,
+    format_decimal,
     frame_text,
     parse_number,
 )
@@ -30,11 +37,18 @@ from drivers.scale._reading import Reading, ReadingState, normalize_unit
 _WEIGHT = re.compile(
     r"^(?:S|SI|SIR|SU|SIU)\s+(?P<st>[SD])\s+(?P<w>[-+]?\s*(?:\d+(?:\.\d*)?|\.\d+))\s+(?P<u>\S{1,3})$"
 )
-_WEIGHT_STATUS = re.compile(r"^(?:S|SI|SIR|SU|SIU)\s+(?P<st>[I+-])$")
+_WEIGHT_STATUS = re.compile(r"^(?:S|SI|SIR|SU|SIU)\s+(?P<st>[I+-]|I\s*[+-])$")
 _TARE = re.compile(r"^T\s+(?:S\s+(?P<w>[-+]?\s*[\d.]+)\s+(?P<u>\S{1,3})|(?P<err>[I+-]))$")
 _ZERO = re.compile(r"^Z\s+(?P<st>[AI+-])$")
 _INFO = re.compile(r"^(?:I\d+|@)\s+A(?:\s.*)?$")
 
+_WEIGHT_STATES = {
+    "I": (ReadingState.ERROR, "S I: busy or no stability within the balance's timeout"),
+    "+": (ReadingState.OVERLOAD, "S +: overload"),
+    "-": (ReadingState.UNDERLOAD, "S -: underload"),
+    "I+": (ReadingState.OVERLOAD, "S I +: overload (A&D MT format)"),
+    "I-": (ReadingState.UNDERLOAD, "S I -: underload (A&D MT format)"),
+}
 _GENERAL_ERRORS = {
     "ES": ("scale did not understand the command", "ES: syntax error (command unknown)"),
     "ET": ("scale reported a transmission error", "ET: transmission error (parity/break)"),
@@ -73,12 +87,7 @@ def parse_frame(frame: bytes, ctx: FrameContext | None = None, /) -> Parsed:
         )
     m = _WEIGHT_STATUS.match(line)
     if m:
-        st = m["st"]
-        state, detail = {
-            "I": (ReadingState.ERROR, "S I: busy or no stability within the balance's timeout"),
-            "+": (ReadingState.OVERLOAD, "S +: overload"),
-            "-": (ReadingState.UNDERLOAD, "S -: underload"),
-        }[st]
+        state, detail = _WEIGHT_STATES[m["st"].replace(" ", "")]
         return Reading(
             value=None,
             unit="",
@@ -122,3 +131,38 @@ DIALECT = Dialect(
     stream_start=b"SIR\r\n",
     stream_stop=b"@\r\n",  # reset: stops SIR, answers with I4 (serial number)
 )
+
+
+# -- frames as the balance writes them (public through drivers.scale.testing) --------
+_SICS_UNITS = {"pcs": "PCS", "gn": "GN"}
+SicsWeightCommand = Literal["S", "SI", "SIR", "SU", "SIU"]
+
+
+def sics_weight(
+    value: Decimal, unit: str, *, stable: bool = True, command: SicsWeightCommand = "S"
+) -> bytes:
+    """``S S     100.00 g``: the answering command, status S/D, value right-aligned in 10, unit."""
+    unit = _SICS_UNITS.get(unit, unit)
+    return f"{command} {'S' if stable else 'D'} {format_decimal(value):>10} {unit}\r\n".encode()
+
+
+def sics_status(code: Literal["I", "+", "-", "I +", "I -"], *, command: SicsWeightCommand = "S") -> bytes:
+    """``S I`` busy, ``S +`` / ``S -`` over / under; ``S I +`` / ``S I -`` from A&D's MT format."""
+    return f"{command} {code}\r\n".encode()
+
+
+def sics_tare(value: Decimal, unit: str) -> bytes:
+    return f"T S {format_decimal(value):>10} {_SICS_UNITS.get(unit, unit)}\r\n".encode()
+
+
+def sics_reply(command: Literal["T", "Z"], code: str) -> bytes:
+    return f"{command} {code}\r\n".encode()
+
+
+def sics_error(code: Literal["ES", "ET", "EL"] = "ES") -> bytes:
+    return f"{code}\r\n".encode()
+
+
+def sics_serial_number(serial: str) -> bytes:
+    """``I4 A "0123456789"``: the answer to ``I4`` and to ``@`` (reset)."""
+    return f'I4 A "{serial}"\r\n'.encode()

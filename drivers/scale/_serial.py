@@ -112,10 +112,12 @@ class _Pending:
     action: Action
     future: asyncio.Future[Reading | Reply]
     junk: DeviceFault | None = field(default=None)
+    status_answers: bool = False  # Dialect.status_answers
 
     def accepts(self, parsed: Reading | Reply) -> bool:
         if isinstance(parsed, Reading):
-            return self.command.answer == "reading"
+            # A value-less status reading (NCI "moving", "over capacity") answers any command.
+            return self.command.answer == "reading" or (self.status_answers and parsed.value is None)
         if parsed.answers not in (None, self.action):
             return False
         # A weighing command is answered by a weight; a reply to it can only be a refusal
@@ -406,6 +408,9 @@ class SerialScale:
 
     # -- frames in ---------------------------------------------------------
     def _handle(self, item: bytes | Junk) -> None:
+        if self._dialect.is_echo(item.data if isinstance(item, Junk) else item):
+            _log.debug("%s: command echoed back: %r", self._device, item)
+            return
         if isinstance(item, Junk):
             self._unreadable(item.data, item.reason)
             return
@@ -458,7 +463,7 @@ class SerialScale:
                 if junk is not None:
                     self._unreadable(junk.data, junk.reason)
             future: asyncio.Future[Reading | Reply] = asyncio.get_running_loop().create_future()
-            pending = _Pending(command, action, future)
+            pending = _Pending(command, action, future, status_answers=self._dialect.status_answers)
             self._pending = pending
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
             # cancellation that lands just as the answer arrives (gh-86296), which
@@ -495,10 +500,9 @@ class SerialScale:
         answer = await self._exchange(command, action, self._config.stable_timeout)
         if isinstance(answer, Reply) and not answer.ok:
             raise DeviceFault(answer.message or failed, device=self._device, detail=answer.detail)
-        if isinstance(answer, Reading) and answer.state in (
-            ReadingState.ERROR,
-            ReadingState.OVERLOAD,
-            ReadingState.UNDERLOAD,
+        if isinstance(answer, Reading) and (
+            answer.state in (ReadingState.ERROR, ReadingState.OVERLOAD, ReadingState.UNDERLOAD)
+            or answer.value is None  # a status-only answer: moving, so nothing was done
         ):
             raise DeviceFault(failed, device=self._device, detail=answer.detail or repr(answer.raw))
 

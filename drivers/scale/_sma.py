@@ -27,6 +27,7 @@ from drivers.scale._frames import (
     Reply,
     SerialSettings,
     UnreadableFrame,
+    format_decimal,
     frame_text,
     parse_number,
 )
@@ -102,3 +103,27 @@ DIALECT = Dialect(
     stream_start=b"\nR\r",
     stream_stop=None,  # any command stops R; nothing to send on close
 )
+
+
+# -- frames as the indicator writes them (public through drivers.scale.testing) --------
+SMA_UNKNOWN = b"\n?\r"
+
+
+def sma_frame(
+    weight: Decimal | None,
+    unit: str,
+    *,
+    status: str = " ",
+    basis: str = "G",
+    motion: bool = False,
+    range_: str = "1",
+) -> bytes:
+    """``LF s r n m f <weight:10> <unit:3> CR``; weight ``None`` gives the dashes of E/I/T."""
+    field_ = "-" * 10 if weight is None else f"{format_decimal(weight):>10}"
+    head = f"{status}{range_}{basis}{'M' if motion else ' '} "
+    return f"\n{head}{field_}{unit:<3}\r".encode()
+
+
+def sma_about(line: str = "SMA:1/1.0") -> bytes:
+    """One line of the answer to ``A`` (about): ``SMA:``, ``MFG:``, ``MOD:``, ``REV:``."""
+    return f"\n{line}\r".encode()

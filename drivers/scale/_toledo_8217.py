@@ -1,7 +1,9 @@
 """Toledo 8217 "weight only" protocol (Ariva, Viva and many retail bench scales).
 
 Send ``W`` with no terminator. The scale answers ``STX weight CR`` when it has
-a good weight, or ``STX ? <status> CR`` when it has not. Status bits: 0 motion,
+a good weight, or ``STX ? <status> CR`` when it has not. After a tare the
+weight is net and ends in ``N``: ``STX WW.WWN CR`` (Odoo ``Toledo8217Protocol``
+``measureRegexp`` ``\\x02\\s*([0-9.]+)N?\\r``; reference/hardware.md §2.3). Status bits: 0 motion,
 1 over capacity, 2 negative / under zero, 3 outside zero capture range,
 4 centre of zero, 5 net weight (Odoo hw_scale ``_toledo8217StatusParse``;
 Mettler Toledo Viva service manual). ``Z`` zero, ``T`` tare, ``C`` clear tare
@@ -12,6 +14,7 @@ must be given in ``ScaleConfig.unit``.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from drivers.scale._frames import (
     Command,
@@ -20,6 +23,7 @@ from drivers.scale._frames import (
     Parsed,
     SerialSettings,
     UnreadableFrame,
+    format_decimal,
     frame_text,
     parse_number,
 )
@@ -33,7 +37,7 @@ OUTSIDE_ZERO_RANGE = 1 << 3
 CENTRE_OF_ZERO = 1 << 4
 NET = 1 << 5
 
-_WEIGHT = re.compile(r"^\x02\s*(?P<w>\d+(?:\.\d*)?|\.\d+)\r$")
+_WEIGHT = re.compile(r"^\x02\s*(?P<w>\d+(?:\.\d*)?|\.\d+)(?P<net>N)?\r$")
 
 _FLAG_NAMES = (
     (MOTION, "motion"),
@@ -90,6 +94,7 @@ def parse_frame(frame: bytes, ctx: FrameContext | None = None, /) -> Parsed:
         raw=frame,
         at=ctx.at,
         scale_id=ctx.scale_id,
+        basis=WeightBasis.NET if m["net"] else WeightBasis.GROSS,
     )
 
 
@@ -106,3 +111,15 @@ DIALECT = Dialect(
     stream_stop=None,
     frames_carry_unit=False,
 )
+
+
+# -- frames as the scale writes them (public through drivers.scale.testing) --------
+def toledo_weight(value: Decimal, *, net: bool = False) -> bytes:
+    """``STX   12.34 CR`` (``STX   12.34N CR`` after a tare): no sign, no unit, the
+    weight right-aligned in the display's width (negative weights come as status)."""
+    return b"\x02" + f"{format_decimal(value):>7}".encode() + (b"N" if net else b"") + b"\r"
+
+
+def toledo_status(bits: int) -> bytes:
+    """``STX ? <status> CR``: the status byte is the raw bit field (``MOTION`` …)."""
+    return b"\x02?" + bytes([bits]) + b"\r"

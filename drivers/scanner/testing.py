@@ -9,6 +9,11 @@ file in a directory of your choice and ``bus.open`` is the device opener to give
 way a US-layout wedge scanner does (MSC_SCAN, key, SYN for every press and release).
 
 Used by this repo's tests and meant for the agent's tests too; Linux only.
+
+The fault messages and the pure parsers are public here too, so tests never
+import private driver modules: ``ByteFramer`` / ``decode_payload`` (serial scanners), ``KeyDecoder``
+(evdev key presses) and ``split_aim`` (AIM symbology prefix), with their problems.
+``TYPABLE`` is every character ``key_events`` can type.
 """
 
 from __future__ import annotations
@@ -25,7 +30,49 @@ from typing import Literal
 from evdev import DeviceInfo, InputEvent, ecodes
 from evdev.eventio_async import EventIO
 
-from drivers.scanner._keymap import KEYPAD_KEYS, US_KEYS, control_char
+from drivers.scanner._evdev import looks_like_scanner
+from drivers.scanner._faults import IN_USE, NO_PERMISSION, NONE_PLUGGED, NOT_WORKING, UNPLUGGED
+from drivers.scanner._framing import MAX_SCAN_CHARS, NO_AIM_PROBLEM, TOO_LONG_PROBLEM, AimMode, split_aim
+from drivers.scanner._keymap import (
+    KEYPAD_KEYS,
+    TERMINATOR_KEYS,
+    UNMAPPED_PROBLEM,
+    US_KEYS,
+    KeyDecoder,
+    KeyFrame,
+    control_char,
+)
+from drivers.scanner._serial import BAD_BYTES_PROBLEM, ByteFrame, ByteFramer, decode_payload
+
+__all__ = [
+    "BAD_BYTES_PROBLEM",
+    "INPUT_EVENT",
+    "IN_USE",
+    "MAX_SCAN_CHARS",
+    "NONE_PLUGGED",
+    "NOT_WORKING",
+    "NO_AIM_PROBLEM",
+    "NO_PERMISSION",
+    "TERMINATOR_KEYS",
+    "TOO_LONG_PROBLEM",
+    "TYPABLE",
+    "UNMAPPED_PROBLEM",
+    "UNPLUGGED",
+    "AimMode",
+    "ByteFrame",
+    "ByteFramer",
+    "FakeInputBus",
+    "KeyDecoder",
+    "KeyEvent",
+    "KeyFrame",
+    "PipeInputDevice",
+    "PluggedDevice",
+    "decode_payload",
+    "key_events",
+    "looks_like_scanner",
+    "pack_events",
+    "split_aim",
+]
 
 KeyEvent = tuple[int, int, int]  # (type, code, value)
 
@@ -45,6 +92,10 @@ for _char, (_code, _shift) in sorted(_TYPABLE.items()):
     _ctrl = control_char(_char)
     if _ctrl is not None and (_char.isupper() or not _char.isalpha()):
         _CONTROL.setdefault(_ctrl, (_code, _shift))
+
+#: Every character a US-layout scanner can send through ``key_events`` (control
+#: characters included, as Ctrl+key or Alt+keypad code).
+TYPABLE = frozenset(_TYPABLE) | frozenset(_CONTROL)
 
 _TERMINATORS = {"enter": ecodes.KEY_ENTER, "kp_enter": ecodes.KEY_KPENTER, "tab": ecodes.KEY_TAB}
 

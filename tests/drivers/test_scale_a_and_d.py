@@ -14,13 +14,24 @@ from decimal import Decimal
 import pytest
 
 from drivers.faults import DeviceFault
-from drivers.scale import ReadingState, ScaleConfig, SimScale, WeightBasis
-from drivers.scale._a_and_d import parse_frame
-from drivers.scale._fake import and_error, and_out_of_range, and_weight
-from drivers.scale._frames import Reply, UnreadableFrame
-from drivers.scale._reading import Reading
-from drivers.scale._serial import UNREADABLE
-from drivers.scale._sim import replay
+from drivers.scale import Reading, ReadingState, ScaleConfig, SimScale, WeightBasis
+from drivers.scale.testing import (
+    UNREADABLE,
+    FrameContext,
+    Parsed,
+    Reply,
+    UnreadableFrame,
+    and_error,
+    and_out_of_range,
+    and_weight,
+    parse,
+    replay,
+)
+
+
+def parse_frame(frame: bytes, ctx: FrameContext | None = None) -> Parsed:
+    return parse('and', frame, ctx)
+
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -19,7 +19,7 @@ from drivers.scale import (
     WeightBasis,
     open_scale,
 )
-from drivers.scale._reading import normalize_unit
+from drivers.scale.testing import normalize_unit
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

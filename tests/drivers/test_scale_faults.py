@@ -11,11 +11,25 @@ from typing import Any
 import pytest
 
 from drivers.faults import DeviceFault
-from drivers.scale import LinkState, ReadingState, ScaleConfig, ScaleStatus, SerialScale, SimScale, open_scale
-from drivers.scale._fake import FakeScale, StatusLog
-from drivers.scale._frames import ProtocolName
-from drivers.scale._reading import Reading
-from drivers.scale._serial import DISCONNECTED, NOT_ANSWERING, PORT_BUSY, UNREADABLE
+from drivers.scale import (
+    LinkState,
+    Reading,
+    ReadingState,
+    ScaleConfig,
+    ScaleStatus,
+    SerialScale,
+    SimScale,
+    open_scale,
+)
+from drivers.scale.testing import (
+    DISCONNECTED,
+    NOT_ANSWERING,
+    PORT_BUSY,
+    UNREADABLE,
+    FakeScale,
+    ProtocolName,
+    StatusLog,
+)
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -6,9 +6,19 @@ import random
 
 import pytest
 
-from drivers.scale._dialects import DIALECTS
-from drivers.scale._frames import FrameContext, ProtocolName, UnreadableFrame
-from drivers.scale._framing import Junk, LineFramer, NciFramer, StartEndFramer, ToledoFramer
+from drivers.scale.testing import (
+    PARITY_HINT,
+    FrameContext,
+    Junk,
+    LineFramer,
+    NciFramer,
+    ProtocolName,
+    StartEndFramer,
+    ToledoFramer,
+    UnreadableFrame,
+    framer,
+    parse,
+)
 
 # Frames as the manuals print them (see the protocol test files for sources).
 SAMPLES: dict[ProtocolName, list[bytes]] = {
@@ -21,12 +31,12 @@ SAMPLES: dict[ProtocolName, list[bytes]] = {
 }
 
 
-def feed_in_pieces(framer_factory: type | object, stream: bytes, cuts: list[int]) -> list[bytes | Junk]:
-    framer = framer_factory()  # type: ignore[operator]
+def feed_in_pieces(protocol: ProtocolName, stream: bytes, cuts: list[int]) -> list[bytes | Junk]:
+    cutter = framer(protocol)
     out: list[bytes | Junk] = []
     start = 0
     for cut in [*sorted(cuts), len(stream)]:
-        out += framer.feed(stream[start:cut])
+        out += cutter.feed(stream[start:cut])
         start = cut
     return out
 
@@ -35,19 +45,17 @@ def feed_in_pieces(framer_factory: type | object, stream: bytes, cuts: list[int]
 def test_frames_survive_every_split(protocol: ProtocolName) -> None:
     stream = b"".join(SAMPLES[protocol])
     rng = random.Random(protocol)
-    framer = DIALECTS[protocol].framer
     # one byte at a time, then 50 random splittings
-    assert feed_in_pieces(framer, stream, list(range(1, len(stream)))) == SAMPLES[protocol]
+    assert feed_in_pieces(protocol, stream, list(range(1, len(stream)))) == SAMPLES[protocol]
     for _ in range(50):
         cuts = rng.sample(range(1, len(stream)), k=rng.randint(1, min(8, len(stream) - 1)))
-        assert feed_in_pieces(framer, stream, cuts) == SAMPLES[protocol]
+        assert feed_in_pieces(protocol, stream, cuts) == SAMPLES[protocol]
 
 
 @pytest.mark.parametrize("protocol", list(SAMPLES))
 def test_garbage_between_frames_never_reaches_the_parser_as_a_frame(protocol: ProtocolName) -> None:
-    dialect = DIALECTS[protocol]
     good = SAMPLES[protocol][0]
-    out = dialect.framer().feed(good + b"#\xfe@garbage!" + good + good)
+    out = framer(protocol).feed(good + b"#\xfe@garbage!" + good + good)
     assert out[0] == good
     assert out[-1] == good
     # Line framers cannot tell garbage from the start of the next line, so the
@@ -58,7 +66,7 @@ def test_garbage_between_frames_never_reaches_the_parser_as_a_frame(protocol: Pr
             continue
         if isinstance(item, bytes):
             with pytest.raises(UnreadableFrame):
-                dialect.parse(item, FrameContext(unit="lb"))
+                parse(protocol, item, FrameContext(unit="lb"))
         else:
             assert isinstance(item, Junk)
     assert out.count(good) >= 2
@@ -126,3 +134,34 @@ def test_discard_partial_reports_only_real_leftovers() -> None:
     assert framer.discard_partial() == Junk(b"S S    1", "incomplete frame")
     framer.feed(b"\r")
     assert framer.discard_partial() is None
+
+
+@pytest.mark.parametrize(
+    ("protocol", "frame"),
+    [
+        ("sma", b"\n" + b"x" * 40 + b"\r"),  # found by the property tests: arrived whole, too long
+        ("toledo-8217", b"\x02" + b"1" * 20 + b"\r"),
+    ],
+)
+def test_a_frame_longer_than_any_real_one_is_junk_even_when_it_arrives_whole(
+    protocol: ProtocolName, frame: bytes
+) -> None:
+    out = framer(protocol).feed(frame)
+    assert len(out) == 1 and isinstance(out[0], Junk)
+    assert out[0].reason.startswith("frame longer than")
+
+
+@pytest.mark.parametrize(
+    ("protocol", "frame"),
+    [
+        ("mt-sics", b"S S     100.00 g\r\n"),
+        ("sma", b"\n 1G       5.025lb \r"),
+    ],
+)
+def test_a_7e1_frame_end_on_an_8n1_port_is_cut_at_once_with_the_parity_hint(
+    protocol: ProtocolName, frame: bytes
+) -> None:
+    # CR arrives as 0x8D: without the 7-bit look the framer would wait for max_len.
+    wire = bytes(b | 0x80 if b == 0x0D else b for b in frame)
+    out = framer(protocol).feed(wire)
+    assert out == [Junk(wire, PARITY_HINT)]

@@ -13,13 +13,27 @@ from decimal import Decimal
 import pytest
 
 from drivers.faults import DeviceFault
-from drivers.scale import ReadingState, ScaleConfig, SimScale
-from drivers.scale._fake import StatusLog, sics_error, sics_reply, sics_status, sics_tare, sics_weight
-from drivers.scale._frames import Reply, UnreadableFrame
-from drivers.scale._mt_sics import parse_frame
-from drivers.scale._reading import Reading
-from drivers.scale._serial import UNREADABLE
-from drivers.scale._sim import replay
+from drivers.scale import Reading, ReadingState, ScaleConfig, SimScale
+from drivers.scale.testing import (
+    UNREADABLE,
+    FrameContext,
+    Parsed,
+    Reply,
+    StatusLog,
+    UnreadableFrame,
+    parse,
+    replay,
+    sics_error,
+    sics_reply,
+    sics_status,
+    sics_tare,
+    sics_weight,
+)
+
+
+def parse_frame(frame: bytes, ctx: FrameContext | None = None) -> Parsed:
+    return parse('mt-sics', frame, ctx)
+
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -16,13 +16,25 @@ from decimal import Decimal
 import pytest
 
 from drivers.faults import DeviceFault
-from drivers.scale import ReadingState, ScaleConfig, SimScale, WeightBasis
-from drivers.scale._fake import NCI_UNKNOWN, nci_status, nci_status_frame, nci_weight
-from drivers.scale._frames import Reply, UnreadableFrame
-from drivers.scale._nci import parse_frame
-from drivers.scale._reading import Reading
-from drivers.scale._serial import UNREADABLE
-from drivers.scale._sim import replay
+from drivers.scale import Reading, ReadingState, ScaleConfig, SimScale, WeightBasis
+from drivers.scale.testing import (
+    NCI_UNKNOWN,
+    UNREADABLE,
+    FrameContext,
+    Parsed,
+    Reply,
+    UnreadableFrame,
+    nci_status,
+    nci_status_frame,
+    nci_weight,
+    parse,
+    replay,
+)
+
+
+def parse_frame(frame: bytes, ctx: FrameContext | None = None) -> Parsed:
+    return parse('nci', frame, ctx)
+
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -79,9 +91,9 @@ def test_status_and_unknown_replies() -> None:
     ok = parse_frame(b"\n00\r\x03")
     assert isinstance(ok, Reply)
     assert ok.ok
-    fault = parse_frame(b"\n80\r\x03".replace(b"8", b"4"))  # RAM error bit
-    assert isinstance(fault, Reply)
-    assert not fault.ok
+    fault = parse_frame(b"\n40\r\x03")  # RAM error bit: the scale cannot weigh
+    assert isinstance(fault, Reading)
+    assert (fault.state, fault.value, fault.detail) == (ReadingState.ERROR, None, "status 34 30 (RAM error)")
     unknown = parse_frame(b"\n?\r\x03")
     assert isinstance(unknown, Reply)
     assert (unknown.ok, unknown.message) == (False, "scale did not understand the command")

@@ -16,13 +16,22 @@ from decimal import Decimal
 import pytest
 
 from drivers.faults import DeviceFault
-from drivers.scale import ReadingState, ScaleConfig, SimScale, WeightBasis
-from drivers.scale._fake import ohaus_weight
-from drivers.scale._frames import Reply, UnreadableFrame
-from drivers.scale._ohaus import parse_frame
-from drivers.scale._reading import Reading
-from drivers.scale._serial import UNREADABLE
-from drivers.scale._sim import replay
+from drivers.scale import Reading, ReadingState, ScaleConfig, SimScale, WeightBasis
+from drivers.scale.testing import (
+    UNREADABLE,
+    FrameContext,
+    Parsed,
+    Reply,
+    UnreadableFrame,
+    ohaus_weight,
+    parse,
+    replay,
+)
+
+
+def parse_frame(frame: bytes, ctx: FrameContext | None = None) -> Parsed:
+    return parse('ohaus', frame, ctx)
+
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -88,6 +97,9 @@ def test_replies() -> None:
     assert isinstance(ok, Reply)
     assert ok.ok
     assert parse_frame(b"\r\n") is None
+    heading = parse_frame(b"SCALE: 1\r\n")  # the print key's first line (Ranger RC p.36)
+    assert isinstance(heading, Reply)
+    assert heading.ok
 
 
 @pytest.mark.parametrize(
@@ -100,7 +112,7 @@ def test_replies() -> None:
         b"     19x.21 g\r\n",
         b"     192.21 g XYZ\r\n",  # unknown legend
         b"     192.21 g",
-        b"SCALE: 1\r\n",
+        b"SCALE: one\r\n",  # the print key's heading names the scale by number (Ranger RC p.36)
     ],
 )
 def test_garbage_and_undocumented_lines_are_unreadable(frame: bytes) -> None:

@@ -10,15 +10,13 @@ from typing import Any
 import pytest
 
 from drivers.faults import DeviceFault
-from drivers.scale import ReadingState, ScaleConfig, SimScale
-from drivers.scale._dialects import DIALECTS
-from drivers.scale._frames import FrameContext, ProtocolName
-from drivers.scale._reading import Reading
+from drivers.scale import Reading, ReadingState, ScaleConfig, SimScale
+from drivers.scale.testing import FrameContext, ProtocolName, parse, stream_start
 
 pytestmark = pytest.mark.timeout(30)
 
 PROTOCOLS: list[ProtocolName] = ["mt-sics", "toledo-8217", "ohaus", "and", "sma", "nci"]
-STREAMING = [p for p in PROTOCOLS if DIALECTS[p].stream_start]
+STREAMING = [p for p in PROTOCOLS if stream_start(p)]
 UNIT = {"toledo-8217": "lb"}
 
 
@@ -62,7 +60,7 @@ async def test_weigh_returns_a_stable_loggable_weight_with_its_raw_frame(protoco
         assert reading.scale_id == "scale"
         assert reading.at.tzinfo is not None
         # The raw frame is what the scale sent: parsing it again gives the same weight.
-        again = DIALECTS[protocol].parse(reading.raw, FrameContext(unit=UNIT.get(protocol)))
+        again = parse(protocol, reading.raw, FrameContext(unit=UNIT.get(protocol)))
         assert isinstance(again, Reading)
         assert (again.value, again.unit, again.state) == (reading.value, reading.unit, reading.state)
 
@@ -125,7 +123,7 @@ async def test_next_stable_wants_the_same_value_twice() -> None:
 @pytest.mark.parametrize("protocol", STREAMING)
 async def test_continuous_mode_weigh_uses_the_stream(protocol: ProtocolName) -> None:
     async with await open_sim(protocol, mode="continuous") as scale:
-        assert await scale.fake.commands.get() == DIALECTS[protocol].stream_start.strip(b"\r\n")  # type: ignore[union-attr]
+        assert await scale.fake.commands.get() == stream_start(protocol).strip(b"\r\n")  # type: ignore[union-attr]
         scale.set_weight(Decimal("4.50"), "g", stable=False)
         now = await scale.weigh(immediate=True)
         assert now.state is ReadingState.UNSTABLE

@@ -14,13 +14,23 @@ from decimal import Decimal
 import pytest
 
 from drivers.faults import DeviceFault
-from drivers.scale import ReadingState, ScaleConfig, SimScale, WeightBasis
-from drivers.scale._fake import SMA_UNKNOWN, sma_frame
-from drivers.scale._frames import Reply, UnreadableFrame
-from drivers.scale._reading import Reading
-from drivers.scale._serial import UNREADABLE
-from drivers.scale._sim import replay
-from drivers.scale._sma import parse_frame
+from drivers.scale import Reading, ReadingState, ScaleConfig, SimScale, WeightBasis
+from drivers.scale.testing import (
+    SMA_UNKNOWN,
+    UNREADABLE,
+    FrameContext,
+    Parsed,
+    Reply,
+    UnreadableFrame,
+    parse,
+    replay,
+    sma_frame,
+)
+
+
+def parse_frame(frame: bytes, ctx: FrameContext | None = None) -> Parsed:
+    return parse('sma', frame, ctx)
+
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -13,13 +13,22 @@ from decimal import Decimal
 import pytest
 
 from drivers.faults import DeviceFault
-from drivers.scale import ReadingState, ScaleConfig, SimScale, WeightBasis
-from drivers.scale._fake import toledo_status, toledo_weight
-from drivers.scale._frames import FrameContext, UnreadableFrame
-from drivers.scale._reading import Reading
-from drivers.scale._serial import UNREADABLE
-from drivers.scale._sim import replay
-from drivers.scale._toledo_8217 import parse_frame
+from drivers.scale import Reading, ReadingState, ScaleConfig, SimScale, WeightBasis
+from drivers.scale.testing import (
+    UNREADABLE,
+    FrameContext,
+    Parsed,
+    UnreadableFrame,
+    parse,
+    replay,
+    toledo_status,
+    toledo_weight,
+)
+
+
+def parse_frame(frame: bytes, ctx: FrameContext | None = None) -> Parsed:
+    return parse('toledo-8217', frame, ctx)
+
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -115,9 +124,9 @@ async def test_manual_frames_through_a_pty_with_garbage_and_split_frames() -> No
         ],
     )
     assert [(r.value, r.state, r.basis) for r in run.readings] == [
-        (Decimal("12.34"), ReadingState.STABLE, None),
+        (Decimal("12.34"), ReadingState.STABLE, WeightBasis.GROSS),
         (None, ReadingState.UNSTABLE, WeightBasis.NET),
-        (Decimal("5.25"), ReadingState.STABLE, None),
+        (Decimal("5.25"), ReadingState.STABLE, WeightBasis.GROSS),
         (None, ReadingState.OVERLOAD, WeightBasis.GROSS),
         (None, ReadingState.UNDERLOAD, WeightBasis.GROSS),
     ]

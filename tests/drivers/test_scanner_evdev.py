@@ -16,15 +16,18 @@ from evdev import ecodes
 
 from drivers.faults import DeviceFault
 from drivers.scanner import EvdevOptions, EvdevScanner, Scan
-from drivers.scanner._faults import (
+from drivers.scanner.testing import (
     IN_USE,
+    NO_AIM_PROBLEM,
     NO_PERMISSION,
     NONE_PLUGGED,
     NOT_WORKING,
     UNPLUGGED,
+    AimMode,
+    FakeInputBus,
+    PluggedDevice,
+    key_events,
 )
-from drivers.scanner._framing import NO_AIM_PROBLEM, AimMode
-from drivers.scanner.testing import FakeInputBus, PluggedDevice, key_events
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -10,10 +10,17 @@ from evdev import ecodes as e
 from pydantic import ValidationError
 
 from drivers.scanner import EvdevOptions, ScannerConfig
-from drivers.scanner._evdev import looks_like_scanner
-from drivers.scanner._framing import NO_AIM_PROBLEM, split_aim
-from drivers.scanner._keymap import TERMINATOR_KEYS, UNMAPPED_PROBLEM, KeyDecoder, KeyFrame
-from drivers.scanner.testing import KeyEvent, key_events
+from drivers.scanner.testing import (
+    NO_AIM_PROBLEM,
+    TERMINATOR_KEYS,
+    UNMAPPED_PROBLEM,
+    KeyDecoder,
+    KeyEvent,
+    KeyFrame,
+    key_events,
+    looks_like_scanner,
+    split_aim,
+)
 
 # The US layout written out by hand, row by row, independent of the driver's table:
 # (key names, unshifted characters, shifted characters).

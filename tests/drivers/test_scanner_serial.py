@@ -18,8 +18,7 @@ import pytest
 
 from drivers.faults import DeviceFault
 from drivers.scanner import Scan, ScannerConfig, SerialOptions, SerialScanner, open_scanner
-from drivers.scanner._faults import NONE_PLUGGED, UNPLUGGED
-from drivers.scanner._serial import BAD_BYTES_PROBLEM, ByteFrame, ByteFramer
+from drivers.scanner.testing import BAD_BYTES_PROBLEM, NONE_PLUGGED, UNPLUGGED, ByteFrame, ByteFramer
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -16,7 +16,7 @@ from drivers.scanner import (
     SimScanner,
     open_scanner,
 )
-from drivers.scanner._faults import UNPLUGGED
+from drivers.scanner.testing import UNPLUGGED
 
 pytestmark = pytest.mark.timeout(30)
 
