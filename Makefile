@@ -3,7 +3,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint pytest bench schema clean
+.PHONY: demo test check lint pytest bench schema clean
 
 demo:
 	@scripts/bootstrap
@@ -14,6 +14,14 @@ test:
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# The fast loop to run after each change: lint, types, every test but the slow
+# fault-injection and browser runs (marked `slow`). `make test` runs them all.
+check:
+	@scripts/bootstrap --test
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest -m "not slow"
 
 lint:
 	$(BIN)/ruff check .

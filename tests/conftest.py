@@ -54,3 +54,34 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'ledger.db'}"
     return str(request.getfixturevalue("pg_dsn"))
+
+
+# Tests that take tens of seconds each: fault injection with real processes and
+# kills, the browser, the demo. `make check` leaves them out (`-m "not slow"`);
+# `make test` and CI run everything. Whole files or folders, relative to tests/;
+# a single test may also carry @pytest.mark.slow itself.
+SLOW = (
+    "ui/",
+    "pipeline/test_delivery.py",
+    "pipeline/test_demo.py",
+    "fleet/test_watchdog.py",
+    "bridge/test_refsync_faults.py",
+    "submit/test_outage_days.py",
+    "cli/test_readme_commands.py",
+)
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        where = item.path.relative_to(TESTS).as_posix()
+        if where.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
+        # Every test that reaches the PostgreSQL server says so (`-m "not postgres"`
+        # runs where there is none), whether through a ledger or a scratch database.
+        fixtures = getattr(item, "fixturenames", ())
+        if "pg_dsn" in fixtures or (
+            "ledger_url" in fixtures and getattr(item, "callspec", None) is not None
+            and item.callspec.params.get("ledger_url") == "postgres"
+        ):
+            item.add_marker(pytest.mark.postgres)

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CANOPY = str(Path(sys.executable).parent / "canopy")
 THE_TWO_COMMANDS = {("make", "demo"), ("make", "test")}
 
-pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
+pytestmark = pytest.mark.timeout(300)
 
 
 def readme_commands() -> list[list[str]]:
