@@ -569,7 +569,8 @@ ENVELOPES: tuple[type[Envelope], ...] = get_args(AnyEvent)
 
 
 def _payload_of(envelope: type[Envelope]) -> type[Payload]:
-    payload: type[Payload] = envelope.model_fields["data"].annotation  # type: ignore[assignment]
+    payload = envelope.model_fields["data"].annotation
+    assert isinstance(payload, type) and issubclass(payload, Payload), envelope
     return payload
 
 
