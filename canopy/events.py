@@ -12,6 +12,10 @@ Rules carried by the model itself, so neither end can get them wrong:
   a scale names the scale, is stable and keeps the raw frame;
 - times are UTC with millisecond precision;
 - a correction is a new event pointing at the old one (``corrects``).
+
+Adding an event type: write its payload class (``type_name``, ``label``, and
+``facility_only`` if no state takes it), its two-line envelope, and one line in
+``AnyEvent``; then ``make schema``. mypy names every mapper that must handle it.
 """
 
 from __future__ import annotations
