@@ -26,7 +26,7 @@ from typing import Any, Literal
 import aiosqlite
 from pydantic import BaseModel
 
-from canopy.events import MAX_EVENT_BYTES, Event, InvalidEvent, build_event
+from canopy.events import MAX_EVENT_BYTES, Event, InvalidEvent, Payload, build_event
 from canopy.ids import uuid7
 
 log = logging.getLogger(__name__)
@@ -183,8 +183,8 @@ class Outbox:
 
     async def append(
         self,
-        type_: str,
-        data: BaseModel | dict[str, Any],
+        data: Payload | str,
+        body: BaseModel | dict[str, Any] | None = None,
         *,
         user: str,
         witness: str | None = None,
@@ -193,14 +193,18 @@ class Outbox:
     ) -> Event:
         """Make the event, commit it, and only then return it.
 
+        ``data`` is the payload, which names its type (``append(PlantMoved(...))``);
+        tools and tests may instead give the type's name and a ``body`` to validate.
+
         Raises ``InvalidEvent`` (bad data: nothing saved) or ``OutboxFault``
         (storage problem: nothing saved, everything saved before is intact).
         """
         async with self._lock:
             seq = self._next_seq
+            type_, content = (data.type_name, data) if isinstance(data, Payload) else (data, body or {})
             event = build_event(
                 type_,
-                data,
+                content,
                 id=uuid7(),
                 facility=self.facility,
                 device=self.device,

@@ -12,18 +12,23 @@ Rules carried by the model itself, so neither end can get them wrong:
   a scale names the scale, is stable and keeps the raw frame;
 - times are UTC with millisecond precision;
 - a correction is a new event pointing at the old one (``corrects``).
+
+Adding an event type: write its payload class (``type_name``, ``label``, and
+``facility_only`` if no state takes it), its two-line envelope, and one line in
+``AnyEvent``; then ``make schema``. mypy names every mapper that must handle it.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import re
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self, get_args
 
 from pydantic import (
     AfterValidator,
@@ -135,23 +140,47 @@ class Weight(_Model):
 
 
 # --- payloads, one per event type -------------------------------------------
+#
+# Each payload class is the one declaration of its event type: its name on the
+# wire, the words the kiosk's Records screen shows for it and, for records that
+# stay at the facility, the answer the bridge gives instead of a state call.
+# Its envelope below is two lines (``data: ThePayload``) and one line in the
+# ``Event`` union, which mypy needs spelled out; every table is derived from that.
 
 
-class PlantScanned(_Model):
+class Payload(_Model):
+    type_name: ClassVar[str]  # the envelope's ``type``, e.g. "plant.moved"
+    label: ClassVar[str]  # what the kiosk's Records screen calls it
+    # Set for records the facility keeps and no state system takes: the answer's text.
+    facility_only: ClassVar[str | None] = None
+
+
+
+class PlantScanned(Payload):
+    type_name = "plant.scanned"
+    label = "Plant seen"
+    facility_only = "recorded at the facility (a scan is not reported to the state)"
+
     tag: Tag
     location: Name | None = None
     symbology: str | None = Field(default=None, max_length=4, description="AIM id, e.g. ]C0")
     scanner: str | None = Field(default=None, max_length=200)
 
 
-class PlantMoved(_Model):
+class PlantMoved(Payload):
+    type_name = "plant.moved"
+    label = "Plant moved"
+
     tag: Tag
     location: Name
     sublocation: Name | None = None
 
 
-class PlantPhaseChanged(_Model):
+class PlantPhaseChanged(Payload):
     """Vegetative → flowering (or back); tagging an immature lot names ``plant_batch``."""
+
+    type_name = "plant.phase_changed"
+    label = "Phase change"
 
     tag: Tag | None = Field(default=None, description="the plant, when it already has a tag")
     plant_batch: Name | None = Field(default=None, description="the immature lot being tagged")
@@ -168,7 +197,10 @@ class PlantPhaseChanged(_Model):
         return self
 
 
-class PlantBatchCreated(_Model):
+class PlantBatchCreated(Payload):
+    type_name = "plant_batch.created"
+    label = "New lot"
+
     name: Name
     type: Literal["Seed", "Clone"]
     count: Annotated[int, Field(ge=1, le=100, description="an immature lot holds at most 100")]
@@ -182,15 +214,21 @@ class PlantBatchCreated(_Model):
     )
 
 
-class PlantHarvested(_Model):
+class PlantHarvested(Payload):
+    type_name = "plant.harvested"
+    label = "Harvest weight"
+
     tag: Tag
     harvest_name: Name
     drying_location: Name
     weight: Weight  # wet weight of this one plant
 
 
-class PlantManicured(_Model):
+class PlantManicured(Payload):
     """A partial harvest: flower taken from a plant that keeps growing (Metrc manicure)."""
+
+    type_name = "plant.manicured"
+    label = "Manicure weight"
 
     tag: Tag
     harvest_name: Name
@@ -198,8 +236,11 @@ class PlantManicured(_Model):
     weight: Weight  # wet weight taken from this plant this time
 
 
-class PlantCured(_Model):
+class PlantCured(Payload):
     """The dry weights of a plant after drying (BioTrack plant_cure)."""
+
+    type_name = "plant.cured"
+    label = "Dry weight"
 
     tag: Tag
     location: Name = Field(description="the inventory room the cured material goes to")
@@ -208,13 +249,19 @@ class PlantCured(_Model):
     waste: Weight | None = None
 
 
-class HarvestWaste(_Model):
+class HarvestWaste(Payload):
+    type_name = "harvest.waste"
+    label = "Harvest waste"
+
     harvest_name: Name
     waste_type: Name
     weight: Weight
 
 
-class PlantDestroyed(_Model):
+class PlantDestroyed(Payload):
+    type_name = "plant.destroyed"
+    label = "Destroyed"
+
     tag: Tag | None = None
     plant_batch: Name | None = None
     count: Annotated[int, Field(ge=0, le=100)] = 0
@@ -235,8 +282,11 @@ class PlantDestroyed(_Model):
         return self
 
 
-class PlantDestroyCompleted(_Model):
+class PlantDestroyCompleted(Payload):
     """The held waste of a destroyed plant was made unusable after the hold (BioTrack plant_destroy)."""
+
+    type_name = "plant.destroy_completed"
+    label = "Destruction completed"
 
     tag: Tag
     scheduled: Annotated[str, Field(pattern=UUID7_PATTERN,
@@ -248,7 +298,10 @@ class PackageSource(_Model):
     weight: Weight
 
 
-class PackageCreated(_Model):
+class PackageCreated(Payload):
+    type_name = "package.created"
+    label = "Package"
+
     tag: Tag
     item: Name
     sources: Annotated[list[PackageSource], Field(min_length=1, max_length=50)]
@@ -256,13 +309,16 @@ class PackageCreated(_Model):
     note: Note = ""
 
 
-class PackageMoved(_Model):
+class PackageMoved(Payload):
+    type_name = "package.moved"
+    label = "Package moved"
+
     tag: Tag
     location: Name
     sublocation: Name | None = None
 
 
-class PackageAdjusted(_Model):
+class PackageAdjusted(Payload):
     """The package re-weighed: ``quantity`` is its new total, not a difference.
 
     Absolute on purpose: both states can set a final quantity (Metrc ``PUT
@@ -270,14 +326,21 @@ class PackageAdjusted(_Model):
     timeout cannot count the change twice.
     """
 
+    type_name = "package.adjusted"
+    label = "Package adjusted"
+
     tag: Tag
     quantity: Weight
     reason: Name = Field(description="the state's adjustment reason")
     note: Note = ""
 
 
-class TagsReceived(_Model):
+class TagsReceived(Payload):
     """A roll or box of state tags arrived: the first and last tag scanned (CA: within 3 days)."""
+
+    type_name = "tags.received"
+    label = "Tags received"
+    facility_only = "tag receipt recorded at the facility (confirm the order in the state system)"
 
     kind: Literal["plant", "package"]
     first: Tag
@@ -291,8 +354,12 @@ class TagsReceived(_Model):
         return self
 
 
-class ScaleChecked(_Model):
+class ScaleChecked(Payload):
     """The daily zero and check-weight test of a registered scale."""
+
+    type_name = "scale.checked"
+    label = "Scale check"
+    facility_only = "scale check recorded at the facility (not reported to the state)"
 
     scale_id: Annotated[str, Field(min_length=1, max_length=64)]
     unit: MassUnit
@@ -322,7 +389,11 @@ class ScaleChecked(_Model):
 PrintedLabelKind = Literal["plant", "lot", "room", "harvest", "package", "hold"]
 
 
-class LabelPrinted(_Model):
+class LabelPrinted(Payload):
+    type_name = "label.printed"
+    label = "Label printed"
+    facility_only = "recorded at the facility (label printing is not reported to the state)"
+
     uid: Annotated[str, Field(min_length=1, max_length=64)]
     kind: PrintedLabelKind
     printer: Annotated[str, Field(max_length=200)]
@@ -330,7 +401,11 @@ class LabelPrinted(_Model):
     reprint: bool = False
 
 
-class RoomCounted(_Model):
+class RoomCounted(Payload):
+    type_name = "room.counted"
+    label = "Room count"
+    facility_only = "recorded at the facility for reconciliation (not reported to the state)"
+
     location: Name
     scanned: Annotated[list[Tag], Field(max_length=2000)]
     expected_count: Annotated[int, Field(ge=0)]
@@ -338,8 +413,13 @@ class RoomCounted(_Model):
     extra: Annotated[list[Tag], Field(max_length=2000)] = []
 
 
-class RecordCorrected(_Model):
+class RecordCorrected(Payload):
     """The event named by ``corrects`` was wrong; any replacement is its own event."""
+
+    type_name = "record.corrected"
+    label = "Correction"
+    facility_only = ("correction recorded; if the original was already reported, the office"
+                     " must correct it in the state system")
 
     reason: Name
     note: Note = ""
@@ -348,7 +428,7 @@ class RecordCorrected(_Model):
 # --- envelope -----------------------------------------------------------------
 
 
-class _Envelope(_Model):
+class Envelope(_Model):
     id: Annotated[str, Field(pattern=UUID7_PATTERN, description="UUIDv7, the idempotency key")]
     v: Literal[1] = 1  # SCHEMA_VERSION
     facility: Ident
@@ -360,6 +440,23 @@ class _Envelope(_Model):
     # or broken client is refused here, not by the database after ingest.
     seq: Annotated[int, Field(ge=1, le=MAX_SEQ, description="per-device, monotonic")]
     corrects: Annotated[str, Field(pattern=UUID7_PATTERN)] | None = None
+    if TYPE_CHECKING:
+        # Each envelope's ``type`` is ``Literal[<its payload's type_name>]``, added by
+        # ``__init_subclass__`` below (pydantic's discriminator needs the literal);
+        # code tells the types apart by class (``match``), not by this string.
+        type: str
+        data: Payload
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Runs before pydantic collects the fields: the payload names the type.
+        own = inspect.get_annotations(cls)
+        payload = own.get("data")
+        if payload is not None:
+            if isinstance(payload, str):  # postponed annotations: a name in this module
+                payload = globals()[payload]
+            # ``type`` before ``data``, as on the wire and in the schema.
+            cls.__annotations__ = {"type": Literal[payload.type_name], **own}
+        super().__init_subclass__(**kwargs)
 
     @model_validator(mode="after")
     def _not_self(self) -> Self:
@@ -373,93 +470,75 @@ class _Envelope(_Model):
         return self.model_dump_json(exclude_none=True).encode()
 
 
-class PlantScannedEvent(_Envelope):
-    type: Literal["plant.scanned"]
+class PlantScannedEvent(Envelope):
     data: PlantScanned
 
 
-class PlantMovedEvent(_Envelope):
-    type: Literal["plant.moved"]
+class PlantMovedEvent(Envelope):
     data: PlantMoved
 
 
-class PlantPhaseChangedEvent(_Envelope):
-    type: Literal["plant.phase_changed"]
+class PlantPhaseChangedEvent(Envelope):
     data: PlantPhaseChanged
 
 
-class PlantBatchCreatedEvent(_Envelope):
-    type: Literal["plant_batch.created"]
+class PlantBatchCreatedEvent(Envelope):
     data: PlantBatchCreated
 
 
-class PlantHarvestedEvent(_Envelope):
-    type: Literal["plant.harvested"]
+class PlantHarvestedEvent(Envelope):
     data: PlantHarvested
 
 
-class PlantManicuredEvent(_Envelope):
-    type: Literal["plant.manicured"]
+class PlantManicuredEvent(Envelope):
     data: PlantManicured
 
 
-class PlantCuredEvent(_Envelope):
-    type: Literal["plant.cured"]
+class PlantCuredEvent(Envelope):
     data: PlantCured
 
 
-class PlantDestroyCompletedEvent(_Envelope):
-    type: Literal["plant.destroy_completed"]
-    data: PlantDestroyCompleted
-
-
-class PackageMovedEvent(_Envelope):
-    type: Literal["package.moved"]
-    data: PackageMoved
-
-
-class PackageAdjustedEvent(_Envelope):
-    type: Literal["package.adjusted"]
-    data: PackageAdjusted
-
-
-class TagsReceivedEvent(_Envelope):
-    type: Literal["tags.received"]
-    data: TagsReceived
-
-
-class ScaleCheckedEvent(_Envelope):
-    type: Literal["scale.checked"]
-    data: ScaleChecked
-
-
-class HarvestWasteEvent(_Envelope):
-    type: Literal["harvest.waste"]
+class HarvestWasteEvent(Envelope):
     data: HarvestWaste
 
 
-class PlantDestroyedEvent(_Envelope):
-    type: Literal["plant.destroyed"]
+class PlantDestroyedEvent(Envelope):
     data: PlantDestroyed
 
 
-class PackageCreatedEvent(_Envelope):
-    type: Literal["package.created"]
+class PlantDestroyCompletedEvent(Envelope):
+    data: PlantDestroyCompleted
+
+
+class PackageCreatedEvent(Envelope):
     data: PackageCreated
 
 
-class LabelPrintedEvent(_Envelope):
-    type: Literal["label.printed"]
+class PackageMovedEvent(Envelope):
+    data: PackageMoved
+
+
+class PackageAdjustedEvent(Envelope):
+    data: PackageAdjusted
+
+
+class LabelPrintedEvent(Envelope):
     data: LabelPrinted
 
 
-class RoomCountedEvent(_Envelope):
-    type: Literal["room.counted"]
+class RoomCountedEvent(Envelope):
     data: RoomCounted
 
 
-class RecordCorrectedEvent(_Envelope):
-    type: Literal["record.corrected"]
+class TagsReceivedEvent(Envelope):
+    data: TagsReceived
+
+
+class ScaleCheckedEvent(Envelope):
+    data: ScaleChecked
+
+
+class RecordCorrectedEvent(Envelope):
     data: RecordCorrected
 
     @model_validator(mode="after")
@@ -469,7 +548,9 @@ class RecordCorrectedEvent(_Envelope):
         return self
 
 
-Event = Annotated[
+# The one explicit list of event types (mypy checks ``match`` statements against
+# it); the order is the schema's. Every runtime table below is read from it.
+AnyEvent = (
     PlantScannedEvent
     | PlantMovedEvent
     | PlantPhaseChangedEvent
@@ -487,40 +568,27 @@ Event = Annotated[
     | RoomCountedEvent
     | TagsReceivedEvent
     | ScaleCheckedEvent
-    | RecordCorrectedEvent,
-    Field(discriminator="type"),
-]
+    | RecordCorrectedEvent
+)
+Event = Annotated[AnyEvent, Field(discriminator="type")]
 
-PAYLOADS: dict[str, type[_Model]] = {
-    "plant.scanned": PlantScanned,
-    "plant.moved": PlantMoved,
-    "plant.phase_changed": PlantPhaseChanged,
-    "plant_batch.created": PlantBatchCreated,
-    "plant.harvested": PlantHarvested,
-    "plant.manicured": PlantManicured,
-    "plant.cured": PlantCured,
-    "harvest.waste": HarvestWaste,
-    "plant.destroyed": PlantDestroyed,
-    "plant.destroy_completed": PlantDestroyCompleted,
-    "package.created": PackageCreated,
-    "package.moved": PackageMoved,
-    "package.adjusted": PackageAdjusted,
-    "label.printed": LabelPrinted,
-    "room.counted": RoomCounted,
-    "tags.received": TagsReceived,
-    "scale.checked": ScaleChecked,
-    "record.corrected": RecordCorrected,
-}
+ENVELOPES: tuple[type[Envelope], ...] = get_args(AnyEvent)
+
+
+def _payload_of(envelope: type[Envelope]) -> type[Payload]:
+    payload = envelope.model_fields["data"].annotation
+    assert isinstance(payload, type) and issubclass(payload, Payload), envelope
+    return payload
+
+
+EVENT_CLASSES: dict[str, type[Envelope]] = {_payload_of(cls).type_name: cls for cls in ENVELOPES}
+PAYLOADS: dict[str, type[Payload]] = {name: _payload_of(cls) for name, cls in EVENT_CLASSES.items()}
 EVENT_TYPES = tuple(PAYLOADS)
-
-EVENT_CLASSES: dict[str, type[_Envelope]] = {
-    cls.model_fields["type"].annotation.__args__[0]: cls  # type: ignore[union-attr]
-    for cls in (PlantScannedEvent, PlantMovedEvent, PlantPhaseChangedEvent, PlantBatchCreatedEvent,
-                PlantHarvestedEvent, PlantManicuredEvent, PlantCuredEvent, HarvestWasteEvent,
-                PlantDestroyedEvent, PlantDestroyCompletedEvent, PackageCreatedEvent,
-                PackageMovedEvent, PackageAdjustedEvent, LabelPrintedEvent, RoomCountedEvent,
-                TagsReceivedEvent, ScaleCheckedEvent, RecordCorrectedEvent)
-}
+# What the kiosk's Records screen calls each type.
+LABELS: dict[str, str] = {name: payload.label for name, payload in PAYLOADS.items()}
+# Records the facility keeps that no state system takes, with the answer's text.
+FACILITY_ONLY: dict[str, str] = {name: payload.facility_only for name, payload in PAYLOADS.items()
+                                 if payload.facility_only is not None}
 
 
 @functools.cache

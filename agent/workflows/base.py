@@ -16,13 +16,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, get_args
 
-from pydantic import BaseModel
-
 from agent.config import FloorSettings
 from agent.facts import JournalEntry
 from agent.floor import Floor, Resolved
 from agent.outbox import Outbox, OutboxFault
-from canopy.events import Event, InvalidEvent, MassUnit, Weight
+from canopy.events import Event, InvalidEvent, MassUnit, Payload, Weight
 from drivers.scale import Reading
 from drivers.scanner import Scan
 
@@ -70,19 +68,18 @@ class FlowContext:
     settled: Callable[[], Reading | None]  # the load on the scale now, once steady
     mark_weighed: Callable[[], None]
 
-    async def record(self, type_: str, data: BaseModel, *, summary: str, witness: str | None = None,
+    async def record(self, data: Payload, *, summary: str, witness: str | None = None,
                      corrects: str | None = None, at: datetime | None = None) -> Event | Outcome:
-        """Save one event; the event, or a refusal saying nothing was saved."""
+        """Save one event (the payload names its type); the event, or a refusal saying nothing was saved."""
         user = self.user()
         try:
-            event = await self.outbox.append(type_, data, user=user, witness=witness,
-                                             corrects=corrects, at=at)
+            event = await self.outbox.append(data, user=user, witness=witness, corrects=corrects, at=at)
         except (OutboxFault, InvalidEvent) as exc:
-            log.error("%s not saved: %s", type_, exc)
+            log.error("%s not saved: %s", data.type_name, exc)
             return refused(f"NOT saved: {exc}")
         try:
             await self.floor.facts.journal(JournalEntry(
-                event.id, type_, summary, user, int(event.at.timestamp() * 1000), corrects))
+                event.id, data.type_name, summary, user, int(event.at.timestamp() * 1000), corrects))
         except Exception:  # the record is safe in the outbox; a lost summary is cosmetic
             log.exception("journal entry for %s not written", event.id)
         return event

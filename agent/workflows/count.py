@@ -81,7 +81,7 @@ class CountFlow(Flow):
         data = RoomCounted(location=self.room.name, scanned=self.scanned,
                            expected_count=len(self.expected), missing=missing, extra=self.extra)
         event = await self.ctx.record(
-            "room.counted", data,
+            data,
             summary=f"Counted {self.room.name}: {len(self.scanned)} scanned, {len(missing)} missing, "
                     f"{len(self.extra)} extra")
         if isinstance(event, Outcome):

@@ -76,7 +76,7 @@ class CureFlow(WeighEachPlant):
         assert room is not None
         shown = weight_text(weight.value, weight.unit)
         event = await self.ctx.record(
-            "plant.cured", PlantCured(tag=plant.tag, location=room, weight=weight),
+            PlantCured(tag=plant.tag, location=room, weight=weight),
             summary=f"Plant {plant.tag} cured: {shown} dry flower to {room}")
         if isinstance(event, Outcome):
             return event

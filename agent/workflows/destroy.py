@@ -152,7 +152,7 @@ class DestroyFlow(WasteFlow):
         subject = self.subject
         shown = weight_text(self.weight.value, self.weight.unit)
         witness = self.witness["id"] if self.witness else None
-        event = await self.ctx.record("plant.destroyed", data, witness=witness,
+        event = await self.ctx.record(data, witness=witness,
                                       summary=f"Destroyed {subject}: {self.reason}, {shown}")
         if isinstance(event, Outcome):
             return event

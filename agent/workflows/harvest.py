@@ -148,7 +148,6 @@ class HarvestFlow(WeighEachPlant):
         floor = self.ctx.floor
         if self.mode == "manicure":
             event = await self.ctx.record(
-                "plant.manicured",
                 PlantManicured(tag=plant.tag, harvest_name=name, drying_location=drying, weight=weight),
                 summary=f"Plant {plant.tag} manicured into {name}: {shown} wet")
             if isinstance(event, Outcome):
@@ -156,7 +155,6 @@ class HarvestFlow(WeighEachPlant):
             # The plant keeps growing where it is: only the batch is news.
         else:
             event = await self.ctx.record(
-                "plant.harvested",
                 PlantHarvested(tag=plant.tag, harvest_name=name, drying_location=drying, weight=weight),
                 summary=f"Plant {plant.tag} harvested into {name}: {shown} wet")
             if isinstance(event, Outcome):

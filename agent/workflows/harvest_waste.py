@@ -107,7 +107,7 @@ class HarvestWasteFlow(WasteFlow):
         shown = weight_text(weight.value, weight.unit)
         witness = self.witness
         event = await self.ctx.record(
-            "harvest.waste", HarvestWaste(harvest_name=harvest.name, waste_type=waste_type, weight=weight),
+            HarvestWaste(harvest_name=harvest.name, waste_type=waste_type, weight=weight),
             witness=witness["id"] if witness else None,
             summary=f"Harvest {harvest.name}: {shown} {waste_type} waste")
         if isinstance(event, Outcome):

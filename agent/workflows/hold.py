@@ -160,7 +160,7 @@ class HoldFlow(WitnessedFlow):
             return refused("Not saved yet: a witness signs in.")
         witness = self.witness
         event = await self.ctx.record(
-            "plant.destroy_completed", PlantDestroyCompleted(tag=tag, scheduled=hold["scheduled"]),
+            PlantDestroyCompleted(tag=tag, scheduled=hold["scheduled"]),
             witness=witness["id"] if witness else None,
             summary=f"Plant {tag} waste made unusable after its hold")
         if isinstance(event, Outcome):

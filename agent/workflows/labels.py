@@ -78,7 +78,6 @@ async def print_label(ctx: FlowContext, printer: LabelPrinter, label: Label, kin
     facts = ctx.floor.facts
     before = facts.get("label", key)
     event = await ctx.record(
-        "label.printed",
         LabelPrinted(uid=label.uid, kind=kind, printer=printer.name[:200], copies=copies,
                      reprint=before is not None),
         summary=f"{'Reprinted' if before else 'Printed'} {copies} {kind} label(s) {label.uid}")

@@ -163,7 +163,7 @@ class LotFlow(Flow):
                                  source_package=self.source.name if self.source else None)
         source = f" from {self.source.name}" if self.source else ""
         what = f"{self.count} {self.strain} {self.type.lower()}s"
-        event = await self.ctx.record("plant_batch.created", data,
+        event = await self.ctx.record(data,
                                       summary=f"Lot {self.name}: {what} in {self.room}{source}")
         if isinstance(event, Outcome):
             return event

@@ -73,12 +73,11 @@ class MoveFlow(Flow):
         event: Event | Outcome
         if self.room.kind == "flowering" and plant.phase == "Vegetative":
             event = await self.ctx.record(
-                "plant.phase_changed",
                 PlantPhaseChanged(tag=item.tag, phase="Flowering", location=room),
                 summary=f"Plant {item.tag} to {room}, now flowering", at=at)
             phase = "Flowering"
         else:
-            event = await self.ctx.record("plant.moved", PlantMoved(tag=item.tag, location=room),
+            event = await self.ctx.record(PlantMoved(tag=item.tag, location=room),
                                           summary=f"Plant {item.tag} moved {plant.location or '?'} → {room}",
                                           at=at)
             phase = plant.phase

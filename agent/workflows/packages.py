@@ -86,7 +86,7 @@ class PackageMoveFlow(Flow):
         room = self.room.name
         if any(m["tag"] == item.tag for m in self.moved):
             return refused(f"Package {item.tag} is already moved to {room}.")
-        event = await self.ctx.record("package.moved", PackageMoved(tag=item.tag, location=room),
+        event = await self.ctx.record(PackageMoved(tag=item.tag, location=room),
                                       summary=f"Package {item.tag} moved to {room}",
                                       at=source.at if source else None)
         if isinstance(event, Outcome):
@@ -186,7 +186,7 @@ class PackageAdjustFlow(OneLoadFlow):
         assert tag is not None and weight is not None and reason is not None
         shown = weight_text(weight.value, weight.unit)
         event = await self.ctx.record(
-            "package.adjusted", PackageAdjusted(tag=tag, quantity=weight, reason=reason, note=self.note),
+            PackageAdjusted(tag=tag, quantity=weight, reason=reason, note=self.note),
             summary=f"Package {tag} adjusted to {shown}: {reason}")
         if isinstance(event, Outcome):
             return event

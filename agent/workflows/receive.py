@@ -132,7 +132,7 @@ class TagReceiptFlow(Flow):
             return refused("Tap Plant tags or Package tags first.")
         data = TagsReceived(kind=self.kind, first=self.first, last=self.last, count=self.count)
         event = await self.ctx.record(
-            "tags.received", data,
+            data,
             summary=f"Received {self.count} {self.kind} tags {self.first} to {self.last}")
         if isinstance(event, Outcome):
             return event

@@ -16,27 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agent.workflows.base import Flow, FlowContext, Outcome, arg_str, refused
-from canopy.events import RecordCorrected
+from canopy.events import LABELS, RecordCorrected
 
 SHOWN = 30
 _STATE_WORDS = {"pending": "saved", "stored": "sent", "accepted": "accepted", "rejected": "rejected"}
-_TYPE_WORDS = {
-    "plant.scanned": "Plant seen",
-    "plant.moved": "Plant moved",
-    "plant.phase_changed": "Phase change",
-    "plant_batch.created": "New lot",
-    "plant.harvested": "Harvest weight",
-    "plant.manicured": "Manicure weight",
-    "plant.cured": "Dry weight",
-    "harvest.waste": "Harvest waste",
-    "plant.destroyed": "Destroyed",
-    "package.created": "Package",
-    "package.moved": "Package moved",
-    "package.adjusted": "Package adjusted",
-    "label.printed": "Label printed",
-    "room.counted": "Room count",
-    "record.corrected": "Correction",
-}
 
 
 class RecordsFlow(Flow):
@@ -72,7 +55,7 @@ class RecordsFlow(Flow):
                 "id": r.id,
                 "seq": r.seq,
                 "type": r.type,
-                "what": _TYPE_WORDS.get(r.type, r.type),
+                "what": LABELS.get(r.type, r.type),
                 "summary": entry.summary if entry else r.type,
                 "user": entry.user if entry else "",
                 "at": datetime.fromtimestamp(r.created / 1000, UTC).isoformat(),
@@ -104,14 +87,14 @@ class RecordsFlow(Flow):
             return refused("Choose a record first.")
         if reason not in self.ctx.settings.correction_reasons:
             return refused("Choose one of the reasons shown.")
-        if row["type"] == "record.corrected":
+        if row["type"] == RecordCorrected.type_name:
             return refused("A correction cannot itself be corrected; correct the original record.")
         if row["corrected_by"]:
             return refused("That record is corrected already.")
         if self.needs_supervisor and self.supervisor is None:
             return refused("A supervisor signs off corrections: a supervisor signs in first.")
         note = f"state said: {row['message']}"[:500] if row["state"] == "rejected" and row["message"] else ""
-        event = await self.ctx.record("record.corrected", RecordCorrected(reason=reason, note=note),
+        event = await self.ctx.record(RecordCorrected(reason=reason, note=note),
                                       corrects=row["id"], summary=f"Corrected: {row['summary']} ({reason})",
                                       witness=self.supervisor["id"] if self.supervisor else None)
         if isinstance(event, Outcome):

@@ -130,7 +130,7 @@ class ScaleCheckFlow(Flow):
             why = ""
         passed = not why
         event = await self.ctx.record(
-            "scale.checked", data,
+            data,
             summary=f"Scale {scale_id} check {'passed' if passed else 'FAILED'}: {read} for "
                     f"{self.shown_weight}" + ("" if lft is None else f", LFT {'ON' if lft else 'OFF'}"))
         if isinstance(event, Outcome):

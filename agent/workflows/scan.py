@@ -40,7 +40,7 @@ class HomeFlow(Flow):
         data = PlantScanned(tag=item.tag, location=self.ctx.kiosk_room,
                             symbology=source.symbology if source else None,
                             scanner=source.device[:200] if source else None)
-        saved = await self.ctx.record("plant.scanned", data, summary=f"Seen: plant {item.tag}",
+        saved = await self.ctx.record(data, summary=f"Seen: plant {item.tag}",
                                       at=source.at if source else None)
         if isinstance(saved, Outcome):
             return saved

@@ -62,7 +62,6 @@ class TagFlow(Flow):
         tag = item.text
         lot, room = self.lot, self.room.name
         event = await self.ctx.record(
-            "plant.phase_changed",
             PlantPhaseChanged(plant_batch=lot.name, new_tag=tag, phase="Flowering", location=room),
             summary=f"Tagged {tag} from lot {lot.name} into {room}",
             at=source.at if source else None)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from datetime import date
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, assert_never
 
 from bridge.ledger import Answer
 from bridge.state.metrc import (
@@ -33,20 +34,43 @@ from bridge.state.metrc import (
     RecordHarvestWaste,
     convert_quantity,
 )
-from bridge.submit._ops import LOCAL_ONLY, Op, business_date
-from canopy.events import Event
+from bridge.submit._ops import CallSender, Op, business_date, facility_record
+from canopy.events import (
+    Event,
+    HarvestWasteEvent,
+    LabelPrintedEvent,
+    PackageAdjustedEvent,
+    PackageCreatedEvent,
+    PackageMovedEvent,
+    Payload,
+    PlantBatchCreatedEvent,
+    PlantCured,
+    PlantCuredEvent,
+    PlantDestroyCompleted,
+    PlantDestroyCompletedEvent,
+    PlantDestroyedEvent,
+    PlantHarvestedEvent,
+    PlantManicuredEvent,
+    PlantMovedEvent,
+    PlantPhaseChangedEvent,
+    PlantScannedEvent,
+    RecordCorrectedEvent,
+    RoomCountedEvent,
+    ScaleCheckedEvent,
+    TagsReceivedEvent,
+)
 
 _UNITS = {"g": "Grams", "kg": "Kilograms", "lb": "Pounds", "oz": "Ounces"}
 # Weights come back from Metrc as decimals of what we sent, perhaps converted to the
 # harvest's or package's unit: compare within this.
 _WEIGHT_SLACK = Decimal("0.001")
 
-# Facility records with a Metrc reason why they are not a Metrc call.
-_NOT_REPORTED = {
-    "plant.cured": "dry weight recorded at the facility; Metrc has no per-plant dry weight and"
-                   " takes it when packages are made from the harvest",
-    "plant.destroy_completed": "recorded at the facility; Metrc recorded the destruction when it"
-                               " was reported (Metrc has no hold or completion step)",
+# Records Metrc has no call for, and why (BioTrack takes them).
+_NOT_REPORTED: dict[type[Payload], str] = {
+    PlantCured: "dry weight recorded at the facility; Metrc has no per-plant dry weight and"
+                " takes it when packages are made from the harvest",
+    PlantDestroyCompleted: "recorded at the facility; Metrc recorded the destruction when it"
+                           " was reported (Metrc has no hold or completion step)",
 }
 
 
@@ -82,12 +106,11 @@ class MemoryPictures:
         return self._seen.get(event_id)
 
 
-class MetrcSender:
+class MetrcSender(CallSender):
+    """Each op names the client's batch method itself (``client.move_plants``)."""
+
     def __init__(self, client: MetrcClient) -> None:
         self.client = client
-
-    async def send(self, endpoint: str, rows: list[Any]) -> None:
-        await getattr(self.client, endpoint)(rows)
 
 
 class MetrcMapper:
@@ -105,92 +128,96 @@ class MetrcMapper:
         return None if raw is None else json.loads(raw)
 
     async def map(self, event: Event) -> Op | Answer:
-        if event.type in LOCAL_ONLY:
-            return Answer(event.id, "accepted", LOCAL_ONLY[event.type])
-        if event.type in _NOT_REPORTED:
-            return Answer(event.id, "accepted", _NOT_REPORTED[event.type])
         day = business_date(event.at, self.timezone)
-        d: Any = event.data
-        if event.type == "plant.moved":
-            tag, room = d.tag, d.location
-            return Op(event.id, "move_plants",
-                      MovePlant(label=tag, location=room, sublocation=d.sublocation, actual_date=day),
-                      double_counts=False, landed=lambda: self._plant_in(tag, room))
-        if event.type == "plant.phase_changed":
-            if d.plant_batch is not None:
+        match event:
+            case (PlantScannedEvent() | LabelPrintedEvent() | RoomCountedEvent() | TagsReceivedEvent()
+                  | ScaleCheckedEvent() | RecordCorrectedEvent()):
+                return facility_record(event)
+            case PlantCuredEvent() | PlantDestroyCompletedEvent():
+                return Answer(event.id, "accepted", _NOT_REPORTED[type(event.data)])
+            case PlantMovedEvent(data=d):
+                tag, room = d.tag, d.location
+                return Op(event.id, self.client.move_plants,
+                          MovePlant(label=tag, location=room, sublocation=d.sublocation, actual_date=day),
+                          double_counts=False, landed=lambda: self._plant_in(tag, room))
+            case PlantPhaseChangedEvent(data=d) if d.plant_batch is not None:
+                assert d.new_tag is not None  # the payload's validator: tagging names the new tag
                 new_tag = d.new_tag
-                return Op(event.id, "change_plant_batch_growth_phase",
+                return Op(event.id, self.client.change_plant_batch_growth_phase,
                           ChangePlantBatchGrowthPhase(name=d.plant_batch, count=1, starting_tag=new_tag,
                                                       growth_phase=d.phase, new_location=d.location,
                                                       growth_date=day),
                           double_counts=True, landed=lambda: self._plant_exists(new_tag))
-            tag, phase = d.tag, d.phase
-            return Op(event.id, "change_plant_growth_phase",
-                      ChangePlantGrowthPhase(label=tag, new_tag=d.new_tag, growth_phase=phase,
-                                             new_location=d.location, growth_date=day),
-                      double_counts=False, landed=lambda: self._plant_phase(d.new_tag or tag, phase))
-        if event.type == "plant_batch.created":
-            name = d.name
-            if d.source_package is not None:
-                # Clones or seeds out of a package: the package gives up ``count`` plants.
-                return Op(event.id, "create_package_plantings",
-                          CreatePackagePlantings(package_label=d.source_package,
-                                                 package_adjustment_amount=Decimal(d.count),
-                                                 package_adjustment_unit_of_measure_name="Each",
-                                                 plant_batch_name=name, plant_batch_type=d.type,
-                                                 plant_count=d.count, location_name=d.location,
-                                                 strain_name=d.strain, planted_date=day,
-                                                 unpackaged_date=day),
+            case PlantPhaseChangedEvent(data=d):
+                assert d.tag is not None  # the payload's validator: a plant or a batch
+                tag, phase, now_tag = d.tag, d.phase, d.new_tag or d.tag
+                return Op(event.id, self.client.change_plant_growth_phase,
+                          ChangePlantGrowthPhase(label=tag, new_tag=d.new_tag, growth_phase=phase,
+                                                 new_location=d.location, growth_date=day),
+                          double_counts=False, landed=lambda: self._plant_phase(now_tag, phase))
+            case PlantBatchCreatedEvent(data=d):
+                name = d.name
+                if d.source_package is not None:
+                    # Clones or seeds out of a package: the package gives up ``count`` plants.
+                    return Op(event.id, self.client.create_package_plantings,
+                              CreatePackagePlantings(package_label=d.source_package,
+                                                     package_adjustment_amount=Decimal(d.count),
+                                                     package_adjustment_unit_of_measure_name="Each",
+                                                     plant_batch_name=name, plant_batch_type=d.type,
+                                                     plant_count=d.count, location_name=d.location,
+                                                     strain_name=d.strain, planted_date=day,
+                                                     unpackaged_date=day),
+                              double_counts=True, landed=lambda: self._batch_exists(name))
+                return Op(event.id, self.client.create_plantings,
+                          CreatePlantings(name=name, type=d.type, count=d.count, strain=d.strain,
+                                          location=d.location, actual_date=day),
                           double_counts=True, landed=lambda: self._batch_exists(name))
-            return Op(event.id, "create_plantings",
-                      CreatePlantings(name=name, type=d.type, count=d.count, strain=d.strain,
-                                      location=d.location, actual_date=day),
-                      double_counts=True, landed=lambda: self._batch_exists(name))
-        if event.type == "plant.harvested":
-            tag = d.tag
-            return Op(event.id, "harvest_plants",
-                      HarvestPlant(plant=tag, weight=d.weight.value, unit_of_weight=_UNITS[d.weight.unit],
-                                   drying_location=d.drying_location, harvest_name=d.harvest_name,
-                                   actual_date=day),
-                      double_counts=True, landed=lambda: self._harvested(tag))
-        if event.type == "plant.manicured":
-            return self._manicure(event, day)
-        if event.type == "harvest.waste":
-            return await self._harvest_waste(event, day)
-        if event.type == "plant.destroyed":
-            if d.tag is None:
-                return self._destroy_from_batch(event, day)
-            tag = d.tag
-            return Op(event.id, "destroy_plants",
-                      DestroyPlant(label=tag, waste_method_name=d.method,
-                                   waste_material_mixed=d.material_mixed, waste_weight=d.weight.value,
-                                   waste_unit_of_measure_name=_UNITS[d.weight.unit],
-                                   waste_reason_name=d.reason, reason_note=d.note, actual_date=day),
-                      double_counts=True, landed=lambda: self._destroyed(tag))
-        if event.type == "package.created":
-            tag = d.tag
-            ingredients = tuple(
-                HarvestIngredient(harvest_name=s.harvest_name, weight=s.weight.value,
-                                  unit_of_weight=_UNITS[s.weight.unit]) for s in d.sources)
-            return Op(event.id, "create_harvest_packages",
-                      CreateHarvestPackage(tag=tag, location=d.location, item=d.item,
-                                           unit_of_weight=_UNITS[d.sources[0].weight.unit],
-                                           note=d.note or None, actual_date=day,
-                                           ingredients=ingredients),
-                      double_counts=True, landed=lambda: self._package_exists(tag))
-        if event.type == "package.moved":
-            label, room = d.tag, d.location
-            return Op(event.id, "move_packages",
-                      MovePackage(label=label, location=room, sublocation=d.sublocation, move_date=day),
-                      double_counts=False, landed=lambda: self._package_in(label, room))
-        if event.type == "package.adjusted":
-            return self._set_package_quantity(event, day)
-        return Answer(event.id, "rejected", f"Canopy does not report {event.type} to Metrc")
+            case PlantHarvestedEvent(data=d):
+                tag = d.tag
+                return Op(event.id, self.client.harvest_plants,
+                          HarvestPlant(plant=tag, weight=d.weight.value, unit_of_weight=_UNITS[d.weight.unit],
+                                       drying_location=d.drying_location, harvest_name=d.harvest_name,
+                                       actual_date=day),
+                          double_counts=True, landed=lambda: self._harvested(tag))
+            case PlantManicuredEvent():
+                return self._manicure(event, day)
+            case HarvestWasteEvent():
+                return await self._harvest_waste(event, day)
+            case PlantDestroyedEvent(data=d):
+                if d.tag is None:
+                    return self._destroy_from_batch(event, day)
+                tag = d.tag
+                return Op(event.id, self.client.destroy_plants,
+                          DestroyPlant(label=tag, waste_method_name=d.method,
+                                       waste_material_mixed=d.material_mixed, waste_weight=d.weight.value,
+                                       waste_unit_of_measure_name=_UNITS[d.weight.unit],
+                                       waste_reason_name=d.reason, reason_note=d.note, actual_date=day),
+                          double_counts=True, landed=lambda: self._destroyed(tag))
+            case PackageCreatedEvent(data=d):
+                tag = d.tag
+                ingredients = tuple(
+                    HarvestIngredient(harvest_name=s.harvest_name, weight=s.weight.value,
+                                      unit_of_weight=_UNITS[s.weight.unit]) for s in d.sources)
+                return Op(event.id, self.client.create_harvest_packages,
+                          CreateHarvestPackage(tag=tag, location=d.location, item=d.item,
+                                               unit_of_weight=_UNITS[d.sources[0].weight.unit],
+                                               note=d.note or None, actual_date=day,
+                                               ingredients=ingredients),
+                          double_counts=True, landed=lambda: self._package_exists(tag))
+            case PackageMovedEvent(data=d):
+                label, room = d.tag, d.location
+                return Op(event.id, self.client.move_packages,
+                          MovePackage(label=label, location=room, sublocation=d.sublocation, move_date=day),
+                          double_counts=False, landed=lambda: self._package_in(label, room))
+            case PackageAdjustedEvent():
+                return self._set_package_quantity(event, day)
+            case _:
+                assert_never(event)
 
-    def _manicure(self, event: Event, day: Any) -> Op:
+    def _manicure(self, event: PlantManicuredEvent, day: date) -> Op:
         """Metrc adds a manicure's wet weight to the harvest named: a resend counts twice,
         so the read-back compares the harvest's wet weight before and after."""
-        d: Any = event.data
+        d = event.data
         tag, name = d.tag, d.harvest_name
         weight, unit = d.weight.value, _UNITS[d.weight.unit]
 
@@ -210,17 +237,18 @@ class MetrcMapper:
             added = convert_quantity(weight, unit, harvest.unit_of_weight_name or unit)
             return harvest.total_wet_weight - Decimal(kept) + _WEIGHT_SLACK >= added
 
-        return Op(event.id, "manicure_plants",
+        return Op(event.id, self.client.manicure_plants,
                   ManicurePlant(plant=tag, weight=weight, unit_of_weight=unit,
                                 drying_location=d.drying_location, harvest_name=name, actual_date=day),
                   double_counts=True, landed=landed, before=before)
 
-    def _destroy_from_batch(self, event: Event, day: Any) -> Op:
+    def _destroy_from_batch(self, event: PlantDestroyedEvent, day: date) -> Op:
         """Part of an immature plant batch destroyed. A resend would destroy more, so the
         event id rides in ``ReasonNote`` and the read-back looks for it in the waste list;
         where the state does not return notes, it looks for a new waste record of this
         batch, count and weight (taken before the send)."""
-        d: Any = event.data
+        d = event.data
+        assert d.plant_batch is not None  # the payload's validator: a plant or a batch
         name, count = d.plant_batch, d.count
         weight, unit = d.weight.value, _UNITS[d.weight.unit]
 
@@ -249,7 +277,7 @@ class MetrcMapper:
             seen = set(kept)
             return any((r.plant_waste_number or "") not in seen and same_destroy(r) for r in records)
 
-        return Op(event.id, "destroy_plant_batches",
+        return Op(event.id, self.client.destroy_plant_batches,
                   DestroyPlantBatch(plant_batch=name, count=count, waste_method_name=d.method or None,
                                     waste_material_mixed=d.material_mixed or None,
                                     waste_reason_name=d.reason, reason_note=_with_op_id(d.note, event.id),
@@ -257,10 +285,10 @@ class MetrcMapper:
                                     actual_date=day),
                   double_counts=True, landed=landed, before=before)
 
-    def _set_package_quantity(self, event: Event, day: Any) -> Op:
+    def _set_package_quantity(self, event: PackageAdjustedEvent, day: date) -> Op:
         """``PUT /packages/v2/adjust`` sets the final quantity, so a resend cannot count
         twice; the read-back still spares Metrc's history a second adjustment."""
-        d: Any = event.data
+        d = event.data
         label = d.tag
         quantity, unit = d.quantity.value, _UNITS[d.quantity.unit]
 
@@ -274,14 +302,14 @@ class MetrcMapper:
                 return False
             return abs(package.quantity - wanted) <= _WEIGHT_SLACK
 
-        return Op(event.id, "set_package_quantities",
+        return Op(event.id, self.client.set_package_quantities,
                   AdjustPackage(label=label, quantity=quantity, unit_of_measure=unit,
                                 adjustment_reason=d.reason, adjustment_date=day,
                                 reason_note=_with_op_id(d.note, event.id)),
                   double_counts=True, landed=landed)
 
-    async def _harvest_waste(self, event: Event, day: Any) -> Op | Answer:
-        d: Any = event.data
+    async def _harvest_waste(self, event: HarvestWasteEvent, day: date) -> Op | Answer:
+        d = event.data
         # A failing read raises the same errors as a write: the submitter retries later.
         harvest = await self.client.find_harvest(d.harvest_name)
         if harvest is None:
@@ -297,7 +325,7 @@ class MetrcMapper:
             seen = set(await self._picture(event.id) or [])
             return any(r.id not in seen and r.waste_weight == weight for r in records)
 
-        return Op(event.id, "record_harvest_waste",
+        return Op(event.id, self.client.record_harvest_waste,
                   RecordHarvestWaste(id=harvest_id, waste_type=d.waste_type, unit_of_weight=unit,
                                      waste_weight=weight, actual_date=day),
                   double_counts=True, landed=landed, before=before)

@@ -14,18 +14,26 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bridge.ledger import Answer
-from canopy.events import Event
+from canopy.events import FACILITY_ONLY, Event
 
-# Events that stay in the facility's records and are not a state operation.
-LOCAL_ONLY = {
-    "plant.scanned": "recorded at the facility (a scan is not reported to the state)",
-    "label.printed": "recorded at the facility (label printing is not reported to the state)",
-    "room.counted": "recorded at the facility for reconciliation (not reported to the state)",
-    "tags.received": "tag receipt recorded at the facility (confirm the order in the state system)",
-    "scale.checked": "scale check recorded at the facility (not reported to the state)",
-    "record.corrected": "correction recorded; if the original was already reported, the office"
-                        " must correct it in the state system",
-}
+# Events that stay in the facility's records and are not a state operation: each
+# payload declares it (``facility_only``), and every mapper has a case for them.
+LOCAL_ONLY = FACILITY_ONLY
+
+
+def facility_record(event: Event) -> Answer:
+    """The answer for a record the facility keeps and no state system takes."""
+    reason = type(event.data).facility_only
+    assert reason is not None, f"{event.type} is reported to the state"
+    return Answer(event.id, "accepted", reason)
+
+
+class Call(Protocol):
+    """A bound client method that sends one batch of rows, e.g. ``client.move_plants``."""
+
+    __name__: str
+
+    def __call__(self, rows: list[Any], /) -> Awaitable[object]: ...
 
 
 async def _unknown() -> bool | None:
@@ -35,7 +43,7 @@ async def _unknown() -> bool | None:
 @dataclass
 class Op:
     event_id: str
-    endpoint: str  # the client's batch method, e.g. "move_plants"
+    call: Call  # the client's batch method, e.g. ``client.move_plants``
     row: Any
     # A resend after an ambiguous outcome could count twice (weights, waste,
     # destroys, new packages): read back before sending it again.
@@ -50,6 +58,13 @@ class Op:
     # What the accepted answer tells the worker, asked once the state took the op
     # (or a read-back found it): e.g. the ids the state assigned. "" says nothing.
     told: Callable[[], str] = field(default=lambda: "")
+    # Rows share one call only when this matches too, e.g. BioTrack moves into one room.
+    group: str = ""
+
+    @property
+    def endpoint(self) -> str:
+        """What the ledger records and batches by: the call's name, e.g. "move_plants"."""
+        return f"{self.call.__name__}:{self.group}" if self.group else self.call.__name__
 
 
 class Mapper(Protocol):
@@ -59,7 +74,14 @@ class Mapper(Protocol):
 class Sender(Protocol):
     """Sends one batch call; raises the ``bridge.state`` errors."""
 
-    async def send(self, endpoint: str, rows: list[Any]) -> None: ...
+    async def send(self, call: Call, rows: list[Any]) -> None: ...
+
+
+class CallSender:
+    """Sends a batch by awaiting the op's own bound call: no lookup by name."""
+
+    async def send(self, call: Call, rows: list[Any]) -> None:
+        await call(rows)
 
 
 def business_date(at: datetime, zone: str) -> date:

@@ -151,7 +151,7 @@ class Submitter:
         await self._pacer.wait()
         self.stats.requests += 1
         try:
-            await self.sender.send(endpoint, [op.row for op in ops])
+            await self.sender.send(ops[0].call, [op.row for op in ops])
         except StateRowErrors as exc:
             await self.ledger.record_attempt(self.facility, endpoint, ids, "rows rejected",
                                              exc.status, _rows_text(exc))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent.outbox import Outbox, OutboxFault, Settlement
-from canopy.events import InvalidEvent, PlantScanned, parse_event
+from canopy.events import InvalidEvent, PlantMoved, PlantMovedEvent, PlantScanned, parse_event
 
 TAG = "1A4FF0100000022000000123"
 
@@ -36,6 +36,18 @@ async def test_append_is_committed_before_it_returns(outbox: Outbox) -> None:
     with sqlite3.connect(outbox.path) as db:
         (payload,) = db.execute("SELECT payload FROM outbox").fetchone()
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert parse_event(payload) == event
+
+
+async def test_a_payload_names_its_own_type(outbox: Outbox) -> None:
+    """Flows give only the payload; the stored row and the event carry its type."""
+    event = await outbox.append(PlantMoved(tag=TAG, location="Flower Room 2"), user="worker-1")
+    assert isinstance(event, PlantMovedEvent)
+    assert event.type == PlantMoved.type_name == "plant.moved"
+    [row] = await outbox.recent(1)
+    assert (row.id, row.type) == (event.id, "plant.moved")
+    with sqlite3.connect(outbox.path) as db:
+        (payload,) = db.execute("SELECT payload FROM outbox").fetchone()
     assert parse_event(payload) == event
 
 
