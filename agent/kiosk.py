@@ -27,6 +27,7 @@ from agent.config import AgentConfig
 from agent.floor import Floor
 from agent.hub import Hub, Subscription
 from agent.outbox import Outbox
+from agent.scalerules import scale_refusal
 from agent.scalewatch import ScaleWatch
 from agent.uplink import UplinkStatus
 from agent.users import Worker, Workers, left_message
@@ -36,7 +37,7 @@ from agent.workflows.cure import CureFlow
 from agent.workflows.destroy import DestroyFlow
 from agent.workflows.harvest import HarvestFlow
 from agent.workflows.harvest_waste import HarvestWasteFlow
-from agent.workflows.hold import HoldFlow, hold_hours
+from agent.workflows.hold import HoldFlow
 from agent.workflows.labels import LabelsFlow
 from agent.workflows.lot import LotFlow
 from agent.workflows.move import MoveFlow
@@ -482,7 +483,7 @@ class Kiosk:
 
     def _tile_shown(self, screen: str) -> bool:
         # Waste on hold only where the state holds waste (NM), or while holds are left.
-        return screen != "hold" or hold_hours(self.floor) > 0 or bool(self.floor.facts.items("hold"))
+        return screen != "hold" or self.floor.hold_hours > 0 or bool(self.floor.holds())
 
     # --- status ---------------------------------------------------------------------------
 
@@ -539,7 +540,7 @@ class Kiosk:
                         "ready": bool(printer and not printer.faults)},
             "scale": {"id": self.watch.scale_id, "connected": scale.connected,
                       "message": scale.fault.message if scale.fault else scale.link.value,
-                      "refusal": self.floor.scale_refusal(self.watch.scale_id, date.today()),
+                      "refusal": scale_refusal(self.floor, self.watch.scale_id, date.today()),
                       "check_due": self.watch.view()["check_due"]},
             "ref": self.floor.ref.summary(),
             "faults": sorted(set(faults.values())),
