@@ -78,10 +78,6 @@ class Kiosk:
         return self.session.workers
 
     @property
-    def headless(self) -> bool:
-        return self.session.headless
-
-    @property
     def hub(self) -> Hub:
         return self.presenter.hub
 
@@ -99,9 +95,6 @@ class Kiosk:
 
     def _home(self) -> None:
         self.flow = HomeFlow(self.ctx)
-
-    def sign_out(self, why: str) -> Outcome:
-        return self.session.sign_out(why)
 
     # --- inputs ---------------------------------------------------------------------
 
