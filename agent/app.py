@@ -191,7 +191,7 @@ class Agent:
             if removed:
                 log.info("pruned %d settled event(s) older than %.0f days", removed,
                          self.config.outbox.retention_days)
-            await self.floor.facts.prune_journal()
+            await self.floor.journal.prune()
             await asyncio.sleep(self.config.outbox.prune_interval_s)
 
     async def aclose(self) -> None:

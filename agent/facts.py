@@ -8,45 +8,37 @@ the reference copy. A fact is dropped once its event is settled (accepted or
 rejected by the state) and a reference list read after it has arrived: from then
 on the list is the truth, whichever way the state decided.
 
-The journal keeps a one-line summary per event for the Records screen (the
-outbox keeps the exact payload and its delivery state).
+What each event type leaves is ``agent.projection``; ``Floor.remember`` applies
+it after the event is saved, and flows read facts only through the ``Floor``.
 
-Both live in the kiosk's floor database, next to the reference copy. It is a
-cache: losing it loses no record, only these hints until the next sync.
+Facts live in the kiosk's floor database (``agent.cachedb``), next to the
+reference copy and the journal. It is a cache: losing it loses no record, only
+these hints until the next sync.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS fact (
-    kind  TEXT    NOT NULL,   -- plant | batch | harvest | label
+    kind  TEXT    NOT NULL,   -- plant | batch | harvest | label | hold | scale_check
     key   TEXT    NOT NULL,
     value TEXT    NOT NULL,   -- JSON object
     at    INTEGER NOT NULL,   -- unix ms of the latest event behind it
     event TEXT,               -- that event's id
     PRIMARY KEY (kind, key)
 ) STRICT;
-CREATE TABLE IF NOT EXISTS journal (
-    id      TEXT    PRIMARY KEY,
-    type    TEXT    NOT NULL,
-    summary TEXT    NOT NULL,
-    user    TEXT    NOT NULL,
-    at      INTEGER NOT NULL,
-    corrects TEXT
-) STRICT;
-CREATE INDEX IF NOT EXISTS journal_corrects ON journal(corrects) WHERE corrects IS NOT NULL;
 """
 
 # Which reference list makes a kind of fact obsolete.
 REF_FOR_KIND = {"plant": "plants", "batch": "plant_batches", "harvest": "harvests"}
-JOURNAL_KEEP = 2000
 
 
 def _now_ms() -> int:
@@ -61,13 +53,23 @@ class Fact:
 
 
 @dataclass(frozen=True, slots=True)
-class JournalEntry:
-    id: str
-    type: str
-    summary: str
-    user: str
-    at: int
-    corrects: str | None
+class Merge:
+    """Set ``fields`` of one fact and add ``add`` to its counters; other fields are kept."""
+
+    kind: str
+    key: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    add: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Forget:
+    """Drop the facts ``event`` left (it was corrected): the kiosk falls back to the lists."""
+
+    event: str
+
+
+FactChange = Merge | Forget
 
 
 class LocalFacts:
@@ -103,6 +105,16 @@ class LocalFacts:
         self._facts[(kind, key)] = fact
         return value
 
+    async def apply(self, event_id: str, changes: Iterable[FactChange]) -> None:
+        """Take what one saved event means here (``agent.projection``), in order."""
+        for change in changes:
+            if isinstance(change, Forget):
+                await self.forget_event(change.event)
+                continue
+            old = self.get(change.kind, change.key) or {}
+            counts = {name: int(old.get(name, 0)) + n for name, n in change.add.items()}
+            await self.merge(change.kind, change.key, event_id, **change.fields, **counts)
+
     async def drop_settled(self, ref_name: str, ref_at_ms: int, settled: set[str]) -> int:
         """Forget facts the reference list ``ref_name`` (read at ``ref_at_ms``) now covers."""
         kinds = {k for k, name in REF_FOR_KIND.items() if name == ref_name}
@@ -126,39 +138,3 @@ class LocalFacts:
         if stale:
             await self._db.commit()
         return len(stale)
-
-    # --- journal ---------------------------------------------------------------
-
-    async def journal(self, entry: JournalEntry) -> None:
-        await self._db.execute(
-            "INSERT OR REPLACE INTO journal (id, type, summary, user, at, corrects)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (entry.id, entry.type, entry.summary, entry.user, entry.at, entry.corrects),
-        )
-        await self._db.commit()
-
-    async def entries(self, ids: list[str]) -> dict[str, JournalEntry]:
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        cursor = await self._db.execute(
-            f"SELECT id, type, summary, user, at, corrects FROM journal WHERE id IN ({marks})", ids
-        )
-        return {r[0]: JournalEntry(*r) for r in await cursor.fetchall()}
-
-    async def corrections_of(self, ids: list[str]) -> dict[str, str]:
-        """Old event id -> the id of the event that corrects it."""
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        cursor = await self._db.execute(
-            f"SELECT corrects, id FROM journal WHERE corrects IN ({marks})", ids
-        )
-        return {r[0]: r[1] for r in await cursor.fetchall()}
-
-    async def prune_journal(self, keep: int = JOURNAL_KEEP) -> None:
-        await self._db.execute(
-            "DELETE FROM journal WHERE id NOT IN (SELECT id FROM journal ORDER BY at DESC LIMIT ?)",
-            (keep,),
-        )
-        await self._db.commit()

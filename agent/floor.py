@@ -3,28 +3,38 @@
 Every flow asks the floor the same questions (what is this scan, where is this
 plant, is this tag still free, may this scale weigh) and gets answers that work
 offline. Where an answer needs a list the kiosk never received, the answer says
-so (``unchecked``) instead of guessing.
+so (``unchecked``) instead of guessing. The answers are plain values
+(``agent.floorinfo``); what a saved event changes here is ``remember``'s
+(``agent.projection``), never a flow's.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiosqlite
 
+from agent.cachedb import open_cache
 from agent.facts import REF_FOR_KIND, LocalFacts
+from agent.floorinfo import LIVE_PHASES as LIVE_PHASES
+from agent.floorinfo import HarvestInfo as HarvestInfo
+from agent.floorinfo import Hold, ScaleCheck
+from agent.floorinfo import LotInfo as LotInfo
+from agent.floorinfo import PlantInfo as PlantInfo
+from agent.floorinfo import Resolved as Resolved
+from agent.floorinfo import ScanKind as ScanKind
+from agent.journal import Journal
+from agent.projection import project
 from agent.refcache import RefCache, RefCopy
 from agent.users import check_roster
 from agent.workflows.tags import NotATag, TagFormat, check_tag
+from canopy.events import Event
 from canopy.refdata import (
     AdjustReason,
     Harvest,
@@ -40,67 +50,6 @@ from canopy.refdata import (
 )
 
 log = logging.getLogger(__name__)
-
-ScanKind = Literal["room", "plant", "lot", "harvest", "fresh_tag", "package_tag", "unknown_tag", "not_a_tag"]
-LIVE_PHASES = ("Vegetative", "Flowering", "Other")
-
-
-@dataclass(frozen=True, slots=True)
-class PlantInfo:
-    tag: str
-    location: str
-    phase: str
-    strain: str = ""
-    plant_batch: str = ""
-    harvest: str = ""  # set once weighed into a harvest batch
-    weight: str = ""  # e.g. "812.4 g", for "weighed twice" messages
-    cured: str = ""  # the dry weight once cured, for "cured twice" messages
-
-    @property
-    def alive(self) -> bool:
-        return self.phase in LIVE_PHASES
-
-
-@dataclass(frozen=True, slots=True)
-class LotInfo:
-    name: str
-    strain: str
-    count: int  # plants still in the lot
-    location: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class HarvestInfo:
-    name: str
-    location: str = ""
-    strain: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    """What a scan is, as far as this kiosk can tell."""
-
-    kind: ScanKind
-    text: str
-    tag: str | None = None
-    room: Room | None = None
-    plant: PlantInfo | None = None
-    lot: LotInfo | None = None
-    harvest: HarvestInfo | None = None
-    message: str = ""  # for not_a_tag: what was expected
-    unchecked: str = ""  # what could not be checked offline, in plain words
-
-    def describe(self) -> str:
-        return {
-            "room": f"room {self.text}",
-            "plant": f"plant {self.text}",
-            "lot": f"immature lot {self.text}",
-            "harvest": f"harvest batch {self.text}",
-            "fresh_tag": f"unused plant tag {self.text}",
-            "package_tag": f"package tag {self.text}",
-            "unknown_tag": f"tag {self.text}",
-            "not_a_tag": repr(self.text),
-        }[self.kind]
 
 
 def _index(rows: Any, key: str) -> dict[str, Any]:
@@ -124,12 +73,13 @@ _NOT_SYNCED = "this kiosk has not received the {} list yet"
 class Floor:
     """Lookups over the reference copy and local facts. Open with ``Floor.open``."""
 
-    def __init__(self, db: aiosqlite.Connection, ref: RefCache, facts: LocalFacts,
+    def __init__(self, db: aiosqlite.Connection, ref: RefCache, facts: LocalFacts, journal: Journal,
                  default_tag_format: TagFormat,
                  settled: Callable[[], Awaitable[set[str]]] | None = None) -> None:
         self._db = db
         self.ref = ref
-        self.facts = facts
+        self.facts = facts  # written only by ``remember``; read through the queries below
+        self.journal = journal
         self.default_tag_format = default_tag_format
         self._settled = settled
         self._ix = _Indexes()
@@ -142,37 +92,13 @@ class Floor:
     @classmethod
     async def open(cls, path: Path, *, facility: str, default_tag_format: TagFormat = "any",
                    settled: Callable[[], Awaitable[set[str]]] | None = None) -> Floor:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            db = await cls._connect(path)
-        except sqlite3.DatabaseError as exc:
-            # Only a cache: move it aside and start empty rather than stop the kiosk.
-            aside = path.with_suffix(".damaged")
-            log.error("floor cache %s unreadable (%s); moved to %s, waiting for the next sync",
-                      path, exc, aside)
-            for suffix in ("", "-wal", "-shm"):
-                with contextlib.suppress(FileNotFoundError):
-                    os.replace(f"{path}{suffix}", f"{aside}{suffix}")
-            db = await cls._connect(path)
-        ref, facts = RefCache(db, facility, checks={"workers": check_roster}), LocalFacts(db)
+        db = await open_cache(path)
+        ref = RefCache(db, facility, checks={"workers": check_roster})
+        facts, journal = LocalFacts(db), Journal(db)
         await ref.load()
         await facts.load()
-        return cls(db, ref, facts, default_tag_format, settled)
-
-    @staticmethod
-    async def _connect(path: Path) -> aiosqlite.Connection:
-        db = await aiosqlite.connect(path)
-        try:
-            check = await (await db.execute("PRAGMA quick_check")).fetchone()
-            if check is None or check[0] != "ok":
-                raise sqlite3.DatabaseError(f"quick_check: {check[0] if check else '?'}")
-            await db.execute("PRAGMA journal_mode = WAL")
-            # A cache: a lost last commit costs a hint, never a record.
-            await db.execute("PRAGMA synchronous = NORMAL")
-        except BaseException:
-            await db.close()
-            raise
-        return db
+        await journal.load()
+        return cls(db, ref, facts, journal, default_tag_format, settled)
 
     async def close(self) -> None:
         await self._db.close()
@@ -243,6 +169,12 @@ class Floor:
         profile = self.profile
         return min(100, profile.max_plants_per_lot) if profile is not None else 100
 
+    @property
+    def hold_hours(self) -> int:
+        """How long destroyed plants' waste stays on hold (NM), 0 where it does not."""
+        profile = self.profile
+        return profile.destroy_hold_hours if profile is not None else 0
+
     def rooms(self, *, for_plants: bool = True) -> list[Room]:
         return [room for room in self._ix.rooms.values() if room.for_plants or not for_plants]
 
@@ -307,7 +239,8 @@ class Floor:
                            fact.get("location", ""))
         if fact is not None:
             used = int(fact.get("tagged", 0)) + int(fact.get("destroyed", 0))
-            info = LotInfo(info.name, info.strain, max(0, info.count - used), info.location)
+            info = LotInfo(info.name, info.strain, max(0, info.count - used), info.location,
+                           str(fact.get("created", "")))
         return info
 
     def lots(self) -> list[LotInfo]:
@@ -328,11 +261,7 @@ class Floor:
         names = set(self._ix.harvests) | {key for key, _ in self.facts.items("harvest")}
         return [h for h in (self.harvest(n) for n in sorted(names)) if h is not None]
 
-    # --- scales ---------------------------------------------------------------------
-
-    def scale_refusal(self, scale_id: str, today: date) -> str | None:
-        """Why weights from ``scale_id`` must not be logged, or None when they may."""
-        return self.scale_registration_refusal(scale_id, today) or self.scale_check_refusal(scale_id)
+    # --- the facility's clock -----------------------------------------------------
 
     def local_time(self, at: datetime | None = None) -> datetime:
         """``at`` (default now) on the facility's wall clock: its profile's time zone, the
@@ -348,36 +277,35 @@ class Floor:
         """The facility's calendar day."""
         return self.local_time(at).date()
 
-    def scale_check_refusal(self, scale_id: str) -> str | None:
-        """The daily zero and check-weight test (``Profile.daily_scale_check``): why the scale
-        may not weigh yet, or None. The last check is a local fact, kept across restarts."""
-        profile = self.profile
-        if profile is None or not profile.daily_scale_check:
-            return None
-        last = self.facts.get("scale_check", scale_id)
-        if last is not None and not last.get("passed"):
-            return f"Scale {scale_id} failed its check: call a supervisor. {last.get('why', '')}".strip()
-        if last is None or last.get("day") != self.local_day().isoformat():
-            return (f"Scale {scale_id} needs today's zero and test-weight check before it weighs:"
-                    " tap Scale check.")
-        return None
+    # --- what this kiosk recorded (written only by ``remember``) ---------------------
 
-    def scale_registration_refusal(self, scale_id: str, today: date) -> str | None:
-        """The registered/sealed scale list: unlisted or expired scales never weigh."""
-        if not self.has("scales"):
-            return ("This kiosk has no list of registered scales yet (never synced), so weights "
-                    "cannot be checked and are not logged. Connect the kiosk to get the list.")
-        scale = self._ix.scales.get(scale_id)
-        if scale is None:
-            return f"Scale {scale_id} is not a registered scale: its weights cannot be logged."
-        if scale.expires:
-            try:
-                expires = date.fromisoformat(scale.expires)
-            except ValueError:
-                return f"Scale {scale_id} has an unreadable registration expiry ({scale.expires!r})."
-            if today > expires:
-                return f"Scale {scale_id}'s registration expired on {expires.isoformat()}: not logged."
-        return None
+    async def remember(self, event: Event) -> None:
+        """After ``event`` is saved: write down what it means here (``agent.projection``)."""
+        await self.facts.apply(event.id, project(event, self))
+
+    def scale(self, scale_id: str) -> Scale | None:
+        """The registered scale ``scale_id`` (see ``agent.scalerules``)."""
+        return self._ix.scales.get(scale_id)
+
+    def last_scale_check(self, scale_id: str) -> ScaleCheck | None:
+        fact = self.facts.get("scale_check", scale_id)
+        if fact is None:
+            return None
+        return ScaleCheck(bool(fact.get("passed")), str(fact.get("why", "")), fact.get("day"))
+
+    def printed_before(self, kind: str, uid: str) -> bool:
+        """This kiosk printed the ``kind`` label ``uid`` before (the next one is a reprint)."""
+        return self.facts.get("label", f"{kind}:{uid}") is not None
+
+    def hold(self, tag: str) -> Hold | None:
+        """The waste hold of plant ``tag``, completed or not."""
+        fact = self.facts.get("hold", tag)
+        return _hold(tag, fact) if fact is not None else None
+
+    def holds(self) -> list[Hold]:
+        """Every hold this kiosk knows, the first to end first."""
+        return sorted((_hold(tag, fact) for tag, fact in self.facts.items("hold")),
+                      key=lambda hold: hold.until)
 
     # --- what is this scan? ------------------------------------------------------------
 
@@ -404,3 +332,8 @@ class Floor:
         missing = [label for name, label in labels.items() if not self.has(name)]
         unchecked = _NOT_SYNCED.format(", ".join(missing)) if missing else ""
         return Resolved("unknown_tag", tag, tag=tag, unchecked=unchecked)
+
+
+def _hold(tag: str, fact: dict[str, Any]) -> Hold:
+    return Hold(tag, int(fact.get("since", 0)), int(fact.get("until", 0)), str(fact.get("weight", "")),
+                str(fact.get("reason", "")), str(fact.get("scheduled", "")), fact.get("completed"))

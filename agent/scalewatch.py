@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from agent.floor import Floor
+from agent.scalerules import scale_refusal, scale_registration_refusal
 from agent.workflows.base import Outcome, hint, mass_unit, refused
 from canopy.events import MassUnit, Weight
 from drivers.scale import Reading, ReadingState, Scale, ScaleStatus
@@ -81,7 +82,7 @@ class ScaleWatch:
                            " service mode). Press the scale's weigh key.")
         if reading.value <= Decimal(0):
             return hint(f"Scale shows {format(reading.value, 'f')} {reading.unit}: put it on the scale.")
-        refusal = self.floor.scale_refusal(reading.scale_id, today or date.today())
+        refusal = scale_refusal(self.floor, reading.scale_id, today or date.today())
         if refusal is not None:
             return refused(refusal)
         if self.load_logged:
@@ -93,7 +94,7 @@ class ScaleWatch:
     def view(self) -> dict[str, Any]:
         status: ScaleStatus = self.scale.status
         live = self.live
-        refusal = self.floor.scale_refusal(self.scale_id, date.today())
+        refusal = scale_refusal(self.floor, self.scale_id, date.today())
         return {
             "id": self.scale_id,
             "connected": status.connected,
@@ -101,7 +102,7 @@ class ScaleWatch:
             "registered": refusal is None,
             "refusal": refusal,
             "check_due": refusal is not None
-            and self.floor.scale_registration_refusal(self.scale_id, date.today()) is None,
+            and scale_registration_refusal(self.floor, self.scale_id, date.today()) is None,
             "value": format(live.value, "f") if live and live.value is not None else None,
             "unit": live.unit if live else None,
             "state": live.state.value if live else None,

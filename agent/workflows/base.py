@@ -13,12 +13,12 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, ClassVar, get_args
 
 from agent.config import FloorSettings
-from agent.facts import JournalEntry
 from agent.floor import Floor, Resolved
+from agent.floorinfo import weight_text as weight_text  # the flows' one way to write a weight
+from agent.journal import JournalEntry
 from agent.outbox import Outbox, OutboxFault
 from canopy.events import Event, InvalidEvent, MassUnit, Payload, Weight
 from drivers.scale import Reading
@@ -78,15 +78,12 @@ class FlowContext:
             log.error("%s not saved: %s", data.type_name, exc)
             return refused(f"NOT saved: {exc}")
         try:
-            await self.floor.facts.journal(JournalEntry(
+            await self.floor.journal.add(JournalEntry(
                 event.id, data.type_name, summary, user, int(event.at.timestamp() * 1000), corrects))
         except Exception:  # the record is safe in the outbox; a lost summary is cosmetic
             log.exception("journal entry for %s not written", event.id)
+        await self.floor.remember(event)
         return event
-
-
-def weight_text(value: Decimal, unit: str) -> str:
-    return f"{format(value, 'f')} {unit}"
 
 
 def mass_unit(unit: str) -> bool:
@@ -109,6 +106,24 @@ class Flow:
     @property
     def wants_weight(self) -> bool:
         return False
+
+    async def enter(self) -> Outcome:
+        """The answer on opening this screen (a flow may first read what it shows)."""
+        return Outcome(True, self.title or "Choose a task", quiet=True)
+
+    @property
+    def polled(self) -> bool:
+        """The screen shows what changes without the worker (the Records list's delivery
+        states): the kiosk calls ``poll`` with each status check."""
+        return False
+
+    async def poll(self) -> bool:
+        """Read again what the screen shows; True when it changed."""
+        return False
+
+    def preview(self) -> bytes | None:
+        """A PNG the page shows beside the screen (the label about to print), if any."""
+        return None
 
     async def scan(self, item: Resolved, source: Scan | None = None) -> Outcome:
         return refused(f"Nothing to scan here ({item.describe()}). Choose a task first.")

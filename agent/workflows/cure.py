@@ -80,7 +80,6 @@ class CureFlow(WeighEachPlant):
             summary=f"Plant {plant.tag} cured: {shown} dry flower to {room}")
         if isinstance(event, Outcome):
             return event
-        await self.ctx.floor.facts.merge("plant", plant.tag, event.id, cured=shown)
         self.done.append({"tag": plant.tag, "weight": shown, "event": event.id})
         return Outcome(True, f"Saved {shown} dry for plant {plant.tag}. {len(self.done)} cured. "
                              "Take it off, scan the next plant.", event.id)

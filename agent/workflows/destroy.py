@@ -22,7 +22,7 @@ from agent.workflows.base import (
     refused,
     weight_text,
 )
-from agent.workflows.hold import hold_hours, start_hold
+from agent.workflows.hold import start_hold
 from agent.workflows.move import refuse_non_plant
 from canopy.events import PlantDestroyed
 from drivers.printer import LabelPrinter
@@ -157,18 +157,11 @@ class DestroyFlow(WasteFlow):
         if isinstance(event, Outcome):
             return event
         self.ctx.mark_weighed()
-        if self.plant is not None:
-            await self.ctx.floor.facts.merge("plant", self.plant.tag, event.id, phase="Destroyed")
-        elif self.lot is not None:
-            fact = self.ctx.floor.facts.get("batch", self.lot.name) or {}
-            await self.ctx.floor.facts.merge("batch", self.lot.name, event.id,
-                                             destroyed=int(fact.get("destroyed", 0)) + self.count)
         self.saved.append({"subject": subject or "", "reason": self.reason, "weight": shown,
                            "witness": self.witness["name"] if self.witness else ""})
         held = ""
-        if self.plant is not None and hold_hours(self.ctx.floor) > 0:
-            held = " " + await start_hold(self.ctx, self.printer, self.plant.tag, event, shown,
-                                          self.reason)
+        if self.plant is not None and self.ctx.floor.hold_hours > 0:
+            held = " " + await start_hold(self.ctx, self.printer, self.plant.tag)
         self._reset()
         return Outcome(True, f"Saved: destroyed {subject} ({shown}).{held}", event.id)
 

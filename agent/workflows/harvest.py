@@ -145,24 +145,18 @@ class HarvestFlow(WeighEachPlant):
         assert name is not None and drying is not None
         shown = weight_text(weight.value, weight.unit)
         event: Event | Outcome
-        floor = self.ctx.floor
         if self.mode == "manicure":
             event = await self.ctx.record(
                 PlantManicured(tag=plant.tag, harvest_name=name, drying_location=drying, weight=weight),
                 summary=f"Plant {plant.tag} manicured into {name}: {shown} wet")
             if isinstance(event, Outcome):
                 return event
-            # The plant keeps growing where it is: only the batch is news.
         else:
             event = await self.ctx.record(
                 PlantHarvested(tag=plant.tag, harvest_name=name, drying_location=drying, weight=weight),
                 summary=f"Plant {plant.tag} harvested into {name}: {shown} wet")
             if isinstance(event, Outcome):
                 return event
-            await floor.facts.merge("plant", plant.tag, event.id, phase="Harvested", harvest=name,
-                                    weight=shown)
-        await floor.facts.merge("harvest", name, event.id, location=drying,
-                                strain=plant.strain, count=len(self.done) + 1)
         key = (self.mode, weight.unit)
         self.totals[key] = self.totals.get(key, Decimal(0)) + weight.value
         self.done.append({"tag": plant.tag, "weight": shown, "harvest": name, "event": event.id,

@@ -2,8 +2,9 @@
 
 Where the facility profile sets ``destroy_hold_hours``, a destroyed plant's waste
 stays secured, labelled and unmoved that long before it may be made unusable.
-After ``plant.destroyed`` the kiosk prints a hold label (tag, weight, reason,
-when the hold ends) and keeps the hold as a local fact, so it survives restarts.
+After ``plant.destroyed`` the kiosk keeps the hold as a local fact (see
+``agent.projection``), so it survives restarts, and prints a hold label (tag,
+weight, reason, when the hold ends).
 The "Waste on hold" screen lists the holds with the time left; scanning a plant
 whose hold is over (with a witness where waste needs one) records
 ``plant.destroy_completed`` pointing at the ``plant.destroyed`` that started it.
@@ -17,13 +18,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from agent.floor import Floor, Resolved
+from agent.floorinfo import Hold
 from agent.workflows.base import FlowContext, Outcome, WitnessedFlow, arg_str, refused
 from agent.workflows.labels import print_label
-from canopy.events import Event, PlantDestroyCompleted
+from canopy.events import PlantDestroyCompleted
 from drivers.labels import WasteHold
 from drivers.printer import LabelPrinter
 from drivers.scanner import Scan
@@ -33,11 +35,6 @@ log = logging.getLogger(__name__)
 
 def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
-
-
-def hold_hours(floor: Floor) -> int:
-    profile = floor.profile
-    return profile.destroy_hold_hours if profile is not None else 0
 
 
 def local_time(floor: Floor, ms: int) -> str:
@@ -51,9 +48,9 @@ def time_left(ms: int) -> str:
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
-def active_hold(floor: Floor, tag: str) -> dict[str, Any] | None:
-    hold = floor.facts.get("hold", tag)
-    return hold if hold is not None and not hold.get("completed") else None
+def active_hold(floor: Floor, tag: str) -> Hold | None:
+    hold = floor.hold(tag)
+    return hold if hold is not None and not hold.completed else None
 
 
 def hold_refusal(floor: Floor, item: Resolved) -> Outcome | None:
@@ -61,44 +58,40 @@ def hold_refusal(floor: Floor, item: Resolved) -> Outcome | None:
     hold = active_hold(floor, item.tag) if item.tag else None
     if hold is None:
         return None
-    until = local_time(floor, hold["until"])
-    if _ms(floor.clock()) < hold["until"]:
+    until = local_time(floor, hold.until)
+    if _ms(floor.clock()) < hold.until:
         return refused(f"Plant {item.tag} is waste on hold until {until}: it must not be moved.")
     return refused(f"Plant {item.tag} is destroyed waste (hold ended {until}): complete its "
                    "destruction on the Waste on hold screen, do not move it.")
 
 
-def hold_label(floor: Floor, tag: str, hold: dict[str, Any]) -> WasteHold:
-    return WasteHold(uid=tag, until=local_time(floor, hold["until"]), weight=hold["weight"],
-                     reason=hold["reason"], since=local_time(floor, hold["since"]))
+def hold_label(floor: Floor, hold: Hold) -> WasteHold:
+    return WasteHold(uid=hold.tag, until=local_time(floor, hold.until), weight=hold.weight,
+                     reason=hold.reason, since=local_time(floor, hold.since))
 
 
 async def print_hold(ctx: FlowContext, printer: LabelPrinter | None, tag: str) -> Outcome:
     """Print the hold label (a ``label.printed`` record like every label); what to tell
     the worker either way (the hold itself is saved already)."""
-    hold = ctx.floor.facts.get("hold", tag)
+    hold = ctx.floor.hold(tag)
     if hold is None:
         return refused(f"Plant {tag} is not on hold.")
     if printer is None:
         return refused("No printer here: print the hold label on the Waste on hold screen.")
-    printed = await print_label(ctx, printer, hold_label(ctx.floor, tag, hold), "hold", 1)
+    printed = await print_label(ctx, printer, hold_label(ctx.floor, hold), "hold", 1)
     if not printed.ok:
         why = printed.message.removeprefix("Not printed: ").rstrip(".")
         return refused(f"Hold label NOT printed ({why}): reprint it on the Waste on hold screen.")
     return Outcome(True, "Hold label printed: put it on the waste.", printed.event_id)
 
 
-async def start_hold(ctx: FlowContext, printer: LabelPrinter | None, tag: str, destroyed: Event,
-                     weight: str, reason: str) -> str:
-    """After ``plant.destroyed`` of ``tag``: remember the hold and print its label."""
-    floor = ctx.floor
-    hours = hold_hours(floor)
-    since = _ms(destroyed.at)
-    until = _ms(destroyed.at + timedelta(hours=hours))
-    await floor.facts.merge("hold", tag, destroyed.id, since=since, until=until, weight=weight,
-                            reason=reason, scheduled=destroyed.id)
+async def start_hold(ctx: FlowContext, printer: LabelPrinter | None, tag: str) -> str:
+    """After ``plant.destroyed`` of ``tag`` (the kiosk holds it already): print its label."""
+    hold = ctx.floor.hold(tag)
+    if hold is None:  # the profile's hold hours changed between the record and now
+        return ""
     printed = await print_hold(ctx, printer, tag)
-    return f"On hold until {local_time(floor, until)}. {printed.message}"
+    return f"On hold until {local_time(ctx.floor, hold.until)}. {printed.message}"
 
 
 class HoldFlow(WitnessedFlow):
@@ -120,9 +113,9 @@ class HoldFlow(WitnessedFlow):
         hold = active_hold(floor, item.tag)
         if hold is None:
             return refused(f"Plant {item.tag} is not waste on hold here.")
-        left = hold["until"] - _ms(floor.clock())
+        left = hold.until - _ms(floor.clock())
         if left > 0:
-            return refused(f"Plant {item.tag} is on hold until {local_time(floor, hold['until'])} "
+            return refused(f"Plant {item.tag} is on hold until {local_time(floor, hold.until)} "
                            f"({time_left(left)} left): not yet.")
         self.pending = item.tag
         if self.witness_missing:
@@ -153,19 +146,18 @@ class HoldFlow(WitnessedFlow):
         if hold is None:
             self.pending = None
             return refused(f"Plant {tag} is not waste on hold here.")
-        left = hold["until"] - _ms(floor.clock())
+        left = hold.until - _ms(floor.clock())
         if left > 0:
             return refused(f"Plant {tag} is on hold for {time_left(left)} more: not yet.")
         if self.witness_missing:
             return refused("Not saved yet: a witness signs in.")
         witness = self.witness
         event = await self.ctx.record(
-            PlantDestroyCompleted(tag=tag, scheduled=hold["scheduled"]),
+            PlantDestroyCompleted(tag=tag, scheduled=hold.scheduled),
             witness=witness["id"] if witness else None,
             summary=f"Plant {tag} waste made unusable after its hold")
         if isinstance(event, Outcome):
             return event
-        await floor.facts.merge("hold", tag, event.id, completed=event.id)
         self.completed.append({"tag": tag, "witness": witness["name"] if witness else ""})
         self.pending, self.witness = None, None
         return Outcome(True, f"Saved: plant {tag} destruction completed.", event.id)
@@ -174,18 +166,18 @@ class HoldFlow(WitnessedFlow):
         floor = self.ctx.floor
         now = _ms(floor.clock())
         rows = []
-        for tag, hold in sorted(floor.facts.items("hold"), key=lambda kv: kv[1].get("until", 0)):
-            if hold.get("completed"):
+        for hold in floor.holds():
+            if hold.completed:
                 continue
-            left = hold["until"] - now
-            rows.append({"tag": tag, "weight": hold.get("weight", ""), "reason": hold.get("reason", ""),
-                         "until": local_time(floor, hold["until"]), "ready": left <= 0,
+            left = hold.until - now
+            rows.append({"tag": hold.tag, "weight": hold.weight, "reason": hold.reason,
+                         "until": local_time(floor, hold.until), "ready": left <= 0,
                          "left": time_left(left) if left > 0 else ""})
         return rows
 
     def view(self) -> dict[str, Any]:
         return {
-            "hours": hold_hours(self.ctx.floor),
+            "hours": self.ctx.floor.hold_hours,
             "holds": self.holds(),
             "pending": self.pending,
             "witness_required": self.witness_required,

@@ -51,8 +51,7 @@ def build_label(floor: Floor, kind: LabelKind, uid: str) -> Label:
         lot = floor.lot(uid)
         if lot is None:
             raise LabelError(f"{uid} is not a known immature lot")
-        fact = floor.facts.get("batch", uid) or {}
-        return ImmatureLot(uid=uid, strain=lot.strain, count=lot.count, created=_day(fact.get("created")))
+        return ImmatureLot(uid=uid, strain=lot.strain, count=lot.count, created=_day(lot.created))
     if kind == "room":
         room = floor.room(uid)
         if room is None:
@@ -61,9 +60,9 @@ def build_label(floor: Floor, kind: LabelKind, uid: str) -> Label:
     harvest = floor.harvest(uid)
     if harvest is None:
         raise LabelError(f"{uid} is not a known harvest batch")
-    fact = floor.facts.get("harvest", uid) or {}
+    # The kiosk keeps no harvest day (the batch spans days of weighing): the label says today.
     return HarvestBatchTag(uid=uid, name=harvest.name, strain=harvest.strain or "Mixed strains",
-                           harvested=_day(fact.get("date")))
+                           harvested=date.today())
 
 
 async def print_label(ctx: FlowContext, printer: LabelPrinter, label: Label, kind: PrintedLabelKind,
@@ -74,16 +73,13 @@ async def print_label(ctx: FlowContext, printer: LabelPrinter, label: Label, kin
         reason = result.fault.message if result.fault else "printer problem"
         done = f" ({result.copies} of {copies} printed)" if result.copies else ""
         return refused(f"Not printed: {reason}{done}.")
-    key = f"{kind}:{label.uid}"
-    facts = ctx.floor.facts
-    before = facts.get("label", key)
+    before = ctx.floor.printed_before(kind, label.uid)
     event = await ctx.record(
         LabelPrinted(uid=label.uid, kind=kind, printer=printer.name[:200], copies=copies,
-                     reprint=before is not None),
+                     reprint=before),
         summary=f"{'Reprinted' if before else 'Printed'} {copies} {kind} label(s) {label.uid}")
     if isinstance(event, Outcome):
         return event
-    await facts.merge("label", key, event.id, printed=int((before or {}).get("printed", 0)) + copies)
     sent = "sent to" if result.outcome == "sent" else "printed on"
     return Outcome(True, f"{copies} label(s) {label.uid} {sent} {printer.name}.", event.id)
 
@@ -167,7 +163,7 @@ class LabelsFlow(Flow):
     def view(self) -> dict[str, Any]:
         label = self.label
         reprint = label is not None and self.kind is not None and \
-            self.ctx.floor.facts.get("label", f"{self.kind}:{label.uid}") is not None
+            self.ctx.floor.printed_before(self.kind, label.uid)
         return {
             "kind": self.kind,
             "kinds": list(KINDS),

@@ -167,9 +167,6 @@ class LotFlow(Flow):
                                       summary=f"Lot {self.name}: {what} in {self.room}{source}")
         if isinstance(event, Outcome):
             return event
-        await self.ctx.floor.facts.merge("batch", self.name, event.id, strain=self.strain,
-                                         count=self.count, location=self.room,
-                                         created=date.today().isoformat())
         self.created = self.name
         return Outcome(True, f"Lot {self.name} saved: {self.count} plants. Print its labels.", event.id)
 

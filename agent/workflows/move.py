@@ -83,7 +83,6 @@ class MoveFlow(Flow):
             phase = plant.phase
         if isinstance(event, Outcome):
             return event
-        await self.ctx.floor.facts.merge("plant", item.tag, event.id, location=room, phase=phase)
         self.moved.append({"tag": item.tag, "from": plant.location, "phase": phase})
         note = " (now flowering)" if phase != plant.phase else ""
         return Outcome(True, f"Moved {item.tag} to {room}{note}. {len(self.moved)} moved.", event.id)

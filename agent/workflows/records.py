@@ -43,11 +43,24 @@ class RecordsFlow(Flow):
         self.supervisor = worker
         return Outcome(True, f"Supervisor: {worker['name']}.")
 
+    async def enter(self) -> Outcome:
+        await self.refresh()
+        return await super().enter()
+
+    @property
+    def polled(self) -> bool:
+        return self.selected is None  # a record being corrected stays as it was chosen
+
+    async def poll(self) -> bool:
+        before = self.rows
+        await self.refresh()
+        return self.rows != before
+
     async def refresh(self) -> None:
         recent = await self.ctx.outbox.recent(SHOWN)
         ids = [r.id for r in recent]
-        entries = await self.ctx.floor.facts.entries(ids)
-        corrected = await self.ctx.floor.facts.corrections_of(ids)
+        entries = await self.ctx.floor.journal.entries(ids)
+        corrected = await self.ctx.floor.journal.corrections_of(ids)
         rows = []
         for r in recent:
             entry = entries.get(r.id)
@@ -99,7 +112,6 @@ class RecordsFlow(Flow):
                                       witness=self.supervisor["id"] if self.supervisor else None)
         if isinstance(event, Outcome):
             return event
-        await self.ctx.floor.facts.forget_event(row["id"])
         self.selected, self.supervisor = None, None
         await self.refresh()
         return Outcome(True, f"Correction saved for: {row['summary']}. Now redo it if needed.", event.id)

@@ -1,7 +1,7 @@
 """The daily zero and check-weight test of a registered scale (domain.md §2.6 "Scale legality").
 
 Where the facility profile asks for it (``Profile.daily_scale_check``), a scale's
-weights are refused (``Floor.scale_check_refusal``) until it passed today's
+weights are refused (``agent.scalerules.scale_check_refusal``) until it passed today's
 check, counted in the facility's time zone. The worker is led through it: empty
 pan, a stable reading within the tolerance of zero (else "press Zero on the
 scale"), then the certified test weight, a stable reading. The scale is also
@@ -22,6 +22,8 @@ from decimal import Decimal
 from typing import Any
 
 from agent.config import ScaleSettings
+from agent.projection import scale_check_why
+from agent.scalerules import scale_refusal, scale_registration_refusal
 from agent.scalewatch import raw_text
 from agent.workflows.base import Flow, FlowContext, Outcome, hint, mass_unit, refused, weight_text
 from canopy.events import ScaleChecked
@@ -56,6 +58,9 @@ class ScaleCheckFlow(Flow):
     def shown_weight(self) -> str:
         return weight_text(self.test_weight, self.unit)
 
+    async def enter(self) -> Outcome:
+        return await self.start()
+
     async def start(self) -> Outcome:
         """On entering the screen: an empty pan that settled already is the zero reading."""
         settled = self.ctx.settled()
@@ -73,7 +78,7 @@ class ScaleCheckFlow(Flow):
 
     def _unusable(self, reading: Reading) -> Outcome | None:
         scale_id = self.ctx.scale_id()
-        refusal = self.ctx.floor.scale_registration_refusal(scale_id, self.ctx.floor.local_day())
+        refusal = scale_registration_refusal(self.ctx.floor, scale_id, self.ctx.floor.local_day())
         if refusal is not None:
             return refused(refusal)
         if reading.state is not ReadingState.STABLE or reading.value is None:
@@ -121,14 +126,8 @@ class ScaleCheckFlow(Flow):
                             legal_for_trade=lft,
                             raw=raw_text(reading.raw))
         read = weight_text(reading.value, reading.unit)
-        if lft is False:
-            why = "It is not in legal-for-trade mode (LFT OFF)."
-        elif not weighs_right:
-            why = (f"It read {read} for the {self.shown_weight} test weight (allowed "
-                   f"±{weight_text(self.tolerance, self.unit)}).")
-        else:
-            why = ""
-        passed = not why
+        why = scale_check_why(data)
+        passed = data.passed
         event = await self.ctx.record(
             data,
             summary=f"Scale {scale_id} check {'passed' if passed else 'FAILED'}: {read} for "
@@ -136,10 +135,6 @@ class ScaleCheckFlow(Flow):
         if isinstance(event, Outcome):
             return event
         self.ctx.mark_weighed()  # the test weight is never logged as anything else
-        floor = self.ctx.floor
-        await floor.facts.merge("scale_check", scale_id, event.id, passed=passed, why=why,
-                                day=floor.local_day(event.at).isoformat(),
-                                at=int(event.at.timestamp() * 1000))
         self.step = "done"
         self.result = {"passed": passed, "reading": read, "why": why, "lft": lft, "note": lft_note}
         if not passed:
@@ -150,7 +145,8 @@ class ScaleCheckFlow(Flow):
 
     def view(self) -> dict[str, Any]:
         scale_id = self.ctx.scale_id()
-        last = self.ctx.floor.facts.get("scale_check", scale_id)
+        floor = self.ctx.floor
+        last = floor.last_scale_check(scale_id)
         return {
             "scale": scale_id,
             "step": self.step,
@@ -159,6 +155,6 @@ class ScaleCheckFlow(Flow):
             "zero": weight_text(self.zero.value, self.zero.unit)
             if self.zero is not None and self.zero.value is not None else None,
             "result": self.result,
-            "blocked": self.ctx.floor.scale_refusal(scale_id, self.ctx.floor.local_day()),
-            "last": {"passed": bool(last.get("passed")), "day": last.get("day")} if last else None,
+            "blocked": scale_refusal(floor, scale_id, floor.local_day()),
+            "last": {"passed": last.passed, "day": last.day} if last else None,
         }

@@ -67,11 +67,6 @@ class TagFlow(Flow):
             at=source.at if source else None)
         if isinstance(event, Outcome):
             return event
-        facts = self.ctx.floor.facts
-        await facts.merge("plant", tag, event.id, location=room, phase="Flowering",
-                          strain=lot.strain, plant_batch=lot.name)
-        used = facts.get("batch", lot.name) or {}
-        await facts.merge("batch", lot.name, event.id, tagged=int(used.get("tagged", 0)) + 1)
         self.tagged.append(tag)
         left = self.expected - len(self.tagged)
         detail = f"Not checked: {item.unchecked}." if item.unchecked else ""
