@@ -39,13 +39,13 @@ async def pg_dsn() -> AsyncIterator[str]:
     except psycopg.OperationalError as exc:
         pytest.fail(f"PostgreSQL is needed at {PG_ADMIN_DSN} (run scripts/bootstrap --test): {exc}")
     async with admin:
-        await admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+        await admin.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN_DSN.rsplit("/", 1)[0]
     try:
         yield f"{base}/{name}"
     finally:
         async with await psycopg.AsyncConnection.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -80,8 +80,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # Every test that reaches the PostgreSQL server says so (`-m "not postgres"`
         # runs where there is none), whether through a ledger or a scratch database.
         fixtures = getattr(item, "fixturenames", ())
-        if "pg_dsn" in fixtures or (
-            "ledger_url" in fixtures and getattr(item, "callspec", None) is not None
-            and item.callspec.params.get("ledger_url") == "postgres"
-        ):
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("ledger_url") == "postgres"
+        if "pg_dsn" in fixtures or on_postgres:
             item.add_marker(pytest.mark.postgres)

@@ -54,8 +54,8 @@ async def test_manicure_records_plant_manicured_and_the_plant_stays_alive(tmp_pa
         view = kiosk.state()["flow"]
         assert (view["mode"], view["count"], view["totals"]) == ("manicure", 3, ["349.7 g"])
         # Still alive and flowering where it was: it can be moved, and harvested whole later.
-        plant = kiosk.floor.plant(PLANTS[0])
-        assert plant is not None and plant.alive and plant.phase == "Flowering" and not plant.harvest
+        info = kiosk.floor.plant(PLANTS[0])
+        assert info is not None and info.alive and info.phase == "Flowering" and not info.harvest
         await kiosk.act("change_batch")
         await kiosk.act("mode", mode="whole")
         await kiosk.act("start")

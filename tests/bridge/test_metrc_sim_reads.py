@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -111,7 +112,7 @@ async def test_inventory_lists(metrc: MetrcClient) -> None:
     assert harvest.total_packaged_weight == 450
     buds, clones = await metrc.active_packages()
     assert (clones.label, clones.quantity, clones.unit_of_measure_name) == (
-        "1A4FF0300000022000004002", 50, "Each")
+        "1A4FF0300000022000004002", Decimal(50), "Each")
     package = buds
     assert package.label == "1A4FF0300000022000004001"
     assert package.location_name == "Vault"

@@ -89,7 +89,8 @@ def test_secrets_are_not_echoed(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "model"), [("agent", AgentConfig), ("bridge", BridgeConfig)])
-def test_documented_examples_load_and_show_the_defaults(name: str, model: type) -> None:
+def test_documented_examples_load_and_show_the_defaults(
+        name: str, model: type[AgentConfig | BridgeConfig]) -> None:
     path = Path(__file__).resolve().parents[2] / "docs" / f"{name}.example.toml"
     loaded = load_config(model, path)
     defaults = load_config(model, None)

@@ -153,7 +153,7 @@ def test_config_is_frozen_and_loads_from_toml_like_data() -> None:
     assert cfg.identity.registration_expired(date(2027, 1, 1))
     assert not ScaleIdentity().registration_expired(date(2099, 1, 1))  # unknown is not "expired"
     with pytest.raises(ValidationError):
-        cfg.mode = "poll"  # type: ignore[misc]
+        cfg.mode = "poll"
 
 
 async def test_open_scale_picks_the_implementation() -> None:

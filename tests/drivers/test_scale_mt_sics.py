@@ -144,7 +144,7 @@ def test_fake_writes_the_manual_frames() -> None:
 
 async def test_manual_frames_through_a_pty_with_garbage_and_split_frames() -> None:
     run = await replay(
-        ScaleConfig(**FAST),
+        ScaleConfig.model_validate(FAST),
         [
             b"S S     100.00 g\r\n",
             b"S D      99.9",  # one frame split over two writes
@@ -169,7 +169,7 @@ async def test_manual_frames_through_a_pty_with_garbage_and_split_frames() -> No
 
 
 async def sim(**overrides: object) -> SimScale:
-    scale = SimScale(ScaleConfig(**{**FAST, **overrides}))  # type: ignore[arg-type]
+    scale = SimScale(ScaleConfig.model_validate({**FAST, **overrides}))
     await scale.wait_connected(5)
     return scale
 
@@ -243,7 +243,7 @@ async def test_tare_and_zero_refusals() -> None:
 
 async def test_unknown_command_answer_es_is_reported_by_the_poller() -> None:
     log = StatusLog()
-    scale = SimScale(ScaleConfig(**FAST), on_state=log)  # type: ignore[arg-type]
+    scale = SimScale(ScaleConfig.model_validate(FAST), on_state=log)
     async with scale:
         await scale.wait_connected(5)
         scale.fake.respond = False

@@ -278,7 +278,7 @@ def test_nci_round_trip(
     )
 )
 def test_nci_status_only_answers_say_why_at_once(flags: dict[str, bool]) -> None:
-    parsed = parse("nci", nci_status_frame(nci_status(**flags)))  # type: ignore[arg-type]
+    parsed = parse("nci", nci_status_frame(nci_status(**flags)))
     if flags["over"]:
         want: ReadingState | None = ReadingState.OVERLOAD
     elif flags["under"]:

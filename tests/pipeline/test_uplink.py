@@ -30,7 +30,8 @@ class Watcher:
     def __init__(self, port: int, topic: str, **tls: Any) -> None:
         self.messages: list[tuple[str, bytes, bool]] = []
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id="watcher", protocol=paho.MQTTv5)
-        self.client.on_message = lambda c, u, m: self.messages.append((m.topic, m.payload, bool(m.retain)))
+        self.client.on_message = lambda c, u, m: self.messages.append(
+            (m.topic, bytes(m.payload), bool(m.retain)))
         self.client.connect("127.0.0.1", port)
         self.client.subscribe(topic, qos=1)
         self.client.loop_start()

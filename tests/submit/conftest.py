@@ -30,12 +30,11 @@ def weight(value: str, unit: str = "g") -> dict[str, Any]:
     return {"value": value, "unit": unit, **SCALE, "raw": f"S S {value:>10} {unit}"}
 
 
-@dataclass
-class Line:
-    sim: MetrcSimulator
+class _Kiosk:
+    """What every line's kiosk side does: record into the outbox, wait for the answers."""
+
     outbox: Outbox
     bridge: Proc
-    uplink_task: asyncio.Task[None]
 
     async def record(self, type_: str, data: dict[str, Any], **kw: Any) -> str:
         event = await self.outbox.append(type_, data, user="worker-1", at=datetime.now(UTC), **kw)
@@ -43,7 +42,7 @@ class Line:
 
     async def settled(self, ids: list[str], timeout: float = 60) -> dict[str, str]:
         async def states() -> dict[str, str]:
-            return await self.outbox.states()
+            return dict(await self.outbox.states())
 
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
@@ -52,6 +51,14 @@ class Line:
                 return current
             await asyncio.sleep(0.2)
         raise AssertionError(f"not settled in time: {await states()}\n{self.bridge.tail()}")
+
+
+@dataclass
+class Line(_Kiosk):
+    sim: MetrcSimulator
+    outbox: Outbox
+    bridge: Proc
+    uplink_task: asyncio.Task[None]
 
     def license_state(self) -> dict[str, Any]:
         state: dict[str, Any] = self.sim.snapshot()["licenses"][LICENSE]
@@ -118,13 +125,10 @@ async def line(tmp_path: Path, broker: Mosquitto, request: pytest.FixtureRequest
 
 
 @dataclass
-class BioTrackLine:
+class BioTrackLine(_Kiosk):
     sim: Any
     outbox: Outbox
     bridge: Proc
-
-    record = Line.record
-    settled = Line.settled
 
     async def state(self) -> dict[str, Any]:
         world: dict[str, Any] = (await self.sim_state())["worlds"]["live"][BT_LICENSE]

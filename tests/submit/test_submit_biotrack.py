@@ -78,7 +78,7 @@ def growing(world: dict[str, Any]) -> list[str]:
 
 def stock(world: dict[str, Any], invtype: int) -> str:
     """The first seeded inventory item of a type (7 clones, 6 flower, 9 trim)."""
-    return next(i["id"] for i in world["inventory"].values() if i["inventorytype"] == invtype)
+    return str(next(i["id"] for i in world["inventory"].values() if i["inventorytype"] == invtype))
 
 
 def weights_of(world: dict[str, Any], plant: str) -> list[tuple[int, Decimal, bool]]:

@@ -135,7 +135,8 @@ async def test_bridge_publishes_reference_data_for_offline_kiosks(line: Line, br
 
     seen: dict[str, refdata.RefMessage] = {}
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id="late-kiosk", protocol=paho.MQTTv5)
-    client.on_message = lambda c, u, m: seen.__setitem__(m.topic.rsplit("/", 1)[1], refdata.decode(m.payload))
+    client.on_message = lambda c, u, m: seen.__setitem__(
+        m.topic.rsplit("/", 1)[1], refdata.decode(bytes(m.payload)))
     client.connect("127.0.0.1", broker.port)  # type: ignore[attr-defined]
     client.subscribe(topics.ref(LICENSE, "#"), qos=1)
     client.loop_start()
