@@ -130,6 +130,11 @@ class MqttConnection:
         self._receive_maximum = receive_maximum
         self._loop: asyncio.AbstractEventLoop | None = None
         self._connected = asyncio.Event()
+        # Set once the broker has answered every SUBSCRIBE of this connection: only
+        # then is a message published elsewhere sure to reach us.
+        self._subscribed = asyncio.Event()
+        self._pending_subs: set[int] = set()
+        self.refused_subscriptions: list[str] = []
         self._lost = asyncio.Event()
         self._misc_task: asyncio.Task[None] | None = None
         self._sock: Any = None
@@ -161,6 +166,7 @@ class MqttConnection:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
         client.on_socket_open = self._on_socket_open
         client.on_socket_close = self._on_socket_close
         client.on_socket_register_write = self._on_socket_register_write
@@ -175,6 +181,15 @@ class MqttConnection:
 
     async def wait_connected(self) -> None:
         await self._connected.wait()
+
+    @property
+    def subscribed(self) -> bool:
+        """Connected, and every subscription answered by the broker (granted or refused)."""
+        return self._subscribed.is_set()
+
+    async def wait_subscribed(self) -> None:
+        """Until the broker has answered this connection's subscriptions (see ``subscribed``)."""
+        await self._subscribed.wait()
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> int:
         """Queue a publish; returns its mid. PUBACK arrives via ``on_publish``."""
@@ -367,19 +382,40 @@ class MqttConnection:
             return
         self.last_error = ""
         self._generation += 1
+        self._subscribed.clear()
+        self._pending_subs = set()
         for topic in self._subscriptions:
-            client.subscribe(topic, qos=1)
+            rc, mid = client.subscribe(topic, qos=1)
+            if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and mid is not None:
+                self._pending_subs.add(mid)
+        if not self._pending_subs:
+            self._subscribed.set()
         self._connected.set()
         log.info("connected to %s as %s (session present: %s)", self._where(), self.client_id,
                  flags.session_present)
         if self._on_connect_cb is not None:
             self._on_connect_cb(bool(flags.session_present))
 
+    def _on_subscribe(
+        self, client: paho.Client, userdata: Any, mid: int, reasons: Any, properties: Any
+    ) -> None:
+        refused = [str(r) for r in reasons if getattr(r, "is_failure", False)]
+        if refused:
+            # An ACL that does not grant a filter: say so once, loudly; the
+            # connection stays up for the subscriptions that were granted.
+            self.refused_subscriptions.extend(refused)
+            log.error("broker %s refused a subscription of %s: %s", self._where(), self.client_id,
+                      ", ".join(refused))
+        self._pending_subs.discard(mid)
+        if not self._pending_subs:
+            self._subscribed.set()
+
     def _on_disconnect(
         self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
     ) -> None:
         was_connected = self._connected.is_set()
         self._connected.clear()
+        self._subscribed.clear()
         if was_connected:
             self.last_error = f"disconnected from {self._where()}: {reason}"
             log.warning("%s", self.last_error)

@@ -33,7 +33,8 @@ from statesim.metrc import (
     RateLimit,
     SimConfig,
 )
-from tests.bridge.test_refsync_support import PROFILE, ROSTER, SCALES, Bridge, Watcher, running, until
+from tests.bridge.test_refsync_support import PROFILE, ROSTER, SCALES, Bridge, Watcher, running
+from tests.waiting import until
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -19,6 +19,7 @@ from canopy import topics
 from canopy.mqtt import Message, MqttConnection, MqttSettings
 from canopy.refdata import Profile, RefMessage, Roster, Scale, Worker, decode
 from cli.broker import Mosquitto
+from tests.waiting import until
 
 PROFILE = Profile(system="metrc", state="CA", timezone="America/Los_Angeles", tag_format="metrc")
 SCALES = [Scale(id="scale-1", model="Ohaus Defender 5000", serial="B123", ntep_coc="13-123")]
@@ -28,16 +29,6 @@ ROSTER = Roster(badge_salt="00" * 16, workers=[
 
 def settings(broker: Mosquitto) -> MqttSettings:
     return MqttSettings(host=broker.host, port=broker.port, backoff_min_s=0.05, backoff_max_s=0.2)
-
-
-async def until(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    """Wait for ``check()``. The bound is generous: it only turns a hang into a clear failure."""
-    try:
-        async with asyncio.timeout(timeout):
-            while not check():  # noqa: ASYNC110 - the state is owned by other tasks and callbacks
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 @contextlib.asynccontextmanager

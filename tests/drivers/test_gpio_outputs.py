@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,20 +19,12 @@ from drivers.gpio import (
     PinName,
     SimGpio,
 )
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(20)
 
 STACK = {"green": 17, "amber": 27, "red": 22, "buzzer": 23}
 RGB = {"light": "rgb", "red": 17, "green": 27, "blue": 22, "buzzer": 23}
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Wait for a background thread's effect; fails on timeout (never a timing check)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached")
-        time.sleep(0.005)
 
 
 def levels(pin: Any) -> list[float]:

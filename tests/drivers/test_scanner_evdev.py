@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -28,18 +28,12 @@ from drivers.scanner.testing import (
     PluggedDevice,
     key_events,
 )
+from tests.waiting import until
 
 pytestmark = pytest.mark.timeout(30)
 
 SCANNER_ID = "usb-Honeywell_Imaging___Mobility_1900_1234-event-kbd"
 States = list[tuple[bool, DeviceFault | None]]
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Wait for a condition on plain flags (fake-device state has no event to await)."""
-    async with asyncio.timeout(10):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.005)
 
 
 class Rig:

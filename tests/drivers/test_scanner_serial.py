@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,15 +19,9 @@ import pytest
 from drivers.faults import DeviceFault
 from drivers.scanner import Scan, ScannerConfig, SerialOptions, SerialScanner, open_scanner
 from drivers.scanner.testing import BAD_BYTES_PROBLEM, NONE_PLUGGED, UNPLUGGED, ByteFrame, ByteFramer
+from tests.waiting import until
 
 pytestmark = pytest.mark.timeout(30)
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Wait for a condition on plain flags."""
-    async with asyncio.timeout(10):
-        while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0.005)
 
 
 class FakeSerialScanner:

@@ -21,6 +21,7 @@ from pathlib import Path
 import psycopg
 
 from cli.broker import Mosquitto
+from tests.waiting import until
 
 
 def tag(i: int) -> str:
@@ -226,13 +227,9 @@ class LedgerView:
 
 async def wait_until(check: Callable[[], bool], timeout: float, what: str,
                      logs: list[Proc] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        await asyncio.sleep(0.25)
-    detail = "\n".join(f"--- {p.name}\n{p.tail()}" for p in logs or [])
-    raise AssertionError(f"timed out waiting for {what}\n{detail}")
+    """``tests.waiting.until`` with the named processes' last log lines on failure."""
+    await until(check, what, timeout, interval=0.1,
+                detail=lambda: "\n".join(f"--- {p.name}\n{p.tail()}" for p in logs or []))
 
 
 def assert_exactly_once(kiosks: list[Kiosk], ledger: LedgerView) -> None:

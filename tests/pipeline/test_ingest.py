@@ -19,6 +19,7 @@ from canopy.events import build_event
 from canopy.ids import uuid7
 from canopy.mqtt import MqttSettings
 from cli.broker import Mosquitto
+from tests.waiting import until
 
 pytestmark = pytest.mark.timeout(60)
 FAC, DEV = "CA-TEST-0001", "kiosk-07"
@@ -65,17 +66,8 @@ async def start_ingest(
 ) -> tuple[Ingest, asyncio.Task[None]]:
     ingest = Ingest(MqttSettings(port=broker.port), IngestSettings(), ledger, client_id=client_id)
     task = asyncio.create_task(ingest.run())
-    await asyncio.wait_for(ingest.conn.wait_connected(), 10)
-    await asyncio.sleep(0.2)  # the SUBSCRIBE must reach the broker before we publish
+    await asyncio.wait_for(ingest.conn.wait_subscribed(), 10)  # only then is a publish sure to reach it
     return ingest, task
-
-
-async def eventually(check: Any, timeout: float = 10) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if await check() if asyncio.iscoroutinefunction(check) else check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 async def test_duplicate_deliveries_are_stored_once(broker: Mosquitto, ledger: Ledger) -> None:
@@ -88,7 +80,7 @@ async def test_duplicate_deliveries_are_stored_once(broker: Mosquitto, ledger: L
         await asyncio.sleep(0.3)
         kiosk.publish(first)  # and once more in a later batch
         kiosk.publish(event(2))
-        await eventually(lambda: len(kiosk.acks) >= 5)
+        await until(lambda: len(kiosk.acks) >= 5)
         assert (await ledger.counts()).events == 2
         first_id = json.loads(first)["id"]
         assert [a["status"] for a in kiosk.acks if a["id"] == first_id] == ["stored"] * 4
@@ -106,9 +98,9 @@ async def test_same_id_with_other_content_is_quarantined(broker: Mosquitto, ledg
         forged = json.loads(original)
         forged["data"]["tag"] = "1A4FF0100000022000000999"
         kiosk.publish(original)
-        await eventually(lambda: len(kiosk.acks) >= 1)
+        await until(lambda: len(kiosk.acks) >= 1)
         kiosk.publish(json.dumps(forged).encode())
-        await eventually(lambda: len(kiosk.acks) >= 2)
+        await until(lambda: len(kiosk.acks) >= 2)
         assert kiosk.acks[1]["status"] == "rejected"
         assert kiosk.acks[1]["code"] == "conflict"
         counts = await ledger.counts()
@@ -164,7 +156,7 @@ async def test_bad_input_is_answered_kept_and_does_not_stop_ingest(
         kiosk.publish(bad_payload(kind))
         good = event(2)
         kiosk.publish(good)
-        await eventually(lambda: len(kiosk.acks) >= 2)
+        await until(lambda: len(kiosk.acks) >= 2)
         rejected = [a for a in kiosk.acks if a["status"] == "rejected"]
         assert len(rejected) == 1
         assert rejected[0]["code"] == "invalid"
@@ -190,7 +182,7 @@ async def test_a_packed_message_is_judged_event_by_event(broker: Mosquitto, ledg
         good = [event(seq) for seq in range(1, 4)]
         bad = bad_payload("wrong schema version")
         kiosk.publish(b"\n".join([good[0], bad, good[1], good[2]]))
-        await eventually(lambda: len(kiosk.acks) >= 4)
+        await until(lambda: len(kiosk.acks) >= 4)
         assert sorted(a["status"] for a in kiosk.acks) == ["rejected", "stored", "stored", "stored"]
         assert (await ledger.counts()).events == 3
         (kept,) = await ledger.quarantined()
@@ -206,7 +198,7 @@ async def test_message_on_a_foreign_topic_is_kept(broker: Mosquitto, ledger: Led
     kiosk = FakeKiosk(broker)
     try:
         kiosk.publish(event(1), topic="canopy/v1/bad facility/kiosk-07/events")
-        await eventually(lambda: ingest.stats.rejected == 1)
+        await until(lambda: ingest.stats.rejected == 1)
         (kept,) = await ledger.quarantined()
         assert kept.reason == "not a kiosk events topic"
     finally:
@@ -222,7 +214,7 @@ async def test_two_bridges_share_the_load(broker: Mosquitto, ledger: Ledger) -> 
     try:
         for seq in range(1, 401):
             kiosk.client.publish(topics.events(FAC, DEV), event(seq), qos=1)
-        await eventually(lambda: len(kiosk.acks) >= 400, 20)
+        await until(lambda: len(kiosk.acks) >= 400, timeout=20)
         assert (await ledger.counts()).events == 400
         assert first.stats.received + second.stats.received == 400
         assert first.stats.received > 50
@@ -252,7 +244,7 @@ async def test_hostile_messages_never_stop_a_good_kiosks_events(broker: Mosquitt
             attacker.publish(payload)
         for seq in range(1, 6):
             good.publish(good_event(seq))
-        await eventually(lambda: len(good.acks) >= 5)
+        await until(lambda: len(good.acks) >= 5)
         assert {a["status"] for a in good.acks} == {"stored"}
         assert not task.done()
         counts = await ledger.counts()
@@ -302,7 +294,7 @@ async def test_a_row_the_ledger_refuses_is_quarantined_and_the_rest_stored(
     kiosk = FakeKiosk(broker)
     try:
         kiosk.client.publish(topics.events(FAC, DEV), b"\n".join(payloads), qos=1).wait_for_publish(5)
-        await eventually(lambda: len(kiosk.acks) >= 3)
+        await until(lambda: len(kiosk.acks) >= 3)
         by_id = {a["id"]: a for a in kiosk.acks}
         assert by_id[poison_id]["status"] == "rejected"
         assert "could not store" in by_id[poison_id]["message"]
@@ -325,10 +317,10 @@ async def test_a_ledger_that_is_down_quarantines_nothing_and_stores_all_once_bac
     try:
         for seq in (1, 2, 3):
             kiosk.publish(event(seq))
-        await eventually(lambda: ingest.stats.ledger_errors >= 2)
+        await until(lambda: ingest.stats.ledger_errors >= 2)
         assert kiosk.acks == []  # nothing acked, nothing quarantined while the ledger is down
         refusing.down = False
-        await eventually(lambda: len(kiosk.acks) >= 3, timeout=20)
+        await until(lambda: len(kiosk.acks) >= 3, timeout=20)
         assert {a["status"] for a in kiosk.acks} == {"stored"}
         counts = await ledger.counts()
         assert (counts.events, counts.quarantined) == (3, 0)
