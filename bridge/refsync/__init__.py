@@ -11,10 +11,10 @@ it ``provides``; ``RefSync`` publishes those names plus the ``static`` ones
 changed, and keeps the last copy retained through state outages.
 """
 
-from bridge.refsync._biotrack import BioTrackRefSource, adjust_reason_name
-from bridge.refsync._metrc import FULL_HISTORY, MetrcRefSource, room_kind
 from bridge.refsync._source import RefSource
 from bridge.refsync._sync import Publish, RefSync, mqtt_publisher
+from bridge.state.biotrack._refsource import BioTrackRefSource, adjust_reason_name
+from bridge.state.metrc._refsource import FULL_HISTORY, MetrcRefSource, room_kind
 
 __all__ = [
     "FULL_HISTORY",

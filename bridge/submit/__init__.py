@@ -6,8 +6,8 @@ import logging
 
 from bridge.config import FacilityProfile
 from bridge.ledger import Ledger
-from bridge.submit._biotrack import BioTrackMapper, BioTrackSender
-from bridge.submit._metrc import MetrcMapper, MetrcSender
+from bridge.state.biotrack._mapper import BioTrackMapper, BioTrackSender
+from bridge.state.metrc._mapper import MetrcMapper, MetrcSender
 from bridge.submit._ops import LOCAL_ONLY, Mapper, Op, Sender, business_date
 from bridge.submit._submitter import SubmitStats, Submitter
 
