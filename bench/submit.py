@@ -28,8 +28,12 @@ sys.path.insert(0, str(ROOT))
 
 from bridge.ingest import mentioned_tags  # noqa: E402
 from bridge.ledger import IncomingEvent, SqliteLedger  # noqa: E402
-from bridge.state.metrc import MetrcClient  # noqa: E402
-from bridge.submit import MetrcMapper, MetrcSender, Submitter  # noqa: E402
+from bridge.state.metrc import (  # noqa: E402
+    MetrcClient,
+    MetrcMapper,
+    MetrcSender,
+)
+from bridge.submit import Submitter  # noqa: E402
 from canopy.events import build_event  # noqa: E402
 from canopy.ids import uuid7  # noqa: E402
 from statesim.metrc import (  # noqa: E402
@@ -79,7 +83,7 @@ async def fill(ledger: SqliteLedger, licence: str, plants: list[str], moves: int
 def submitter(ledger: SqliteLedger, sim: MetrcSimulator, licence: str, batch: int) -> Submitter:
     client = MetrcClient(sim.url, DEMO_VENDOR_KEY, DEMO_USER_KEY, licence, timeout=30)
     return Submitter(licence, ledger, MetrcMapper(client, "America/Los_Angeles"), MetrcSender(client),
-                     batch_size=batch, flush_interval_s=0.05, requests_per_s=10_000)
+                     batch_size=batch, flush_interval_s=0.05)
 
 
 async def drain(subs: list[Submitter], ledger: SqliteLedger, total: int) -> float:

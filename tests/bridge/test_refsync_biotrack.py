@@ -15,9 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bridge.refsync import BioTrackRefSource, RefSync
+from bridge.refsync import RefSync
 from bridge.state.biotrack import (
     BioTrackClient,
+    BioTrackRefSource,
     InventoryType,
     PlantHarvest,
     PlantHarvestSchedule,

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bridge.refsync import BioTrackRefSource, MetrcRefSource, RefSync
+from bridge.refsync import RefSync
 from bridge.state import StateAuthError
-from bridge.state.biotrack import BioTrackClient, PlantMove
-from bridge.state.metrc import MetrcClient, MovePlant
+from bridge.state.biotrack import BioTrackClient, BioTrackRefSource, PlantMove
+from bridge.state.metrc import MetrcClient, MetrcRefSource, MovePlant
 from canopy.refdata import REF_NAMES, Scale
 from cli.broker import Mosquitto
 from statesim import biotrack as biotrack_sim

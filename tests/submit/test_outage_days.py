@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from bridge.config import FacilityProfile, MetrcCredentials
 from bridge.ingest import mentioned_tags
 from bridge.ledger import IncomingEvent, SqliteLedger
-from bridge.state.metrc import MetrcClient
-from bridge.submit import MetrcMapper, MetrcSender, Submitter
+from bridge.outages import LedgerOutages
+from bridge.state.plugin import Shared
+from bridge.state.registry import connect
+from bridge.submit import Submitter
 from canopy.events import build_event
 from canopy.ids import uuid7
 from statesim.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, FaultPlan, MetrcSimulator
@@ -35,9 +38,13 @@ async def test_outage_over_simulated_days(tmp_path: Path, caplog: pytest.LogCapt
     await ledger.store([stored], [])
     async with MetrcSimulator() as sim:
         await sim.install_faults(FaultPlan(outage_seconds=3600, outage_mode="503"))
-        client = MetrcClient(sim.url, DEMO_VENDOR_KEY, DEMO_USER_KEY, LICENSE, timeout=2)
-        sub = Submitter(LICENSE, ledger, MetrcMapper(client, "America/Los_Angeles"), MetrcSender(client),
-                        flush_interval_s=0.05, requests_per_s=100, backoff_max_s=0.05)
+        profile = FacilityProfile(
+            license=LICENSE, state="CA", system="metrc", base_url=sim.url, timezone="America/Los_Angeles",
+            metrc=MetrcCredentials(vendor_key=DEMO_VENDOR_KEY, user_key=DEMO_USER_KEY),  # type: ignore[arg-type]
+            requests_per_s=100, timeout_s=2)
+        state = connect(profile, Shared(ledger, outages=lambda licence: LedgerOutages(ledger, licence)))
+        sub = Submitter(LICENSE, ledger, state.mapper, state.sender, flush_interval_s=0.05,
+                        backoff_max_s=0.05)
         caplog.set_level(logging.CRITICAL, logger="bridge.submit._submitter")
         task = asyncio.create_task(sub.run())
         try:
@@ -71,5 +78,5 @@ async def test_outage_over_simulated_days(tmp_path: Path, caplog: pytest.LogCapt
             assert len([r for r in caplog.records if "ALERT" in r.getMessage()]) == 1  # raised once
         finally:
             task.cancel()
-            await client.aclose()
+            await state.aclose()
             await ledger.close()
