@@ -178,7 +178,7 @@ async def test_biotrack_outage_and_restart(broker: Mosquitto) -> None:
                 assert sync.last_error is not None and "503" in sync.last_error
 
                 # Down altogether, then back (same seed: the same ids) with a plant moved.
-                await server.close()
+                await server.stop()
                 await until(lambda: sync.failures >= 4, "retries while BioTrack is down")
                 assert "could not connect" in (sync.last_error or "")
                 assert not loop.done()
@@ -196,7 +196,7 @@ async def test_biotrack_outage_and_restart(broker: Mosquitto) -> None:
                 assert {p.tag: p.location for p in kiosk.rows("plants")}[plant.tag] == "Clone Room"
     finally:
         await kiosk.stop()
-        await server.close()
+        await server.stop()
 
 
 # -- rate limits ---------------------------------------------------------------------------

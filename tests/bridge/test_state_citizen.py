@@ -81,7 +81,7 @@ async def test_a_429_on_a_reference_read_pauses_that_licence_only(
     sim: MetrcSimulator, ledger: SqliteLedger
 ) -> None:
     a, b = await connections(sim, ledger)
-    await sim.install_faults(FaultPlan(rules=(
+    await sim.set_faults(FaultPlan(rules=(
         FaultRule(action="error", status=429, retry_after=2, path="/locations/v2/active", license=A, times=1),
     )))
     sync = asyncio.create_task(a.refsource.fetch())  # waits the 429 out, then reads on
@@ -128,7 +128,7 @@ async def test_a_failed_reference_read_opens_an_outage_that_the_next_write_close
     sim: MetrcSimulator, ledger: SqliteLedger
 ) -> None:
     a, _ = await connections(sim, ledger)
-    await sim.install_faults(FaultPlan(rules=(
+    await sim.set_faults(FaultPlan(rules=(
         FaultRule(action="error", status=503, path="/locations/v2/active", license=A, times=1),
     )))
     with pytest.raises(StateUnavailable):
@@ -148,7 +148,7 @@ async def test_a_failed_read_back_opens_an_outage_that_a_reference_read_closes(
 ) -> None:
     a, _ = await connections(sim, ledger)
     label = a_move(sim, A).label
-    await sim.install_faults(FaultPlan(rules=(
+    await sim.set_faults(FaultPlan(rules=(
         FaultRule(action="reset", path=f"/plants/v2/{label}", license=A, times=1),
     )))
     with pytest.raises(StateUnavailable):
@@ -166,7 +166,7 @@ async def test_the_72_hour_alert_fires_for_an_outage_reference_sync_opened(
     clock = {"now": 1_790_000_000_000}
     ledger.clock = lambda: clock["now"]  # type: ignore[method-assign]
     a, _ = await connections(sim, ledger)
-    await sim.install_faults(FaultPlan(outage_seconds=60))
+    await sim.set_faults(FaultPlan(outage_seconds=60))
     with pytest.raises(StateUnavailable):
         await a.refsource.fetch()
     # Nothing waits to be submitted: only the reference sync has seen the state fail.

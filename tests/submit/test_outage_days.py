@@ -37,7 +37,7 @@ async def test_outage_over_simulated_days(tmp_path: Path, caplog: pytest.LogCapt
                            event.to_json(), mentioned_tags(event))
     await ledger.store([stored], [])
     async with MetrcSimulator() as sim:
-        await sim.install_faults(FaultPlan(outage_seconds=3600, outage_mode="503"))
+        await sim.set_faults(FaultPlan(outage_seconds=3600, outage_mode="503"))
         profile = FacilityProfile(
             license=LICENSE, state="CA", system="metrc", base_url=sim.url, timezone="America/Los_Angeles",
             metrc=MetrcCredentials(vendor_key=DEMO_VENDOR_KEY, user_key=DEMO_USER_KEY),  # type: ignore[arg-type]
@@ -67,7 +67,7 @@ async def test_outage_over_simulated_days(tmp_path: Path, caplog: pytest.LogCapt
             assert len(alerts) == 1
             assert "73 hours" in alerts[0].getMessage()
 
-            await sim.install_faults(FaultPlan())  # access is back
+            await sim.set_faults(FaultPlan())  # access is back
             for _ in range(100):
                 if (await ledger.status_of([event.id]))[event.id][0] == "accepted":
                     break
