@@ -11,7 +11,6 @@ so its throttle and its outage record.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 
 from bridge.answers import AnswerPublisher
@@ -42,7 +41,9 @@ async def run_bridge(config: BridgeConfig) -> None:
     ingest = Ingest(config.mqtt, config.ingest, ledger, client_id=config.bridge.id,
                     on_publish=answers.on_publish)
     answers.conn = ingest.conn
-    state = connect_all(config.facilities, Shared(ledger, outages=functools.partial(LedgerOutages, ledger)))
+    alert_hours = {p.license: p.outage_alert_hours for p in config.facilities}
+    state = connect_all(config.facilities, Shared(ledger, outages=lambda licence: LedgerOutages(
+        ledger, licence, alert_hours=alert_hours[licence])))
     submitters = [_submitter(p, state[p.license], ledger, answers) for p in config.facilities]
     # Reference data goes out on a connection of its own (retained, QoS 1); after
     # a reconnect everything is published again in case the broker lost it.

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -116,6 +117,15 @@ class Throttle:
         self._writes = _Spacing(writes_per_s, clock)
         self._clock = clock
         self._not_before = 0.0
+        self._passive = False
+
+    @classmethod
+    def passive(cls, licence: str) -> Throttle:
+        """A gate that holds nothing back: for a bare client whose caller paces it
+        (tests, benchmarks). It ignores Retry-After and reports to no one."""
+        throttle = cls(licence, writes_per_s=math.inf)
+        throttle._passive = True
+        return throttle
 
     @property
     def paused_for(self) -> float:
@@ -124,6 +134,8 @@ class Throttle:
 
     def pause(self, seconds: float) -> None:
         """Nothing of this licence goes out for ``seconds`` (a Retry-After)."""
+        if self._passive:
+            return
         until = self._clock() + min(max(0.0, seconds), MAX_PAUSE_S)
         if until > self._not_before:
             self._not_before = until

@@ -22,11 +22,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bridge.ledger import Answer, Ledger, ToSubmit
+from bridge.outages import alert_if_due
 from bridge.state import (
     StateApiError,
     StateAuthError,
@@ -227,17 +227,7 @@ class Submitter:
             self.on_settled()
 
     async def _check_outage_alert(self) -> None:
-        now = self.ledger.clock()
-        for outage in await self.ledger.outages(self.facility, open_only=True):
-            if not outage.alerted and outage.hours(now) >= self.outage_alert_hours:
-                log.critical(
-                    "ALERT: %s has had no access to the state system for %.0f hours (since %s,"
-                    " cause: %s). Notify the state agency; keep the outage report"
-                    " (canopy bridge report outages).", self.facility, outage.hours(now),
-                    time.strftime("%Y-%m-%d %H:%M", time.localtime(outage.started / 1000)),
-                    outage.cause,
-                )
-                await self.ledger.mark_alerted(outage.n)
+        await alert_if_due(self.ledger, self.facility, self.outage_alert_hours)
 
 
 def _rows_text(exc: StateRowErrors) -> str:

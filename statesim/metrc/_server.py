@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,13 +80,6 @@ class MetrcSimulator(SimCore):
     def state(self) -> dict[str, Any]:
         """Every licence's records in Metrc's shapes (``snapshot()`` of all licences)."""
         return self.snapshot()
-
-    async def set_faults(self, plan: FaultPlan | Mapping[str, Any]) -> None:
-        """Install a fault plan (Metrc's rule vocabulary, ``FaultPlan``)."""
-        await self.install_faults(plan if isinstance(plan, FaultPlan) else FaultPlan.model_validate(plan))
-
-    async def clear_faults(self) -> None:
-        await self.install_faults(FaultPlan())
 
     async def __aenter__(self) -> MetrcSimulator:
         if self._runner is None:

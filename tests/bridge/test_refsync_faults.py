@@ -170,6 +170,7 @@ async def test_biotrack_outage_and_restart(broker: Mosquitto) -> None:
                 await kiosk.start()
                 await until(lambda: sync.last_success is not None, "the first sync")
                 first = sync.last_success
+                await kiosk.barrier(bridge)  # the first sync's messages have reached the kiosk
                 plant = next(p for p in kiosk.rows("plants") if p.location == "Veg Room")
 
                 await post(server.base_url, "/_sim/faults", {"rules": [{"kind": "status", "status": 503}]})

@@ -25,10 +25,12 @@ from bridge.config import FacilityProfile, MetrcCredentials
 from bridge.ledger import SqliteLedger
 from bridge.outages import LedgerOutages
 from bridge.state import StateUnavailable
-from bridge.state.metrc import MovePlant
+from bridge.state.metrc import MetrcClient, MovePlant
 from bridge.state.plugin import Connection, Shared
 from bridge.state.registry import connect_all
 from bridge.submit import Submitter, business_date
+from statesim import simulator
+from statesim.biotrack import DEMO_ACCOUNTS
 from statesim.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, FaultPlan, FaultRule, MetrcSimulator
 from tests.bridge.test_refsync_support import until
 
@@ -59,11 +61,21 @@ async def ledger(tmp_path: Path) -> AsyncIterator[SqliteLedger]:
     await opened.close()
 
 
+def shared(ledger: SqliteLedger) -> Shared:
+    """What the bridge gives every plug-in: outage records in the ledger."""
+    return Shared(ledger, outages=functools.partial(LedgerOutages, ledger))
+
+
 async def connections(sim: MetrcSimulator, ledger: SqliteLedger,
                       **a_profile: Any) -> tuple[Connection, Connection]:
-    state = connect_all([profile(sim, A, **a_profile), profile(sim, B)],
-                        Shared(ledger, outages=functools.partial(LedgerOutages, ledger)))
+    state = connect_all([profile(sim, A, **a_profile), profile(sim, B)], shared(ledger))
     return state[A], state[B]
+
+
+def metrc(connection: Connection) -> MetrcClient:
+    """The licence's one client, the one its mapper, sender and reference source use."""
+    assert isinstance(connection.client, MetrcClient)
+    return connection.client
 
 
 def a_move(sim: MetrcSimulator, licence: str) -> MovePlant:
@@ -88,7 +100,7 @@ async def test_a_429_on_a_reference_read_pauses_that_licence_only(
     await until(lambda: a.throttle.paused_for > 0, "the 429")
     mark = len(sim.log)
     write_a = asyncio.create_task(a.sender.send("move_plants", [a_move(sim, A)]))
-    read_a = asyncio.create_task(a.mapper.client.strains())  # type: ignore[attr-defined]
+    read_a = asyncio.create_task(metrc(a).strains())
 
     await b.sender.send("move_plants", [a_move(sim, B)])  # the other licence keeps going
     await b.refsource.fetch()
@@ -106,7 +118,7 @@ async def test_a_429_on_a_reference_read_pauses_that_licence_only(
 
 async def test_the_get_budget_never_holds_a_write_back(sim: MetrcSimulator, ledger: SqliteLedger) -> None:
     a, _ = await connections(sim, ledger, reads_per_s=2, reads_at_once=1)
-    reads = [asyncio.create_task(a.mapper.client.strains()) for _ in range(6)]  # type: ignore[attr-defined]
+    reads = [asyncio.create_task(metrc(a).strains()) for _ in range(6)]
     await asyncio.sleep(0.1)
     await a.sender.send("move_plants", [a_move(sim, A)])
     assert sum(not r.done() for r in reads) >= 3, "the write waited behind the reads"
@@ -147,12 +159,12 @@ async def test_a_failed_read_back_opens_an_outage_that_a_reference_read_closes(
     sim: MetrcSimulator, ledger: SqliteLedger
 ) -> None:
     a, _ = await connections(sim, ledger)
-    label = a_move(sim, A).label
+    label: str = sim.state()["licenses"][A]["plants"][0]["Label"]
     await sim.set_faults(FaultPlan(rules=(
         FaultRule(action="reset", path=f"/plants/v2/{label}", license=A, times=1),
     )))
     with pytest.raises(StateUnavailable):
-        await a.mapper.client.plant(label)  # type: ignore[attr-defined]
+        await metrc(a).plant(label)
     (outage,) = await ledger.outages(A, open_only=True)
     assert "no answer from Metrc" in outage.cause
 
@@ -164,7 +176,7 @@ async def test_the_72_hour_alert_fires_for_an_outage_reference_sync_opened(
     sim: MetrcSimulator, ledger: SqliteLedger, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = {"now": 1_790_000_000_000}
-    ledger.clock = lambda: clock["now"]  # type: ignore[method-assign]
+    ledger.clock = lambda: clock["now"]
     a, _ = await connections(sim, ledger)
     await sim.set_faults(FaultPlan(outage_seconds=60))
     with pytest.raises(StateUnavailable):
@@ -183,3 +195,48 @@ async def test_the_72_hour_alert_fires_for_an_outage_reference_sync_opened(
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_biotrack_503_with_retry_after_pauses_the_licence_and_opens_an_outage(
+    ledger: SqliteLedger
+) -> None:
+    north = DEMO_ACCOUNTS[0]
+    async with simulator("biotrack", seed=5) as sim:
+        profile = FacilityProfile.model_validate({
+            "license": north.location, "state": "NM", "system": "biotrack", "base_url": sim.url,
+            "timezone": "America/Denver", "timeout_s": 2,
+            "biotrack": {"ubi": north.ubi, "username": north.username, "password": north.password,
+                         "location": north.location},
+        })
+        (state,) = connect_all([profile], shared(ledger)).values()
+        try:
+            await sim.set_faults({"rules": [{"kind": "status", "status": 503, "retry_after_s": 2,
+                                             "actions": ["sync_plant_room"], "count": 1}]})
+            with pytest.raises(StateUnavailable):
+                await state.refsource.fetch()
+            assert state.throttle.paused_for > 1  # BioTrack's Retry-After holds every call of the licence
+            (outage,) = await ledger.outages(north.location, open_only=True)
+            assert "HTTP 503" in outage.cause
+
+            await state.refsource.fetch()  # waits the pause out, then the state answers
+            assert await ledger.outages(north.location, open_only=True) == []
+            calls = [c for c in sim.state()["calls"] if c["action"] == "sync_plant_room"]
+            assert len(calls) == 2
+        finally:
+            await state.aclose()
+
+
+async def test_an_outage_that_ends_past_the_threshold_is_still_alerted(
+    ledger: SqliteLedger, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Between two of the submitter's looks the state may come back: the outage is
+    alerted on its way out, since the licensee must report it either way."""
+    clock = {"now": 1_790_000_000_000}
+    ledger.clock = lambda: clock["now"]
+    record = LedgerOutages(ledger, A, alert_hours=72)
+    await record.failed("unavailable: no answer from Metrc")
+    clock["now"] += 80 * HOUR_MS
+    await record.answered()
+    (outage,) = await ledger.outages(A)
+    assert outage.ended is not None and outage.alerted
+    assert [r for r in caplog.records if "ALERT" in r.getMessage() and "80 hours" in r.getMessage()]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import uuid
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -57,7 +56,7 @@ class BioTrackClient:
     ``transport`` is the seam for ``httpx.MockTransport`` in tests. ``throttle``
     is the licence's one gate (``bridge.state.Throttle``) every call passes (the
     ``sync_*`` reads and ``nonce_replay`` as reads, the rest as writes); without
-    one calls go out unpaced.
+    one calls go out as they come (``Throttle.passive``).
     """
 
     def __init__(
@@ -74,7 +73,7 @@ class BioTrackClient:
         throttle: Throttle | None = None,
     ) -> None:
         self._url = _endpoint(base_url)
-        self.throttle = throttle or Throttle(location or license_number, writes_per_s=math.inf)
+        self.throttle = throttle or Throttle.passive(location or license_number)
         self._license_number = license_number
         self._username = username
         self._password = password

@@ -9,7 +9,6 @@ Reads walk every page. Read-back helpers (``plant``, ``package``, ``find_harvest
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -87,7 +86,7 @@ class MetrcClient:
     ``transport`` is the test seam (``httpx.MockTransport``); ``timeout`` is the
     httpx timeout (seconds or ``httpx.Timeout``). ``throttle`` is the licence's
     one gate (``bridge.state.Throttle``) that every request passes; without one
-    requests go out unpaced.
+    requests go out as they come (``Throttle.passive``).
     """
 
     def __init__(
@@ -105,7 +104,7 @@ class MetrcClient:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
         self.license_number = license_number
-        self.throttle = throttle or Throttle(license_number, writes_per_s=math.inf)
+        self.throttle = throttle or Throttle.passive(license_number)
         self._page_size = page_size
         self._http = httpx.AsyncClient(
             base_url=base_url,
