@@ -8,18 +8,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = [
-    "RowError",
-    "StateApiError",
-    "StateAuthError",
-    "StateRateLimited",
-    "StateRejected",
-    "StateRowErrors",
-    "StateServerError",
-    "StateUnavailable",
-    "retry_after",
-]
-
 
 @dataclass(frozen=True, slots=True)
 class RowError:
