@@ -84,10 +84,9 @@ def _payload(event_id: str, type_: str, facility: str, device: str, seq: int, at
     # The wire shape of a stored event; the reports read the columns, and a real
     # event's bytes are about this size.
     return (
-        '{"id":"%s","v":1,"facility":"%s","device":"%s","user":"%s","at":"%s","seq":%d,'
-        '"type":"%s","data":{"tag":"%s","location":"Flower Room 1","weight":{"value":"812.4",'
-        '"unit":"g","scale_id":"SCALE-1","stable":true,"raw":"S S     812.4 g"}}}'
-        % (event_id, facility, device, user, at, seq, type_, tag)
+        f'{{"id":"{event_id}","v":1,"facility":"{facility}","device":"{device}","user":"{user}",'
+        f'"at":"{at}","seq":{seq},"type":"{type_}","data":{{"tag":"{tag}","location":"Flower Room 1",'
+        '"weight":{"value":"812.4","unit":"g","scale_id":"SCALE-1","stable":true,"raw":"S S 812.4 g"}}}'
     ).encode()
 
 

@@ -26,10 +26,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bridge.config import FacilityProfile  # noqa: E402
 from bridge.ingest import mentioned_tags  # noqa: E402
 from bridge.ledger import IncomingEvent, SqliteLedger  # noqa: E402
-from bridge.state.metrc import MetrcClient  # noqa: E402
-from bridge.submit import MetrcMapper, MetrcSender, Submitter  # noqa: E402
+from bridge.outages import LedgerOutages  # noqa: E402
+from bridge.state.plugin import Shared  # noqa: E402
+from bridge.state.registry import connect  # noqa: E402
+from bridge.submit import Submitter  # noqa: E402
 from canopy.events import build_event  # noqa: E402
 from canopy.ids import uuid7  # noqa: E402
 from statesim.metrc import (  # noqa: E402
@@ -77,9 +80,16 @@ async def fill(ledger: SqliteLedger, licence: str, plants: list[str], moves: int
 
 
 def submitter(ledger: SqliteLedger, sim: MetrcSimulator, licence: str, batch: int) -> Submitter:
-    client = MetrcClient(sim.url, DEMO_VENDOR_KEY, DEMO_USER_KEY, licence, timeout=30)
-    return Submitter(licence, ledger, MetrcMapper(client, "America/Los_Angeles"), MetrcSender(client),
-                     batch_size=batch, flush_interval_s=0.05, requests_per_s=10_000)
+    """The submitter as the bridge builds it: on the licence's plug-in connection, so every
+    call passes its throttle and outage record (paced far above what the simulator takes)."""
+    profile = FacilityProfile.model_validate({
+        "license": licence, "state": "CA", "system": "metrc", "base_url": sim.url,
+        "timezone": "America/Los_Angeles", "batch_size": batch, "requests_per_s": 10_000,
+        "reads_per_s": 10_000, "reads_at_once": 100,
+        "metrc": {"vendor_key": DEMO_VENDOR_KEY, "user_key": DEMO_USER_KEY},
+    })
+    state = connect(profile, Shared(ledger, outages=lambda name: LedgerOutages(ledger, name)))
+    return Submitter(licence, ledger, state.mapper, state.sender, batch_size=batch, flush_interval_s=0.05)
 
 
 async def drain(subs: list[Submitter], ledger: SqliteLedger, total: int) -> float:

@@ -3,7 +3,9 @@
 One TaskGroup: ingest (MQTT → ledger), one submitter per facility licence
 (ledger → state API), the answer publisher (verdicts → kiosks), and per facility
 its reference-data sync and the watch on its workers file (state and config →
-kiosks).
+kiosks). Each licence has one connection to its state system (its plug-in in
+``bridge.state.registry``): the submitter and the reference sync share its client,
+so its throttle and its outage record.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ import logging
 from bridge.answers import AnswerPublisher
 from bridge.config import BridgeConfig, FacilityProfile
 from bridge.ingest import Ingest
-from bridge.ledger import open_ledger
-from bridge.refsync import BioTrackRefSource, MetrcRefSource, RefSource, RefSync, mqtt_publisher
+from bridge.ledger import Ledger, open_ledger
+from bridge.outages import LedgerOutages
+from bridge.refsync import RefSync, mqtt_publisher
 from bridge.roster import RosterFeed, Signature, read_roster
-from bridge.submit import submitter_for
+from bridge.state.plugin import Connection, Shared
+from bridge.state.registry import connect_all
+from bridge.submit import Submitter
 from canopy.errors import UserError
 from canopy.mqtt import MqttConnection, client_id_for
 from canopy.refdata import Profile, Roster
@@ -36,7 +41,10 @@ async def run_bridge(config: BridgeConfig) -> None:
     ingest = Ingest(config.mqtt, config.ingest, ledger, client_id=config.bridge.id,
                     on_publish=answers.on_publish)
     answers.conn = ingest.conn
-    submitters = [submitter_for(p, ledger, on_settled=answers.wake) for p in config.facilities]
+    alert_hours = {p.license: p.outage_alert_hours for p in config.facilities}
+    state = connect_all(config.facilities, Shared(ledger, outages=lambda licence: LedgerOutages(
+        ledger, licence, alert_hours=alert_hours[licence])))
+    submitters = [_submitter(p, state[p.license], ledger, answers) for p in config.facilities]
     # Reference data goes out on a connection of its own (retained, QoS 1); after
     # a reconnect everything is published again in case the broker lost it.
     refsyncs: list[RefSync] = []
@@ -53,7 +61,7 @@ async def run_bridge(config: BridgeConfig) -> None:
         roster, published = workers[p.license]
         if roster is not None:
             static["workers"] = roster
-        sync = RefSync(p.license, _ref_source(p), mqtt_publisher(ref_mqtt),
+        sync = RefSync(p.license, state[p.license].refsource, mqtt_publisher(ref_mqtt),
                        interval_s=p.refsync_interval_s, static=static)
         refsyncs.append(sync)
         if p.workers_file is not None:
@@ -74,24 +82,16 @@ async def run_bridge(config: BridgeConfig) -> None:
             for feed in feeds:
                 tasks.create_task(feed.run(), name=f"workers-{feed.facility}")
     finally:
+        for connection in state.values():
+            await asyncio.shield(connection.aclose())
         await asyncio.shield(ledger.close())
 
 
-def _ref_source(profile: FacilityProfile) -> RefSource:
-    if profile.system == "metrc":
-        from bridge.state.metrc import MetrcClient
-
-        assert profile.metrc is not None
-        return MetrcRefSource(MetrcClient(
-            profile.base_url, profile.metrc.vendor_key.get_secret_value(),
-            profile.metrc.user_key.get_secret_value(), profile.license, timeout=profile.timeout_s))
-    from bridge.state.biotrack import BioTrackClient
-
-    assert profile.biotrack is not None
-    creds = profile.biotrack
-    return BioTrackRefSource(BioTrackClient(
-        profile.base_url, creds.ubi, creds.username, creds.password.get_secret_value(),
-        training=creds.training, location=creds.location, timeout=profile.timeout_s))
+def _submitter(profile: FacilityProfile, connection: Connection, ledger: Ledger,
+               answers: AnswerPublisher) -> Submitter:
+    return Submitter(profile.license, ledger, connection.mapper, connection.sender,
+                     batch_size=profile.batch_size, flush_interval_s=profile.flush_interval_s,
+                     outage_alert_hours=profile.outage_alert_hours, on_settled=answers.wake)
 
 
 def _workers(profile: FacilityProfile) -> tuple[Roster | None, Signature]:

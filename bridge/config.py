@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from bridge.ingest import IngestSettings
+from bridge.state.registry import SYSTEMS, SystemName
 from canopy.mqtt import MqttSettings
 from canopy.refdata import Scale
 from canopy.topics import NAME_PATTERN
@@ -59,7 +60,7 @@ class FacilityProfile(BaseModel):
 
     license: Annotated[str, Field(pattern=NAME_PATTERN)]
     state: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
-    system: Literal["metrc", "biotrack"]
+    system: SystemName
     base_url: str
     timezone: str = Field(description="business dates are this zone's dates, e.g. America/Los_Angeles")
     metrc: MetrcCredentials | None = None
@@ -67,7 +68,10 @@ class FacilityProfile(BaseModel):
     # Rules and pacing.
     batch_size: Annotated[int, Field(ge=1, le=500)] = 10  # Metrc refuses > 10 objects a call by default
     flush_interval_s: Annotated[float, Field(gt=0)] = 1.0
-    requests_per_s: Annotated[float, Field(gt=0)] = 5.0
+    requests_per_s: Annotated[float, Field(gt=0)] = 5.0  # writes (Metrc limits none; be polite)
+    # The licence's GET budget (state-apis.md §2.7: Metrc, 50/s and 10 at once per facility).
+    reads_per_s: Annotated[float, Field(gt=0)] = 50.0
+    reads_at_once: Annotated[int, Field(ge=1)] = 10
     timeout_s: Annotated[float, Field(gt=0)] = 30.0
     witness_required_for_waste: bool = False
     outage_alert_hours: Annotated[float, Field(gt=0)] = 72.0  # CA: notify the state after 72 h
@@ -95,14 +99,14 @@ class FacilityProfile(BaseModel):
 
     @model_validator(mode="after")
     def _credentials(self) -> Self:
-        if self.system == "metrc" and self.metrc is None:
-            raise ValueError("a Metrc facility needs [facilities.metrc] vendor_key and user_key")
-        if self.system == "biotrack" and self.biotrack is None:
-            raise ValueError("a BioTrack facility needs [facilities.biotrack] username, password, ubi")
+        problem = SYSTEMS[self.system].credentials_problem(self)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     @property
-    def tag_format(self) -> Literal["metrc", "biotrack"]:
+    def tag_format(self) -> SystemName:
+        """Each state system's tags have their own shape, named after the system."""
         return self.system
 
 

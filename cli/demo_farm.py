@@ -16,7 +16,7 @@ from agent.demo import reference
 from statesim.metrc import demo_seed
 
 # Location types the demo's Metrc simulator uses, named so the bridge's
-# reference sync can tell flowering from vegetative rooms (bridge.refsync.room_kind).
+# reference sync can tell flowering from vegetative rooms (bridge.state.metrc.room_kind).
 _LOCATION_TYPES = {"vegetative": "Vegetative", "flowering": "Flowering", "drying": "Drying",
                    "storage": "Storage"}
 

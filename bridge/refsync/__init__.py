@@ -1,6 +1,6 @@
 """Reference-data down-sync: the state's lists, retained per facility, for offline kiosks.
 
-    source = MetrcRefSource(metrc_client)              # or BioTrackRefSource(biotrack_client)
+    source = state.refsource          # the licence's state connection (bridge.state.registry)
     sync = RefSync(license, source, mqtt_publisher(connection), interval_s=300,
                    static={"profile": profile, "scales": scales})
     await sync.run()
@@ -11,19 +11,13 @@ it ``provides``; ``RefSync`` publishes those names plus the ``static`` ones
 changed, and keeps the last copy retained through state outages.
 """
 
-from bridge.refsync._biotrack import BioTrackRefSource, adjust_reason_name
-from bridge.refsync._metrc import FULL_HISTORY, MetrcRefSource, room_kind
-from bridge.refsync._source import RefSource
+from bridge.refsync._source import RefSource, read_patiently
 from bridge.refsync._sync import Publish, RefSync, mqtt_publisher
 
 __all__ = [
-    "FULL_HISTORY",
-    "BioTrackRefSource",
-    "MetrcRefSource",
     "Publish",
     "RefSource",
     "RefSync",
-    "adjust_reason_name",
     "mqtt_publisher",
-    "room_kind",
+    "read_patiently",
 ]

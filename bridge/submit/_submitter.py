@@ -8,9 +8,10 @@ are by name, and outages last days. So, per licence:
 - a 400 with row errors rejects exactly those events with the state's message
   and the rest go again; a refusal that names no row is narrowed down by
   sending the events one by one;
-- 429 waits for Retry-After; 5xx, timeouts and resets back off and record an
-  outage (start, end, cause) until the next success; an outage older than the
-  alert threshold (72 h) is raised once;
+- 429 waits for Retry-After (the client's throttle pauses the whole licence);
+  5xx, timeouts and resets back off; the client's throttle records the outage
+  (start, end, cause) for any failed call, read or write, until the next answer,
+  and an outage older than the alert threshold (72 h) is raised here, once;
 - after an ambiguous outcome (the request may have been applied) every event
   that would count twice is read back before it is sent again;
 - every attempt and its answer is kept in the ledger.
@@ -21,11 +22,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bridge.ledger import Answer, Ledger, ToSubmit
+from bridge.outages import alert_if_due
 from bridge.state import (
     StateApiError,
     StateAuthError,
@@ -46,23 +47,6 @@ class SubmitStats:
     rejected: int = 0
     failures: int = 0
     read_backs: int = 0
-    outages_opened: int = 0
-
-
-@dataclass
-class _Pacer:
-    """At most ``rate`` requests a second, and nothing before ``not_before``."""
-
-    rate: float
-    next_at: float = 0.0
-    not_before: float = 0.0
-
-    async def wait(self) -> None:
-        now = time.monotonic()
-        start = max(now, self.next_at, self.not_before)
-        self.next_at = start + 1.0 / self.rate
-        if start > now:
-            await asyncio.sleep(start - now)
 
 
 @dataclass
@@ -73,7 +57,6 @@ class Submitter:
     sender: Sender
     batch_size: int = 10
     flush_interval_s: float = 1.0
-    requests_per_s: float = 5.0
     outage_alert_hours: float = 72.0
     backoff_max_s: float = 60.0
     on_settled: Callable[[], None] | None = None  # wakes the answer publisher
@@ -81,9 +64,6 @@ class Submitter:
     # Events whose last attempt may have been applied: read back before resending.
     _uncertain: set[str] = field(default_factory=set)
     _backoff: float = 0.0
-
-    def __post_init__(self) -> None:
-        self._pacer = _Pacer(self.requests_per_s)
 
     async def run(self) -> None:
         self._uncertain |= await self.ledger.uncertain_ids(self.facility)
@@ -148,8 +128,7 @@ class Submitter:
         for op in ops:
             if op.before is not None:
                 await op.before()
-        await self._pacer.wait()
-        self.stats.requests += 1
+        self.stats.requests += 1  # paced by the client's throttle (one per licence)
         try:
             await self.sender.send(ops[0].call, [op.row for op in ops])
         except StateRowErrors as exc:
@@ -170,8 +149,7 @@ class Submitter:
         except StateRateLimited as exc:
             await self.ledger.record_attempt(self.facility, endpoint, ids, "rate limited", exc.status,
                                              f"retry after {exc.retry_after:.1f}s")
-            self._pacer.not_before = time.monotonic() + exc.retry_after
-            return True
+            return True  # the client's throttle holds the licence until Retry-After
         except StateAuthError as exc:
             await self._failed(ops, endpoint, "credentials refused", exc)
             return False
@@ -202,10 +180,7 @@ class Submitter:
         await self.ledger.record_attempt(self.facility, endpoint, ids, outcome, exc.status, exc.message)
         if exc.maybe_applied:
             self._uncertain.update(op.event_id for op in ops if op.double_counts)
-        self.stats.failures += 1
-        if await self.ledger.outage_begins(self.facility, f"{what}: {exc.message}"):
-            self.stats.outages_opened += 1
-            log.error("state system for %s is failing (%s): outage recorded", self.facility, exc.message)
+        self.stats.failures += 1  # the outage itself is recorded by the client's throttle
         self._backoff = min(self.backoff_max_s, max(1.0, self._backoff * 2))
 
     async def _recovered(self) -> None:
@@ -213,8 +188,6 @@ class Submitter:
         # An outage that passed the alert threshold between two checks is still
         # raised, on its way out: the licensee must report it either way.
         await self._check_outage_alert()
-        if await self.ledger.outage_ends(self.facility):
-            log.warning("state system for %s answers again: outage closed", self.facility)
 
     async def _drop_landed(self, ops: list[Op]) -> list[Op]:
         """Read back events a lost answer may have applied; never send those twice."""
@@ -254,17 +227,7 @@ class Submitter:
             self.on_settled()
 
     async def _check_outage_alert(self) -> None:
-        now = self.ledger.clock()
-        for outage in await self.ledger.outages(self.facility, open_only=True):
-            if not outage.alerted and outage.hours(now) >= self.outage_alert_hours:
-                log.critical(
-                    "ALERT: %s has had no access to the state system for %.0f hours (since %s,"
-                    " cause: %s). Notify the state agency; keep the outage report"
-                    " (canopy bridge report outages).", self.facility, outage.hours(now),
-                    time.strftime("%Y-%m-%d %H:%M", time.localtime(outage.started / 1000)),
-                    outage.cause,
-                )
-                await self.ledger.mark_alerted(outage.n)
+        await alert_if_due(self.ledger, self.facility, self.outage_alert_hours)
 
 
 def _rows_text(exc: StateRowErrors) -> str:

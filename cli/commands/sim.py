@@ -15,7 +15,7 @@ from canopy.errors import UserError
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
-        "sim", help="feed a running agent's simulated scanner and scale"
+        "sim", help="feed a running agent's simulated scanner and scale, or serve a state API simulator"
     )
     parser.add_argument("-c", "--config", type=Path,
                         help="the agent's TOML file, to find its state folder (default: built-in)")
@@ -34,10 +34,12 @@ def register(sub: Any) -> None:
     status = actions.add_parser("status", help="show the running agent's status")
     status.set_defaults(func=_status)
 
-    for system in ("metrc", "biotrack"):
+    from statesim import SIMULATORS  # names only: a simulator's code loads when it runs
+
+    for system, kind in SIMULATORS.items():
         state = actions.add_parser(
             system, add_help=False,
-            help=f"serve the {system.capitalize()} API simulator (options: canopy sim {system} --help)",
+            help=f"serve the {kind.label} API simulator (options: canopy sim {system} --help)",
         )
         state.set_defaults(func=_state_simulator, system=system, passthrough=True, rest=[])
 
@@ -83,8 +85,6 @@ def _status(args: argparse.Namespace) -> int:
 
 def _state_simulator(args: argparse.Namespace) -> int:
     """Hand over to the simulator's own command line (port, seed, faults)."""
-    import importlib
+    from statesim import SIMULATORS
 
-    module = importlib.import_module(f"statesim.{args.system}.__main__")
-    code: int = module.main(args.rest)
-    return code
+    return SIMULATORS[args.system].main(args.rest, f"canopy sim {args.system}")

@@ -11,16 +11,16 @@ under ``/_sim/``: ``GET state``, ``GET|POST|DELETE faults``,
 from statesim.biotrack._app import BioTrackSimulator
 from statesim.biotrack._config import FaultPlan, FaultRule, SimConfig
 from statesim.biotrack._seed import DEMO_ACCOUNTS, DEMO_PASSWORD, DemoAccount
-from statesim.biotrack._server import RunningSimulator, serve, start
+from statesim.biotrack._server import BioTrackServer, serve, start
 
 __all__ = [
     "DEMO_ACCOUNTS",
     "DEMO_PASSWORD",
+    "BioTrackServer",
     "BioTrackSimulator",
     "DemoAccount",
     "FaultPlan",
     "FaultRule",
-    "RunningSimulator",
     "SimConfig",
     "serve",
     "start",

@@ -1,4 +1,5 @@
-"""``python -m statesim.biotrack --port N``: run the simulator in the foreground."""
+"""``canopy sim biotrack --port N`` (or ``python -m statesim.biotrack``): run the simulator
+in the foreground."""
 
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from pydantic import ValidationError
 
 from statesim.biotrack._config import FaultPlan, SimConfig
 from statesim.biotrack._seed import DEMO_ACCOUNTS
-from statesim.biotrack._server import RunningSimulator, serve
+from statesim.biotrack._server import BioTrackServer, serve
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "canopy sim biotrack") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="canopy sim biotrack",
+        prog=prog,
         description="Simulated BioTrack classic JSON API (serverjson.asp) for tests and demos.",
     )
     parser.add_argument("--host", default="127.0.0.1")
@@ -50,7 +51,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
     return SimConfig.model_validate(values)
 
 
-def _announce(running: RunningSimulator) -> None:
+def _announce(running: BioTrackServer) -> None:
     print(f"BioTrack simulator listening on {running.url}", flush=True)
     print(f"admin: {running.base_url}/_sim/state", flush=True)
     for account in DEMO_ACCOUNTS:
@@ -69,8 +70,8 @@ async def _run(args: argparse.Namespace, config: SimConfig) -> None:
         await serve(args.host, args.port, seed=args.seed, config=config, ready=_announce)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "canopy sim biotrack") -> int:
+    args = build_parser(prog).parse_args(argv)
     try:
         config = config_from_args(args)
     except (ValidationError, ValueError, OSError) as exc:

@@ -1,4 +1,4 @@
-"""``python -m statesim.metrc --port 8090``: run the Metrc v2 simulator.
+"""``canopy sim metrc --port 8090`` (or ``python -m statesim.metrc``): run the Metrc v2 simulator.
 
 Prints one line, ``Metrc simulator listening on http://HOST:PORT``, once it
 accepts connections (``--port 0`` picks a free port). Stops on SIGINT/SIGTERM.
@@ -23,18 +23,18 @@ from statesim.metrc._seed import load_seed
 from statesim.metrc._server import DEFAULT_PORT, MetrcSimulator, serve
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="canopy sim metrc",
+        prog=prog,
         description="Simulated Metrc v2 API for tests and demos.",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
     parser.add_argument("--seed", type=Path, help="seed JSON (default: the demo seed)")
-    parser.add_argument("--config", type=Path, help="SimConfig JSON (limits, switches)")
+    parser.add_argument("--config", type=Path, help="simulator settings, a JSON file (GET limits, switches)")
     parser.add_argument(
         "--faults",
-        help="FaultPlan as JSON text or a path to a JSON file (changeable at runtime with POST /_sim/faults)",
+        help="fault plan, JSON text or a JSON file (changeable while running: POST /_sim/faults)",
     )
     return parser
 
@@ -61,8 +61,8 @@ async def _run(args: argparse.Namespace) -> None:
         await serve(args.host, args.port, seed=seed, config=config, faults=faults, ready=ready)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "canopy sim metrc") -> int:
+    args = _parser(prog).parse_args(argv)
     try:
         asyncio.run(_run(args))
     except (OSError, ValueError, ValidationError, json.JSONDecodeError) as exc:

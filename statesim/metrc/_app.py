@@ -13,7 +13,7 @@ import base64
 import binascii
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -80,9 +80,14 @@ class SimCore:
         """Back to the seed (faults and log are kept)."""
         self.world = World(self.seed, self.config)
 
-    async def install_faults(self, plan: FaultPlan) -> None:
+    async def set_faults(self, plan: FaultPlan | Mapping[str, Any]) -> None:
+        """Install a fault plan (Metrc's rule vocabulary: ``FaultPlan`` or its JSON form)."""
+        plan = plan if isinstance(plan, FaultPlan) else FaultPlan.model_validate(plan)
         self.injector = FaultInjector(plan, utc_now())
         await self._faults_changed()
+
+    async def clear_faults(self) -> None:
+        await self.set_faults(FaultPlan())
 
     async def _faults_changed(self) -> None:
         """Hook for the server (refused connections need the listener closed)."""
@@ -464,13 +469,13 @@ async def _admin_set_faults(request: web.Request) -> web.StreamResponse:
             },
             400,
         )
-    await core.install_faults(plan)
+    await core.set_faults(plan)
     return json_response(core.injector.describe(utc_now()))
 
 
 async def _admin_clear_faults(request: web.Request) -> web.StreamResponse:
     core = request.app[CORE]
-    await core.install_faults(FaultPlan())
+    await core.clear_faults()
     return json_response(core.injector.describe(utc_now()))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -22,9 +23,14 @@ class MetrcSimulator(SimCore):
 
     async with MetrcSimulator() as sim:          # demo seed, 127.0.0.1, free port
         client = MetrcClient(sim.url, "canopy-demo-vendor", "demo-user-key", ...)
-        await sim.install_faults(FaultPlan(outage_seconds=5))
-        sim.snapshot()                            # what GET /_sim/state returns
+        await sim.set_faults(FaultPlan(outage_seconds=5))
+        sim.state()                               # what GET /_sim/state returns
+
+    The verbs every state simulator shares (``statesim.StateSimulator``): ``start``,
+    ``stop``, ``url``, ``state()``, ``set_faults()``, ``clear_faults()``.
     """
+
+    system = "metrc"
 
     def __init__(
         self,
@@ -70,6 +76,10 @@ class MetrcSimulator(SimCore):
         if self._runner is not None:
             await self._runner.cleanup()
         self._runner, self._site = None, None
+
+    def state(self) -> dict[str, Any]:
+        """Every licence's records in Metrc's shapes (``snapshot()`` of all licences)."""
+        return self.snapshot()
 
     async def __aenter__(self) -> MetrcSimulator:
         if self._runner is None:

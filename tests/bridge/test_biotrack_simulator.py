@@ -46,7 +46,7 @@ from bridge.state.biotrack import (
     Removal,
     Weight,
 )
-from statesim.biotrack import DEMO_ACCOUNTS, RunningSimulator, SimConfig, start
+from statesim.biotrack import DEMO_ACCOUNTS, BioTrackServer, SimConfig, start
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -55,31 +55,31 @@ NOW = int(time.time())
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[RunningSimulator]:
+async def sim() -> AsyncIterator[BioTrackServer]:
     async with await start(seed=7) as running:
         yield running
 
 
-def connect(sim: RunningSimulator, account: Any = NORTH, *, training: bool = False,
+def connect(sim: BioTrackServer, account: Any = NORTH, *, training: bool = False,
             timeout: float = 10.0) -> BioTrackClient:
     return BioTrackClient(sim.url, account.ubi, account.username, account.password,
                           training=training, location=account.location, timeout=timeout)
 
 
 @pytest.fixture
-async def north(sim: RunningSimulator) -> AsyncIterator[BioTrackClient]:
+async def north(sim: BioTrackServer) -> AsyncIterator[BioTrackClient]:
     async with connect(sim) as client:
         yield client
 
 
 @pytest.fixture
-async def south(sim: RunningSimulator) -> AsyncIterator[BioTrackClient]:
+async def south(sim: BioTrackServer) -> AsyncIterator[BioTrackClient]:
     async with connect(sim, SOUTH) as client:
         yield client
 
 
 @pytest.fixture
-async def admin(sim: RunningSimulator) -> AsyncIterator[httpx.AsyncClient]:
+async def admin(sim: BioTrackServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=sim.base_url, timeout=10) as client:
         yield client
 
@@ -387,7 +387,7 @@ async def test_inventory_split_and_lot(north: BioTrackClient, admin: httpx.Async
 
 
 async def test_expired_session_is_renewed_transparently(
-    sim: RunningSimulator, north: BioTrackClient, admin: httpx.AsyncClient
+    sim: BioTrackServer, north: BioTrackClient, admin: httpx.AsyncClient
 ) -> None:
     await north.plant_rooms()
     expired = await admin.post("/_sim/sessions/expire", json={"ubi": NORTH.ubi})
@@ -410,7 +410,7 @@ async def test_session_ttl_expiry_on_the_simulator_clock() -> None:
 
 
 async def test_training_mode_is_a_separate_world(
-    sim: RunningSimulator, north: BioTrackClient, admin: httpx.AsyncClient
+    sim: BioTrackServer, north: BioTrackClient, admin: httpx.AsyncClient
 ) -> None:
     async with connect(sim, training=True) as practice:
         made = await new_plants(practice, 2)
@@ -442,7 +442,7 @@ async def test_another_licenses_ids_are_refused(
     assert await south.find_plant(north_plant.id) is None
 
 
-async def test_wrong_location_license_is_refused(sim: RunningSimulator) -> None:
+async def test_wrong_location_license_is_refused(sim: BioTrackServer) -> None:
     async with BioTrackClient(sim.url, NORTH.ubi, NORTH.username, NORTH.password,
                               training=False, location=SOUTH.location) as client:
         with pytest.raises(BioTrackRejected) as info:
@@ -450,7 +450,7 @@ async def test_wrong_location_license_is_refused(sim: RunningSimulator) -> None:
     assert info.value.errorcode == 602 and "license number" in info.value.message
 
 
-async def test_bad_password_and_read_only_user(sim: RunningSimulator) -> None:
+async def test_bad_password_and_read_only_user(sim: BioTrackServer) -> None:
     async with BioTrackClient(sim.url, NORTH.ubi, NORTH.username, "wrong",
                               training=False) as client:
         with pytest.raises(BioTrackAuthError, match="Invalid username or password"):
@@ -466,7 +466,7 @@ async def test_bad_password_and_read_only_user(sim: RunningSimulator) -> None:
 
 
 async def test_outage_window_then_recovery(
-    sim: RunningSimulator, north: BioTrackClient, admin: httpx.AsyncClient
+    sim: BioTrackServer, north: BioTrackClient, admin: httpx.AsyncClient
 ) -> None:
     await north.plant_rooms()  # logged in before the outage starts
     await faults(admin, {"kind": "status", "status": 503, "for_s": 600, "retry_after_s": 30})
@@ -487,7 +487,7 @@ async def test_login_during_outage_means_not_sent(north: BioTrackClient,
     assert [c["action"] for c in (await state(admin))["calls"]] == ["login"]
 
 
-async def test_outage_as_hang_is_ambiguous(sim: RunningSimulator,
+async def test_outage_as_hang_is_ambiguous(sim: BioTrackServer,
                                            admin: httpx.AsyncClient) -> None:
     async with connect(sim, timeout=0.5) as north:
         await north.plant_rooms()
@@ -498,10 +498,10 @@ async def test_outage_as_hang_is_ambiguous(sim: RunningSimulator,
     assert live(await state(admin))["waste"] == []
 
 
-async def test_server_down_is_not_sent(sim: RunningSimulator) -> None:
+async def test_server_down_is_not_sent(sim: BioTrackServer) -> None:
     async with connect(sim) as north:
         await north.plant_rooms()
-        await sim.close()
+        await sim.stop()
         with pytest.raises(BioTrackNotSent) as info:
             await north.submit(PlantWasteWeigh(weight=Decimal(1), collectiontime=NOW))
     assert info.value.maybe_applied is False
@@ -525,7 +525,7 @@ async def test_commit_then_500_lands_and_read_back_shows_it(
 
 
 async def test_commit_then_hang_on_a_harvest_then_replay(
-    sim: RunningSimulator, admin: httpx.AsyncClient
+    sim: BioTrackServer, admin: httpx.AsyncClient
 ) -> None:
     async with connect(sim, timeout=0.5) as north:
         (plant,) = await new_plants(north, 1)
@@ -623,7 +623,7 @@ async def test_api_version_nosession_and_login_shapes(admin: httpx.AsyncClient) 
 
 
 async def test_ids_are_16_digits_and_unique_statewide(
-    sim: RunningSimulator, north: BioTrackClient, south: BioTrackClient, admin: httpx.AsyncClient
+    sim: BioTrackServer, north: BioTrackClient, south: BioTrackClient, admin: httpx.AsyncClient
 ) -> None:
     made: list[str] = []
     async with connect(sim, training=True) as practice:

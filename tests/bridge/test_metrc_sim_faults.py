@@ -116,10 +116,10 @@ async def test_refused_connections_until_the_window_ends(sim: MetrcSimulator, me
 
 
 async def test_refusal_can_be_ended_early(sim: MetrcSimulator, metrc: MetrcClient) -> None:
-    await sim.install_faults(FaultPlan(outage_seconds=600, outage_mode="refuse"))
+    await sim.set_faults(FaultPlan(outage_seconds=600, outage_mode="refuse"))
     with pytest.raises(MetrcUnavailable):
         await metrc.locations()
-    await sim.install_faults(FaultPlan())
+    await sim.set_faults(FaultPlan())
     assert len(await metrc.locations()) == 7
 
 
@@ -129,7 +129,7 @@ async def test_refusal_can_be_ended_early(sim: MetrcSimulator, metrc: MetrcClien
 async def test_commit_then_500_the_read_back_shows_the_write_landed(
     sim: MetrcSimulator, metrc: MetrcClient
 ) -> None:
-    await sim.install_faults(
+    await sim.set_faults(
         FaultPlan(rules=(FaultRule(action="commit_then_error", path="/plants/v2/harvest", times=1),))
     )
     row = HarvestPlant(
@@ -156,7 +156,7 @@ async def test_commit_then_500_the_read_back_shows_the_write_landed(
 
 
 async def test_commit_then_timeout_on_a_relative_adjustment(sim: MetrcSimulator) -> None:
-    await sim.install_faults(
+    await sim.set_faults(
         FaultPlan(
             rules=(
                 FaultRule(
@@ -188,7 +188,7 @@ async def test_commit_then_timeout_on_a_relative_adjustment(sim: MetrcSimulator)
 
 
 async def test_commit_then_reset(sim: MetrcSimulator, metrc: MetrcClient) -> None:
-    await sim.install_faults(FaultPlan(rules=(FaultRule(action="commit_then_reset"),)))
+    await sim.set_faults(FaultPlan(rules=(FaultRule(action="commit_then_reset"),)))
     with pytest.raises(MetrcUnavailable) as caught:
         await metrc.move_plants([move(VEG[1], "Flower Room B")])
     assert caught.value.maybe_applied
@@ -202,17 +202,17 @@ async def test_commit_then_reset(sim: MetrcSimulator, metrc: MetrcClient) -> Non
     ids=["hang", "reset", "500"],
 )
 async def test_failures_before_applying_leave_no_trace(sim: MetrcSimulator, rule: FaultRule) -> None:
-    await sim.install_faults(FaultPlan(rules=(rule,)))
+    await sim.set_faults(FaultPlan(rules=(rule,)))
     async with MetrcClient(sim.url, DEMO_VENDOR_KEY, DEMO_USER_KEY, FARM_A, timeout=0.5) as metrc:
         with pytest.raises(MetrcUnavailable) as caught:
             await metrc.move_plants([move(VEG[2], "Flower Room B")])
     assert caught.value.maybe_applied  # from the client's side it is ambiguous …
-    await sim.install_faults(FaultPlan())
+    await sim.set_faults(FaultPlan())
     assert await plant_location(sim, VEG[2]) == "Veg Room"  # … the read-back says "not applied"
 
 
 async def test_partial_batch_applies_the_first_rows(sim: MetrcSimulator, metrc: MetrcClient) -> None:
-    await sim.install_faults(
+    await sim.set_faults(
         FaultPlan(rules=(FaultRule(action="partial", path="/plants/v2/location", rows=2, status=503),))
     )
     with pytest.raises(MetrcServerError) as caught:
@@ -227,7 +227,7 @@ async def test_partial_batch_applies_the_first_rows(sim: MetrcSimulator, metrc: 
 
 
 async def test_partial_fault_does_not_hide_row_errors(sim: MetrcSimulator, metrc: MetrcClient) -> None:
-    await sim.install_faults(FaultPlan(rules=(FaultRule(action="partial", rows=1),)))
+    await sim.set_faults(FaultPlan(rules=(FaultRule(action="partial", rows=1),)))
     with pytest.raises(MetrcRowErrors):
         await metrc.move_plants([move(VEG[0], "Quarantine"), move(VEG[1], "Nowhere")])
     assert await plant_location(sim, VEG[0]) == "Veg Room"
@@ -237,7 +237,7 @@ async def test_partial_fault_does_not_hide_row_errors(sim: MetrcSimulator, metrc
 
 
 async def test_every_third_call_fails(sim: MetrcSimulator, metrc: MetrcClient) -> None:
-    await sim.install_faults(
+    await sim.set_faults(
         FaultPlan(rules=(FaultRule(action="error", path="/strains/*", every=3, status=503, retry_after=30),))
     )
     outcomes = []
@@ -256,7 +256,7 @@ async def test_every_third_call_fails(sim: MetrcSimulator, metrc: MetrcClient) -
 
 
 async def test_injected_429_and_times(sim: MetrcSimulator, metrc: MetrcClient) -> None:
-    await sim.install_faults(
+    await sim.set_faults(
         FaultPlan(rules=(FaultRule(action="error", status=429, retry_after=12, times=1, license=FARM_A),))
     )
     with pytest.raises(MetrcRateLimited) as caught:
@@ -268,7 +268,7 @@ async def test_injected_429_and_times(sim: MetrcSimulator, metrc: MetrcClient) -
 
 async def test_random_rate_is_seeded(sim: MetrcSimulator, metrc: MetrcClient) -> None:
     async def run() -> list[bool]:
-        await sim.install_faults(
+        await sim.set_faults(
             FaultPlan(seed=7, rules=(FaultRule(action="error", path="/items/*", rate=0.5),))
         )
         failed = []
@@ -286,7 +286,7 @@ async def test_random_rate_is_seeded(sim: MetrcSimulator, metrc: MetrcClient) ->
 
 
 async def test_latency_still_answers(sim: MetrcSimulator, metrc: MetrcClient) -> None:
-    await sim.install_faults(FaultPlan(rules=(FaultRule(action="latency", seconds=0.2),)))
+    await sim.set_faults(FaultPlan(rules=(FaultRule(action="latency", seconds=0.2),)))
     assert len(await metrc.locations()) == 7
     assert (await admin(sim, "GET", "/_sim/faults"))["fired"] == [1]
 

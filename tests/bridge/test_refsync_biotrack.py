@@ -15,9 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bridge.refsync import BioTrackRefSource, RefSync
+from bridge.refsync import RefSync
 from bridge.state.biotrack import (
     BioTrackClient,
+    BioTrackRefSource,
     InventoryType,
     PlantHarvest,
     PlantHarvestSchedule,
@@ -26,7 +27,7 @@ from bridge.state.biotrack import (
 )
 from canopy.refdata import Profile, row_count
 from cli.broker import Mosquitto
-from statesim.biotrack import DEMO_ACCOUNTS, RunningSimulator, start
+from statesim.biotrack import DEMO_ACCOUNTS, BioTrackServer, start
 from tests.bridge.test_refsync_support import SCALES, Bridge, Watcher, running
 
 pytestmark = pytest.mark.timeout(60)
@@ -40,19 +41,19 @@ PUBLISHED = {"profile", "scales", "rooms", "plants", "plant_batches", "adjust_re
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[RunningSimulator]:
+async def sim() -> AsyncIterator[BioTrackServer]:
     async with await start(seed=11) as running_sim:
         yield running_sim
 
 
 @pytest.fixture
-async def biotrack(sim: RunningSimulator) -> AsyncIterator[BioTrackClient]:
+async def biotrack(sim: BioTrackServer) -> AsyncIterator[BioTrackClient]:
     async with BioTrackClient(sim.url, NORTH.ubi, NORTH.username, NORTH.password, training=False,
                               location=NORTH.location, timeout=5) as client:
         yield client
 
 
-async def live_state(sim: RunningSimulator) -> dict[str, Any]:
+async def live_state(sim: BioTrackServer) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=sim.base_url) as http:
         response = await http.get("/_sim/state")
     response.raise_for_status()
@@ -61,7 +62,7 @@ async def live_state(sim: RunningSimulator) -> dict[str, Any]:
 
 
 async def test_a_kiosk_connecting_later_gets_what_biotrack_can_answer(
-    broker: Mosquitto, sim: RunningSimulator, biotrack: BioTrackClient
+    broker: Mosquitto, sim: BioTrackServer, biotrack: BioTrackClient
 ) -> None:
     source = BioTrackRefSource(biotrack)
     bridge = Bridge(broker)
@@ -113,7 +114,7 @@ async def test_a_kiosk_connecting_later_gets_what_biotrack_can_answer(
 
 
 async def test_moves_and_harvests_show_after_the_next_sync_and_nothing_else_is_republished(
-    broker: Mosquitto, sim: RunningSimulator, biotrack: BioTrackClient
+    broker: Mosquitto, sim: BioTrackServer, biotrack: BioTrackClient
 ) -> None:
     bridge = Bridge(broker)
     kiosk = Watcher(broker, FACILITY)

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bridge.refsync import BioTrackRefSource, MetrcRefSource, RefSync
+from bridge.refsync import RefSync
 from bridge.state import StateAuthError
-from bridge.state.biotrack import BioTrackClient, PlantMove
-from bridge.state.metrc import MetrcClient, MovePlant
+from bridge.state.biotrack import BioTrackClient, BioTrackRefSource, PlantMove
+from bridge.state.metrc import MetrcClient, MetrcRefSource, MovePlant
 from canopy.refdata import REF_NAMES, Scale
 from cli.broker import Mosquitto
 from statesim import biotrack as biotrack_sim
@@ -171,6 +171,7 @@ async def test_biotrack_outage_and_restart(broker: Mosquitto) -> None:
                 await kiosk.start()
                 await until(lambda: sync.last_success is not None, "the first sync")
                 first = sync.last_success
+                await kiosk.barrier(bridge)  # the first sync's messages have reached the kiosk
                 plant = next(p for p in kiosk.rows("plants") if p.location == "Veg Room")
 
                 await post(server.base_url, "/_sim/faults", {"rules": [{"kind": "status", "status": 503}]})
@@ -179,7 +180,7 @@ async def test_biotrack_outage_and_restart(broker: Mosquitto) -> None:
                 assert sync.last_error is not None and "503" in sync.last_error
 
                 # Down altogether, then back (same seed: the same ids) with a plant moved.
-                await server.close()
+                await server.stop()
                 await until(lambda: sync.failures >= 4, "retries while BioTrack is down")
                 assert "could not connect" in (sync.last_error or "")
                 assert not loop.done()
@@ -197,7 +198,7 @@ async def test_biotrack_outage_and_restart(broker: Mosquitto) -> None:
                 assert {p.tag: p.location for p in kiosk.rows("plants")}[plant.tag] == "Clone Room"
     finally:
         await kiosk.stop()
-        await server.close()
+        await server.stop()
 
 
 # -- rate limits ---------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bridge.refsync import MetrcRefSource, RefSync
-from bridge.state.metrc import MetrcClient, MovePlant
+from bridge.refsync import RefSync
+from bridge.state.metrc import MetrcClient, MetrcRefSource, MovePlant
 from canopy.refdata import REF_NAMES, row_count
 from cli.broker import Mosquitto
 from statesim.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, MetrcSimulator, SimConfig

@@ -18,6 +18,8 @@ from agent.outbox import Outbox
 from agent.uplink import Uplink, UplinkSettings
 from canopy.mqtt import MqttSettings
 from cli.broker import Mosquitto
+from statesim import simulator
+from statesim.biotrack import BioTrackServer
 from statesim.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, MetrcSimulator
 from tests.pipeline.harness import Proc, wait_until
 
@@ -61,7 +63,7 @@ class Line(_Kiosk):
     uplink_task: asyncio.Task[None]
 
     def license_state(self) -> dict[str, Any]:
-        state: dict[str, Any] = self.sim.snapshot()["licenses"][LICENSE]
+        state: dict[str, Any] = self.sim.state()["licenses"][LICENSE]
         return state
 
     def plant(self, label: str) -> dict[str, Any]:
@@ -102,7 +104,8 @@ timezone = "America/Los_Angeles"
 async def line(tmp_path: Path, broker: Mosquitto, request: pytest.FixtureRequest) -> AsyncIterator[Line]:
     marker = request.node.get_closest_marker("profile")
     profile = marker.kwargs if marker else {}
-    sim = MetrcSimulator()
+    sim = simulator("metrc")
+    assert isinstance(sim, MetrcSimulator)  # its request log is Metrc's own
     await sim.start()
     outbox = await Outbox.open(tmp_path / "kiosk" / "outbox.db", facility=LICENSE, device="kiosk-01")
     bridge = Proc("bridge", ["bridge", "-c", str(bridge_toml(tmp_path, broker, sim.url, **profile))],
@@ -126,7 +129,7 @@ async def line(tmp_path: Path, broker: Mosquitto, request: pytest.FixtureRequest
 
 @dataclass
 class BioTrackLine(_Kiosk):
-    sim: Any
+    sim: BioTrackServer
     outbox: Outbox
     bridge: Proc
 
@@ -152,11 +155,13 @@ class BioTrackLine(_Kiosk):
 
 @pytest.fixture
 async def bt_line(tmp_path: Path, broker: Mosquitto) -> AsyncIterator[BioTrackLine]:
-    from statesim.biotrack import SimConfig, start
+    from statesim.biotrack import SimConfig
 
     # New Mexico's rules: a 72 h hold after a destroy is scheduled (tests move the
     # simulator's clock, never sleep), plants only from a source package.
-    sim = await start("127.0.0.1", 0, config=SimConfig(destroy_hold_s=72 * 3600))
+    sim = simulator("biotrack", config=SimConfig(destroy_hold_s=72 * 3600))
+    assert isinstance(sim, BioTrackServer)  # its admin routes (clock, sessions) are BioTrack's own
+    await sim.start()
     outbox = await Outbox.open(tmp_path / "kiosk" / "outbox.db", facility=BT_LICENSE, device="kiosk-01")
     conf = bridge_toml(tmp_path, broker, sim.url, system="biotrack", license=BT_LICENSE)
     bridge = Proc("bridge", ["bridge", "-c", str(conf)], tmp_path / "bridge.log")
@@ -172,7 +177,7 @@ async def bt_line(tmp_path: Path, broker: Mosquitto) -> AsyncIterator[BioTrackLi
         task.cancel()
         bridge.kill9()
         await outbox.close()
-        await sim.close()
+        await sim.stop()
 
 
 __all__ = ["LICENSE", "BioTrackLine", "Line", "wait_until", "weight"]

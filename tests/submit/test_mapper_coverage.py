@@ -16,9 +16,9 @@ import pytest
 
 from bridge.ledger import Answer
 from bridge.state import StateApiError
-from bridge.state.biotrack import BioTrackClient, BioTrackWrite
-from bridge.state.metrc import MetrcClient
-from bridge.submit import BioTrackMapper, Mapper, MetrcMapper, Op
+from bridge.state.biotrack import BioTrackClient, BioTrackMapper, BioTrackWrite
+from bridge.state.metrc import MetrcClient, MetrcMapper
+from bridge.submit import Mapper, Op
 from canopy.events import EVENT_TYPES, FACILITY_ONLY, Event
 from tests.contract.test_events import make
 

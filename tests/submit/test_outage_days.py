@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from bridge.config import FacilityProfile, MetrcCredentials
 from bridge.ingest import mentioned_tags
 from bridge.ledger import IncomingEvent, SqliteLedger
-from bridge.state.metrc import MetrcClient
-from bridge.submit import MetrcMapper, MetrcSender, Submitter
+from bridge.outages import LedgerOutages
+from bridge.state.plugin import Shared
+from bridge.state.registry import connect
+from bridge.submit import Submitter
 from canopy.events import build_event
 from canopy.ids import uuid7
 from statesim.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, FaultPlan, MetrcSimulator
@@ -34,10 +37,14 @@ async def test_outage_over_simulated_days(tmp_path: Path, caplog: pytest.LogCapt
                            event.to_json(), mentioned_tags(event))
     await ledger.store([stored], [])
     async with MetrcSimulator() as sim:
-        await sim.install_faults(FaultPlan(outage_seconds=3600, outage_mode="503"))
-        client = MetrcClient(sim.url, DEMO_VENDOR_KEY, DEMO_USER_KEY, LICENSE, timeout=2)
-        sub = Submitter(LICENSE, ledger, MetrcMapper(client, "America/Los_Angeles"), MetrcSender(client),
-                        flush_interval_s=0.05, requests_per_s=100, backoff_max_s=0.05)
+        await sim.set_faults(FaultPlan(outage_seconds=3600, outage_mode="503"))
+        profile = FacilityProfile(
+            license=LICENSE, state="CA", system="metrc", base_url=sim.url, timezone="America/Los_Angeles",
+            metrc=MetrcCredentials(vendor_key=DEMO_VENDOR_KEY, user_key=DEMO_USER_KEY),  # type: ignore[arg-type]
+            requests_per_s=100, timeout_s=2)
+        state = connect(profile, Shared(ledger, outages=lambda licence: LedgerOutages(ledger, licence)))
+        sub = Submitter(LICENSE, ledger, state.mapper, state.sender, flush_interval_s=0.05,
+                        backoff_max_s=0.05)
         caplog.set_level(logging.CRITICAL, logger="bridge.submit._submitter")
         task = asyncio.create_task(sub.run())
         try:
@@ -60,7 +67,7 @@ async def test_outage_over_simulated_days(tmp_path: Path, caplog: pytest.LogCapt
             assert len(alerts) == 1
             assert "73 hours" in alerts[0].getMessage()
 
-            await sim.install_faults(FaultPlan())  # access is back
+            await sim.set_faults(FaultPlan())  # access is back
             for _ in range(100):
                 if (await ledger.status_of([event.id]))[event.id][0] == "accepted":
                     break
@@ -71,5 +78,5 @@ async def test_outage_over_simulated_days(tmp_path: Path, caplog: pytest.LogCapt
             assert len([r for r in caplog.records if "ALERT" in r.getMessage()]) == 1  # raised once
         finally:
             task.cancel()
-            await client.aclose()
+            await state.aclose()
             await ledger.close()

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from bridge.ingest import mentioned_tags
 from bridge.ledger import Answer, IncomingEvent, Ledger, open_ledger
-from bridge.state.metrc import MetrcClient, RecordHarvestWaste
-from bridge.submit import MetrcMapper, Op, business_date
+from bridge.state.metrc import MetrcClient, MetrcMapper, RecordHarvestWaste
+from bridge.submit import Op, business_date
 from canopy.events import Event, build_event
 from canopy.ids import uuid7
 from statesim.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, MetrcSimulator, demo_seed
@@ -19,7 +19,6 @@ LICENSE = DEMO_LICENSES[0]
 # and midnight in California, the UTC date is tomorrow there.
 ZONE = next(lic.timezone for lic in demo_seed().licenses if lic.number == LICENSE)
 HARVEST = "2025-10-20-Dry Room-H"
-ZONE = "America/Los_Angeles"
 
 
 def waste(grams: str, seq: int) -> Event:

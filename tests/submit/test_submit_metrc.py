@@ -76,7 +76,7 @@ async def test_moves_share_batch_calls(line: Line) -> None:
 async def test_storms_and_timeouts_apply_nothing_twice(line: Line) -> None:
     """429 storms and a timeout on every third write that the state DID apply:
     every event ends accepted or rejected, and no weight or waste counts twice."""
-    await line.sim.install_faults(FaultPlan(rules=(
+    await line.sim.set_faults(FaultPlan(rules=(
         FaultRule(action="error", status=429, retry_after=0.3, every=2, times=6),
         FaultRule(action="commit_then_hang", every=3, seconds=3, methods=("PUT", "POST", "DELETE")),
     )))
@@ -107,7 +107,7 @@ async def test_storms_and_timeouts_apply_nothing_twice(line: Line) -> None:
 async def test_state_down_outage_is_recorded_alerted_and_drained(line: Line) -> None:
     """The state system is down for a while: the bridge keeps working, records the
     outage (start, end, cause), raises the alert, and drains everything after."""
-    await line.sim.install_faults(FaultPlan(outage_seconds=5, outage_mode="refuse"))
+    await line.sim.set_faults(FaultPlan(outage_seconds=5, outage_mode="refuse"))
     ids = [await line.record("plant.moved", {"tag": PLANT.format(n), "location": "Flower Room B"})
            for n in range(1, 4)]
     states = await line.settled(ids, timeout=90)

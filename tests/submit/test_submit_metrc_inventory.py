@@ -98,7 +98,7 @@ async def test_new_floor_events_land_in_metrc_and_bad_rows_are_named(line: Line)
 async def test_manicure_and_batch_destroy_count_once_after_commit_then_timeout_or_500(line: Line) -> None:
     """Metrc applied the write and the answer was lost (a timeout, then a 500): the
     bridge reads back and never sends the weight or the destroy a second time."""
-    await line.sim.install_faults(FaultPlan(rules=(
+    await line.sim.set_faults(FaultPlan(rules=(
         FaultRule(action="commit_then_hang", path="/plants/v2/manicure", seconds=3, times=1),
         FaultRule(action="commit_then_error", path="/plantbatches/v2", methods=("DELETE",), status=500,
                   times=1),

@@ -3,7 +3,8 @@
 Protocol code only: login and transparent re-login on errorcode 63, typed
 write requests, typed sync reads, read-back helpers, and one error hierarchy
 that says whether a failed write may have been applied. Retry and batching
-policy live in the bridge's submitter.
+policy live in the bridge's submitter. ``BIOTRACK`` is the plug-in that connects a
+licence: client, mapper, sender, reference source, throttle.
 """
 
 from bridge.state.biotrack._client import BioTrackClient
@@ -57,17 +58,28 @@ from bridge.state.biotrack._requests import (
 )
 from bridge.state.biotrack._wire import barcode_id
 
+# isort: split
+# The plug-in's parts use the protocol names above, so they come after them.
+from bridge.state.biotrack._mapper import BioTrackMapper, BioTrackSender
+from bridge.state.biotrack._refsource import BioTrackRefSource, adjust_reason_name
+from bridge.state.biotrack._system import BIOTRACK, BioTrack
+
 __all__ = [
+    "BIOTRACK",
     "AdjustReason",
+    "BioTrack",
     "BioTrackAmbiguous",
     "BioTrackAuthError",
     "BioTrackClient",
     "BioTrackConfig",
     "BioTrackError",
+    "BioTrackMapper",
     "BioTrackNotSent",
     "BioTrackProtocolError",
     "BioTrackRateLimited",
+    "BioTrackRefSource",
     "BioTrackRejected",
+    "BioTrackSender",
     "BioTrackServerError",
     "BioTrackUnavailable",
     "BioTrackWrite",
@@ -101,5 +113,6 @@ __all__ = [
     "Weight",
     "WeightUom",
     "WriteResult",
+    "adjust_reason_name",
     "barcode_id",
 ]

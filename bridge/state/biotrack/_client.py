@@ -22,6 +22,7 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
+from bridge.state import Throttle
 from bridge.state.biotrack import _errors, _models, _wire
 from bridge.state.biotrack._config import BioTrackConfig
 from bridge.state.biotrack._errors import BioTrackAmbiguous, BioTrackAuthError
@@ -52,7 +53,10 @@ def _endpoint(base_url: str) -> str:
 class BioTrackClient:
     """One BioTrack account (company login) in live or training mode.
 
-    ``transport`` is the seam for ``httpx.MockTransport`` in tests.
+    ``transport`` is the seam for ``httpx.MockTransport`` in tests. ``throttle``
+    is the licence's one gate (``bridge.state.Throttle``) every call passes (the
+    ``sync_*`` reads and ``nonce_replay`` as reads, the rest as writes); without
+    one calls go out as they come (``Throttle.passive``).
     """
 
     def __init__(
@@ -66,8 +70,10 @@ class BioTrackClient:
         location: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float | httpx.Timeout = 30.0,
+        throttle: Throttle | None = None,
     ) -> None:
         self._url = _endpoint(base_url)
+        self.throttle = throttle or Throttle.passive(location or license_number)
         self._license_number = license_number
         self._username = username
         self._password = password
@@ -264,6 +270,12 @@ class BioTrackClient:
         return tuple(out)
 
     async def _call(self, action: str, fields: Mapping[str, Any], *, nonce: str) -> dict[str, Any]:
+        read = action.startswith("sync_") or action == "nonce_replay"
+        async with self.throttle.call("read" if read else "write"):
+            return await self._call_once(action, fields, nonce=nonce)
+
+    async def _call_once(self, action: str, fields: Mapping[str, Any], *, nonce: str) -> dict[str, Any]:
+        """One call, logging in first if needed and once more if the session expired."""
         for attempt in (1, 2):
             session = await self._ensure_session()
             body: dict[str, Any] = {"API": API_VERSION, "action": action, "sessionid": session}

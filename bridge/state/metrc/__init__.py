@@ -1,4 +1,5 @@
-"""Metrc v2: a typed async client for the writes and reads the floor needs.
+"""Metrc v2: a typed async client for the writes and reads the floor needs, and the
+plug-in (``METRC``) that connects a licence: client, mapper, sender, reference source.
 
     async with MetrcClient(url, vendor_key, user_key, "CCL24-0000101") as metrc:
         await metrc.move_plants([MovePlant(label=tag, location="Flower A", actual_date=day)])
@@ -67,8 +68,16 @@ from bridge.state.metrc._units import convert as convert_quantity
 from bridge.state.metrc._wire import dumps as wire_dumps
 from bridge.state.metrc._wire import loads as wire_loads
 
+# isort: split
+# The plug-in's parts use the protocol names above, so they come after them.
+from bridge.state.metrc._mapper import MemoryPictures, MetrcMapper, MetrcSender, Pictures
+from bridge.state.metrc._refsource import FULL_HISTORY, MetrcRefSource, room_kind
+from bridge.state.metrc._system import METRC, Metrc
+
 __all__ = [
+    "FULL_HISTORY",
     "MAX_PAGE_SIZE",
+    "METRC",
     "UNITS",
     "AdjustPackage",
     "ChangePlantBatchGrowthPhase",
@@ -88,13 +97,18 @@ __all__ = [
     "Item",
     "Location",
     "ManicurePlant",
+    "MemoryPictures",
+    "Metrc",
     "MetrcAuthError",
     "MetrcClient",
     "MetrcError",
+    "MetrcMapper",
     "MetrcRateLimited",
+    "MetrcRefSource",
     "MetrcRejected",
     "MetrcRow",
     "MetrcRowErrors",
+    "MetrcSender",
     "MetrcServerError",
     "MetrcUnavailable",
     "MovePackage",
@@ -102,6 +116,7 @@ __all__ = [
     "Package",
     "PackageAdjustment",
     "PackageItem",
+    "Pictures",
     "Plant",
     "PlantBatch",
     "PlantWasteRecord",
@@ -121,6 +136,7 @@ __all__ = [
     "convert_quantity",
     "is_tag",
     "quantity_type",
+    "room_kind",
     "row_errors_from_body",
     "unit_name",
     "wire_dumps",

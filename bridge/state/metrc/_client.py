@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from bridge.state import Throttle
 from bridge.state.metrc import _wire
 from bridge.state.metrc._errors import (
     MetrcServerError,
@@ -83,7 +84,9 @@ class MetrcClient:
     """Async client for Metrc v2, scoped to one facility license.
 
     ``transport`` is the test seam (``httpx.MockTransport``); ``timeout`` is the
-    httpx timeout (seconds or ``httpx.Timeout``).
+    httpx timeout (seconds or ``httpx.Timeout``). ``throttle`` is the licence's
+    one gate (``bridge.state.Throttle``) that every request passes; without one
+    requests go out as they come (``Throttle.passive``).
     """
 
     def __init__(
@@ -96,10 +99,12 @@ class MetrcClient:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float | httpx.Timeout = 30.0,
         page_size: int = MAX_PAGE_SIZE,
+        throttle: Throttle | None = None,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
         self.license_number = license_number
+        self.throttle = throttle or Throttle.passive(license_number)
         self._page_size = page_size
         self._http = httpx.AsyncClient(
             base_url=base_url,
@@ -371,22 +376,24 @@ class MetrcClient:
         if licensed:
             query["licenseNumber"] = self.license_number
         headers = {"Content-Type": "application/json"} if content is not None else None
-        try:
-            response = await self._http.request(method, path, params=query, content=content, headers=headers)
-        except _NOT_SENT as exc:
-            raise MetrcUnavailable(
-                f"{method} {path}: Metrc not reachable ({type(exc).__name__}: {exc})",
-                maybe_applied=False,
-            ) from exc
-        except httpx.TransportError as exc:
-            # Sent (or partly sent) and no answer: a write may have been applied.
-            raise MetrcUnavailable(
-                f"{method} {path}: no answer from Metrc ({type(exc).__name__}: {exc})",
-                maybe_applied=is_write,
-            ) from exc
-        if response.is_success or (allow_404 and response.status_code == 404):
-            return response
-        raise error_from_response(response, is_write=is_write, row_count=row_count)
+        async with self.throttle.call("write" if is_write else "read"):
+            try:
+                response = await self._http.request(method, path, params=query, content=content,
+                                                     headers=headers)
+            except _NOT_SENT as exc:
+                raise MetrcUnavailable(
+                    f"{method} {path}: Metrc not reachable ({type(exc).__name__}: {exc})",
+                    maybe_applied=False,
+                ) from exc
+            except httpx.TransportError as exc:
+                # Sent (or partly sent) and no answer: a write may have been applied.
+                raise MetrcUnavailable(
+                    f"{method} {path}: no answer from Metrc ({type(exc).__name__}: {exc})",
+                    maybe_applied=is_write,
+                ) from exc
+            if response.is_success or (allow_404 and response.status_code == 404):
+                return response
+            raise error_from_response(response, is_write=is_write, row_count=row_count)
 
 
 def _json(response: httpx.Response) -> Any:

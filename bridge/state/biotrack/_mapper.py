@@ -17,7 +17,6 @@ from itertools import pairwise
 from typing import assert_never
 
 from bridge.ledger import Answer
-from bridge.refsync import adjust_reason_name
 from bridge.state import StateRejected
 from bridge.state.biotrack import (
     AdjustReason,
@@ -38,6 +37,7 @@ from bridge.state.biotrack import (
     Weight,
     WriteResult,
 )
+from bridge.state.biotrack._refsource import adjust_reason_name
 from bridge.submit._ops import Call, CallSender, Op, facility_record
 from canopy.events import (
     Event,
