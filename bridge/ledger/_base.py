@@ -79,6 +79,11 @@ def conflict_reason(event_id: str) -> str:
     return f"conflicting duplicate: event {event_id} was already stored with different content"
 
 
+def event_tag_rows(events: list[IncomingEvent]) -> list[tuple[str, str]]:
+    """``(tag, event id)`` for every tag each event names, for the ``event_tags`` index."""
+    return [(tag, e.id) for e in events for tag in dict.fromkeys(e.tags.split())]
+
+
 def dedupe_batch(events: list[IncomingEvent]) -> tuple[list[IncomingEvent], list[IncomingEvent]]:
     """Split a batch into first occurrences and repeats of an id within the batch."""
     seen: dict[str, IncomingEvent] = {}

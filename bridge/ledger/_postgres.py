@@ -22,6 +22,7 @@ from bridge.ledger._base import (
     StoreResult,
     conflict_reason,
     dedupe_batch,
+    event_tag_rows,
 )
 
 _SCHEMA = """
@@ -77,6 +78,16 @@ CREATE TABLE IF NOT EXISTS quarantine (
     reason   TEXT        NOT NULL,
     payload  BYTEA       NOT NULL
 );
+-- One row per tag an event names: the activity report finds a tag by index and
+-- literally (a LIKE on events.tags scanned the whole ledger, and a '%' in the
+-- tag matched every row).
+CREATE TABLE IF NOT EXISTS event_tags (
+    tag      TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    PRIMARY KEY (tag, event_id)
+);
+-- The rejections report (and the "to fix" list) reads only rejected events.
+CREATE INDEX IF NOT EXISTS events_rejected ON events(facility, at) WHERE status = 'rejected';
 """
 
 _INSERT = """
@@ -102,6 +113,12 @@ class PostgresLedger(Ledger):
             # Several bridges may start together; the lock makes CREATE IF NOT EXISTS safe.
             await conn.execute("SELECT pg_advisory_xact_lock(4242001)")
             await conn.execute(_SCHEMA)
+            # A ledger written before event_tags existed: index its tags once.
+            await conn.execute(
+                "INSERT INTO event_tags (tag, event_id)"
+                " SELECT DISTINCT unnest(string_to_array(trim(tags), ' ')), id FROM events"
+                " WHERE tags <> '' AND NOT EXISTS (SELECT 1 FROM event_tags) ON CONFLICT DO NOTHING"
+            )
         return cls(conn, dsn)
 
     async def store(self, events: list[IncomingEvent], rejected: list[Rejected]) -> StoreResult:
@@ -133,6 +150,13 @@ class PostgresLedger(Ledger):
                 )
                 inserted = {str(row[0]) for row in await cursor.fetchall()}
             result.new = [e.id for e in firsts if e.id in inserted]
+            tag_rows = event_tag_rows([e for e in firsts if e.id in inserted])
+            if tag_rows:
+                await conn.execute(
+                    "INSERT INTO event_tags (tag, event_id) SELECT * FROM unnest(%s::text[], %s::text[])"
+                    " ON CONFLICT DO NOTHING",
+                    ([r[0] for r in tag_rows], [r[1] for r in tag_rows]),
+                )
             again = [e for e in firsts if e.id not in inserted] + repeats
             conflicts: list[Rejected] = []
             if again:

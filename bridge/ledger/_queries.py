@@ -228,7 +228,8 @@ class LedgerQueries(ABC):
     async def activity(self, tag: str) -> list[tuple[Any, ...]]:
         """(id, facility, device, seq, type, at, status, message) of events naming a tag."""
         return await self._fetch(
-            "SELECT id, facility, device, seq, type, at, status, coalesce(message, '') FROM events"
-            " WHERE tags LIKE ? ORDER BY at, device, seq",
-            (f"% {tag} %",),
+            "SELECT e.id, e.facility, e.device, e.seq, e.type, e.at, e.status, coalesce(e.message, '')"
+            " FROM event_tags t JOIN events e ON e.id = t.event_id"
+            " WHERE t.tag = ? ORDER BY e.at, e.device, e.seq",
+            (tag,),
         )

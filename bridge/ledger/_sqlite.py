@@ -25,6 +25,7 @@ from bridge.ledger._base import (
     StoreResult,
     conflict_reason,
     dedupe_batch,
+    event_tag_rows,
 )
 
 _SCHEMA = """
@@ -83,7 +84,38 @@ CREATE TABLE IF NOT EXISTS quarantine (
     reason   TEXT    NOT NULL,
     payload  BLOB    NOT NULL
 ) STRICT;
+-- One row per tag an event names: the activity report finds a tag by index and
+-- literally (a LIKE on events.tags scanned the whole ledger, and a '%' in the
+-- tag matched every row).
+CREATE TABLE IF NOT EXISTS event_tags (
+    tag      TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    PRIMARY KEY (tag, event_id)
+) STRICT, WITHOUT ROWID;
+-- The rejections report (and the "to fix" list) reads only rejected events.
+CREATE INDEX IF NOT EXISTS events_rejected ON events(facility, at) WHERE status = 'rejected';
 """
+
+
+async def _index_old_tags(db: aiosqlite.Connection) -> None:
+    """Fill ``event_tags`` once for a ledger written before it existed, in chunks."""
+    cursor = await db.execute("SELECT EXISTS (SELECT 1 FROM event_tags)"
+                              " OR NOT EXISTS (SELECT 1 FROM events WHERE tags <> '')")
+    row = await cursor.fetchone()
+    if row is None or row[0]:
+        return
+    last = 0
+    while True:
+        cursor = await db.execute("SELECT rowid, id, tags FROM events WHERE rowid > ? AND tags <> ''"
+                                  " ORDER BY rowid LIMIT 10000", (last,))
+        rows = list(await cursor.fetchall())
+        if not rows:
+            return
+        await db.execute("BEGIN IMMEDIATE")
+        await db.executemany("INSERT OR IGNORE INTO event_tags (tag, event_id) VALUES (?, ?)",
+                             [(tag, r[1]) for r in rows for tag in str(r[2]).split()])
+        await db.execute("COMMIT")
+        last = int(rows[-1][0])
 
 
 class SqliteLedger(Ledger):
@@ -101,6 +133,7 @@ class SqliteLedger(Ledger):
         await db.execute("PRAGMA synchronous = FULL")
         await db.execute("PRAGMA busy_timeout = 30000")
         await db.executescript(_SCHEMA)
+        await _index_old_tags(db)
         return cls(db, path)
 
     async def store(self, events: list[IncomingEvent], rejected: list[Rejected]) -> StoreResult:
@@ -130,6 +163,8 @@ class SqliteLedger(Ledger):
                 [(e.id, e.facility, e.device, e.seq, e.type, e.at, now, e.digest, e.payload, e.tags)
                  for e in fresh],
             )
+            await db.executemany("INSERT OR IGNORE INTO event_tags (tag, event_id) VALUES (?, ?)",
+                                 event_tag_rows(fresh))
             result.new = [e.id for e in fresh]
             stored_digest = {**known, **{e.id: e.digest for e in fresh}}
             conflicts: list[Rejected] = []
