@@ -183,6 +183,14 @@ async def run_one(url: str, shape: Shape) -> dict[str, Any]:
                 print(f"  {done:,} events stored", file=sys.stderr)
 
         filled = await fill(ledger, shape, progress=progress)
+        if url.startswith("postgres"):
+            # A ledger years old has been analysed by autovacuum many times; one just
+            # bulk-filled has not, and psycopg's prepared (generic) plans would then be
+            # chosen from empty statistics. Measure the ledger as it will be.
+            import psycopg
+
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+                await conn.execute("ANALYZE")
         reports = await time_reports(ledger, shape)
     finally:
         await ledger.close()
