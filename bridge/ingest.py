@@ -228,7 +228,8 @@ def classify(message: Message) -> list[IncomingEvent | Rejected]:
             ))
             continue
         out.append(IncomingEvent(event.id, event.facility, event.device, event.seq, event.type,
-                                 format_utc(event.at), line, mentioned_tags(event)))
+                                 format_utc(event.at), line, mentioned_tags(event),
+                                 mentioned_names(event)))
     return out
 
 
@@ -243,6 +244,22 @@ def mentioned_tags(event: Any) -> str:
     for name in _TAG_LISTS:
         found.extend(getattr(data, name, None) or [])
     return f" {' '.join(dict.fromkeys(found))} " if found else ""
+
+
+_NAME_FIELDS = ("harvest_name", "plant_batch", "source_batch", "name")
+CORRECTS = "corrects:"  # the index key under which a correction is found from what it corrects
+
+
+def mentioned_names(event: Any) -> tuple[str, ...]:
+    """Other keys the activity report finds an event by: the harvest batches and plant
+    batches it names, and ``corrects:<id>`` for a correction (so a rejection's report can
+    say whether it was corrected). Names may hold spaces, so they are not in ``tags``."""
+    data = event.data
+    found = [v for f in _NAME_FIELDS if isinstance(v := getattr(data, f, None), str)]
+    found.extend(s.harvest_name for s in getattr(data, "sources", None) or ())
+    if event.corrects is not None:
+        found.append(f"{CORRECTS}{event.corrects}")
+    return tuple(dict.fromkeys(found))
 
 
 def _guess_id(payload: bytes) -> str | None:

@@ -11,12 +11,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from bridge.ingest import CORRECTS
 from bridge.ledger import Ledger
+from canopy.events import LABELS
 
 
 @dataclass(frozen=True)
@@ -47,35 +50,122 @@ class Report:
         return buffer.getvalue()
 
 
-def _when(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+class Clock:
+    """Times as an inspector reads them: the facility's own wall clock, with its zone."""
+
+    def __init__(self, zones: Mapping[str, str] | None = None) -> None:
+        self._zones = {f: ZoneInfo(z) for f, z in (zones or {}).items()}
+
+    def show(self, facility: str | None, instant: datetime) -> str:
+        zone = self._zones.get(facility or "")
+        if zone is None:
+            return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+    def ms(self, facility: str | None, ms: int | None) -> str | None:
+        return None if ms is None else self.show(facility, datetime.fromtimestamp(ms / 1000, UTC))
+
+    def iso(self, facility: str | None, text: str) -> str:
+        try:
+            return self.show(facility, datetime.fromisoformat(text.replace("Z", "+00:00")))
+        except ValueError:
+            return text
 
 
-async def outages(ledger: Ledger, facility: str | None = None) -> Report:
+def _weight(value: object) -> str:
+    if not isinstance(value, dict):
+        return ""
+    return f"{value.get('value', '')} {value.get('unit', '')}".strip()
+
+
+def _body(payload: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(payload)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What an inspector asks of one record, read from the bytes the kiosk sent."""
+
+    worker: str
+    witness: str
+    weight: str
+    scale: str
+    reason: str
+    method: str
+    where: str
+
+    @classmethod
+    def of(cls, payload: bytes) -> Facts:
+        body = _body(payload)
+        raw_data = body.get("data")
+        data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
+        weighed = data.get("weight") or data.get("quantity")
+        raw_sources = data.get("sources")
+        sources: list[Any] = raw_sources if isinstance(raw_sources, list) else []
+        weights = [_weight(s.get("weight")) for s in sources if isinstance(s, dict)]
+        return cls(
+            worker=str(body.get("user", "")),
+            witness=str(body.get("witness", "")),
+            weight=_weight(weighed) or ", ".join(w for w in weights if w),
+            scale=str(weighed.get("scale_id") or "") if isinstance(weighed, dict) else "",
+            reason=str(data.get("reason", "")),
+            method=" / ".join(str(data[k]) for k in ("method", "material_mixed") if data.get(k)),
+            where=str(data.get("location", "")),
+        )
+
+
+def _record(type_: str) -> str:
+    return LABELS.get(type_, type_)
+
+
+async def outages(ledger: Ledger, facility: str | None = None, clock: Clock | None = None) -> Report:
+    clock = clock or Clock()
     rows: list[tuple[Any, ...]] = []
     for o in await ledger.outages(facility):
-        rows.append((o.facility, _when(o.started), _when(o.ended) or "ongoing", round(o.hours(), 2),
+        rows.append((o.facility, clock.ms(o.facility, o.started),
+                     clock.ms(o.facility, o.ended) or "ongoing", round(o.hours(), 2),
                      o.cause, "yes" if o.alerted else "no"))
     return Report("Loss of access to the state system", ("facility", "started", "ended", "hours",
                   "cause", "alert_raised"), rows)
 
 
-async def rejections(ledger: Ledger, facility: str | None = None) -> Report:
-    rows = [tuple(r) for r in await ledger.rejections(facility)]
-    return Report("Records the state rejected", ("event", "facility", "device", "seq", "type", "at",
-                  "message"), rows)
+async def rejections(ledger: Ledger, facility: str | None = None, clock: Clock | None = None) -> Report:
+    """Every record the state refused, with who recorded it and whether it was corrected."""
+    clock = clock or Clock()
+    found = await ledger.rejections(facility)
+    corrected = await ledger.keyed([f"{CORRECTS}{r[0]}" for r in found])
+    rows = []
+    for event_id, fac, device, seq, type_, at, message, payload in found:
+        facts = Facts.of(bytes(payload))
+        rows.append((clock.iso(fac, at), fac, device, seq, _record(type_), facts.worker, message,
+                     corrected.get(f"{CORRECTS}{event_id}", ""), event_id))
+    return Report("Records the state rejected", ("when", "facility", "device", "seq", "record",
+                  "worker", "state_said", "corrected_by", "event"), rows)
 
 
-async def activity(ledger: Ledger, tag: str) -> Report:
-    rows = [tuple(r) for r in await ledger.activity(tag)]
-    return Report(f"Everything recorded about {tag}", ("event", "facility", "device", "seq", "type",
-                  "at", "status", "message"), rows)
+ACTIVITY_COLUMNS = ("when", "facility", "device", "seq", "record", "worker", "witness", "weight",
+                    "scale", "reason", "method", "where", "status", "state_said", "event")
+
+
+async def activity(ledger: Ledger, key: str, facility: str | None = None,
+                   clock: Clock | None = None) -> Report:
+    """Everything recorded about a tag, a harvest batch or a plant batch (found literally)."""
+    clock = clock or Clock()
+    rows = []
+    for event_id, fac, device, seq, type_, at, status, message, payload in await ledger.activity(
+            key, facility):
+        f = Facts.of(bytes(payload))
+        rows.append((clock.iso(fac, at), fac, device, seq, _record(type_), f.worker, f.witness,
+                     f.weight, f.scale, f.reason, f.method, f.where, status, message, event_id))
+    return Report(f"Everything recorded about {key}", ACTIVITY_COLUMNS, rows)
 
 
 def render(report: Report, fmt: str) -> str:
     return {"table": report.as_table, "json": report.as_json, "csv": report.as_csv}[fmt]()
 
 
-__all__: Sequence[str] = ("Report", "activity", "outages", "rejections", "render")
+__all__: Sequence[str] = ("Clock", "Facts", "Report", "activity", "outages", "rejections", "render")

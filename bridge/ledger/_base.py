@@ -25,6 +25,8 @@ class IncomingEvent:
     at: str
     payload: bytes
     tags: str = ""  # " TAG1 TAG2 ": the tags it names, for the activity-per-tag report
+    # More keys it is found by in the activity report: batch names, ``corrects:<id>``.
+    names: tuple[str, ...] = ()
 
     @property
     def digest(self) -> str:
@@ -81,7 +83,7 @@ def conflict_reason(event_id: str) -> str:
 
 def event_tag_rows(events: list[IncomingEvent]) -> list[tuple[str, str]]:
     """``(tag, event id)`` for every tag each event names, for the ``event_tags`` index."""
-    return [(tag, e.id) for e in events for tag in dict.fromkeys(e.tags.split())]
+    return [(key, e.id) for e in events for key in dict.fromkeys([*e.tags.split(), *e.names])]
 
 
 def dedupe_batch(events: list[IncomingEvent]) -> tuple[list[IncomingEvent], list[IncomingEvent]]:

@@ -218,18 +218,32 @@ class LedgerQueries(ABC):
     # --- reports ----------------------------------------------------------------
 
     async def rejections(self, facility: str | None = None) -> list[tuple[Any, ...]]:
-        """(id, facility, device, seq, type, at, message) of every rejected event."""
+        """(id, facility, device, seq, type, at, message, payload) of every rejected event."""
         where, params = ("AND facility = ?", [facility]) if facility else ("", [])
         return await self._fetch(
-            "SELECT id, facility, device, seq, type, at, coalesce(message, '') FROM events"
+            "SELECT id, facility, device, seq, type, at, coalesce(message, ''), payload FROM events"
             f" WHERE status = 'rejected' {where} ORDER BY at, device, seq", params,
         )
 
-    async def activity(self, tag: str) -> list[tuple[Any, ...]]:
-        """(id, facility, device, seq, type, at, status, message) of events naming a tag."""
+    async def activity(self, key: str, facility: str | None = None) -> list[tuple[Any, ...]]:
+        """(id, facility, device, seq, type, at, status, message, payload) of the events
+        naming ``key`` (a tag, a batch name, ``corrects:<id>``), found literally by index."""
+        where, params = (" AND e.facility = ?", [key, facility]) if facility else ("", [key])
         return await self._fetch(
-            "SELECT e.id, e.facility, e.device, e.seq, e.type, e.at, e.status, coalesce(e.message, '')"
+            "SELECT e.id, e.facility, e.device, e.seq, e.type, e.at, e.status,"
+            " coalesce(e.message, ''), e.payload"
             " FROM event_tags t JOIN events e ON e.id = t.event_id"
-            " WHERE t.tag = ? ORDER BY e.at, e.device, e.seq",
-            (tag,),
+            f" WHERE t.tag = ?{where} ORDER BY e.at, e.device, e.seq",
+            params,
         )
+
+    async def keyed(self, keys: Sequence[str]) -> dict[str, str]:
+        """For each index key that some event names, the first such event's id."""
+        found: dict[str, str] = {}
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            rows = await self._fetch(
+                "SELECT tag, min(event_id) FROM event_tags"
+                f" WHERE tag IN ({','.join('?' * len(chunk))}) GROUP BY tag", chunk)
+            found.update({str(r[0]): str(r[1]) for r in rows})
+        return found

@@ -1,4 +1,8 @@
-"""``canopy bridge report outages|rejections|activity TAG``: compliance reports."""
+"""``canopy bridge report outages|rejections|activity KEY``: compliance reports.
+
+Times are the facility's own (its profile's time zone). ``activity`` takes a plant
+or package tag, a harvest batch name or a plant batch name, literally.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +18,12 @@ from cli.commands.bridge import common
 
 def register(actions: Any) -> None:
     parser: argparse.ArgumentParser = actions.add_parser(
-        "report", help="compliance reports: outages, rejections, activity of one tag"
+        "report", help="compliance reports: outages, rejections, activity of one tag or batch"
     )
     common(parser)
     parser.add_argument("kind", choices=["outages", "rejections", "activity"])
-    parser.add_argument("tag", nargs="?", help="the tag, for `activity`")
+    parser.add_argument("tag", nargs="?", metavar="KEY",
+                        help="for activity: a plant or package tag, or a harvest or plant batch name")
     parser.add_argument("--facility", help="one licence only")
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", dest="fmt", action="store_const", const="json")
@@ -41,9 +46,11 @@ def run(args: argparse.Namespace) -> int:
     from bridge.ledger import open_ledger
 
     if args.kind == "activity" and not args.tag:
-        raise UserError("activity needs the tag: canopy bridge report activity 1A4FF01…")
+        raise UserError("activity needs a tag or batch name: canopy bridge report activity 1A4FF01…")
     config = load_config(BridgeConfig, args.config)
     _must_exist(config.ledger.url, args.config)
+
+    clock = reports.Clock({f.license: f.timezone for f in config.facilities})
 
     async def make() -> reports.Report:
         try:
@@ -52,10 +59,10 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"cannot open the ledger {config.ledger.url!r}: {exc}") from None
         try:
             if args.kind == "outages":
-                return await reports.outages(ledger, args.facility)
+                return await reports.outages(ledger, args.facility, clock)
             if args.kind == "rejections":
-                return await reports.rejections(ledger, args.facility)
-            return await reports.activity(ledger, args.tag)
+                return await reports.rejections(ledger, args.facility, clock)
+            return await reports.activity(ledger, args.tag, args.facility, clock)
         finally:
             await ledger.close()
 
