@@ -28,8 +28,16 @@ from typing import Any
 from canopy import kiosk_status, topics
 from canopy.errors import UserError
 from canopy.kiosk_status import DEFAULT_STALE_AFTER_S, KioskStatus
-from canopy.mqtt import ConnectFailed, Message, MqttConnection, MqttSettings, stop, wait_connected
-from canopy.topics import fleet_login, probe_topic
+from canopy.mqtt import (
+    ConnectFailed,
+    Message,
+    MqttConnection,
+    MqttSettings,
+    TlsSettings,
+    stop,
+    wait_connected,
+)
+from canopy.topics import FLEET_CERT, FLEET_KEY, fleet_login, probe_topic
 
 
 async def collect_fleet(
@@ -95,10 +103,18 @@ async def collect_fleet(
 
 
 def fleet_settings(mqtt: MqttSettings) -> MqttSettings:
-    """The bridge's settings with the fleet twin's login and no lasting session."""
+    """The bridge's settings with the fleet twin's login and no lasting session.
+
+    The twin's certificate is used where the bundle put it, beside the bridge's
+    own; a bridge config without one (an older bundle) keeps the bridge's."""
     update: dict[str, Any] = {"session_expiry_s": 0}
     if mqtt.username is not None:
         update["username"] = fleet_login(mqtt.username)
+    tls = mqtt.tls
+    if tls is not None and tls.cert_file is not None and tls.key_file is not None:
+        cert, key = tls.cert_file.with_name(FLEET_CERT), tls.key_file.with_name(FLEET_KEY)
+        if cert.is_file():
+            update["tls"] = TlsSettings(ca_file=tls.ca_file, cert_file=cert, key_file=key)
     return mqtt.model_copy(update=update)
 
 
