@@ -4,6 +4,13 @@ One TaskGroup: ingest (MQTT → ledger), one submitter per facility licence
 (ledger → state API), the answer publisher (verdicts → kiosks), and per facility
 its reference-data sync and the watch on its workers file (state and config →
 kiosks).
+
+One broker connection carries all of it (events in; answers, reference data
+and the bridge's own status out). The production broker forces client id =
+login, so a second connection under the bridge's login would take over the
+first one's session: the two kicked each other off about twice a second.
+One connection also makes the bridge's last will ("offline") and its
+"online" announcement describe the connection that actually stores events.
 """
 
 from __future__ import annotations
@@ -18,8 +25,8 @@ from bridge.ledger import open_ledger
 from bridge.refsync import BioTrackRefSource, MetrcRefSource, RefSource, RefSync, mqtt_publisher
 from bridge.roster import RosterFeed, Signature, read_roster
 from bridge.submit import submitter_for
+from canopy import bridge_status, topics
 from canopy.errors import UserError
-from canopy.mqtt import MqttConnection, client_id_for
 from canopy.refdata import Profile, Roster
 from canopy.workerfile import WorkerFileError
 
@@ -33,20 +40,23 @@ async def run_bridge(config: BridgeConfig) -> None:
     except Exception as exc:  # any driver error here is a setup problem for IT
         raise UserError(f"cannot open the ledger {config.ledger.url!r}: {exc}") from None
     answers = AnswerPublisher(ledger)
-    ingest = Ingest(config.mqtt, config.ingest, ledger, client_id=config.bridge.id,
-                    on_publish=answers.on_publish)
-    answers.conn = ingest.conn
-    submitters = [submitter_for(p, ledger, on_settled=answers.wake) for p in config.facilities]
-    # Reference data goes out on a connection of its own (retained, QoS 1); after
-    # a reconnect everything is published again in case the broker lost it.
     refsyncs: list[RefSync] = []
+    status_topic = topics.bridge_status(config.bridge.id)
 
-    def republish(_session_present: bool) -> None:
+    def connected(_session_present: bool) -> None:
+        # "online" tells kiosks to resend what is unconfirmed now (a restarted
+        # broker dropped what it held for us); reference data is published
+        # again in case the broker lost its retained copies.
+        ingest.conn.publish(status_topic, bridge_status.encode(config.bridge.id, "online"), retain=True)
         for sync in refsyncs:
             sync.request_republish()
 
-    ref_mqtt = MqttConnection(config.mqtt, client_id=client_id_for(config.bridge.id, "ref"),
-                              on_connect=republish)
+    ingest = Ingest(config.mqtt, config.ingest, ledger, client_id=config.bridge.id,
+                    on_publish=answers.on_publish, on_connect=connected,
+                    will=(status_topic, bridge_status.encode(config.bridge.id, "offline"), True))
+    answers.conn = ingest.conn
+    ref_mqtt = ingest.conn
+    submitters = [submitter_for(p, ledger, on_settled=answers.wake) for p in config.facilities]
     feeds: list[RosterFeed] = []
     for p in config.facilities:
         static = _static_ref(p)
@@ -67,8 +77,6 @@ async def run_bridge(config: BridgeConfig) -> None:
             tasks.create_task(answers.run(), name="answers")
             for submitter in submitters:
                 tasks.create_task(submitter.run(), name=f"submit-{submitter.facility}")
-            if refsyncs:
-                tasks.create_task(ref_mqtt.run(), name="ref-mqtt")
             for sync in refsyncs:
                 tasks.create_task(sync.run(), name=f"refsync-{sync.facility}")
             for feed in feeds:
