@@ -106,15 +106,22 @@ def fleet_settings(mqtt: MqttSettings) -> MqttSettings:
     """The bridge's settings with the fleet twin's login and no lasting session.
 
     The twin's certificate is used where the bundle put it, beside the bridge's
-    own; a bridge config without one (an older bundle) keeps the bridge's."""
+    own. Without it the bridge's certificate would log in as the bridge (the
+    broker takes the login from the certificate) and take over its session, so
+    that is refused."""
     update: dict[str, Any] = {"session_expiry_s": 0}
     if mqtt.username is not None:
         update["username"] = fleet_login(mqtt.username)
     tls = mqtt.tls
     if tls is not None and tls.cert_file is not None and tls.key_file is not None:
         cert, key = tls.cert_file.with_name(FLEET_CERT), tls.key_file.with_name(FLEET_KEY)
-        if cert.is_file():
-            update["tls"] = TlsSettings(ca_file=tls.ca_file, cert_file=cert, key_file=key)
+        if not cert.is_file():
+            raise UserError(
+                f"the fleet view needs its own certificate {cert} (the bridge's would take over the"
+                " running bridge's session): issue the bridge's bundle again with"
+                " `canopy provision bridge --replace` and install it"
+            )
+        update["tls"] = TlsSettings(ca_file=tls.ca_file, cert_file=cert, key_file=key)
     return mqtt.model_copy(update=update)
 
 

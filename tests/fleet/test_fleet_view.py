@@ -107,3 +107,13 @@ async def test_fleet_with_no_kiosks_and_with_a_revoked_bridge(estate: Estate) ->
     estate.broker.kill()
     down = await asyncio.to_thread(run_cli, "bridge", "fleet", "-c", str(bad), "--timeout", "3")
     assert down.code == 2 and "cannot reach broker" in down.err
+
+
+def test_fleet_without_its_own_certificate_refuses_rather_than_take_over(estate: Estate) -> None:
+    """The broker takes the login from the certificate: with the bridge's own, the
+    fleet view would log in as the bridge and take over its session."""
+    bridge = estate.bundle("bridge-1")
+    (bridge / "fleet.crt").unlink()
+    result = run_cli("bridge", "fleet", "-c", str(localize(bridge, "bridge.toml")), "--timeout", "3")
+    assert result.code == 2 and "needs its own certificate" in result.err
+    assert "canopy provision bridge --replace" in result.err
