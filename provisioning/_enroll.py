@@ -1,8 +1,10 @@
 """Enroll a kiosk or a bridge: identity, broker login, certificate, config, as one bundle.
 
-The plaintext password exists only in the bundle (inside the 0600 config
-file); the registry keeps its hash, from which the broker's password file is
-written.
+The broker `canopy provision broker` configures takes the login from the client
+certificate (its CN is the device or bridge id) and does not use passwords. A
+password is still issued with each identity for a site that runs its own broker
+with a password file: the plaintext exists only in the bundle (inside the 0600
+config file), the registry keeps its hash.
 """
 
 from __future__ import annotations
@@ -169,7 +171,7 @@ def enroll_kiosk(
     _apply_settings(raw, settings or {})
     header = (
         f"Canopy kiosk {device} of facility {ca.facility}, written by `canopy provision device`.\n"
-        "Holds this kiosk's broker password: keep it 0600, owned by the canopy user."
+        "Holds this kiosk's broker login: keep it 0600, owned by the canopy user."
     )
     files = [
         BundleFile("agent.toml", _toml_checked(AgentConfig, raw, header, f"agent config for {device}"),
