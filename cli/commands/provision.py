@@ -73,6 +73,9 @@ def register(sub: Any) -> None:
     broker.add_argument("--install-dir", type=Path,
                         help="where the files will live on the broker host (default: --out)")
     broker.add_argument("--log-file", type=Path, help="log to this file (default: stderr / journal)")
+    broker.add_argument("--plugin", type=Path,
+                        help="Mosquitto's dynamic-security plugin on the broker host (default: where"
+                             " Debian's mosquitto package puts it on this machine's architecture)")
     broker.add_argument("--out", type=Path, required=True, help="directory for the broker's files")
     broker.set_defaults(func=run_broker)
 
@@ -174,7 +177,8 @@ def run_broker(args: argparse.Namespace) -> int:
 
     ca = FacilityCA.open(args.ca)
     options = BrokerOptions(hosts=tuple(args.hosts), port=args.port, bind=args.bind, user=args.user,
-                            data_dir=args.data_dir, install_dir=args.install_dir, log_file=args.log_file)
+                            data_dir=args.data_dir, install_dir=args.install_dir, log_file=args.log_file,
+                            plugin=args.plugin)
     changed = write_broker(ca, args.out, options)
     logins = len(ca.active())
     print(f"broker files for {ca.facility} in {args.out} ({logins} enrolled identities):"

@@ -96,7 +96,10 @@ def test_secrets_never_reach_output_logs_or_registry(
     bridge = run_cli("provision", "bridge", "--ca", str(pki), "--id", "bridge-1",
                      "--broker-host", "mqtt.example", "--out", str(tmp_path / "b1"))
     broker = run_cli("provision", "broker", "--ca", str(pki), "--host", "mqtt.example",
-                     "--out", str(tmp_path / "broker"), "--data-dir", str(tmp_path / "data"))
+                     "--out", str(tmp_path / "broker"), "--data-dir", str(tmp_path / "data"),
+                     "--plugin", "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so")
+    conf = (tmp_path / "broker/mosquitto.conf").read_text()
+    assert "plugin /usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so\n" in conf  # a Pi broker
     listing = run_cli("provision", "list", "--ca", str(pki))
     revoke = run_cli("provision", "revoke", "--ca", str(pki), "--device", "kiosk-01")
     assert bridge.code == broker.code == listing.code == revoke.code == 0
