@@ -3,7 +3,10 @@
 A PUBACK only says the broker took the message; brokers drop queued messages
 silently (reference/edge-anchors.md §0). So an event stays "pending" in the
 outbox until the bridge says "stored" on our acks topic, and is published again
-(same id) if that answer does not come within ``ack_timeout_s``.
+(same id) if that answer does not come within ``ack_timeout_s``, or at once
+when a bridge announces it is (back) online (``canopy.bridge_status``): a
+restarted Mosquitto drops what it held for the bridges' shared subscription,
+and the backlog should not wait the ack timeout for that.
 
 Two windows keep memory and the broker bounded during a long backlog:
 ``window`` publishes waiting for PUBACK, and ``max_unacked`` events published
@@ -23,7 +26,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.outbox import Outbox, OutboxFault, OutboxRow, Settlement
-from canopy import acks, kiosk_status, topics
+from canopy import acks, bridge_status, kiosk_status, topics
 from canopy.events import MAX_MESSAGE_BYTES, join_events
 from canopy.mqtt import Message, MqttConnection, MqttSettings, NotConnected
 
@@ -104,7 +107,8 @@ class Uplink:
             manual_ack=True,
             max_inflight=settings.window,
             will=(self.status_topic, status_payload(facility, device, "offline", None), True),
-            subscriptions=(self.acks_topic, *((topics.ref(facility, "+"),) if on_ref else ())),
+            subscriptions=(self.acks_topic, topics.ALL_BRIDGES,
+                           *((topics.ref(facility, "+"),) if on_ref else ())),
             on_message=self._on_message,
             on_connect=self._on_connect,
             on_disconnect=self._on_disconnect,
@@ -163,8 +167,23 @@ class Uplink:
             self._acks.put_nowait(message)
         elif self._on_ref is not None and message.topic.startswith(self.ref_prefix):
             self._refs.put_nowait(message)
-        else:  # pragma: no cover - we subscribe to nothing else
+        else:
+            status = bridge_status.decode(message.topic, message.payload)
+            # A retained copy is old news (delivered because we subscribed); a
+            # live "online" means a bridge just (re)connected.
+            if status is not None and status.state == "online" and not message.retain:
+                self.resend_unconfirmed(f"bridge {status.bridge} is online")
             self.conn.ack(message)
+
+    def resend_unconfirmed(self, why: str) -> None:
+        """Publish again now every event the bridge has not confirmed, not at its ack timeout."""
+        if not self._awaiting:
+            return
+        now = time.monotonic()
+        for event_id in self._awaiting:
+            self._awaiting[event_id] = min(self._awaiting[event_id], now)
+        log.info("%s: publishing %d unconfirmed event(s) again", why, len(self._awaiting))
+        self._wake.set()
 
     # --- loops ----------------------------------------------------------------
 

@@ -6,6 +6,13 @@ its reference-data sync and the watch on its workers file (state and config →
 kiosks). Each licence has one connection to its state system (its plug-in in
 ``bridge.state.registry``): the submitter and the reference sync share its client,
 so its throttle and its outage record.
+
+One broker connection carries all of it (events in; answers, reference data
+and the bridge's own status out). The production broker forces client id =
+login, so a second connection under the bridge's login would take over the
+first one's session: the two kicked each other off about twice a second.
+One connection also makes the bridge's last will ("offline") and its
+"online" announcement describe the connection that actually stores events.
 """
 
 from __future__ import annotations
@@ -23,8 +30,8 @@ from bridge.roster import RosterFeed, Signature, read_roster
 from bridge.state.plugin import Connection, Shared
 from bridge.state.registry import connect_all
 from bridge.submit import Submitter
+from canopy import bridge_status, topics
 from canopy.errors import UserError
-from canopy.mqtt import MqttConnection, client_id_for
 from canopy.refdata import Profile, Roster
 from canopy.workerfile import WorkerFileError
 
@@ -38,23 +45,26 @@ async def run_bridge(config: BridgeConfig) -> None:
     except Exception as exc:  # any driver error here is a setup problem for IT
         raise UserError(f"cannot open the ledger {config.ledger.url!r}: {exc}") from None
     answers = AnswerPublisher(ledger)
+    refsyncs: list[RefSync] = []
+    status_topic = topics.bridge_status(config.bridge.id)
+
+    def connected(_session_present: bool) -> None:
+        # "online" tells kiosks to resend what is unconfirmed now (a restarted
+        # broker dropped what it held for us); reference data is published
+        # again in case the broker lost its retained copies.
+        ingest.conn.publish(status_topic, bridge_status.encode(config.bridge.id, "online"), retain=True)
+        for sync in refsyncs:
+            sync.request_republish()
+
     ingest = Ingest(config.mqtt, config.ingest, ledger, client_id=config.bridge.id,
-                    on_publish=answers.on_publish)
+                    on_publish=answers.on_publish, on_connect=connected,
+                    will=(status_topic, bridge_status.encode(config.bridge.id, "offline"), True))
     answers.conn = ingest.conn
+    ref_mqtt = ingest.conn
     alert_hours = {p.license: p.outage_alert_hours for p in config.facilities}
     state = connect_all(config.facilities, Shared(ledger, outages=lambda licence: LedgerOutages(
         ledger, licence, alert_hours=alert_hours[licence])))
     submitters = [_submitter(p, state[p.license], ledger, answers) for p in config.facilities]
-    # Reference data goes out on a connection of its own (retained, QoS 1); after
-    # a reconnect everything is published again in case the broker lost it.
-    refsyncs: list[RefSync] = []
-
-    def republish(_session_present: bool) -> None:
-        for sync in refsyncs:
-            sync.request_republish()
-
-    ref_mqtt = MqttConnection(config.mqtt, client_id=client_id_for(config.bridge.id, "ref"),
-                              on_connect=republish)
     feeds: list[RosterFeed] = []
     for p in config.facilities:
         static = _static_ref(p)
@@ -75,8 +85,6 @@ async def run_bridge(config: BridgeConfig) -> None:
             tasks.create_task(answers.run(), name="answers")
             for submitter in submitters:
                 tasks.create_task(submitter.run(), name=f"submit-{submitter.facility}")
-            if refsyncs:
-                tasks.create_task(ref_mqtt.run(), name="ref-mqtt")
             for sync in refsyncs:
                 tasks.create_task(sync.run(), name=f"refsync-{sync.facility}")
             for feed in feeds:

@@ -28,8 +28,16 @@ from typing import Any
 from canopy import kiosk_status, topics
 from canopy.errors import UserError
 from canopy.kiosk_status import DEFAULT_STALE_AFTER_S, KioskStatus
-from canopy.mqtt import ConnectFailed, Message, MqttConnection, MqttSettings, stop, wait_connected
-from canopy.topics import fleet_login, probe_topic
+from canopy.mqtt import (
+    ConnectFailed,
+    Message,
+    MqttConnection,
+    MqttSettings,
+    TlsSettings,
+    stop,
+    wait_connected,
+)
+from canopy.topics import FLEET_CERT, FLEET_KEY, fleet_login, probe_topic
 
 
 async def collect_fleet(
@@ -95,10 +103,25 @@ async def collect_fleet(
 
 
 def fleet_settings(mqtt: MqttSettings) -> MqttSettings:
-    """The bridge's settings with the fleet twin's login and no lasting session."""
+    """The bridge's settings with the fleet twin's login and no lasting session.
+
+    The twin's certificate is used where the bundle put it, beside the bridge's
+    own. Without it the bridge's certificate would log in as the bridge (the
+    broker takes the login from the certificate) and take over its session, so
+    that is refused."""
     update: dict[str, Any] = {"session_expiry_s": 0}
     if mqtt.username is not None:
         update["username"] = fleet_login(mqtt.username)
+    tls = mqtt.tls
+    if tls is not None and tls.cert_file is not None and tls.key_file is not None:
+        cert, key = tls.cert_file.with_name(FLEET_CERT), tls.key_file.with_name(FLEET_KEY)
+        if not cert.is_file():
+            raise UserError(
+                f"the fleet view needs its own certificate {cert} (the bridge's would take over the"
+                " running bridge's session): issue the bridge's bundle again with"
+                " `canopy provision bridge --replace` and install it"
+            )
+        update["tls"] = TlsSettings(ca_file=tls.ca_file, cert_file=cert, key_file=key)
     return mqtt.model_copy(update=update)
 
 

@@ -60,6 +60,8 @@ class Ingest:
     def __init__(
         self, mqtt: MqttSettings, settings: IngestSettings, ledger: Ledger, *, client_id: str,
         on_publish: Callable[[int, bool, str], None] | None = None,
+        on_connect: Callable[[bool], None] | None = None,
+        will: tuple[str, bytes, bool] | None = None,
     ) -> None:
         self.settings = settings
         self.ledger = ledger
@@ -78,6 +80,8 @@ class Ingest:
             subscriptions=(subscription,),
             on_message=self._on_message,
             on_publish=on_publish,
+            on_connect=on_connect,
+            will=will,
         )
         self._queue: list[Message] = []
         self._arrived = asyncio.Event()

@@ -43,6 +43,15 @@ def ref(facility: str, name: str) -> str:
 ALL_EVENTS = f"{ROOT}/+/+/events"
 ALL_STATUS = f"{ROOT}/+/+/status"
 
+# Each bridge's retained "online"/"offline" (canopy.bridge_status), its last
+# will the "offline". Four levels, so no kiosk filter (five levels) matches it.
+BRIDGES = f"{ROOT}/bridges"
+ALL_BRIDGES = f"{BRIDGES}/+"
+
+
+def bridge_status(bridge_id: str) -> str:
+    return f"{BRIDGES}/{bridge_id}"
+
 
 def shared(group: str, topic_filter: str) -> str:
     """An MQTT v5 shared subscription: each message goes to one member of ``group``."""
@@ -76,6 +85,30 @@ PROBE_ROOT = "canopy/fleet"
 def fleet_login(username: str) -> str:
     """The read-only login the fleet view uses next to a bridge's ``username``."""
     return f"{username}{FLEET_SUFFIX}"
+
+
+# The twin logs in with a certificate of its own (the broker takes the login
+# from the certificate's CN), kept next to the bridge's client.crt/client.key.
+FLEET_CERT = "fleet.crt"
+FLEET_KEY = "fleet.key"
+
+# Device levels with a meaning of their own: a device called "ref" would
+# publish its events onto the reference list called "events".
+RESERVED_DEVICE_NAMES = frozenset({"ref"})
+
+
+def reserved_name(name: str) -> str | None:
+    """Why ``name`` cannot be a device or bridge id (None if it can).
+
+    ``+``, ``#`` and anything starting with ``$`` already fail ``valid_name``
+    (one plain level, starting with a letter or digit)."""
+    if not valid_name(name):
+        return "letters, digits, '.', '_' or '-' only, starting with a letter or digit (one topic level)"
+    if name.lower() in RESERVED_DEVICE_NAMES:
+        return f"{name!r} is a level of the topic scheme (canopy/v1/<facility>/ref/...)"
+    if name.lower().endswith(FLEET_SUFFIX):
+        return f"names ending in {FLEET_SUFFIX!r} are the fleet view's logins next to a bridge"
+    return None
 
 
 def probe_topic(client_id: str) -> str:

@@ -15,8 +15,12 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from canopy.errors import UserError
+
+if TYPE_CHECKING:
+    from provisioning import FacilityCA
 
 SEARCH_PATH = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin")
 
@@ -181,3 +185,61 @@ connection_messages true
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class ProvisionedMosquitto(Mosquitto):
+    """Mosquitto running exactly the config `canopy provision broker` writes for ``ca``.
+
+    TLS with client certificates, login = certificate name, the access list of
+    every identity enrolled in ``ca``; only the address, the folders and the
+    log differ from production. ``start`` (re)writes the files first, so an
+    identity enrolled since takes effect at the next start, as in production
+    (the access list is read when the broker starts).
+    """
+
+    def __init__(self, workdir: Path, ca: FacilityCA, port: int | None = None) -> None:
+        super().__init__(workdir, port, anonymous=False)
+        from provisioning import BrokerOptions
+
+        self.ca = ca
+        self.dir = workdir / "broker"
+        data = workdir / "data"
+        # The log goes to the data folder: started as root, Mosquitto drops to
+        # user `mosquitto`, which owns that folder (write_broker hands it over).
+        self.log = data / "mosquitto.log"
+        self.conf = self.dir / "mosquitto.conf"
+        self.options = BrokerOptions(hosts=("127.0.0.1", "localhost"), port=self.port, bind="127.0.0.1",
+                                     data_dir=data, log_file=self.log)
+
+    def _write_conf(self) -> None:
+        self.write()
+
+    def write(self) -> list[str]:
+        """Write (or bring up to date) the broker files; the names that changed."""
+        from provisioning import FacilityCA, write_broker
+
+        # Read again: `canopy provision` may have enrolled or revoked since.
+        self.ca = FacilityCA.open(self.ca.path)
+        return write_broker(self.ca, self.dir, self.options)
+
+    def log_text(self) -> str:
+        try:
+            return self.log.read_text(errors="replace")
+        except (FileNotFoundError, PermissionError):
+            return "(no log)"
+
+    def restart(self) -> None:
+        """Graceful stop and start: what `systemctl restart mosquitto` does."""
+        self.stop()
+        self.start()
+
+    def reload(self, timeout: float = 10) -> None:
+        """SIGHUP (re-reads the CRL), and wait until Mosquitto says it re-read its config."""
+        assert self.proc is not None
+        before = self.log_text().count("Reloading config")
+        self.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while self.log_text().count("Reloading config") == before:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no reload in the log:\n{self.log_text()[-2000:]}")
+            time.sleep(0.02)

@@ -11,7 +11,7 @@
 The CLI is ``canopy provision …`` and ``canopy doctor``.
 """
 
-from provisioning._broker import BrokerOptions, refresh_brokers, write_broker
+from provisioning._broker import ACCESS_FILE, BrokerOptions, refresh_brokers, write_broker
 from provisioning._bundle import Bundle, Manifest, read_bundle, write_bundle
 from provisioning._doctor import Check, Report, run_doctor
 from provisioning._enroll import BrokerAddress, enroll_bridge, enroll_kiosk
@@ -20,6 +20,7 @@ from provisioning._passwd import hash_password, verify_password
 from provisioning._registry import FacilityCA, Identity
 
 __all__ = [
+    "ACCESS_FILE",
     "BrokerAddress",
     "BrokerOptions",
     "Bundle",

@@ -1,88 +1,114 @@
-"""Mosquitto ACL and password entries for every enrolled identity.
+"""The broker's access list for every enrolled identity: Mosquitto's dynamic-security file.
 
-Explicit ``user`` blocks rather than ``pattern`` lines: each kiosk's rights are
-spelled out with its own facility and device, so reading the file answers "what
-may kiosk-07 do" without knowing how ``%u`` substitution works, and a device id
-can never widen a pattern.
+Why the dynamic-security plugin and not ``acl_file``: Mosquitto 2.0's
+``acl_file`` never checks a SUBSCRIBE (it filters only what is delivered), so a
+kiosk login could join the bridges' shared subscription
+(``$share/canopy-bridge/canopy/v1/+/+/events``): the broker then hands that
+kiosk its share of every kiosk's events and drops them at the read check.
+The plugin checks subscriptions (``subscribePattern``), including the full
+``$share/...`` filter, so only a bridge may join the share.
 
-- kiosk: publish only its own ``events`` and ``status`` (its last will is a
-  status publish too), read only its own ``acks`` and ``cmd`` and its
-  facility's ``ref/#``.
-- bridge: read every kiosk's ``events`` (plain or ``$share`` subscription) and
-  ``status``; write ``acks``, ``cmd`` and ``ref``.
-- fleet twin of a bridge (``canopy.topics.fleet_login``): read ``status`` only,
-  plus its own probe topic, outside ``canopy/v1``.
+Explicit rules per login rather than ``%u`` patterns: each kiosk's rights are
+spelled out with its own facility and device, so reading the file answers
+"what may kiosk-07 do", and a device id can never widen a pattern. Nothing is
+allowed unless granted here (``defaultACLAccess`` all false).
+
+- kiosk: send only its own ``events`` and ``status`` (its last will is a status
+  publish too); read only its own ``acks`` and ``cmd``, its facility's
+  ``ref/#`` and the bridges' status.
+- bridge: read every kiosk's ``events`` (plain or through a ``$share`` group)
+  and ``status``; send ``acks``, ``cmd``, ``ref`` and its own bridge status.
+- fleet twin of a bridge (``canopy.topics.fleet_login``, a certificate of its
+  own): read ``status`` only, plus its own probe topic, outside ``canopy/v1``.
+
+The broker's login is the certificate's CN (``use_identity_as_username``), so
+the names here are certificate names. The plugin reads this file when the
+broker starts; a change needs a broker restart.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
 
 from canopy import topics
 from canopy.topics import fleet_login, probe_topic
-from provisioning._passwd import password_file
 from provisioning._registry import Identity
 
-ANY_DEVICE = "+"
+ANY = "+"
+# `subscribePattern` matches the SUBSCRIBE's whole filter, `$share/<group>/` included.
+ANY_SHARE = topics.shared(ANY, topics.ALL_EVENTS)
+
+Access = Literal["send", "read"]
 
 
-def identity_rules(identity: Identity) -> list[tuple[str, list[str]]]:
-    """``[(username, ["topic read ...", ...]), ...]`` for one identity."""
+@dataclass(frozen=True)
+class Grant:
+    access: Access  # send: publish; read: subscribe and be delivered
+    topic: str
+
+    def acls(self) -> list[dict[str, object]]:
+        send = self.access == "send"
+        kinds = ("publishClientSend",) if send else ("subscribePattern", "publishClientReceive")
+        return [{"acltype": kind, "topic": self.topic, "allow": True} for kind in kinds]
+
+
+def identity_rules(identity: Identity) -> list[tuple[str, list[Grant]]]:
+    """``[(login, [grant, ...]), ...]`` for one identity."""
     if identity.role == "kiosk":
         fac, dev = identity.facility, identity.name
-        return [
-            (
-                dev,
-                [
-                    f"topic write {topics.events(fac, dev)}",
-                    f"topic write {topics.status(fac, dev)}",
-                    f"topic read {topics.acks(fac, dev)}",
-                    f"topic read {topics.cmd(fac, dev)}",
-                    f"topic read {topics.ref(fac, '#')}",
-                ],
-            )
-        ]
-    # The bridge subscribes to canopy/v1/+/+/events; Mosquitto only grants a
-    # subscription that lies inside an ACL filter, so the filters use "+" too.
+        return [(dev, [
+            Grant("send", topics.events(fac, dev)),
+            Grant("send", topics.status(fac, dev)),
+            Grant("read", topics.acks(fac, dev)),
+            Grant("read", topics.cmd(fac, dev)),
+            Grant("read", topics.ref(fac, "#")),
+            Grant("read", topics.ALL_BRIDGES),
+        ])]
     # One broker serves one facility (its CA), so "+" names only that facility.
-    fac = dev = ANY_DEVICE
     twin = fleet_login(identity.name)
     return [
-        (
-            identity.name,
-            [
-                f"topic read {topics.events(fac, dev)}",
-                f"topic read {topics.status(fac, dev)}",
-                f"topic write {topics.acks(fac, dev)}",
-                f"topic write {topics.cmd(fac, dev)}",
-                f"topic readwrite {topics.ref(fac, '#')}",
-            ],
-        ),
-        (twin, [f"topic read {topics.status(fac, dev)}", f"topic readwrite {probe_topic(twin)}"]),
+        (identity.name, [
+            Grant("read", topics.events(ANY, ANY)),
+            Grant("read", ANY_SHARE),
+            Grant("read", topics.status(ANY, ANY)),
+            Grant("send", topics.acks(ANY, ANY)),
+            Grant("send", topics.cmd(ANY, ANY)),
+            Grant("send", topics.ref(ANY, "#")),
+            Grant("read", topics.ref(ANY, "#")),
+            Grant("send", topics.bridge_status(identity.name)),
+        ]),
+        (twin, [Grant("read", topics.status(ANY, ANY)), Grant("send", probe_topic(twin)),
+                Grant("read", probe_topic(twin))]),
     ]
 
 
-def acl_file(facility: str, identities: Iterable[Identity]) -> str:
-    out = [
-        f"# Mosquitto ACL for facility {facility}, written by `canopy provision`.",
-        "# Do not edit: enroll or revoke with `canopy provision`, which rewrites it.",
-        "# Nothing before the first `user` line: anonymous clients get no topic at all.",
-    ]
+def dynsec_file(facility: str, identities: Iterable[Identity]) -> str:
+    """The plugin's JSON: one client and one role (of the same name) per login."""
+    clients: list[dict[str, object]] = []
+    roles: list[dict[str, object]] = []
     for identity in sorted(identities, key=lambda i: i.name):
         where = f" in {identity.room}" if identity.room else ""
-        out.append("")
-        out.append(f"# {identity.role} {identity.name}{where}, enrolled {identity.enrolled:%Y-%m-%d}")
-        for username, lines in identity_rules(identity):
-            out.append(f"user {username}")
-            out.extend(lines)
-    return "\n".join(out) + "\n"
+        for login, grants in identity_rules(identity):
+            clients.append({
+                "username": login,
+                "textname": f"{identity.role} {identity.name}{where}, facility {facility},"
+                            f" enrolled {identity.enrolled:%Y-%m-%d}",
+                "roles": [{"rolename": login}],
+            })
+            roles.append({"rolename": login, "acls": [acl for g in grants for acl in g.acls()]})
+    body = {
+        "defaultACLAccess": {"publishClientSend": False, "publishClientReceive": False,
+                             "subscribe": False, "unsubscribe": True},
+        "clients": clients,
+        "groups": [],
+        "roles": roles,
+    }
+    return json.dumps(body, indent=1) + "\n"
 
 
 def logins(identities: Iterable[Identity]) -> list[str]:
-    """Every username the broker will accept for these identities."""
+    """Every login (certificate name) the broker will grant anything to."""
     return sorted(user for i in identities for user, _ in identity_rules(i))
-
-
-def passwd_file(identities: Iterable[Identity]) -> str:
-    """The broker's password file: each login with its ``$7$`` hash (a twin shares its bridge's)."""
-    return password_file((user, i.password_hash) for i in identities for user, _ in identity_rules(i))

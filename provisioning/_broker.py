@@ -1,29 +1,38 @@
 """A hardened Mosquitto configuration for one facility, from its provisioning registry.
 
-    mosquitto.conf   TLS listener, no anonymous access, client id = username,
+    mosquitto.conf   TLS listener, login = certificate CN, client id = login,
                      persistence, queues sized for a long bridge outage
-    passwd           every login's $7$ hash            (0600, broker's user)
-    acl              every login's topics               (0600, broker's user)
+    dynamic-security.json
+                     every login's topics, subscriptions included (0600, broker's user)
     ca.crt           the facility CA: the only CA whose client certificates count
     server.crt/.key  the broker's certificate for the names kiosks dial (key 0600)
     crl.pem          revoked client certificates
 
-Clients must present a certificate from the facility CA *and* log in with
-their own password (``require_certificate true``, ``use_identity_as_username
-false``): a copied password alone is useless off the kiosk, and revoking either
-one locks a device out at the next reload (SIGHUP re-reads passwd, acl and the
-CRL). Started as root, Mosquitto drops to ``user`` before it reads the password
-and ACL files again on a reload, so those files belong to that user.
+Clients must present a certificate from the facility CA, and the broker takes
+the login from it (``use_identity_as_username true``): the certificate and
+the login always name the same device. (With a password login next to the
+certificate, as before, one kiosk's certificate with another kiosk's password
+logged in as the other; Mosquitto 2.0 cannot compare the two, and ignores
+passwords in this mode.) A revoked certificate is refused at the TLS handshake
+once the broker re-reads the CRL (SIGHUP); the access list is read by the
+dynamic-security plugin when the broker starts, so enrolling or revoking needs
+a broker restart (``systemctl restart mosquitto``): sessions and queues survive
+it (persistence), and kiosks publish again what is unconfirmed as soon as a
+bridge announces it is back (``canopy.bridge_status``). Started as root,
+Mosquitto drops to ``user`` before it reads the access list, so that file
+belongs to that user.
 """
 
 from __future__ import annotations
 
+import glob
 import os
+import platform
 import pwd
 from dataclasses import dataclass
 from pathlib import Path
 
-from provisioning._acl import acl_file, passwd_file
+from provisioning._acl import dynsec_file
 from provisioning._files import PUBLIC_MODE, SECRET_MODE, Owner, ensure_dir, write_file
 from provisioning._pki import CertKey, issue_server, issued_by, load_cert_key, server_hosts
 from provisioning._registry import FacilityCA
@@ -38,6 +47,18 @@ MAX_QUEUED_BYTES = 1 << 30
 MAX_INFLIGHT_MESSAGES = 1000
 # One events message is at most 255 KiB (canopy.events.MAX_MESSAGE_BYTES) plus headers.
 MAX_PACKET_SIZE = 262_144
+ACCESS_FILE = "dynamic-security.json"
+_PLUGIN = "mosquitto_dynamic_security.so"
+# Debian's multiarch folders, for a config written on another machine than the broker.
+_MULTIARCH = {"x86_64": "x86_64-linux-gnu", "aarch64": "aarch64-linux-gnu", "armv7l": "arm-linux-gnueabihf"}
+
+
+def default_plugin() -> Path:
+    """Where Debian's mosquitto package puts the dynamic-security plugin on this machine."""
+    found = sorted(glob.glob(f"/usr/lib/*/{_PLUGIN}"))
+    if found:
+        return Path(found[0])
+    return Path("/usr/lib") / _MULTIARCH.get(platform.machine(), "x86_64-linux-gnu") / _PLUGIN
 
 
 @dataclass(frozen=True)
@@ -50,6 +71,7 @@ class BrokerOptions:
     # Where the files will live on the broker host; None: where they are written.
     install_dir: Path | None = None
     log_file: Path | None = None  # None: stderr, i.e. the journal under systemd
+    plugin: Path | None = None  # the dynamic-security plugin; None: default_plugin()
 
 
 def broker_conf(facility: str, options: BrokerOptions, where: Path) -> str:
@@ -57,14 +79,15 @@ def broker_conf(facility: str, options: BrokerOptions, where: Path) -> str:
     log = f"log_dest file {options.log_file}" if options.log_file else "log_dest stderr"
     return f"""\
 # Mosquitto for Canopy facility {facility}, written by `canopy provision broker`.
-# Re-run that after enrolling or revoking a device, then reload the broker
-# (systemctl reload mosquitto, i.e. SIGHUP): passwd, acl and crl.pem are re-read.
+# Re-run that after enrolling or revoking a device, then restart the broker
+# (systemctl restart mosquitto): the access list is read at start.
 
 per_listener_settings false
 allow_anonymous false
-password_file {where / 'passwd'}
-acl_file {where / 'acl'}
-# Started as root, Mosquitto drops to this user; it owns passwd, acl and server.key.
+# Who may send, subscribe to and receive what, subscriptions ($share/...) included.
+plugin {options.plugin or default_plugin()}
+plugin_opt_config_file {where / ACCESS_FILE}
+# Started as root, Mosquitto drops to this user; it owns the access list and server.key.
 user {options.user}
 
 persistence true
@@ -82,16 +105,17 @@ max_packet_size {MAX_PACKET_SIZE}
 
 {listener}
 protocol mqtt
-# Client id := username, so no device can take over another's session.
+# Client id := login, so no device can take over another's session.
 use_username_as_clientid true
 cafile {where / 'ca.crt'}
 certfile {where / 'server.crt'}
 keyfile {where / 'server.key'}
 crlfile {where / 'crl.pem'}
 tls_version tlsv1.2
-# A certificate from the facility CA AND the device's own password.
+# A certificate from the facility CA, and the login is its CN: a certificate
+# and the login it presents always name the same device (passwords are not used).
 require_certificate true
-use_identity_as_username false
+use_identity_as_username true
 
 {log}
 log_type error
@@ -159,18 +183,17 @@ def write_broker(ca: FacilityCA, out: Path, options: BrokerOptions) -> list[str]
 def _write_access(ca: FacilityCA, out: Path, owner: Owner | None) -> list[str]:
     identities = ca.active()
     files = [
-        ("passwd", passwd_file(identities).encode(), SECRET_MODE, owner),
-        ("acl", acl_file(ca.facility, identities).encode(), SECRET_MODE, owner),
+        (ACCESS_FILE, dynsec_file(ca.facility, identities).encode(), SECRET_MODE, owner),
         ("crl.pem", ca.crl_pem(), PUBLIC_MODE, None),
     ]
     return [name for name, data, mode, o in files if write_file(out / name, data, mode, owner=o)]
 
 
 def refresh_brokers(ca: FacilityCA) -> list[Path]:
-    """After a revocation: rewrite passwd, acl and crl.pem in every broker directory made from ``ca``.
+    """After a revocation: rewrite the access list and crl.pem in every broker directory made from ``ca``.
 
     Owners are kept as they are (the files belong to the broker's user). Returns
-    the directories that changed; the broker still needs a reload.
+    the directories that changed; the broker still needs a restart.
     """
     touched: list[Path] = []
     for name in ca.registry.broker_dirs:
@@ -178,8 +201,8 @@ def refresh_brokers(ca: FacilityCA) -> list[Path]:
         if not (out / "mosquitto.conf").is_file():
             continue
         owner: Owner | None = None
-        if os.geteuid() == 0 and (out / "passwd").exists():
-            st = (out / "passwd").stat()
+        if os.geteuid() == 0 and (out / ACCESS_FILE).exists():
+            st = (out / ACCESS_FILE).stat()
             owner = (st.st_uid, st.st_gid)
         if _write_access(ca, out, owner):
             touched.append(out)

@@ -312,7 +312,7 @@ async def _broker_check(config: AgentConfig, timeout: float) -> Check:
 
 def _broker_hint(reason: str, who: str) -> str:
     if "refused the connection" in reason:
-        return f"{reason}: login {who} rejected (wrong password, revoked, or not enrolled at this broker)"
+        return f"{reason}: login {who} rejected (not enrolled at this broker, or it was not restarted since)"
     if "Connection refused" in reason:
         return f"{reason} (is the broker running, and is this its port?)"
     if "CERTIFICATE_VERIFY_FAILED" in reason:

@@ -1,8 +1,10 @@
 """Enroll a kiosk or a bridge: identity, broker login, certificate, config, as one bundle.
 
-The plaintext password exists only in the bundle (inside the 0600 config
-file); the registry keeps its hash, from which the broker's password file is
-written.
+The broker `canopy provision broker` configures takes the login from the client
+certificate (its CN is the device or bridge id) and does not use passwords. A
+password is still issued with each identity for a site that runs its own broker
+with a password file: the plaintext exists only in the bundle (inside the 0600
+config file), the registry keeps its hash.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from agent.users import WorkerFileError
 from agent.users import read_file as read_workers
 from canopy.config import validate_config
 from canopy.errors import UserError
-from canopy.topics import fleet_login, valid_name
+from canopy.topics import FLEET_CERT, FLEET_KEY, fleet_login, reserved_name
 from provisioning import _layout as layout
 from provisioning._acl import logins
 from provisioning._bundle import Bundle, BundleFile, make_bundle
@@ -44,8 +46,9 @@ class BrokerAddress:
 
 def _check_name(ca: FacilityCA, name: str, role: Role, replace: bool) -> None:
     """Fail before anything is generated: bad id, already enrolled, or a login clash."""
-    if not valid_name(name):
-        raise UserError(f"{role} id {name!r} must be letters, digits, '.', '_' or '-' (one topic level)")
+    why = reserved_name(name)
+    if why is not None:
+        raise UserError(f"{role} id {name!r} cannot be used: {why}")
     existing = ca.registry.identities.get(name)
     if existing is not None and existing.role != role:
         raise UserError(f"{name} is enrolled as a {existing.role}; pick another id")
@@ -168,7 +171,7 @@ def enroll_kiosk(
     _apply_settings(raw, settings or {})
     header = (
         f"Canopy kiosk {device} of facility {ca.facility}, written by `canopy provision device`.\n"
-        "Holds this kiosk's broker password: keep it 0600, owned by the canopy user."
+        "Holds this kiosk's broker login: keep it 0600, owned by the canopy user."
     )
     files = [
         BundleFile("agent.toml", _toml_checked(AgentConfig, raw, header, f"agent config for {device}"),
@@ -200,6 +203,10 @@ def enroll_bridge(
     _check_name(ca, bridge_id, "bridge", replace)
     password = new_password()
     identity, cert, key = _identity(ca, bridge_id, "bridge", None, password)
+    # The fleet view's read-only twin: the broker takes the login from the
+    # certificate, so the twin has one of its own (revoked with the bridge's).
+    twin = issue_client(ca.ca, fleet_login(bridge_id), ca.facility)
+    identity = identity.model_copy(update={"twin_serial": twin.cert.serial_number})
     raw: dict[str, Any] = {
         "bridge": {"id": bridge_id},
         "mqtt": _mqtt(broker, bridge_id, password),
@@ -207,8 +214,7 @@ def enroll_bridge(
     }
     header = (
         f"Canopy bridge {bridge_id} for facility {ca.facility}, written by `canopy provision bridge`.\n"
-        f"Holds the bridge's broker password (also the fleet view's, as {fleet_login(bridge_id)}):"
-        " keep it 0600."
+        f"The fleet view logs in as {fleet_login(bridge_id)} with {FLEET_CERT}: keep this file 0600."
     )
     files = [
         BundleFile("bridge.toml", _toml_checked(BridgeConfig, raw, header, f"bridge config for {bridge_id}"),
@@ -216,6 +222,8 @@ def enroll_bridge(
         BundleFile("ca.crt", ca.ca.cert_pem),
         cert,
         key,
+        BundleFile(FLEET_CERT, twin.cert_pem),
+        BundleFile(FLEET_KEY, twin.key_pem, secret=True),
         BundleFile(BRIDGE_UNIT, unit_bytes(BRIDGE_UNIT)),
     ]
     bundle = make_bundle(role="bridge", facility=ca.facility, name=bridge_id, room=None,

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from canopy.errors import UserError
+from canopy.topics import FLEET_CERT, FLEET_KEY
 from provisioning import _layout as layout
 from provisioning._accounts import Accounts
 from provisioning._bundle import Bundle, read_bundle
@@ -66,6 +67,10 @@ def _placements(bundle: Bundle) -> list[_Placement]:
     return [
         _Placement("bridge.toml", layout.BRIDGE_CONFIG, True, True),
         *common,
+        # The fleet view's own certificate: the broker takes the login from it.
+        *(p for p in [_Placement(FLEET_CERT, layout.CONFIG_DIR / FLEET_CERT, False),
+                      _Placement(FLEET_KEY, layout.CONFIG_DIR / FLEET_KEY, True, True)]
+          if p.source in bundle.files),
         _Placement(BRIDGE_UNIT, layout.UNIT_DIR / BRIDGE_UNIT, False),
     ]
 

@@ -41,6 +41,7 @@ class Identity(BaseModel):
     cert_serial: int
     cert_expires: dt.datetime
     enrolled: dt.datetime
+    twin_serial: int | None = None  # a bridge's fleet-view certificate (canopy.topics.fleet_login)
 
 
 class Revoked(BaseModel):
@@ -164,14 +165,11 @@ class FacilityCA:
 
     def _revoke(self, identity: Identity, reason: str) -> None:
         del self.registry.identities[identity.name]
-        self.registry.revoked.append(
-            Revoked(
-                name=identity.name,
-                role=identity.role,
-                cert_serial=identity.cert_serial,
-                at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-                reason=reason,
-            )
+        at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        serials = [identity.cert_serial, *([identity.twin_serial] if identity.twin_serial else [])]
+        self.registry.revoked.extend(
+            Revoked(name=identity.name, role=identity.role, cert_serial=serial, at=at, reason=reason)
+            for serial in serials
         )
 
     def remember_broker(self, path: Path) -> None:

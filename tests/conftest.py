@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from cli.broker import Mosquitto
+from tests.provisioned import ProvisionedSite, provisioned_site
 
 # The tests talk to the PostgreSQL server on 127.0.0.1:5432 (scripts/bootstrap
 # --test starts one on a fresh machine). Override with CANOPY_TEST_PG.
@@ -20,8 +21,31 @@ PG_ADMIN_DSN = os.environ.get(
 
 
 @pytest.fixture
+def provisioned_facility() -> str:
+    """The facility (licence) of the ``provisioned`` CA; a test folder may override it."""
+    return "CA-TEST-0001"
+
+
+@pytest.fixture
+def provisioned_kiosks() -> tuple[str, ...]:
+    """Kiosks enrolled before the broker starts; others are enrolled on first use."""
+    return ("kiosk-01", "kiosk-02")
+
+
+@pytest.fixture
+def provisioned(provisioned_facility: str, provisioned_kiosks: tuple[str, ...]) -> Iterator[ProvisionedSite]:
+    """The production broker: Mosquitto running `canopy provision broker`'s config (TLS,
+    login = certificate, per-identity access list, client id = login), with bridge
+    ``bridge-1`` and ``provisioned_kiosks`` enrolled; ``.settings(name)`` and
+    ``.mqtt_toml(name)`` connect as any kiosk or bridge (tests/provisioned.py)."""
+    with provisioned_site(provisioned_facility, provisioned_kiosks) as site:
+        yield site
+
+
+@pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    """A private Mosquitto on a random loopback port, killable and restartable."""
+    """A private, open Mosquitto (no TLS, no logins): only for tests about something
+    other than the broker's access rules, which say why they use it."""
     mosquitto = Mosquitto(tmp_path / "broker")
     mosquitto.start()
     try:

@@ -61,7 +61,7 @@ def register(sub: Any) -> None:
     bridge.add_argument("--replace", action="store_true")
     bridge.set_defaults(func=run_bridge)
 
-    broker = actions.add_parser("broker", help="write the Mosquitto config, password, ACL and TLS files")
+    broker = actions.add_parser("broker", help="write the Mosquitto config, access list and TLS files")
     _ca_arg(broker)
     broker.add_argument("--host", action="append", required=True, dest="hosts",
                         help="name or address kiosks use for the broker (repeat for several)")
@@ -73,6 +73,9 @@ def register(sub: Any) -> None:
     broker.add_argument("--install-dir", type=Path,
                         help="where the files will live on the broker host (default: --out)")
     broker.add_argument("--log-file", type=Path, help="log to this file (default: stderr / journal)")
+    broker.add_argument("--plugin", type=Path,
+                        help="Mosquitto's dynamic-security plugin on the broker host (default: where"
+                             " Debian's mosquitto package puts it on this machine's architecture)")
     broker.add_argument("--out", type=Path, required=True, help="directory for the broker's files")
     broker.set_defaults(func=run_broker)
 
@@ -125,9 +128,11 @@ def _reload_hint(ca: Any) -> str:
 
     touched = refresh_brokers(ca)
     if not touched:
-        return "then run `canopy provision broker` and reload the broker"
+        return "then run `canopy provision broker` and restart the broker"
     where = ", ".join(str(p) for p in touched)
-    return f"broker files updated in {where}: reload the broker (systemctl reload mosquitto, or kill -HUP)"
+    # The access list is read when Mosquitto starts (dynamic-security plugin);
+    # queues survive the restart and kiosks resend as soon as a bridge is back.
+    return f"broker files updated in {where}: restart the broker (systemctl restart mosquitto)"
 
 
 def run_ca(args: argparse.Namespace) -> int:
@@ -149,7 +154,7 @@ def run_device(args: argparse.Namespace) -> int:
                           workers=args.workers, replace=args.replace)
     out = write_bundle(bundle, args.out)
     print(f"enrolled kiosk {args.device} of {ca.facility}: bundle {out}")
-    print("  it holds the kiosk's password and key: carry it safely, delete it after install")
+    print("  it holds the kiosk's certificate key: carry it safely, delete it after install")
     print(f"  {_reload_hint(ca)}")
     return 0
 
@@ -172,13 +177,14 @@ def run_broker(args: argparse.Namespace) -> int:
 
     ca = FacilityCA.open(args.ca)
     options = BrokerOptions(hosts=tuple(args.hosts), port=args.port, bind=args.bind, user=args.user,
-                            data_dir=args.data_dir, install_dir=args.install_dir, log_file=args.log_file)
+                            data_dir=args.data_dir, install_dir=args.install_dir, log_file=args.log_file,
+                            plugin=args.plugin)
     changed = write_broker(ca, args.out, options)
     logins = len(ca.active())
     print(f"broker files for {ca.facility} in {args.out} ({logins} enrolled identities):"
           f" {', '.join(changed) if changed else 'nothing changed'}")
     print(f"  run: mosquitto -c {options.install_dir or args.out.resolve()}/mosquitto.conf"
-          " (or make it /etc/mosquitto/mosquitto.conf); reload after changes with SIGHUP")
+          " (or make it /etc/mosquitto/mosquitto.conf); restart it after changes")
     return 0
 
 

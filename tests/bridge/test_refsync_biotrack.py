@@ -26,9 +26,9 @@ from bridge.state.biotrack import (
     Weight,
 )
 from canopy.refdata import Profile, row_count
-from cli.broker import Mosquitto
 from statesim.biotrack import DEMO_ACCOUNTS, BioTrackServer, start
 from tests.bridge.test_refsync_support import SCALES, Bridge, Watcher, running
+from tests.provisioned import ProvisionedSite
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -39,6 +39,11 @@ STATIC = {"profile": PROFILE, "scales": SCALES}
 PUBLISHED = {"profile", "scales", "rooms", "plants", "plant_batches", "adjust_reasons",
              "harvest_waste_types"}
 
+
+
+@pytest.fixture
+def provisioned_facility() -> str:
+    return FACILITY
 
 @pytest.fixture
 async def sim() -> AsyncIterator[BioTrackServer]:
@@ -62,10 +67,10 @@ async def live_state(sim: BioTrackServer) -> dict[str, Any]:
 
 
 async def test_a_kiosk_connecting_later_gets_what_biotrack_can_answer(
-    broker: Mosquitto, sim: BioTrackServer, biotrack: BioTrackClient
+    provisioned: ProvisionedSite, sim: BioTrackServer, biotrack: BioTrackClient
 ) -> None:
     source = BioTrackRefSource(biotrack)
-    bridge = Bridge(broker)
+    bridge = Bridge(provisioned)
     async with running(bridge.connection):
         sync = RefSync(FACILITY, source, bridge.publish, interval_s=300, static=STATIC)
         counts = await sync.sync_once()
@@ -73,7 +78,7 @@ async def test_a_kiosk_connecting_later_gets_what_biotrack_can_answer(
     assert sync.names == ("profile", "rooms", "harvest_waste_types", "adjust_reasons", "plants",
                           "plant_batches", "scales")
 
-    kiosk = Watcher(broker, FACILITY)
+    kiosk = Watcher(provisioned, FACILITY)
     await kiosk.start()
     try:
         assert kiosk.errors == []
@@ -114,10 +119,10 @@ async def test_a_kiosk_connecting_later_gets_what_biotrack_can_answer(
 
 
 async def test_moves_and_harvests_show_after_the_next_sync_and_nothing_else_is_republished(
-    broker: Mosquitto, sim: BioTrackServer, biotrack: BioTrackClient
+    provisioned: ProvisionedSite, sim: BioTrackServer, biotrack: BioTrackClient
 ) -> None:
-    bridge = Bridge(broker)
-    kiosk = Watcher(broker, FACILITY)
+    bridge = Bridge(provisioned)
+    kiosk = Watcher(provisioned, FACILITY)
     async with running(bridge.connection):
         await bridge.mark_end(FACILITY)
         await kiosk.start()

@@ -23,7 +23,6 @@ from bridge.state import StateAuthError
 from bridge.state.biotrack import BioTrackClient, BioTrackRefSource, PlantMove
 from bridge.state.metrc import MetrcClient, MetrcRefSource, MovePlant
 from canopy.refdata import REF_NAMES, Scale
-from cli.broker import Mosquitto
 from statesim import biotrack as biotrack_sim
 from statesim.metrc import (
     DEMO_LICENSES,
@@ -34,6 +33,7 @@ from statesim.metrc import (
     SimConfig,
 )
 from tests.bridge.test_refsync_support import PROFILE, ROSTER, SCALES, Bridge, Watcher, running
+from tests.provisioned import ProvisionedSite
 from tests.waiting import until
 
 pytestmark = pytest.mark.timeout(60)
@@ -50,6 +50,13 @@ class _Retry(TypedDict):
 
 FAST_RETRY: _Retry = {"retry_min_s": 0.05, "retry_max_s": 0.2}
 NORTH = biotrack_sim.DEMO_ACCOUNTS[0]
+
+
+
+@pytest.fixture
+def provisioned_facility(request: pytest.FixtureRequest) -> str:
+    """The facility whose kiosk login watches: the BioTrack test's, or the Metrc one's."""
+    return str(NORTH.location) if "biotrack" in request.node.name else FARM_A
 
 
 @pytest.fixture
@@ -94,10 +101,10 @@ def requests_to(sim: MetrcSimulator, path: str) -> list[tuple[datetime, int | No
 
 
 async def test_metrc_503s_keep_the_last_copy_retained_and_the_loop_recovers(
-    broker: Mosquitto, sim: MetrcSimulator, metrc: MetrcClient
+    provisioned: ProvisionedSite, sim: MetrcSimulator, metrc: MetrcClient
 ) -> None:
-    bridge = Bridge(broker)
-    kiosk = Watcher(broker, FARM_A)
+    bridge = Bridge(provisioned)
+    kiosk = Watcher(provisioned, FARM_A)
     sync = RefSync(FARM_A, MetrcRefSource(metrc), bridge.publish, interval_s=3600, static=STATIC,
                    **FAST_RETRY)
     async with running(bridge.connection), looping(sync) as loop:
@@ -118,7 +125,7 @@ async def test_metrc_503s_keep_the_last_copy_retained_and_the_loop_recovers(
         assert sync.last_error is not None and "503" in sync.last_error
 
         # A kiosk connecting during the outage still gets the whole last copy.
-        late = Watcher(broker, FARM_A)
+        late = Watcher(provisioned, FARM_A, "kiosk-02")
         await bridge.mark_end(FARM_A)
         await late.start()
         assert sorted(late.names()) == sorted(REF_NAMES) and late.errors == []
@@ -153,11 +160,11 @@ async def test_metrc_stopped_then_back_on_the_same_port(sim: MetrcSimulator, met
         assert len(sent) == len(REF_NAMES)  # nothing changed meanwhile: nothing republished
 
 
-async def test_biotrack_outage_and_restart(broker: Mosquitto) -> None:
+async def test_biotrack_outage_and_restart(provisioned: ProvisionedSite) -> None:
     server = await biotrack_sim.start(seed=3)
     port = server.port
-    bridge = Bridge(broker)
-    kiosk = Watcher(broker, NORTH.location)
+    bridge = Bridge(provisioned)
+    kiosk = Watcher(provisioned, NORTH.location)
     try:
         async with (
             BioTrackClient(server.url, NORTH.ubi, NORTH.username, NORTH.password, training=False,
@@ -280,7 +287,7 @@ async def test_biotrack_429_is_waited_out() -> None:
 
 
 async def test_a_broker_that_lost_its_retained_messages_gets_them_back_while_the_state_is_down(
-    broker: Mosquitto, sim: MetrcSimulator, metrc: MetrcClient
+    provisioned: ProvisionedSite, sim: MetrcSimulator, metrc: MetrcClient
 ) -> None:
     syncs: list[RefSync] = []
 
@@ -288,24 +295,24 @@ async def test_a_broker_that_lost_its_retained_messages_gets_them_back_while_the
         for each in syncs:
             each.request_republish()
 
-    bridge = Bridge(broker, on_connect=on_connect)
+    bridge = Bridge(provisioned, on_connect=on_connect)
     sync = RefSync(FARM_A, MetrcRefSource(metrc), bridge.publish, interval_s=3600, static=STATIC,
                    **FAST_RETRY)
     syncs.append(sync)
     async with running(bridge.connection), looping(sync):
         await until(lambda: sync.last_success is not None, "the first sync")
         await bridge.settled()
-        before = Watcher(broker, FARM_A)
+        before = Watcher(provisioned, FARM_A)
         await bridge.mark_end(FARM_A)
         await before.start()
         await before.stop()
 
         await sim.stop()  # the state is down from here on
-        broker.kill()
-        shutil.rmtree(broker.workdir / "data")  # a new broker: no retained messages
-        broker.start()
+        provisioned.broker.kill()
+        shutil.rmtree(provisioned.broker.workdir / "data")  # a new broker: no retained messages
+        provisioned.broker.start()
         await until(lambda: len(bridge.published) >= 2 * len(REF_NAMES), "the republish")
-        kiosk = Watcher(broker, FARM_A)
+        kiosk = Watcher(provisioned, FARM_A, "kiosk-02")
         await bridge.mark_end(FARM_A)
         await kiosk.start()
         await kiosk.stop()
@@ -317,9 +324,9 @@ async def test_a_broker_that_lost_its_retained_messages_gets_them_back_while_the
 
 
 async def test_a_broker_away_at_start_does_not_stop_the_loop(
-    broker: Mosquitto, sim: MetrcSimulator, metrc: MetrcClient
+    provisioned: ProvisionedSite, sim: MetrcSimulator, metrc: MetrcClient
 ) -> None:
-    bridge = Bridge(broker)  # not connected yet: publishing raises NotConnected
+    bridge = Bridge(provisioned)  # not connected yet: publishing raises NotConnected
     sync = RefSync(FARM_A, MetrcRefSource(metrc), bridge.publish, interval_s=3600, static=STATIC,
                    **FAST_RETRY)
     async with looping(sync) as loop:
@@ -328,7 +335,7 @@ async def test_a_broker_away_at_start_does_not_stop_the_loop(
         assert "NotConnected" in (sync.last_error or "")
         async with running(bridge.connection):
             await until(lambda: sync.last_success is not None, "a sync once the broker is there")
-            kiosk = Watcher(broker, FARM_A)
+            kiosk = Watcher(provisioned, FARM_A)
             await bridge.mark_end(FARM_A)
             await kiosk.start()
             await kiosk.stop()

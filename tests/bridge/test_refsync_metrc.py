@@ -17,9 +17,9 @@ import pytest
 from bridge.refsync import RefSync
 from bridge.state.metrc import MetrcClient, MetrcRefSource, MovePlant
 from canopy.refdata import REF_NAMES, row_count
-from cli.broker import Mosquitto
 from statesim.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, MetrcSimulator, SimConfig
 from tests.bridge.test_refsync_support import PROFILE, ROSTER, SCALES, Bridge, Watcher, running
+from tests.provisioned import ProvisionedSite
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -27,6 +27,11 @@ FARM_A = DEMO_LICENSES[0]
 STATIC = {"profile": PROFILE, "scales": SCALES, "workers": ROSTER}
 VEG_PLANT = "1A4FF0100000022000001001"
 
+
+
+@pytest.fixture
+def provisioned_facility() -> str:
+    return FARM_A
 
 @pytest.fixture
 async def sim() -> AsyncIterator[MetrcSimulator]:
@@ -50,9 +55,9 @@ def today() -> Any:
 
 
 async def test_a_kiosk_connecting_later_gets_every_name_as_the_state_has_it(
-    broker: Mosquitto, sim: MetrcSimulator, metrc: MetrcClient
+    provisioned: ProvisionedSite, sim: MetrcSimulator, metrc: MetrcClient
 ) -> None:
-    bridge = Bridge(broker)
+    bridge = Bridge(provisioned)
     async with running(bridge.connection):
         sync = RefSync(FARM_A, MetrcRefSource(metrc), bridge.publish, interval_s=300, static=STATIC)
         counts = await sync.sync_once()
@@ -60,7 +65,7 @@ async def test_a_kiosk_connecting_later_gets_every_name_as_the_state_has_it(
     assert sync.last_success is not None and sync.last_error is None
 
     # The bridge has disconnected; the kiosk connects afterwards.
-    kiosk = Watcher(broker, FARM_A)
+    kiosk = Watcher(provisioned, FARM_A)
     await kiosk.start()
     try:
         assert kiosk.errors == []
@@ -129,10 +134,10 @@ async def test_a_kiosk_connecting_later_gets_every_name_as_the_state_has_it(
 
 
 async def test_a_moved_plant_is_republished_and_unchanged_names_are_not(
-    broker: Mosquitto, sim: MetrcSimulator, metrc: MetrcClient
+    provisioned: ProvisionedSite, sim: MetrcSimulator, metrc: MetrcClient
 ) -> None:
-    bridge = Bridge(broker)
-    kiosk = Watcher(broker, FARM_A)
+    bridge = Bridge(provisioned)
+    kiosk = Watcher(provisioned, FARM_A)
     async with running(bridge.connection):
         await bridge.mark_end(FARM_A)
         await kiosk.start()

@@ -1,16 +1,17 @@
 """Shared pieces of the refsync tests (this module holds no tests itself).
 
 ``Bridge`` is the publishing side as ``bridge/app.py`` wires it: a real
-``MqttConnection`` to the test Mosquitto and ``mqtt_publisher``. ``Watcher`` is a
-kiosk-like subscriber on ``canopy/v1/<facility>/ref/#`` that decodes every message
-with ``canopy.refdata.decode``.
+``MqttConnection`` to Mosquitto on the production config (``provisioned``),
+logged in as bridge ``bridge-1``, and ``mqtt_publisher``. ``Watcher`` is a kiosk
+(an enrolled kiosk login of the facility) subscribed to
+``canopy/v1/<facility>/ref/#`` that decodes every message with
+``canopy.refdata.decode``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -18,17 +19,18 @@ from bridge.refsync import mqtt_publisher
 from canopy import topics
 from canopy.mqtt import Message, MqttConnection, MqttSettings
 from canopy.refdata import Profile, RefMessage, Roster, Scale, Worker, decode
-from cli.broker import Mosquitto
+from tests.provisioned import ProvisionedSite
 from tests.waiting import until
 
+SENTINEL = b"end"
 PROFILE = Profile(system="metrc", state="CA", timezone="America/Los_Angeles", tag_format="metrc")
 SCALES = [Scale(id="scale-1", model="Ohaus Defender 5000", serial="B123", ntep_coc="13-123")]
 ROSTER = Roster(badge_salt="00" * 16, workers=[
     Worker(id="ana", name="Ana", pin="scrypt$16384$8$1$" + "11" * 16 + "$" + "22" * 32)])
 
 
-def settings(broker: Mosquitto) -> MqttSettings:
-    return MqttSettings(host=broker.host, port=broker.port, backoff_min_s=0.05, backoff_max_s=0.2)
+def settings(site: ProvisionedSite, login: str, role: str) -> MqttSettings:
+    return site.settings(login, role, backoff_min_s=0.05, backoff_max_s=0.2)
 
 
 @contextlib.asynccontextmanager
@@ -46,10 +48,10 @@ async def running(connection: MqttConnection) -> AsyncIterator[MqttConnection]:
 class Bridge:
     """The publishing side: records every name it published, then publishes for real."""
 
-    def __init__(self, broker: Mosquitto, *, on_connect: Callable[[bool], None] | None = None) -> None:
+    def __init__(self, site: ProvisionedSite, *, on_connect: Callable[[bool], None] | None = None) -> None:
         self.connection = MqttConnection(
-            settings(broker),
-            client_id=f"refsync-test-{uuid.uuid4().hex[:8]}",
+            settings(site, "bridge-1", "bridge"),
+            client_id="bridge-1",
             on_connect=on_connect,
             on_publish=self._on_publish,
         )
@@ -73,7 +75,7 @@ class Bridge:
 
     async def mark_end(self, facility: str) -> None:
         """A retained sentinel after the ref messages: a later Watcher sees it last."""
-        self.connection.publish(Watcher.sentinel_topic(facility), b"end", qos=1, retain=True)
+        self.connection.publish(Watcher.sentinel_topic(facility), SENTINEL, qos=1, retain=True)
         self._sent += 1
         await self.settled()
 
@@ -81,7 +83,7 @@ class Bridge:
 class Watcher:
     """A subscriber to one facility's reference data; ``latest[name]`` is the newest message."""
 
-    def __init__(self, broker: Mosquitto, facility: str) -> None:
+    def __init__(self, site: ProvisionedSite, facility: str, device: str = "kiosk-01") -> None:
         self.facility = facility
         self.messages: list[tuple[str, RefMessage, bool]] = []  # name, decoded, retained
         self.sentinels = 0
@@ -89,8 +91,8 @@ class Watcher:
         self._task: asyncio.Task[None] | None = None
         self._sentinel = self.sentinel_topic(facility)
         self.connection = MqttConnection(
-            settings(broker),
-            client_id=f"kiosk-test-{uuid.uuid4().hex[:8]}",
+            settings(site, device, "kiosk"),
+            client_id=device,
             # Subscribed in this order: every retained ref message is delivered
             # before the retained sentinel, so the sentinel says "that was all".
             subscriptions=(topics.ref(facility, "#"), self._sentinel),
@@ -99,11 +101,13 @@ class Watcher:
 
     @staticmethod
     def sentinel_topic(facility: str) -> str:
-        return f"{topics.ROOT}/{facility}/refsync-test-sentinel"
+        # The one topic outside ref/ that the bridge login may write and a kiosk
+        # login may read: the bridge's status (this test bridge has no other use for it).
+        return topics.bridge_status("bridge-1")
 
     def _on_message(self, message: Message) -> None:
         if message.topic == self._sentinel:
-            self.sentinels += 1
+            self.sentinels += message.payload == SENTINEL
             return
         # An exception here would only be logged by the event loop: keep it for the test.
         try:

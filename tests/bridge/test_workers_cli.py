@@ -17,9 +17,9 @@ from canopy.config import load_config
 from canopy.errors import ConfigError
 from canopy.refdata import Roster
 from canopy.workerfile import read_file, verify_pin
-from cli.broker import Mosquitto
 from cli.main import main
 from tests.bridge.test_refsync_support import PROFILE, Bridge, Watcher, running
+from tests.provisioned import ProvisionedSite
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -54,6 +54,11 @@ def canopy(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], 
     out, err = capsys.readouterr()
     return code, out, err
 
+
+
+@pytest.fixture
+def provisioned_facility() -> str:
+    return FACILITY
 
 @pytest.fixture
 def conf(tmp_path: Path) -> Path:
@@ -160,12 +165,12 @@ class _NoState:
 
 
 async def test_the_feed_publishes_changes_and_keeps_the_last_good_list_when_the_file_turns_bad(
-        broker: Mosquitto, conf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        provisioned: ProvisionedSite, conf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "workers.json"
     canopy(monkeypatch, capsys, "bridge", "add-worker", "-c", str(conf), "--id", "w-ana", "--name", "Ana",
            "--pin-stdin", stdin="5555\n")
-    bridge, kiosk = Bridge(broker), Watcher(broker, FACILITY)
+    bridge, kiosk = Bridge(provisioned), Watcher(provisioned, FACILITY)
     sync = RefSync(FACILITY, _NoState(), bridge.publish, interval_s=3600, static={"profile": PROFILE})
     roster, started = read_roster(path)
     assert roster is not None
@@ -193,7 +198,7 @@ async def test_the_feed_publishes_changes_and_keeps_the_last_good_list_when_the_
         assert not await feed.check()
         assert feed.error is not None and "is gone" in feed.error
         assert len(bridge.published) == sent
-        late = Watcher(broker, FACILITY)  # a kiosk connecting now still gets the good list
+        late = Watcher(provisioned, FACILITY, "kiosk-02")  # a kiosk connecting now still gets the good list
         await late.start()
         await late.barrier(bridge)
         assert isinstance(late.rows("workers"), Roster)

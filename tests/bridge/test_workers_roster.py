@@ -1,7 +1,13 @@
 """Workers managed centrally (domain.md §2.6; NM: keep a user list, remove people who leave):
 IT edits the facility's workers file at the bridge, the running bridge publishes it as the
 retained ``workers`` list, and every kiosk takes it at once. Real Mosquitto, the real bridge
-(``run_bridge`` against the Metrc simulator) and a whole kiosk agent (``KioskRig``)."""
+(``run_bridge`` against the Metrc simulator) and a whole kiosk agent (``KioskRig``).
+
+On the open broker: these tests are about the roster, and ``KioskRig`` and
+``agent.demo.publish_reference`` (the agent's test rig, another package) connect
+without TLS. The same bridge publishing reference data to an enrolled kiosk on the
+production config is tests/pipeline/test_provisioned_bridge.py and
+tests/bridge/test_workers_cli.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Shared pieces of the fleet tests: the CLI in-process, a broker running the
-generated config, MQTT clients logging in with enrolled credentials."""
+"""Shared pieces of the fleet tests: the CLI in-process, MQTT clients logging in
+with enrolled credentials (the broker itself: tests/provisioned.py)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import io
-import os
-import shutil
-import signal
-import subprocess
-import tempfile
-import time
-import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -26,14 +19,23 @@ from canopy.mqtt import (
     Message,
     MqttConnection,
     MqttSettings,
-    TlsSettings,
     stop,
     wait_connected,
 )
-from cli.broker import find_mosquitto, free_port, wait_port
 from cli.commands import bridge_fleet, doctor, provision
 from cli.commands.bridge import common
-from provisioning import BrokerOptions, FacilityCA, write_broker
+from tests.provisioned import bundle_settings, open_dir
+
+__all__ = [
+    "CliResult",
+    "Client",
+    "bundle_settings",
+    "localize",
+    "login_error",
+    "open_dir",
+    "parser",
+    "run_cli",
+]
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def parser() -> argparse.ArgumentParser:
     provision.register(sub)
     doctor.register(sub)
     bridge = sub.add_parser("bridge")
-    common(bridge)
+    common(bridge, top=True)
     bridge_fleet.register(bridge.add_subparsers(dest="action", required=True))
     return top
 
@@ -66,85 +68,6 @@ def run_cli(*argv: str) -> CliResult:
             print(f"canopy {args.command}: {exc}", file=err)
             code = exc.exit_code
     return CliResult(code, out.getvalue(), err.getvalue())
-
-
-@contextlib.contextmanager
-def open_dir() -> Iterator[Path]:
-    """A scratch directory the broker's own user can enter.
-
-    pytest's tmp_path sits under a 0700 folder; Mosquitto started as root drops
-    to user `mosquitto` and must still reach its password file and ACL.
-    """
-    path = Path(tempfile.mkdtemp(prefix="canopy-fleet-"))
-    path.chmod(0o755)
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-class GeneratedBroker:
-    """Mosquitto running exactly the config `canopy provision broker` wrote."""
-
-    def __init__(self, base: Path, ca: FacilityCA) -> None:
-        self.ca = ca
-        self.dir = base / "broker"
-        data = base / "mosquitto-data"
-        self.port = free_port()
-        # The log goes to the data folder: it belongs to the broker's user.
-        self.log = data / "mosquitto.log"
-        self.options = BrokerOptions(hosts=("127.0.0.1", "localhost"), port=self.port, bind="127.0.0.1",
-                                     data_dir=data, log_file=self.log)
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def write(self) -> list[str]:
-        return write_broker(self.ca, self.dir, self.options)
-
-    def start(self) -> None:
-        binary = find_mosquitto()
-        assert binary is not None, "mosquitto is needed (scripts/bootstrap installs it)"
-        self.proc = subprocess.Popen([binary, "-c", str(self.dir / "mosquitto.conf")],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     start_new_session=True)
-        if not wait_port("127.0.0.1", self.port, 10):
-            self.kill()
-            raise AssertionError(f"generated broker did not start:\n{self.log_text()}")
-
-    def log_text(self) -> str:
-        try:
-            return self.log.read_text(errors="replace")
-        except FileNotFoundError:
-            return "(no log)"
-
-    def reload(self, timeout: float = 10) -> None:
-        """SIGHUP, and wait until Mosquitto says it re-read its config."""
-        assert self.proc is not None
-        before = self.log_text().count("Reloading config")
-        self.proc.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + timeout
-        while self.log_text().count("Reloading config") == before:
-            assert time.monotonic() < deadline, f"no reload in the log:\n{self.log_text()[-2000:]}"
-            time.sleep(0.02)
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        self.proc = None
-
-
-def bundle_settings(bundle: Path, *, port: int | None = None, password: str | None = None,
-                    tls: TlsSettings | None = None, config: str = "agent.toml") -> MqttSettings:
-    """The MQTT settings in a bundle's config, with its TLS files where the bundle is."""
-    raw = tomllib.loads((bundle / config).read_text())["mqtt"]
-    raw["tls"] = tls or TlsSettings(ca_file=bundle / "ca.crt", cert_file=bundle / "client.crt",
-                                    key_file=bundle / "client.key")
-    raw.update(backoff_min_s=0.1, backoff_max_s=0.5, connect_timeout_s=5)
-    if port is not None:
-        raw["port"] = port
-    if password is not None:
-        raw["password"] = password
-    return MqttSettings.model_validate(raw)
 
 
 def localize(bundle: Path, config: str, **extra: str) -> Path:

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from bridge.fleet import fleet_settings
 from canopy import topics
 from canopy.mqtt import MqttSettings, TlsSettings
-from provisioning import FacilityCA, verify_password
+from provisioning import ACCESS_FILE, FacilityCA, verify_password
 from provisioning._pki import issue_client
 from tests.fleet.conftest import FACILITY, Estate
 from tests.fleet.helpers import Client, bundle_settings, login_error, run_cli
@@ -89,23 +90,68 @@ async def test_kiosk_cannot_read_or_forge_another_kiosks_acks(estate: Estate) ->
         assert [m.topic for m in kiosk_a.messages if m.topic != a_acks] == []
 
 
-async def test_wrong_password_missing_certificate_and_plain_tcp_are_refused(estate: Estate) -> None:
+async def test_missing_certificate_and_plain_tcp_are_refused(estate: Estate) -> None:
     a = estate.bundle("kiosk-a")
     port = estate.broker.port
     assert await login_error(bundle_settings(a, port=port), "kiosk-a") is None
-    wrong = await login_error(bundle_settings(a, port=port, password="not-the-password"), "kiosk-a")
-    assert wrong is not None and "refused the connection" in wrong
-    assert "not-the-password" not in wrong
-    # kiosk-b's password on kiosk-a's login: refused too.
-    b_password = bundle_settings(estate.bundle("kiosk-b")).password
-    assert b_password is not None
-    other = await login_error(bundle_settings(a, port=port, password=b_password.get_secret_value()))
-    assert other is not None and "refused" in other
-    # The right password without a client certificate: the TLS handshake fails.
+    # Without a client certificate: the TLS handshake fails, whatever the login.
     no_cert = await login_error(bundle_settings(a, port=port, tls=TlsSettings(ca_file=a / "ca.crt")))
     assert no_cert is not None and "refused the TLS client certificate" in no_cert
     plain = bundle_settings(a, port=port).model_copy(update={"tls": None})
     assert await login_error(plain) is not None
+
+
+async def test_a_certificate_logs_in_as_its_own_device_whatever_login_it_presents(estate: Estate) -> None:
+    """kiosk-a's certificate with kiosk-b's login and password is kiosk-a: it can
+    neither publish as kiosk-b nor read kiosk-b's answers (the broker takes the
+    login from the certificate's CN)."""
+    a, b = estate.bundle("kiosk-a"), estate.bundle("kiosk-b")
+    port = estate.broker.port
+    a_cert = TlsSettings(ca_file=a / "ca.crt", cert_file=a / "client.crt", key_file=a / "client.key")
+    as_b = bundle_settings(b, port=port, tls=a_cert)  # kiosk-b's username and password
+    b_events, b_acks = topics.events(FACILITY, "kiosk-b"), topics.acks(FACILITY, "kiosk-b")
+    a_events = topics.events(FACILITY, "kiosk-a")
+    bridge_settings = bundle_settings(estate.bundle("bridge-1"), port=port, config="bridge.toml")
+    async with (
+        Client(bridge_settings, "bridge-1", subscriptions=(topics.ALL_EVENTS,)) as bridge,
+        Client(as_b, "kiosk-b", subscriptions=(b_acks,)) as impostor,
+    ):
+        await _subscribed(impostor, a_events, bridge)  # it publishes as kiosk-a
+        impostor.conn.publish(b_events, b"forged as kiosk-b")
+        impostor.conn.publish(a_events, b"marker")
+        await bridge.wait_for(lambda: b"marker" in bridge.payloads(a_events))
+        assert bridge.payloads(b_events) == []
+        bridge.conn.publish(b_acks, _ack("for-b"))
+        bridge.conn.publish(topics.acks(FACILITY, "kiosk-a"), _ack("for-a"))
+        await asyncio.sleep(0.5)
+        assert impostor.payloads(b_acks) == []
+    assert "as kiosk-a" in estate.broker.log_text()
+    assert "u'kiosk-b'" not in estate.broker.log_text()
+
+
+async def test_a_kiosk_cannot_join_the_bridges_shared_subscription(estate: Estate) -> None:
+    """A kiosk subscribing to ``$share/canopy-bridge/...`` would take its share of
+    every kiosk's events, which the broker then drops at the read check: half of
+    all events lost. The access list refuses the subscription itself."""
+    port = estate.broker.port
+    bridge_settings = bundle_settings(estate.bundle("bridge-1"), port=port, config="bridge.toml")
+    a_events = topics.events(FACILITY, "kiosk-a")
+    async with (
+        Client(bridge_settings, "bridge-1", subscriptions=(SHARED_EVENTS,)) as bridge,
+        Client(bundle_settings(estate.bundle("kiosk-a"), port=port), "kiosk-a") as kiosk_a,
+        Client(bundle_settings(estate.bundle("kiosk-b"), port=port), "kiosk-b",
+               subscriptions=(SHARED_EVENTS, topics.shared("x", "#"), topics.ALL_EVENTS,
+                              "#", "$SYS/#")) as thief,
+    ):
+        await _subscribed(kiosk_a, a_events, bridge)
+        await asyncio.sleep(0.3)  # the thief's subscriptions are in place
+        sent = [f"event {n}".encode() for n in range(40)]
+        for payload in sent:
+            kiosk_a.conn.publish(a_events, payload)
+        await bridge.wait_for(lambda: all(p in bridge.payloads(a_events) for p in sent))
+        await asyncio.sleep(0.3)
+        assert thief.messages == []
+    assert "Denied PUBLISH" not in estate.broker.log_text()  # nothing was routed to the thief
 
 
 async def test_tls_certificates_from_another_ca_are_refused(estate: Estate) -> None:
@@ -134,7 +180,7 @@ async def test_tls_certificates_from_another_ca_are_refused(estate: Estate) -> N
     assert await login_error(localhost, "kiosk-a") is None
 
 
-async def test_revoked_kiosk_is_refused_after_reload(estate: Estate) -> None:
+async def test_revoked_kiosk_is_refused_after_restart(estate: Estate) -> None:
     a = estate.bundle("kiosk-a")
     port = estate.broker.port
     settings = bundle_settings(a, port=port)
@@ -142,35 +188,27 @@ async def test_revoked_kiosk_is_refused_after_reload(estate: Estate) -> None:
         result = run_cli("provision", "revoke", "--ca", str(estate.ca.path), "--device", "kiosk-a",
                          "--reason", "stolen")
         assert result.code == 0, result.err
-        assert "broker files updated" in result.out
-        assert "kiosk-a" not in (estate.broker.dir / "passwd").read_text()
-        assert "kiosk-a" not in (estate.broker.dir / "acl").read_text()
-        estate.broker.reload()
-        # Its certificate is in the reloaded CRL: refused at the TLS handshake.
+        assert "restart the broker" in result.out
+        access = json.loads((estate.broker.dir / ACCESS_FILE).read_text())
+        assert "kiosk-a" not in {c["username"] for c in access["clients"]}
+        estate.broker.restart()
+        # Its certificate is in the CRL: refused at the TLS handshake.
         refused = await login_error(settings, "kiosk-a")
         assert refused is not None and "refused the TLS client certificate" in refused
-        # Its password entry is gone too: with a valid certificate (kiosk-b's)
-        # the old password is refused at the MQTT login.
-        b = estate.bundle("kiosk-b")
-        b_cert = TlsSettings(ca_file=b / "ca.crt", cert_file=b / "client.crt", key_file=b / "client.key")
-        refused = await login_error(bundle_settings(a, port=port, tls=b_cert), "kiosk-a")
-        assert refused is not None and "refused the connection" in refused
-        # The session that was open is closed by the reload, too.
+        # The session that was open is closed by the restart, too.
         await connected.wait_for(lambda: bool(connected.disconnects), 10)
     # The other kiosk is unaffected.
     assert await login_error(bundle_settings(estate.bundle("kiosk-b"), port=port), "kiosk-b") is None
 
 
 async def test_replaced_certificate_is_refused_through_the_crl(estate: Estate) -> None:
-    """Re-enrolling revokes the old certificate: with the NEW password, the OLD
-    certificate fails at the TLS handshake, because the CRL is reloaded too."""
+    """Re-enrolling revokes the old certificate: it fails at the TLS handshake
+    once the broker re-reads the CRL (SIGHUP is enough for that)."""
     old = estate.bundle("kiosk-a")
     port = estate.broker.port
     new = estate.enroll_kiosk("kiosk-a", replace=True)
     estate.broker.write()
     estate.broker.reload()
-    new_password = bundle_settings(new).password
-    assert new_password is not None
     assert await login_error(bundle_settings(new, port=port), "kiosk-a") is None
     old_cert = TlsSettings(ca_file=old / "ca.crt", cert_file=old / "client.crt", key_file=old / "client.key")
     refused = await login_error(
@@ -185,7 +223,8 @@ async def test_fleet_login_reads_status_only(estate: Estate) -> None:
     port = estate.broker.port
     base = bundle_settings(bridge, port=port, config="bridge.toml")
     assert base.username is not None
-    fleet = base.model_copy(update={"username": f"{base.username}-fleet"})
+    fleet = fleet_settings(base)  # the twin's login and certificate (fleet.crt)
+    assert fleet.username == "bridge-1-fleet"
     status = topics.status(FACILITY, "kiosk-a")
     events = topics.events(FACILITY, "kiosk-a")
     acks = topics.acks(FACILITY, "kiosk-a")
@@ -210,16 +249,14 @@ async def test_fleet_login_reads_status_only(estate: Estate) -> None:
         assert real_bridge.disconnects == []  # its own login: no session takeover
 
 
-def test_password_file_lines_are_mosquittos_own_format(estate: Estate) -> None:
-    lines = (estate.broker.dir / "passwd").read_text().splitlines()
-    users = sorted(line.split(":")[0] for line in lines)
-    assert users == ["bridge-1", "bridge-1-fleet", "kiosk-a", "kiosk-b"]
-    password = bundle_settings(estate.bundle("kiosk-a")).password
-    assert password is not None
-    entry = next(line for line in lines if line.startswith("kiosk-a:"))
-    assert entry.split(":", 1)[1].startswith("$7$101$")
-    assert verify_password(password.get_secret_value(), entry.split(":", 1)[1])
-    assert not verify_password("wrong", entry.split(":", 1)[1])
+def test_access_list_names_every_login_and_grants_nothing_by_default(estate: Estate) -> None:
+    access = json.loads((estate.broker.dir / ACCESS_FILE).read_text())
+    assert sorted(c["username"] for c in access["clients"]) == ["bridge-1", "bridge-1-fleet", "kiosk-a",
+                                                                 "kiosk-b"]
+    assert not any(access["defaultACLAccess"][k] for k in ("publishClientSend", "publishClientReceive",
+                                                           "subscribe"))
+    kiosk = next(r for r in access["roles"] if r["rolename"] == "kiosk-a")
+    assert not any(acl["topic"].startswith("$share") for acl in kiosk["acls"])
 
 
 def test_mosquitto_passwd_output_verifies(tmp_path: Path) -> None:
@@ -240,13 +277,16 @@ async def test_generated_broker_settings_are_the_hardened_ones(estate: Estate) -
     assert settings["allow_anonymous"] == "false"
     assert settings["use_username_as_clientid"] == "true"
     assert settings["require_certificate"] == "true"
+    assert settings["use_identity_as_username"] == "true"
+    assert "password_file" not in settings and "acl_file" not in settings
     assert settings["persistence"] == "true"
     assert int(settings["max_queued_messages"]) >= 100_000
     assert int(settings["max_packet_size"]) == 262144
     assert "max_inflight_messages" in settings
-    # Anonymous MQTT with the right CA and certificate but no username: refused.
+    # A certificate without any username logs in as the certificate's device.
     a = estate.bundle("kiosk-a")
     anonymous = MqttSettings.model_validate(
         {**bundle_settings(a, port=estate.broker.port).model_dump(), "username": None, "password": None}
     )
-    assert await login_error(anonymous) is not None
+    assert await login_error(anonymous) is None
+    assert "as kiosk-a" in estate.broker.log_text()

@@ -16,7 +16,7 @@ from agent.config import AgentConfig
 from agent.users import add_worker
 from bridge.config import BridgeConfig
 from canopy.config import load_config
-from provisioning import FacilityCA, read_bundle
+from provisioning import ACCESS_FILE, FacilityCA, read_bundle
 from tests.fleet.helpers import run_cli
 
 pytestmark = pytest.mark.timeout(60)
@@ -96,7 +96,10 @@ def test_secrets_never_reach_output_logs_or_registry(
     bridge = run_cli("provision", "bridge", "--ca", str(pki), "--id", "bridge-1",
                      "--broker-host", "mqtt.example", "--out", str(tmp_path / "b1"))
     broker = run_cli("provision", "broker", "--ca", str(pki), "--host", "mqtt.example",
-                     "--out", str(tmp_path / "broker"), "--data-dir", str(tmp_path / "data"))
+                     "--out", str(tmp_path / "broker"), "--data-dir", str(tmp_path / "data"),
+                     "--plugin", "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so")
+    conf = (tmp_path / "broker/mosquitto.conf").read_text()
+    assert "plugin /usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so\n" in conf  # a Pi broker
     listing = run_cli("provision", "list", "--ca", str(pki))
     revoke = run_cli("provision", "revoke", "--ca", str(pki), "--device", "kiosk-01")
     assert bridge.code == broker.code == listing.code == revoke.code == 0
@@ -113,9 +116,8 @@ def test_secrets_never_reach_output_logs_or_registry(
         assert secret not in shown
         assert secret not in registry
     # The broker gets hashes only; its key and the password file are private.
-    assert secrets[0] not in (tmp_path / "broker/passwd").read_text()
-    assert mode(tmp_path / "broker/passwd") == 0o600 and mode(tmp_path / "broker/server.key") == 0o600
-    assert mode(tmp_path / "broker/acl") == 0o600
+    assert secrets[0] not in (tmp_path / "broker" / ACCESS_FILE).read_text()
+    assert mode(tmp_path / "broker" / ACCESS_FILE) == 0o600 and mode(tmp_path / "broker/server.key") == 0o600
 
 
 def test_workers_file_travels_as_a_secret(pki: Path, tmp_path: Path) -> None:
@@ -150,11 +152,18 @@ def test_enrollment_rules(pki: Path, tmp_path: Path) -> None:
     assert fixed[0] == 2 and "set by enrollment" in fixed[2]
     # None of the refused enrollments reached the registry.
     assert sorted(FacilityCA.open(pki).registry.identities) == ["kiosk-01"]
-    # A bridge's fleet login may not collide with a kiosk's.
-    assert enroll(pki, tmp_path / "kb", "bridge-1-fleet")[0] == 0
-    clash = run_cli("provision", "bridge", "--ca", str(pki), "--id", "bridge-1", "--broker-host", "h",
-                    "--out", str(tmp_path / "b1"))
-    assert clash.code == 2 and "bridge-1-fleet" in clash.err
+    # Names the topic scheme uses cannot be devices: "ref" (canopy/v1/<facility>/ref/...),
+    # MQTT wildcards, "$..." (broker topics, $share), and the fleet view's login suffix.
+    for name in ("ref", "REF", "+", "#", "$share", "$SYS", "kiosk-01-fleet", "bridge-1-fleet"):
+        code, _out, err = enroll(pki, tmp_path / "reserved", name)
+        assert code == 2 and "cannot be used" in err, (name, err)
+    scheme = enroll(pki, tmp_path / "reserved", "ref")[2]
+    assert "topic scheme" in scheme
+    assert "fleet view" in enroll(pki, tmp_path / "reserved", "bridge-1-fleet")[2]
+    bridge_as_fleet = run_cli("provision", "bridge", "--ca", str(pki), "--id", "b-fleet",
+                              "--broker-host", "h", "--out", str(tmp_path / "bf"))
+    assert bridge_as_fleet.code == 2 and "fleet view" in bridge_as_fleet.err
+    assert sorted(FacilityCA.open(pki).registry.identities) == ["kiosk-01"]
 
 
 def test_bridge_bundle(pki: Path, tmp_path: Path) -> None:

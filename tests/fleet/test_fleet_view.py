@@ -47,9 +47,7 @@ def state_of(watcher: Client, device: str) -> dict[str, object]:
 
 
 async def test_fleet_lists_online_offline_and_stale_kiosks(estate: Estate, tmp_path: Path) -> None:
-    estate.enroll_kiosk("kiosk-c")
-    estate.broker.write()
-    estate.broker.reload()
+    estate.ensure("kiosk-c", "kiosk")  # enrolled, and the broker restarted to read its access list
     bridge = estate.bundle("bridge-1")
     bridge_toml = localize(bridge, "bridge.toml")
     # The running bridge (its own login) watches the statuses too.
@@ -93,16 +91,29 @@ async def test_fleet_lists_online_offline_and_stale_kiosks(estate: Estate, tmp_p
     assert lines[-1] == "3 kiosks: 1 online, 1 stale, 1 offline"
 
 
-async def test_fleet_with_no_kiosks_and_with_a_bad_login(estate: Estate) -> None:
+async def test_fleet_with_no_kiosks_and_with_a_revoked_bridge(estate: Estate) -> None:
     bridge = estate.bundle("bridge-1")
-    empty = await asyncio.to_thread(run_cli, "bridge", "fleet", "-c", str(localize(bridge, "bridge.toml")))
+    good = localize(bridge, "bridge.toml")
+    empty = await asyncio.to_thread(run_cli, "bridge", "fleet", "-c", str(good))
     assert empty.code == 0 and "no kiosk has published a status yet" in empty.out
     real = tomllib.loads((bridge / "bridge.toml").read_text())["mqtt"]["password"]
-    bad = localize(bridge, "bridge.toml", **{real: "Guessed-Password-1"})
+    assert run_cli("provision", "revoke", "--ca", str(estate.ca.path), "--device", "bridge-1").code == 0
+    estate.broker.restart()  # the twin's certificate is revoked with the bridge's
+    bad = good
     refused = await asyncio.to_thread(run_cli, "bridge", "fleet", "-c", str(bad), "--timeout", "5")
     assert refused.code == 2
-    assert "refused the connection" in refused.err and "bridge-1-fleet" in refused.err
-    assert "Guessed-Password-1" not in refused.err + refused.out and real not in refused.err
+    assert "refused the TLS client certificate" in refused.err
+    assert real not in refused.err + refused.out
     estate.broker.kill()
     down = await asyncio.to_thread(run_cli, "bridge", "fleet", "-c", str(bad), "--timeout", "3")
     assert down.code == 2 and "cannot reach broker" in down.err
+
+
+def test_fleet_without_its_own_certificate_refuses_rather_than_take_over(estate: Estate) -> None:
+    """The broker takes the login from the certificate: with the bridge's own, the
+    fleet view would log in as the bridge and take over its session."""
+    bridge = estate.bundle("bridge-1")
+    (bridge / "fleet.crt").unlink()
+    result = run_cli("bridge", "fleet", "-c", str(localize(bridge, "bridge.toml")), "--timeout", "3")
+    assert result.code == 2 and "needs its own certificate" in result.err
+    assert "canopy provision bridge --replace" in result.err

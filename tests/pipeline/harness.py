@@ -1,7 +1,9 @@
 """Real agent and bridge processes for fault-injection tests.
 
 Each runs as `python -m canopy agent|bridge -c FILE`, exactly as in production,
-so `kill -9` means what it means on a kiosk: no cleanup, no flush.
+so `kill -9` means what it means on a kiosk: no cleanup, no flush; and each
+logs in to the production broker config with its own enrolled certificate
+(the ``provisioned`` fixture).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import psycopg
 
-from cli.broker import Mosquitto
+from tests.provisioned import ProvisionedSite
 from tests.waiting import until
 
 
@@ -137,7 +139,7 @@ class Kiosk:
         return answered
 
 
-def agent_config(root: Path, broker: Mosquitto, facility: str, device: str, *,
+def agent_config(root: Path, site: ProvisionedSite, facility: str, device: str, *,
                  ack_timeout_s: float = 3.0) -> Path:
     conf = root / "agent.toml"
     conf.write_text(
@@ -148,7 +150,7 @@ device = "{device}"
 state_dir = "{root / 'state'}"
 
 [mqtt]
-port = {broker.port}
+{site.mqtt_toml(device)}
 backoff_min_s = 0.2
 backoff_max_s = 2.0
 keepalive_s = 5
@@ -161,7 +163,7 @@ status_interval_s = 2
     return conf
 
 
-def bridge_config(root: Path, broker: Mosquitto, ledger_url: str, bridge_id: str) -> Path:
+def bridge_config(root: Path, site: ProvisionedSite, ledger_url: str, bridge_id: str) -> Path:
     conf = root / f"{bridge_id}.toml"
     conf.write_text(
         f"""
@@ -169,7 +171,7 @@ def bridge_config(root: Path, broker: Mosquitto, ledger_url: str, bridge_id: str
 id = "{bridge_id}"
 
 [mqtt]
-port = {broker.port}
+{site.mqtt_toml(bridge_id, "bridge")}
 backoff_min_s = 0.2
 backoff_max_s = 2.0
 keepalive_s = 5
@@ -181,15 +183,15 @@ url = "{ledger_url}"
     return conf
 
 
-def make_kiosk(root: Path, broker: Mosquitto, facility: str = "CA-TEST-0001",
+def make_kiosk(root: Path, site: ProvisionedSite, facility: str = "CA-TEST-0001",
                device: str = "kiosk-01", **kw: float) -> Kiosk:
     root.mkdir(parents=True, exist_ok=True)
-    conf = agent_config(root, broker, facility, device, **kw)
+    conf = agent_config(root, site, facility, device, **kw)
     return Kiosk(root, facility, device, Proc("agent", ["agent", "-c", str(conf)], root / "agent.log"))
 
 
-def make_bridge(root: Path, broker: Mosquitto, ledger_url: str, bridge_id: str = "bridge-1") -> Proc:
-    conf = bridge_config(root, broker, ledger_url, bridge_id)
+def make_bridge(root: Path, site: ProvisionedSite, ledger_url: str, bridge_id: str = "bridge-1") -> Proc:
+    conf = bridge_config(root, site, ledger_url, bridge_id)
     return Proc(bridge_id, ["bridge", "-c", str(conf)], root / f"{bridge_id}.log")
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from cli.broker import Mosquitto
 from tests.pipeline.harness import (
     Kiosk,
     LedgerView,
@@ -25,6 +24,7 @@ from tests.pipeline.harness import (
     tag,
     wait_until,
 )
+from tests.provisioned import ProvisionedSite
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -47,11 +47,11 @@ def settled(kiosks: list[Kiosk], ledger: LedgerView) -> bool:
     return len(ledger.rows()) == total
 
 
-async def test_agent_killed_mid_burst(tmp_path: Path, broker: Mosquitto, ledger_url: str,
+async def test_agent_killed_mid_burst(tmp_path: Path, provisioned: ProvisionedSite, ledger_url: str,
                                       procs: list[Proc]) -> None:
     """kill -9 the agent in the middle of a burst of 5,000 scans, restart it, finish."""
-    bridge = make_bridge(tmp_path, broker, ledger_url)
-    kiosk = make_kiosk(tmp_path / "kiosk", broker)
+    bridge = make_bridge(tmp_path, provisioned, ledger_url)
+    kiosk = make_kiosk(tmp_path / "kiosk", provisioned)
     procs += [bridge, kiosk.proc]
     bridge.start()
     kiosk.proc.start()
@@ -74,11 +74,11 @@ async def test_agent_killed_mid_burst(tmp_path: Path, broker: Mosquitto, ledger_
     assert len(kiosk.saved) == 5000
 
 
-async def test_bridge_killed_mid_stream(tmp_path: Path, broker: Mosquitto, ledger_url: str,
+async def test_bridge_killed_mid_stream(tmp_path: Path, provisioned: ProvisionedSite, ledger_url: str,
                                         procs: list[Proc]) -> None:
     """kill -9 the bridge while events flow; the kiosk republishes, the ledger dedups."""
-    bridge = make_bridge(tmp_path, broker, ledger_url)
-    kiosk = make_kiosk(tmp_path / "kiosk", broker, ack_timeout_s=2.0)
+    bridge = make_bridge(tmp_path, provisioned, ledger_url)
+    kiosk = make_kiosk(tmp_path / "kiosk", provisioned, ack_timeout_s=2.0)
     procs += [bridge, kiosk.proc]
     bridge.start()
     kiosk.proc.start()
@@ -99,11 +99,11 @@ async def test_bridge_killed_mid_stream(tmp_path: Path, broker: Mosquitto, ledge
     assert_exactly_once([kiosk], ledger)
 
 
-async def test_broker_down_30s(tmp_path: Path, broker: Mosquitto, ledger_url: str,
+async def test_broker_down_30s(tmp_path: Path, provisioned: ProvisionedSite, ledger_url: str,
                                procs: list[Proc]) -> None:
     """The broker stops for 30 s: scans are still saved, and all arrive after it returns."""
-    bridge = make_bridge(tmp_path, broker, ledger_url)
-    kiosks = [make_kiosk(tmp_path / f"k{n}", broker, device=f"kiosk-0{n}") for n in (1, 2)]
+    bridge = make_bridge(tmp_path, provisioned, ledger_url)
+    kiosks = [make_kiosk(tmp_path / f"k{n}", provisioned, device=f"kiosk-0{n}") for n in (1, 2)]
     procs += [bridge, *(k.proc for k in kiosks)]
     bridge.start()
     for kiosk in kiosks:
@@ -113,7 +113,7 @@ async def test_broker_down_30s(tmp_path: Path, broker: Mosquitto, ledger_url: st
     ledger = LedgerView(ledger_url)
     await asyncio.gather(*(k.scan_burst([tag(n * 10000 + i) for i in range(500)])
                            for n, k in enumerate(kiosks)))
-    broker.kill()  # no goodbye: like a crashed broker or a pulled cable
+    provisioned.broker.kill()  # no goodbye: like a crashed broker or a pulled cable
     loop = asyncio.get_running_loop()
     start = loop.time()
     n = 0
@@ -123,23 +123,23 @@ async def test_broker_down_30s(tmp_path: Path, broker: Mosquitto, ledger_url: st
         n += 1
         await asyncio.sleep(1)
     assert any(s == "pending" for k in kiosks for s in k.outbox_states().values())
-    broker.start()
+    provisioned.broker.start()
     await wait_until(lambda: settled(kiosks, ledger), 120, "everything stored",
                      [k.proc for k in kiosks] + [bridge])
     assert_exactly_once(kiosks, ledger)
     assert sum(len(k.saved) for k in kiosks) == 1000 + 2 * 20 * n
 
 
-async def test_a_days_backlog_drains_whole(tmp_path: Path, broker: Mosquitto, ledger_url: str,
+async def test_a_days_backlog_drains_whole(tmp_path: Path, provisioned: ProvisionedSite, ledger_url: str,
                                             procs: list[Proc]) -> None:
     """A kiosk that was offline for days comes back with 20,000 unsent events: they go
     out packed many to a message, and every one is stored once and confirmed."""
     from agent.testing import prefill_outbox
 
-    kiosk = make_kiosk(tmp_path / "kiosk", broker)
+    kiosk = make_kiosk(tmp_path / "kiosk", provisioned)
     (kiosk.root / "state").mkdir(parents=True)
     prefill_outbox(kiosk.outbox, 20_000, facility=kiosk.facility, device=kiosk.device)
-    bridge = make_bridge(tmp_path, broker, ledger_url)
+    bridge = make_bridge(tmp_path, provisioned, ledger_url)
     procs += [bridge, kiosk.proc]
     bridge.start()
     await asyncio.sleep(1.0)
@@ -148,4 +148,4 @@ async def test_a_days_backlog_drains_whole(tmp_path: Path, broker: Mosquitto, le
     await wait_until(lambda: settled([kiosk], ledger), 120, "the backlog stored", [kiosk.proc, bridge])
     assert_exactly_once([kiosk], ledger)
     assert len(ledger.rows()) == 20_000
-    assert "oversize" not in (tmp_path / "broker" / "mosquitto.log").read_text()
+    assert "oversize" not in provisioned.broker.log_text()

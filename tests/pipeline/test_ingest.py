@@ -1,4 +1,5 @@
-"""The bridge's ingest against a real Mosquitto: duplicates, bad input, shared load."""
+"""The bridge's ingest against Mosquitto running the production config (each kiosk
+and bridge with its own certificate): duplicates, bad input, shared load."""
 
 from __future__ import annotations
 
@@ -19,10 +20,16 @@ from canopy.events import build_event
 from canopy.ids import uuid7
 from canopy.mqtt import MqttSettings
 from cli.broker import Mosquitto
+from tests.provisioned import ProvisionedSite
 from tests.waiting import until
 
 pytestmark = pytest.mark.timeout(60)
 FAC, DEV = "CA-TEST-0001", "kiosk-07"
+
+
+@pytest.fixture
+def provisioned_kiosks() -> tuple[str, ...]:
+    return (DEV, "kiosk-08")
 
 
 @pytest.fixture
@@ -35,11 +42,15 @@ async def ledger(ledger_url: str) -> AsyncIterator[Ledger]:
 class FakeKiosk:
     """A bare paho client standing in for a kiosk: publishes raw bytes, collects acks."""
 
-    def __init__(self, broker: Mosquitto, facility: str = FAC, device: str = DEV) -> None:
+    def __init__(self, broker: ProvisionedSite | Mosquitto, facility: str = FAC, device: str = DEV) -> None:
         self.acks: list[dict[str, Any]] = []
         self.facility, self.device = facility, device
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=device, protocol=paho.MQTTv5)
         self.client.on_message = lambda c, u, m: self.acks.extend(json.loads(m.payload)["acks"])
+        if isinstance(broker, ProvisionedSite):  # the kiosk's enrolled certificate is its login
+            bundle = broker.ensure(device, "kiosk")
+            self.client.tls_set(str(bundle / "ca.crt"), str(bundle / "client.crt"),
+                                str(bundle / "client.key"))
         self.client.connect("127.0.0.1", broker.port)
         self.client.subscribe(topics.acks(facility, device), qos=1)
         self.client.loop_start()
@@ -62,17 +73,21 @@ def event(seq: int, tag: str = "1A4FF0100000022000000123", **over: Any) -> bytes
 
 
 async def start_ingest(
-    broker: Mosquitto, ledger: Ledger, client_id: str = "bridge-t"
+    broker: ProvisionedSite | Mosquitto, ledger: Ledger, client_id: str = "bridge-1"
 ) -> tuple[Ingest, asyncio.Task[None]]:
-    ingest = Ingest(MqttSettings(port=broker.port), IngestSettings(), ledger, client_id=client_id)
+    if isinstance(broker, ProvisionedSite):
+        settings = broker.settings(client_id, "bridge")
+    else:
+        settings = MqttSettings(port=broker.port)
+    ingest = Ingest(settings, IngestSettings(), ledger, client_id=client_id)
     task = asyncio.create_task(ingest.run())
     await asyncio.wait_for(ingest.conn.wait_subscribed(), 10)  # only then is a publish sure to reach it
     return ingest, task
 
 
-async def test_duplicate_deliveries_are_stored_once(broker: Mosquitto, ledger: Ledger) -> None:
-    ingest, task = await start_ingest(broker, ledger)
-    kiosk = FakeKiosk(broker)
+async def test_duplicate_deliveries_are_stored_once(provisioned: ProvisionedSite, ledger: Ledger) -> None:
+    ingest, task = await start_ingest(provisioned, ledger)
+    kiosk = FakeKiosk(provisioned)
     try:
         first = event(1)
         for _ in range(3):  # same bytes three times: a republish after a lost ack
@@ -90,9 +105,11 @@ async def test_duplicate_deliveries_are_stored_once(broker: Mosquitto, ledger: L
         task.cancel()
 
 
-async def test_same_id_with_other_content_is_quarantined(broker: Mosquitto, ledger: Ledger) -> None:
-    _, task = await start_ingest(broker, ledger)
-    kiosk = FakeKiosk(broker)
+async def test_same_id_with_other_content_is_quarantined(
+    provisioned: ProvisionedSite, ledger: Ledger
+) -> None:
+    _, task = await start_ingest(provisioned, ledger)
+    kiosk = FakeKiosk(provisioned)
     try:
         original = event(1)
         forged = json.loads(original)
@@ -148,10 +165,10 @@ def bad_payload(kind: str) -> bytes:
 
 @pytest.mark.parametrize("kind", list(BAD_INPUTS))
 async def test_bad_input_is_answered_kept_and_does_not_stop_ingest(
-    broker: Mosquitto, ledger: Ledger, kind: str
+    provisioned: ProvisionedSite, ledger: Ledger, kind: str
 ) -> None:
-    _, task = await start_ingest(broker, ledger)
-    kiosk = FakeKiosk(broker)
+    _, task = await start_ingest(provisioned, ledger)
+    kiosk = FakeKiosk(provisioned)
     try:
         kiosk.publish(bad_payload(kind))
         good = event(2)
@@ -174,10 +191,12 @@ async def test_bad_input_is_answered_kept_and_does_not_stop_ingest(
         task.cancel()
 
 
-async def test_a_packed_message_is_judged_event_by_event(broker: Mosquitto, ledger: Ledger) -> None:
+async def test_a_packed_message_is_judged_event_by_event(
+    provisioned: ProvisionedSite, ledger: Ledger
+) -> None:
     """A backlog arrives several events per message; one bad line spoils only itself."""
-    _, task = await start_ingest(broker, ledger)
-    kiosk = FakeKiosk(broker)
+    _, task = await start_ingest(provisioned, ledger)
+    kiosk = FakeKiosk(provisioned)
     try:
         good = [event(seq) for seq in range(1, 4)]
         bad = bad_payload("wrong schema version")
@@ -193,7 +212,11 @@ async def test_a_packed_message_is_judged_event_by_event(broker: Mosquitto, ledg
 
 
 async def test_message_on_a_foreign_topic_is_kept(broker: Mosquitto, ledger: Ledger) -> None:
-    """Not a kiosk topic at all: nobody to answer, but it is quarantined, not dropped."""
+    """Not a kiosk topic at all: nobody to answer, but it is quarantined, not dropped.
+
+    On the open broker: the production access list never lets a kiosk publish
+    there (tests/fleet/test_broker_access.py); this is about what ingest does
+    if a message arrives anyway (another broker setup, a bridged broker)."""
     ingest, task = await start_ingest(broker, ledger)
     kiosk = FakeKiosk(broker)
     try:
@@ -206,11 +229,13 @@ async def test_message_on_a_foreign_topic_is_kept(broker: Mosquitto, ledger: Led
         task.cancel()
 
 
-async def test_two_bridges_share_the_load(broker: Mosquitto, ledger: Ledger) -> None:
+async def test_two_bridges_share_the_load(provisioned: ProvisionedSite, ledger: Ledger) -> None:
     """MQTT v5 shared subscription: each event goes to one bridge, all are stored once."""
-    first, t1 = await start_ingest(broker, ledger, "bridge-a")
-    second, t2 = await start_ingest(broker, ledger, "bridge-b")
-    kiosk = FakeKiosk(broker)
+    for bridge in ("bridge-a", "bridge-b"):  # enrolled before anyone connects (the broker restarts)
+        provisioned.ensure(bridge, "bridge")
+    first, t1 = await start_ingest(provisioned, ledger, "bridge-a")
+    second, t2 = await start_ingest(provisioned, ledger, "bridge-b")
+    kiosk = FakeKiosk(provisioned)
     try:
         for seq in range(1, 401):
             kiosk.client.publish(topics.events(FAC, DEV), event(seq), qos=1)
@@ -233,10 +258,12 @@ HOSTILE = [
 ]
 
 
-async def test_hostile_messages_never_stop_a_good_kiosks_events(broker: Mosquitto, ledger: Ledger) -> None:
+async def test_hostile_messages_never_stop_a_good_kiosks_events(
+    provisioned: ProvisionedSite, ledger: Ledger
+) -> None:
     """Any kiosk login can publish anything on its own events topic; ingest keeps going."""
-    ingest, task = await start_ingest(broker, ledger)
-    attacker, good = FakeKiosk(broker), FakeKiosk(broker, device="kiosk-08")
+    ingest, task = await start_ingest(provisioned, ledger)
+    attacker, good = FakeKiosk(provisioned), FakeKiosk(provisioned, device="kiosk-08")
     try:
         too_big_seq = json.loads(event(1))
         too_big_seq["seq"] = 2**64
@@ -282,7 +309,7 @@ class RefusingLedger:
 
 
 async def test_a_row_the_ledger_refuses_is_quarantined_and_the_rest_stored(
-    broker: Mosquitto, ledger: Ledger
+    provisioned: ProvisionedSite, ledger: Ledger
 ) -> None:
     """One event the database will not take is quarantined with the ledger's reason and its
     kiosk told; the events around it in the same batch are stored (before, the whole batch
@@ -290,8 +317,8 @@ async def test_a_row_the_ledger_refuses_is_quarantined_and_the_rest_stored(
     payloads = [event(1), event(2), event(3)]
     poison_id = json.loads(payloads[1])["id"]
     refusing = RefusingLedger(ledger, {poison_id})
-    ingest, task = await start_ingest(broker, refusing)  # type: ignore[arg-type]
-    kiosk = FakeKiosk(broker)
+    ingest, task = await start_ingest(provisioned, refusing)  # type: ignore[arg-type]
+    kiosk = FakeKiosk(provisioned)
     try:
         kiosk.client.publish(topics.events(FAC, DEV), b"\n".join(payloads), qos=1).wait_for_publish(5)
         await until(lambda: len(kiosk.acks) >= 3)
@@ -308,12 +335,12 @@ async def test_a_row_the_ledger_refuses_is_quarantined_and_the_rest_stored(
 
 
 async def test_a_ledger_that_is_down_quarantines_nothing_and_stores_all_once_back(
-    broker: Mosquitto, ledger: Ledger
+    provisioned: ProvisionedSite, ledger: Ledger
 ) -> None:
     refusing = RefusingLedger(ledger, set())
     refusing.down = True
-    ingest, task = await start_ingest(broker, refusing)  # type: ignore[arg-type]
-    kiosk = FakeKiosk(broker)
+    ingest, task = await start_ingest(provisioned, refusing)  # type: ignore[arg-type]
+    kiosk = FakeKiosk(provisioned)
     try:
         for seq in (1, 2, 3):
             kiosk.publish(event(seq))

@@ -1,4 +1,5 @@
-"""The kiosk uplink against a real Mosquitto: status, last will, windows, TLS and passwords."""
+"""The kiosk uplink against Mosquitto on the production config: status, last will,
+windows; and TLS with passwords on a broker configured for that."""
 
 from __future__ import annotations
 
@@ -19,20 +20,23 @@ from canopy import topics
 from canopy.mqtt import MqttConnection, MqttSettings, backoff_delays
 from cli.broker import Mosquitto
 from tests.pipeline.harness import make_kiosk, tag, wait_until
+from tests.provisioned import ProvisionedSite
 
 pytestmark = pytest.mark.timeout(90)
 FAC, DEV = "CA-TEST-0001", "kiosk-01"
 
 
 class Watcher:
-    """Subscribes like a bridge or IT dashboard would, and keeps what it sees."""
+    """Subscribes as the bridge's login would, and keeps what it sees."""
 
-    def __init__(self, port: int, topic: str, **tls: Any) -> None:
+    def __init__(self, site: ProvisionedSite, topic: str) -> None:
         self.messages: list[tuple[str, bytes, bool]] = []
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id="watcher", protocol=paho.MQTTv5)
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bridge-1", protocol=paho.MQTTv5)
         self.client.on_message = lambda c, u, m: self.messages.append(
             (m.topic, bytes(m.payload), bool(m.retain)))
-        self.client.connect("127.0.0.1", port)
+        bundle = site.bundle("bridge-1")
+        self.client.tls_set(str(bundle / "ca.crt"), str(bundle / "client.crt"), str(bundle / "client.key"))
+        self.client.connect("127.0.0.1", site.port)
         self.client.subscribe(topic, qos=1)
         self.client.loop_start()
 
@@ -55,12 +59,12 @@ async def outbox(tmp_path: Path) -> AsyncIterator[Outbox]:
     await box.close()
 
 
-async def test_retained_status_and_last_will(tmp_path: Path, broker: Mosquitto) -> None:
+async def test_retained_status_and_last_will(tmp_path: Path, provisioned: ProvisionedSite) -> None:
     """Online with backlog and age while nothing confirms; offline when the kiosk dies."""
-    kiosk = make_kiosk(tmp_path / "k", broker, facility=FAC, device=DEV)
+    kiosk = make_kiosk(tmp_path / "k", provisioned, facility=FAC, device=DEV)
     kiosk.proc.start()
     status = topics.status(FAC, DEV)
-    watcher = Watcher(broker.port, status)
+    watcher = Watcher(provisioned, status)
     try:
         await kiosk.wait_ready()
         await kiosk.scan_burst([tag(i) for i in range(5)])  # no bridge: nothing gets "stored"
@@ -76,7 +80,7 @@ async def test_retained_status_and_last_will(tmp_path: Path, broker: Mosquitto) 
     finally:
         watcher.close()
         kiosk.proc.kill9()
-    late = Watcher(broker.port, status)  # a dashboard that connects later still sees it
+    late = Watcher(provisioned, status)  # a dashboard that connects later still sees it
     try:
         await wait_until(lambda: bool(late.messages), 10, "retained status")
         assert late.messages[-1][2] is True
@@ -85,13 +89,15 @@ async def test_retained_status_and_last_will(tmp_path: Path, broker: Mosquitto) 
         late.close()
 
 
-async def test_unacked_window_is_bounded_and_republished(broker: Mosquitto, outbox: Outbox) -> None:
+async def test_unacked_window_is_bounded_and_republished(
+    provisioned: ProvisionedSite, outbox: Outbox
+) -> None:
     """With no bridge, at most max_unacked events are out; they are republished after the timeout."""
     for i in range(300):
         await outbox.append("plant.scanned", {"tag": tag(i)}, user="u")
-    watcher = Watcher(broker.port, topics.events(FAC, DEV))
+    watcher = Watcher(provisioned, topics.events(FAC, DEV))
     settings = UplinkSettings(window=10, max_unacked=50, ack_timeout_s=1.0, batch=20)
-    uplink = Uplink(MqttSettings(port=broker.port), settings, outbox)
+    uplink = Uplink(provisioned.settings(DEV), settings, outbox)
     task = asyncio.create_task(uplink.run())
     try:
         await wait_until(lambda: uplink.status.republished >= 50, 20, "republish after timeout")
@@ -121,7 +127,11 @@ def _openssl(*args: str) -> None:
 
 @pytest.fixture
 def tls_broker(tmp_path: Path) -> Any:
-    """Mosquitto with a TLS listener and a password file, certificates from a test CA."""
+    """Mosquitto with a TLS listener and a password file, certificates from a test CA.
+
+    Not the production config (its login is the client certificate, passwords
+    unused): this checks that MqttSettings' TLS and password reach the broker,
+    for sites that run their own broker that way."""
     pki = tmp_path / "pki"
     pki.mkdir()
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Test CA",

@@ -1,5 +1,6 @@
-"""A whole line from kiosk to state: outbox + uplink in-process, Mosquitto, a real
-bridge process with a Metrc facility profile, and the Metrc simulator over HTTP."""
+"""A whole line from kiosk to state: outbox + uplink in-process, Mosquitto on the
+production config (``provisioned``), a real bridge process with a Metrc facility
+profile, and the Metrc simulator over HTTP."""
 
 from __future__ import annotations
 
@@ -16,12 +17,11 @@ import pytest
 
 from agent.outbox import Outbox
 from agent.uplink import Uplink, UplinkSettings
-from canopy.mqtt import MqttSettings
-from cli.broker import Mosquitto
 from statesim import simulator
 from statesim.biotrack import BioTrackServer
 from statesim.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, MetrcSimulator
 from tests.pipeline.harness import Proc, wait_until
+from tests.provisioned import ProvisionedSite
 
 LICENSE = DEMO_LICENSES[0]
 BT_UBI, BT_LICENSE, BT_USER, BT_PASSWORD = "999000100", "990010", "grower@north.example", "canopy-demo"
@@ -70,7 +70,13 @@ class Line(_Kiosk):
         return next(p for p in self.license_state()["plants"] if p["Label"] == label)
 
 
-def bridge_toml(tmp: Path, broker: Mosquitto, sim_url: str, *, system: str = "metrc",
+@pytest.fixture
+def provisioned_facility(request: pytest.FixtureRequest) -> str:
+    """The facility the kiosk and the broker's access list are for."""
+    return BT_LICENSE if "bt_line" in request.fixturenames else LICENSE
+
+
+def bridge_toml(tmp: Path, broker: ProvisionedSite, sim_url: str, *, system: str = "metrc",
                 license: str = LICENSE, **profile: Any) -> Path:
     settings = {"flush_interval_s": 0.2, "requests_per_s": 20, "timeout_s": 2.0, **profile}
     extra = "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items())
@@ -83,7 +89,7 @@ def bridge_toml(tmp: Path, broker: Mosquitto, sim_url: str, *, system: str = "me
 [bridge]
 id = "bridge-submit"
 [mqtt]
-port = {broker.port}
+{broker.mqtt_toml("bridge-submit", "bridge")}
 backoff_min_s = 0.2
 backoff_max_s = 2.0
 [ledger]
@@ -101,21 +107,23 @@ timezone = "America/Los_Angeles"
 
 
 @pytest.fixture
-async def line(tmp_path: Path, broker: Mosquitto, request: pytest.FixtureRequest) -> AsyncIterator[Line]:
+async def line(
+    tmp_path: Path, provisioned: ProvisionedSite, request: pytest.FixtureRequest
+) -> AsyncIterator[Line]:
     marker = request.node.get_closest_marker("profile")
     profile = marker.kwargs if marker else {}
     sim = simulator("metrc")
     assert isinstance(sim, MetrcSimulator)  # its request log is Metrc's own
     await sim.start()
     outbox = await Outbox.open(tmp_path / "kiosk" / "outbox.db", facility=LICENSE, device="kiosk-01")
-    bridge = Proc("bridge", ["bridge", "-c", str(bridge_toml(tmp_path, broker, sim.url, **profile))],
+    bridge = Proc("bridge", ["bridge", "-c", str(bridge_toml(tmp_path, provisioned, sim.url, **profile))],
                   tmp_path / "bridge.log")
     bridge.start()
     # Events published before the bridge subscribes wait for the kiosk's republish
     # timeout; start the line only once the bridge is listening.
     await wait_until(lambda: "connected to" in bridge.tail(), 20, "bridge connected", [bridge])
     await asyncio.sleep(0.3)
-    uplink = Uplink(MqttSettings(port=broker.port, backoff_min_s=0.2), UplinkSettings(ack_timeout_s=5),
+    uplink = Uplink(provisioned.settings("kiosk-01", backoff_min_s=0.2), UplinkSettings(ack_timeout_s=5),
                     outbox)
     task = asyncio.create_task(uplink.run())
     try:
@@ -154,7 +162,7 @@ class BioTrackLine(_Kiosk):
 
 
 @pytest.fixture
-async def bt_line(tmp_path: Path, broker: Mosquitto) -> AsyncIterator[BioTrackLine]:
+async def bt_line(tmp_path: Path, provisioned: ProvisionedSite) -> AsyncIterator[BioTrackLine]:
     from statesim.biotrack import SimConfig
 
     # New Mexico's rules: a 72 h hold after a destroy is scheduled (tests move the
@@ -163,12 +171,12 @@ async def bt_line(tmp_path: Path, broker: Mosquitto) -> AsyncIterator[BioTrackLi
     assert isinstance(sim, BioTrackServer)  # its admin routes (clock, sessions) are BioTrack's own
     await sim.start()
     outbox = await Outbox.open(tmp_path / "kiosk" / "outbox.db", facility=BT_LICENSE, device="kiosk-01")
-    conf = bridge_toml(tmp_path, broker, sim.url, system="biotrack", license=BT_LICENSE)
+    conf = bridge_toml(tmp_path, provisioned, sim.url, system="biotrack", license=BT_LICENSE)
     bridge = Proc("bridge", ["bridge", "-c", str(conf)], tmp_path / "bridge.log")
     bridge.start()
     await wait_until(lambda: "connected to" in bridge.tail(), 20, "bridge connected", [bridge])
     await asyncio.sleep(0.3)
-    uplink = Uplink(MqttSettings(port=broker.port, backoff_min_s=0.2), UplinkSettings(ack_timeout_s=5),
+    uplink = Uplink(provisioned.settings("kiosk-01", backoff_min_s=0.2), UplinkSettings(ack_timeout_s=5),
                     outbox)
     task = asyncio.create_task(uplink.run())
     try:

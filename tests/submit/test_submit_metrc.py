@@ -9,6 +9,7 @@ import pytest
 
 from bridge.ledger import open_ledger
 from statesim.metrc import FaultPlan, FaultRule
+from tests.provisioned import ProvisionedSite
 from tests.submit.conftest import LICENSE, Line, weight
 
 pytestmark = pytest.mark.timeout(120)
@@ -126,7 +127,9 @@ async def test_state_down_outage_is_recorded_alerted_and_drained(line: Line) -> 
     assert "ALERT" in line.bridge.tail(200)
 
 
-async def test_bridge_publishes_reference_data_for_offline_kiosks(line: Line, broker: object) -> None:
+async def test_bridge_publishes_reference_data_for_offline_kiosks(
+    line: Line, provisioned: ProvisionedSite
+) -> None:
     """The bridge process pulls the state's lists and keeps them retained for kiosks."""
     import paho.mqtt.client as paho
     from paho.mqtt.enums import CallbackAPIVersion
@@ -134,10 +137,12 @@ async def test_bridge_publishes_reference_data_for_offline_kiosks(line: Line, br
     from canopy import refdata, topics
 
     seen: dict[str, refdata.RefMessage] = {}
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="late-kiosk", protocol=paho.MQTTv5)
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="kiosk-02", protocol=paho.MQTTv5)
     client.on_message = lambda c, u, m: seen.__setitem__(
         m.topic.rsplit("/", 1)[1], refdata.decode(bytes(m.payload)))
-    client.connect("127.0.0.1", broker.port)  # type: ignore[attr-defined]
+    kiosk = provisioned.bundle("kiosk-02")  # a second kiosk, connecting late
+    client.tls_set(str(kiosk / "ca.crt"), str(kiosk / "client.crt"), str(kiosk / "client.key"))
+    client.connect("127.0.0.1", provisioned.port)
     client.subscribe(topics.ref(LICENSE, "#"), qos=1)
     client.loop_start()
     try:
