@@ -9,15 +9,17 @@ kiosks).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Callable
 
 from bridge.answers import AnswerPublisher
 from bridge.config import BridgeConfig, FacilityProfile
 from bridge.ingest import Ingest
-from bridge.ledger import open_ledger
+from bridge.ledger import Fence, Ledger, open_ledger
 from bridge.refsync import BioTrackRefSource, MetrcRefSource, RefSource, RefSync, mqtt_publisher
 from bridge.roster import RosterFeed, Signature, read_roster
-from bridge.submit import submitter_for
+from bridge.submit import LicenceLeases, Submitter, submitter_for
 from canopy.errors import UserError
 from canopy.mqtt import MqttConnection, client_id_for
 from canopy.refdata import Profile, Roster
@@ -32,11 +34,17 @@ async def run_bridge(config: BridgeConfig) -> None:
         ledger = await open_ledger(config.ledger.url)
     except Exception as exc:  # any driver error here is a setup problem for IT
         raise UserError(f"cannot open the ledger {config.ledger.url!r}: {exc}") from None
+    await ledger.claim_submitting(config.bridge.id)  # a SQLite ledger refuses a second bridge here
     answers = AnswerPublisher(ledger)
     ingest = Ingest(config.mqtt, config.ingest, ledger, client_id=config.bridge.id,
                     on_publish=answers.on_publish)
     answers.conn = ingest.conn
-    submitters = [submitter_for(p, ledger, on_settled=answers.wake) for p in config.facilities]
+    # Each licence is submitted by one bridge at a time, under its lease in the ledger.
+    submitting = LicenceLeases(
+        ledger, config.bridge.id,
+        {p.license: functools.partial(_submitter, p, ledger, answers.wake, config.bridge.id)
+         for p in config.facilities},
+        {p.license: p.timeout_s for p in config.facilities}, lease_s=config.ledger.lease_s)
     # Reference data goes out on a connection of its own (retained, QoS 1); after
     # a reconnect everything is published again in case the broker lost it.
     refsyncs: list[RefSync] = []
@@ -65,8 +73,8 @@ async def run_bridge(config: BridgeConfig) -> None:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(ingest.run(), name="ingest")
             tasks.create_task(answers.run(), name="answers")
-            for submitter in submitters:
-                tasks.create_task(submitter.run(), name=f"submit-{submitter.facility}")
+            if config.facilities:
+                tasks.create_task(submitting.run(), name="submit")
             if refsyncs:
                 tasks.create_task(ref_mqtt.run(), name="ref-mqtt")
             for sync in refsyncs:
@@ -75,6 +83,11 @@ async def run_bridge(config: BridgeConfig) -> None:
                 tasks.create_task(feed.run(), name=f"workers-{feed.facility}")
     finally:
         await asyncio.shield(ledger.close())
+
+
+def _submitter(profile: FacilityProfile, ledger: Ledger, wake: Callable[[], None], bridge: str,
+               fence: Fence) -> Submitter:
+    return submitter_for(profile, ledger, on_settled=wake, bridge=bridge, fence=fence)
 
 
 def _ref_source(profile: FacilityProfile) -> RefSource:

@@ -7,6 +7,7 @@ import logging
 from bridge.config import FacilityProfile
 from bridge.ledger import Ledger
 from bridge.submit._biotrack import BioTrackMapper, BioTrackSender
+from bridge.submit._leases import LicenceLeases
 from bridge.submit._metrc import MetrcMapper, MetrcSender
 from bridge.submit._ops import LOCAL_ONLY, Mapper, Op, Sender, business_date
 from bridge.submit._submitter import SubmitStats, Submitter
@@ -15,6 +16,7 @@ __all__ = [
     "LOCAL_ONLY",
     "BioTrackMapper",
     "BioTrackSender",
+    "LicenceLeases",
     "Mapper",
     "MetrcMapper",
     "MetrcSender",

@@ -11,9 +11,20 @@ are by name, and outages last days. So, per licence:
 - 429 waits for Retry-After; 5xx, timeouts and resets back off and record an
   outage (start, end, cause) until the next success; an outage older than the
   alert threshold (72 h) is raised once;
-- after an ambiguous outcome (the request may have been applied) every event
-  that would count twice is read back before it is sent again;
-- every attempt and its answer is kept in the ledger.
+- before a request leaves, its intent (events, endpoint, body digest; the
+  read-back pictures are already in the ledger) is committed as an attempt
+  with outcome ``sending``; the answer then replaces the outcome. An attempt
+  left ``sending`` (the bridge was killed), ``abandoned`` (stopped or its lease
+  lost while waiting) or ``uncertain`` (timeout, reset, 5xx) is ambiguous: each
+  of its events is read back (Metrc) or its nonce replayed (BioTrack) before it
+  is sent again, by this bridge after a restart or by whichever bridge takes
+  the licence over;
+- a refusal of an event that was in an ambiguous attempt ("already harvested",
+  "tag not available") is read back too: if the state holds it, it is
+  *accepted*, never *rejected*;
+- with several bridges, the submitter runs under the licence's lease
+  (``fence``): every intent and verdict is checked against it, and a bridge
+  that lost it stops.
 """
 
 from __future__ import annotations
@@ -25,7 +36,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bridge.ledger import Answer, Ledger, ToSubmit
+from bridge.ledger import Answer, Fence, LeaseLost, Ledger, ToSubmit
 from bridge.state import (
     StateApiError,
     StateAuthError,
@@ -33,7 +44,7 @@ from bridge.state import (
     StateRejected,
     StateRowErrors,
 )
-from bridge.submit._ops import Mapper, Op, Sender
+from bridge.submit._ops import Mapper, Op, Sender, body_digest
 from canopy.events import InvalidEvent, parse_event
 
 log = logging.getLogger(__name__)
@@ -77,27 +88,48 @@ class Submitter:
     outage_alert_hours: float = 72.0
     backoff_max_s: float = 60.0
     on_settled: Callable[[], None] | None = None  # wakes the answer publisher
+    bridge: str = ""  # this bridge's id, kept with each attempt
+    fence: Fence | None = None  # the licence's lease, when several bridges share the ledger
     stats: SubmitStats = field(default_factory=SubmitStats)
     # Events whose last attempt may have been applied: read back before resending.
     _uncertain: set[str] = field(default_factory=set)
+    # Events that were ever in an ambiguous attempt: a refusal of one is read back.
+    _ambiguous: set[str] = field(default_factory=set)
     _backoff: float = 0.0
 
     def __post_init__(self) -> None:
         self._pacer = _Pacer(self.requests_per_s)
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        """Finish the call in flight, then return from ``run`` (handing the licence over)."""
+        self._stop.set()
 
     async def run(self) -> None:
-        self._uncertain |= await self.ledger.uncertain_ids(self.facility)
-        while True:
+        # Whoever submitted this licence before (this process before a restart, or a
+        # bridge that died) may have left calls without an answer: read those back.
+        left = await self.ledger.uncertain_ids(self.facility)
+        if left:
+            log.warning("%s: %d event(s) were in calls left without an answer; they are read back"
+                        " before anything is sent again", self.facility, len(left))
+        self._uncertain |= left
+        self._ambiguous |= left
+        while not self._stop.is_set():
             try:
                 worked = await self.round()
+            except LeaseLost:
+                raise
             except Exception:  # never let one bad round stop reporting for a licence
                 log.exception("submit round for %s failed", self.facility)
                 worked = False
             await self._check_outage_alert()
-            if self._backoff:
-                await asyncio.sleep(self._backoff * random.uniform(0.5, 1.0))
-            elif not worked:
-                await asyncio.sleep(self.flush_interval_s)
+            pause = (self._backoff * random.uniform(0.5, 1.0) if self._backoff
+                     else 0.0 if worked else self.flush_interval_s)
+            if pause and not self._stop.is_set():
+                try:
+                    await asyncio.wait_for(self._stop.wait(), pause)
+                except TimeoutError:
+                    pass
 
     async def round(self) -> bool:
         """Submit what is waiting (up to a few batches); False if there was nothing."""
@@ -110,6 +142,8 @@ class Submitter:
         batch: list[Op] = []
         batch_type = ""
         for item in waiting:
+            if self._stop.is_set():
+                return True  # handing over: what is not sent yet stays for the next holder
             if batch and (item.type != batch_type or len(batch) >= self.batch_size):
                 if not await self._submit(batch):
                     return True  # the state is unhappy: back off before the next round
@@ -147,48 +181,73 @@ class Submitter:
         ids = [op.event_id for op in ops]
         for op in ops:
             if op.before is not None:
-                await op.before()
+                await op.before()  # the read-back's picture, in the ledger before the intent
         await self._pacer.wait()
+        rows = [op.row for op in ops]
+        # The intent is committed before the request leaves (see the module's docstring).
+        n = await self.ledger.begin_attempt(self.facility, endpoint, ids, body_digest(endpoint, rows),
+                                            self.bridge, self.fence)
         self.stats.requests += 1
         try:
-            await self.sender.send(endpoint, [op.row for op in ops])
+            await self.sender.send(endpoint, rows)
+        except asyncio.CancelledError:
+            # Stopped mid-call (SIGTERM, a lost lease): the state may yet apply it.
+            # Say so in the ledger; failing that, the "sending" intent says the same.
+            try:
+                await self._end(n, "abandoned", None, "stopped while waiting for the answer")
+            except Exception:
+                log.warning("%s: could not mark call %d abandoned; it stays ambiguous", self.facility, n)
+            raise
         except StateRowErrors as exc:
-            await self.ledger.record_attempt(self.facility, endpoint, ids, "rows rejected",
-                                             exc.status, _rows_text(exc))
+            await self._end(n, "rows rejected", exc.status, _rows_text(exc))
             named = {row.index: row.message for row in exc.rows if row.index is not None
                      and 0 <= row.index < len(ops)}
             if not named:
                 return await self._one_by_one(ops, exc)
-            await self._settle([Answer(ops[i].event_id, "rejected", msg) for i, msg in named.items()])
+            await self._settle(await self._refused([(ops[i], msg) for i, msg in named.items()]))
             # The rest were not applied (all-or-nothing): they go again next round.
             await self._recovered()
             return True
         except StateRejected as exc:
-            await self.ledger.record_attempt(self.facility, endpoint, ids, "rejected", exc.status,
-                                             exc.message)
+            await self._end(n, "rejected", exc.status, exc.message)
             return await self._one_by_one(ops, exc)
         except StateRateLimited as exc:
-            await self.ledger.record_attempt(self.facility, endpoint, ids, "rate limited", exc.status,
-                                             f"retry after {exc.retry_after:.1f}s")
+            await self._end(n, "rate limited", exc.status, f"retry after {exc.retry_after:.1f}s")
             self._pacer.not_before = time.monotonic() + exc.retry_after
             return True
         except StateAuthError as exc:
-            await self._failed(ops, endpoint, "credentials refused", exc)
+            await self._failed(ops, n, "credentials refused", exc)
             return False
         except StateApiError as exc:  # unavailable, 5xx, timeout, reset
-            await self._failed(ops, endpoint, "unavailable", exc)
+            await self._failed(ops, n, "unavailable", exc)
             return False
-        await self.ledger.record_attempt(self.facility, endpoint, ids, "ok", 200, "")
+        await self._end(n, "ok", 200, "")
         await self._settle([Answer(op.event_id, "accepted", op.told()) for op in ops])
         for i in ids:
             self._uncertain.discard(i)
         await self._recovered()
         return True
 
+    async def _end(self, n: int, outcome: str, status: int | None, detail: str) -> None:
+        await self.ledger.end_attempt(n, outcome, status, detail, self.fence)
+
+    async def _refused(self, refused: list[tuple[Op, str]]) -> list[Answer]:
+        """Verdicts for events the state refused. One that was in an ambiguous call is
+        read back first: "already harvested" after a lost answer means it landed."""
+        answers: list[Answer] = []
+        for op, message in refused:
+            if op.event_id in self._ambiguous:
+                self.stats.read_backs += 1
+                if await op.landed():
+                    answers.append(Answer(op.event_id, "accepted", _confirmed(op)))
+                    continue
+            answers.append(Answer(op.event_id, "rejected", message))
+        return answers
+
     async def _one_by_one(self, ops: list[Op], exc: StateApiError) -> bool:
         """A whole batch refused without naming a row: find the culprit(s)."""
         if len(ops) == 1:
-            await self._settle([Answer(ops[0].event_id, "rejected", exc.message)])
+            await self._settle(await self._refused([(ops[0], exc.message)]))
             await self._recovered()
             return True
         for op in ops:
@@ -196,12 +255,12 @@ class Submitter:
                 return False
         return True
 
-    async def _failed(self, ops: list[Op], endpoint: str, what: str, exc: StateApiError) -> None:
-        ids = [op.event_id for op in ops]
+    async def _failed(self, ops: list[Op], n: int, what: str, exc: StateApiError) -> None:
         outcome = "uncertain" if exc.maybe_applied else what
-        await self.ledger.record_attempt(self.facility, endpoint, ids, outcome, exc.status, exc.message)
+        await self._end(n, outcome, exc.status, exc.message)
         if exc.maybe_applied:
             self._uncertain.update(op.event_id for op in ops if op.double_counts)
+            self._ambiguous.update(op.event_id for op in ops)
         self.stats.failures += 1
         if await self.ledger.outage_begins(self.facility, f"{what}: {exc.message}"):
             self.stats.outages_opened += 1
@@ -229,9 +288,7 @@ class Submitter:
             if verdict is None:
                 raise RuntimeError(f"cannot read back {op.event_id}; will try again")
             if verdict:
-                told = op.told()
-                landed.append(Answer(op.event_id, "accepted", f"{told} (confirmed by reading it back)"
-                                     if told else "confirmed by reading it back"))
+                landed.append(Answer(op.event_id, "accepted", _confirmed(op)))
             else:
                 keep.append(op)
             self._uncertain.discard(op.event_id)
@@ -244,7 +301,7 @@ class Submitter:
     async def _settle(self, answers: list[Answer]) -> None:
         if not answers:
             return
-        await self.ledger.settle(answers)
+        await self.ledger.settle(answers, self.fence)
         for answer in answers:
             if answer.status == "accepted":
                 self.stats.accepted += 1
@@ -265,6 +322,11 @@ class Submitter:
                     outage.cause,
                 )
                 await self.ledger.mark_alerted(outage.n)
+
+
+def _confirmed(op: Op) -> str:
+    told = op.told()
+    return f"{told} (confirmed by reading it back)" if told else "confirmed by reading it back"
 
 
 def _rows_text(exc: StateRowErrors) -> str:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from bridge.ingest import mentioned_tags
 from bridge.ledger import Answer, IncomingEvent, Ledger, open_ledger
 from bridge.state.metrc import MetrcClient, RecordHarvestWaste
-from bridge.submit import MetrcMapper, Op
+from bridge.submit import MetrcMapper, Op, business_date
 from canopy.events import Event, build_event
 from canopy.ids import uuid7
 from statesim.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, MetrcSimulator
@@ -42,7 +42,7 @@ async def test_a_restarted_bridge_reads_back_against_the_picture_taken_before_th
         # An older 50 g waste record: exactly what a careless read-back would mistake for ours.
         await client.record_harvest_waste([RecordHarvestWaste(
             id=harvest.id, waste_type="Plant Material", unit_of_weight="Grams",
-            waste_weight=Decimal(50), actual_date=datetime.now(UTC).date())])
+            waste_weight=Decimal(50), actual_date=business_date(datetime.now(UTC), ZONE))])
         sent, unsent = waste("50", 1), waste("50", 2)
 
         ledger = await open_ledger(ledger_url)
