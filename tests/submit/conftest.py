@@ -62,7 +62,7 @@ class Line:
 
 
 def bridge_toml(tmp: Path, broker: Mosquitto, sim_url: str, *, system: str = "metrc",
-                license: str = LICENSE, **profile: Any) -> Path:
+                license: str = LICENSE, ledger_url: str | None = None, **profile: Any) -> Path:
     settings = {"flush_interval_s": 0.2, "requests_per_s": 20, "timeout_s": 2.0, **profile}
     extra = "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items())
     credentials = (f'[facilities.metrc]\nvendor_key = "{DEMO_VENDOR_KEY}"\nuser_key = "{DEMO_USER_KEY}"\n'
@@ -78,7 +78,7 @@ port = {broker.port}
 backoff_min_s = 0.2
 backoff_max_s = 2.0
 [ledger]
-url = "sqlite:///{tmp / 'ledger.db'}"
+url = "{ledger_url or 'sqlite:///' + str(tmp / 'ledger.db')}"
 
 [[facilities]]
 license = "{license}"
