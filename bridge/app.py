@@ -34,7 +34,11 @@ async def run_bridge(config: BridgeConfig) -> None:
         ledger = await open_ledger(config.ledger.url)
     except Exception as exc:  # any driver error here is a setup problem for IT
         raise UserError(f"cannot open the ledger {config.ledger.url!r}: {exc}") from None
-    await ledger.claim_submitting(config.bridge.id)  # a SQLite ledger refuses a second bridge here
+    try:
+        await ledger.claim_submitting(config.bridge.id)  # a SQLite ledger refuses a second bridge
+    except BaseException:
+        await ledger.close()
+        raise
     answers = AnswerPublisher(ledger)
     ingest = Ingest(config.mqtt, config.ingest, ledger, client_id=config.bridge.id,
                     on_publish=answers.on_publish)

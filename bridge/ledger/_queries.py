@@ -201,12 +201,12 @@ class LedgerQueries(ABC):
         return found
 
     async def record_attempt(self, facility: str, endpoint: str, event_ids: Sequence[str],
-                             outcome: str, http_status: int | None, detail: str) -> None:
+                             outcome: str, http_status: int | None, detail: str, bridge: str = "") -> None:
         await self._exec(
-            "INSERT INTO attempts (at, facility, endpoint, event_ids, outcome, http_status, detail)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO attempts (at, facility, endpoint, event_ids, outcome, http_status, detail, bridge)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (self.clock(), facility, endpoint, json.dumps(list(event_ids)), outcome, http_status,
-             detail[:2000]),
+             detail[:2000], bridge),
         )
 
     async def begin_attempt(self, facility: str, endpoint: str, event_ids: Sequence[str], digest: str,

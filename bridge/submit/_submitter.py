@@ -105,15 +105,18 @@ class Submitter:
         """Finish the call in flight, then return from ``run`` (handing the licence over)."""
         self._stop.set()
 
-    async def run(self) -> None:
-        # Whoever submitted this licence before (this process before a restart, or a
-        # bridge that died) may have left calls without an answer: read those back.
+    async def resume(self) -> None:
+        """Whoever submitted this licence before (this process before a restart, or a
+        bridge that died) may have left calls without an answer: read those back."""
         left = await self.ledger.uncertain_ids(self.facility)
         if left:
             log.warning("%s: %d event(s) were in calls left without an answer; they are read back"
                         " before anything is sent again", self.facility, len(left))
         self._uncertain |= left
         self._ambiguous |= left
+
+    async def run(self) -> None:
+        await self.resume()
         while not self._stop.is_set():
             try:
                 worked = await self.round()
@@ -294,7 +297,8 @@ class Submitter:
             self._uncertain.discard(op.event_id)
         if landed:
             await self.ledger.record_attempt(self.facility, ops[0].endpoint,
-                                             [a.id for a in landed], "read back: landed", None, "")
+                                             [a.id for a in landed], "read back: landed", None, "",
+                                             self.bridge)
             await self._settle(landed)
         return keep
 
