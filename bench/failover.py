@@ -126,8 +126,12 @@ async def fill(dsn: str, seed: Any, moves: int, first_seq: int) -> int:
 
 
 async def query(dsn: str, sql: str) -> list[tuple[Any, ...]]:
+    """Rows, or none while the first bridge has not created the tables yet."""
     async with await psycopg.AsyncConnection.connect(dsn) as conn:
-        return list(await (await conn.execute(sql)).fetchall())  # type: ignore[arg-type]
+        try:
+            return list(await (await conn.execute(sql)).fetchall())  # type: ignore[arg-type]
+        except psycopg.errors.UndefinedTable:
+            return []
 
 
 async def wait_settled(dsn: str, total: int, limit_s: float) -> None:
@@ -145,22 +149,37 @@ def rows_sent(sim: MetrcSimulator) -> int:
                if e["method"] != "GET" and (e["status"] == 200 or str(e["fault"]).startswith("commit")))
 
 
+async def shared_out(dsn: str, licences: list[str], bridges: int, limit_s: float = 120) -> dict[str, str]:
+    """Wait until every licence is held and the bridges hold as many each as they can."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        holders = {str(f): str(h) for f, h in await query(
+            dsn, "SELECT facility, holder FROM leases WHERE expires > clock_timestamp()")}
+        counts = Counter(holders.values())
+        if (len(holders) == len(licences) and len(counts) == bridges
+                and max(counts.values()) - min(counts.values()) <= 1):
+            return holders
+        await asyncio.sleep(0.2)
+    raise TimeoutError("the leases were not shared out")
+
+
 async def throughput(tmp: Path, port: int, seed: Any, config_sim: SimConfig, bridges: int, moves: int,
                      lease_s: float) -> dict[str, Any]:
+    """The bridges start and share the licences out; then the ledger is filled at once."""
     licences = [lic.number for lic in seed.licenses]
     async with scratch_db() as dsn, MetrcSimulator(seed, config=config_sim) as sim:
-        total = await fill(dsn, seed, moves, 1)
         procs = [start_bridge(config(tmp, f"b{bridges}-{n}", port, sim.url, dsn, licences, lease_s),
                               tmp / f"b{bridges}-{n}.log") for n in range(bridges)]
         try:
+            holders = await shared_out(dsn, licences, bridges)
+            total = await fill(dsn, seed, moves, 1)
             await wait_settled(dsn, total, 600)
             ((first, last),) = await query(
                 dsn, "SELECT min(a.at), (SELECT max(settled) FROM events) FROM attempts a")
-            held = await query(dsn, "SELECT bridge, count(DISTINCT facility) FROM attempts GROUP BY bridge")
             seconds = (int(last) - int(first)) / 1000
             return {"bridges": bridges, "events": total, "seconds": round(seconds, 2),
                     "events_per_s": round(total / seconds, 1),
-                    "licences_by_bridge": dict(sorted((str(b), int(c)) for b, c in held)),
+                    "licences_by_bridge": dict(sorted(Counter(holders.values()).items())),
                     "rows_beyond_one_per_event": rows_sent(sim) - total}
         finally:
             for proc in procs:
@@ -176,15 +195,7 @@ async def failover(tmp: Path, port: int, seed: Any, config_sim: SimConfig, moves
         procs = {b: start_bridge(config(tmp, b, port, sim.url, dsn, licences, lease_s), tmp / f"{b}.log")
                  for b in ids}
         try:
-            deadline = time.monotonic() + 120
-            while True:  # all three hold their share before the load starts
-                holders = dict(await query(dsn, "SELECT facility, holder FROM leases"
-                                                " WHERE expires > clock_timestamp()"))
-                if len(holders) == len(licences) and len(set(holders.values())) == 3:
-                    break
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"leases not shared out: {holders}")
-                await asyncio.sleep(0.2)
+            holders = await shared_out(dsn, licences, 3)
             total = await fill(dsn, seed, moves, 1)
             await asyncio.sleep(1.0)  # under load
             victim = Counter(holders.values()).most_common(1)[0][0]
@@ -226,8 +237,10 @@ async def main(moves: int, licences: int, lease_s: float) -> dict[str, Any]:
         broker = Mosquitto(tmp / "broker")
         broker.start()
         try:
-            runs = [await throughput(tmp, broker.port, seed, config_sim, n, moves, lease_s)
-                    for n in (1, 2, 3)]
+            runs = []
+            for n in (1, 2, 3):
+                runs.append(await throughput(tmp, broker.port, seed, config_sim, n, moves, lease_s))
+                print(json.dumps(runs[-1]), file=sys.stderr)
             over = await failover(tmp, broker.port, seed, config_sim, moves, lease_s)
         finally:
             broker.kill()

@@ -200,11 +200,12 @@ class PostgresLedger(Ledger):
             cursor = await self._conn.execute(_pg(sql), params)
             return cursor.rowcount
 
-    async def _exec_many(self, sql: str, rows: Sequence[Sequence[Any]],
-                         fence: Fence | None = None) -> None:
+    async def _exec_steps(self, steps: Sequence[tuple[str, Sequence[Sequence[Any]]]],
+                          fence: Fence | None = None) -> None:
         async with self._lock, self._conn.transaction(), self._conn.cursor() as cur:
             await self._check(fence, 0)
-            await cur.executemany(_pg(sql), rows)
+            for sql, rows in steps:
+                await cur.executemany(_pg(sql), rows)
 
     async def _fetch_fenced(self, sql: str, params: Sequence[Any], fence: Fence | None
                             ) -> list[tuple[Any, ...]]:

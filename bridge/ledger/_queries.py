@@ -1,6 +1,6 @@
 """Ledger queries past ingest, written once for both databases.
 
-Each backend supplies ``_fetch`` / ``_exec`` / ``_exec_many`` (one transaction
+Each backend supplies ``_fetch`` / ``_exec`` / ``_exec_steps`` (one transaction
 per call) taking SQL with ``?`` placeholders; PostgreSQL's turns them into
 ``%s``. Only ``store`` (the ingest hot path) is written per backend.
 
@@ -88,6 +88,9 @@ class Attempt:
     digest: str = ""
 
 
+_SETTLE = ("UPDATE events SET status = ?, message = ?, settled = ?, answered = 0"
+           " WHERE id = ? AND status = 'stored'")
+
 # The outcome of an attempt written before its request leaves (write-ahead intent).
 SENDING = "sending"
 # Outcomes after which the request may or may not have been applied: its events
@@ -126,9 +129,14 @@ class LedgerQueries(ABC):
     @abstractmethod
     async def _exec(self, sql: str, params: Sequence[Any] = ()) -> int: ...
 
-    @abstractmethod
     async def _exec_many(self, sql: str, rows: Sequence[Sequence[Any]],
-                         fence: Fence | None = None) -> None: ...
+                         fence: Fence | None = None) -> None:
+        await self._exec_steps([(sql, rows)], fence)
+
+    @abstractmethod
+    async def _exec_steps(self, steps: Sequence[tuple[str, Sequence[Sequence[Any]]]],
+                          fence: Fence | None = None) -> None:
+        """Each (sql, rows) executed for all its rows, all in one transaction."""
 
     @abstractmethod
     async def _fetch_fenced(self, sql: str, params: Sequence[Any], fence: Fence | None
@@ -155,11 +163,8 @@ class LedgerQueries(ABC):
     async def settle(self, answers: Sequence[Answer], fence: Fence | None = None) -> None:
         """Record verdicts; an event already settled keeps its first verdict."""
         if answers:
-            await self._exec_many(
-                "UPDATE events SET status = ?, message = ?, settled = ?, answered = 0"
-                " WHERE id = ? AND status = 'stored'",
-                [(a.status, a.message, self.clock(), a.id) for a in answers], fence,
-            )
+            await self._exec_many(_SETTLE, [(a.status, a.message, self.clock(), a.id) for a in answers],
+                                  fence)
 
     async def keep_readback(self, event_id: str, picture: str) -> None:
         """Keep what the read-back of ``event_id`` must compare with (JSON), replacing
@@ -223,11 +228,16 @@ class LedgerQueries(ABC):
         return int(rows[0][0])
 
     async def end_attempt(self, n: int, outcome: str, http_status: int | None, detail: str,
-                          fence: Fence | None = None) -> None:
-        await self._exec_many(
+                          fence: Fence | None = None, answers: Sequence[Answer] = ()) -> None:
+        """The call's outcome and the verdicts it gives, in one transaction: a bridge
+        killed between the two must not leave an answered call with unsettled events
+        (they would look untried, and be sent again)."""
+        steps: list[tuple[str, Sequence[Sequence[Any]]]] = [(
             "UPDATE attempts SET outcome = ?, http_status = ?, detail = ? WHERE n = ?",
-            [(outcome, http_status, detail[:2000], n)], fence,
-        )
+            [(outcome, http_status, detail[:2000], n)])]
+        if answers:
+            steps.append((_SETTLE, [(a.status, a.message, self.clock(), a.id) for a in answers]))
+        await self._exec_steps(steps, fence)
 
     async def uncertain_ids(self, facility: str) -> set[str]:
         """Events still waiting that were in an attempt which may have been applied

@@ -211,12 +211,13 @@ class SqliteLedger(Ledger):
                             ) -> list[tuple[Any, ...]]:
         return await self._fetch(sql, params)  # one bridge only: nothing to fence
 
-    async def _exec_many(self, sql: str, rows: Sequence[Sequence[Any]],
-                         fence: Fence | None = None) -> None:
+    async def _exec_steps(self, steps: Sequence[tuple[str, Sequence[Sequence[Any]]]],
+                          fence: Fence | None = None) -> None:
         async with self._lock:
             await self._db.execute("BEGIN IMMEDIATE")
             try:
-                await self._db.executemany(sql, rows)
+                for sql, rows in steps:
+                    await self._db.executemany(sql, rows)
                 await self._db.execute("COMMIT")
             except BaseException:
                 await self._db.execute("ROLLBACK")

@@ -224,8 +224,8 @@ class Submitter:
         except StateApiError as exc:  # unavailable, 5xx, timeout, reset
             await self._failed(ops, n, "unavailable", exc)
             return False
-        await self._end(n, "ok", 200, "")
-        await self._settle([Answer(op.event_id, "accepted", op.told()) for op in ops])
+        # The answer and the verdicts in one transaction (see Ledger.end_attempt).
+        await self._settle([Answer(op.event_id, "accepted", op.told()) for op in ops], attempt=n)
         for i in ids:
             self._uncertain.discard(i)
         await self._recovered()
@@ -302,10 +302,14 @@ class Submitter:
             await self._settle(landed)
         return keep
 
-    async def _settle(self, answers: list[Answer]) -> None:
+    async def _settle(self, answers: list[Answer], *, attempt: int | None = None) -> None:
+        """Record verdicts; with ``attempt``, as that call's "ok" answer, atomically."""
+        if attempt is not None:
+            await self.ledger.end_attempt(attempt, "ok", 200, "", self.fence, answers)
+        elif answers:
+            await self.ledger.settle(answers, self.fence)
         if not answers:
             return
-        await self.ledger.settle(answers, self.fence)
         for answer in answers:
             if answer.status == "accepted":
                 self.stats.accepted += 1

@@ -145,8 +145,9 @@ async def test_a_lease_taken_over_fences_the_old_holder_out(pg_dsn: str) -> None
         assert await one.renew_leases([old], 10) == set()
         with pytest.raises(LeaseLost):
             await one.settle([Answer(event.id, "accepted")], old)
-        with pytest.raises(LeaseLost):
-            await one.end_attempt(n, "ok", 200, "", old)
+        with pytest.raises(LeaseLost):  # the answer and its verdicts: both or neither
+            await one.end_attempt(n, "ok", 200, "", old, [Answer(event.id, "accepted")])
+        assert [a.outcome for a in await one.attempts(LICENSE)] == [SENDING]
         with pytest.raises(LeaseLost):
             await one.begin_attempt(LICENSE, "harvest_plants", [event.id], "d", "bridge-1", old)
         assert (await one.status_of([event.id]))[event.id][0] == "stored"
