@@ -88,6 +88,10 @@ class Attempt:
     digest: str = ""
 
 
+# How long an event waits for its kiosk's previous event to reach the ledger (real time:
+# it covers two bridges storing one kiosk's events a moment apart).
+GAP_WAIT_MS = 5_000
+
 _SETTLE = ("UPDATE events SET status = ?, message = ?, settled = ?, answered = 0"
            " WHERE id = ? AND status = 'stored'")
 
@@ -150,11 +154,16 @@ class LedgerQueries(ABC):
 
         Several bridges share ingest, so a kiosk's event 7 may reach the ledger
         (through another bridge) before its event 6: the places a device's events
-        take in the arrival order are refilled with them in ``seq`` order."""
+        take in the arrival order are refilled with them in ``seq`` order. An event
+        whose predecessor is not in the ledger at all waits up to ``GAP_WAIT_MS`` for
+        it (another bridge may be storing it); a gap that stays (the predecessor was
+        quarantined) holds nothing up for longer."""
         rows = await self._fetch(
-            "SELECT id, facility, device, seq, type, payload FROM events"
-            " WHERE facility = ? AND status = 'stored' ORDER BY received, device, seq LIMIT ?",
-            (facility, limit),
+            "SELECT id, facility, device, seq, type, payload FROM events e"
+            " WHERE facility = ? AND status = 'stored' AND (seq <= 1 OR received < ? OR EXISTS"
+            " (SELECT 1 FROM events p WHERE p.facility = e.facility AND p.device = e.device"
+            " AND p.seq = e.seq - 1)) ORDER BY received, device, seq LIMIT ?",
+            (facility, now_ms() - GAP_WAIT_MS, limit),
         )
         waiting = [ToSubmit(str(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4]), bytes(r[5]))
                    for r in rows]

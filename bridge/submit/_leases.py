@@ -7,7 +7,8 @@ lease's life:
 
 - says it is alive and renews the leases it holds; a lease it failed to renew
   (taken over after this bridge stalled) stops that licence's submitter at once;
-- takes free or expired leases up to its fair share (licences / live bridges),
+- takes free or expired leases up to its fair share (licences / live bridges,
+  rounded down while another live bridge holds less than that, else up),
   trying them in an order of its own so that bridges starting together rarely
   race for the same one; a newcomer starts from the intents the last holder
   left: the submitter reads back every call that has no recorded answer;
@@ -25,6 +26,7 @@ import asyncio
 import hashlib
 import logging
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -90,7 +92,7 @@ class LicenceLeases:
                 await _finished(held.task)
                 await self.ledger.release_lease(held.fence)
                 del self._held[licence]
-        share = math.ceil(len(self.submitters) / alive)
+        share = await self._share(alive)
         if len(self._held) > share:
             await self._hand_over(sorted(self._held, key=self._preference)[share:])
         elif len(self._held) < share:
@@ -99,6 +101,18 @@ class LicenceLeases:
                     break
                 if licence not in self._held:
                     await self._take(licence, ttl, reclaim=reclaim)
+
+    async def _share(self, alive: int) -> int:
+        """How many licences this bridge should hold: ``ceil(licences / alive)``, but
+        ``floor`` while some live bridge holds fewer than that (else 10 licences on
+        three bridges could settle as 4, 4, 2)."""
+        total = len(self.submitters)
+        low, high = total // alive, math.ceil(total / alive)
+        if low == high:
+            return high
+        counts = Counter((await self.ledger.lease_holders()).values())
+        starving = len(counts) < alive or any(n < low for n in counts.values())
+        return low if starving else high
 
     def _preference(self, licence: str) -> str:
         """This bridge's own order of the licences: a stable spread, no coordination."""

@@ -14,7 +14,7 @@ import pytest
 
 from bridge.ingest import mentioned_tags
 from bridge.ledger import AMBIGUOUS, Answer, Fence, IncomingEvent, LeaseLost, open_ledger
-from bridge.ledger._queries import SENDING
+from bridge.ledger._queries import GAP_WAIT_MS, SENDING
 from bridge.state.metrc import MetrcClient
 from bridge.submit import MetrcMapper, MetrcSender, Op, Submitter
 from canopy.events import Event, build_event
@@ -126,6 +126,13 @@ async def test_each_kiosk_is_submitted_in_seq_order_whatever_the_arrival_order(l
             await asyncio.sleep(0.002)
         order = [(t.device, t.seq) for t in await ledger.to_submit(LICENSE, 10)]
         assert order == [("kiosk-01", 1), ("kiosk-02", 1), ("kiosk-01", 2), ("kiosk-01", 3)]
+        # kiosk-03's event 7 came without its event 6 (still on its way through another
+        # bridge): it waits a moment for it, then goes (6 may have been quarantined).
+        c7 = harvest(10, 7, "kiosk-03")
+        await ledger.store(stored([c7]), [])
+        assert c7.id not in {t.id for t in await ledger.to_submit(LICENSE, 10)}
+        await asyncio.sleep(GAP_WAIT_MS / 1000 + 0.2)
+        assert c7.id in {t.id for t in await ledger.to_submit(LICENSE, 10)}
     finally:
         await ledger.close()
 
