@@ -248,6 +248,13 @@ class LedgerQueries(ABC):
             steps.append((_SETTLE, [(a.status, a.message, self.clock(), a.id) for a in answers]))
         await self._exec_steps(steps, fence)
 
+    async def last_unanswered(self, facility: str) -> int | None:
+        """When (unix ms) the latest call began that a process left behind unanswered
+        (killed, or stopped while waiting: the request may still be on its way)."""
+        rows = await self._fetch("SELECT max(at) FROM attempts WHERE facility = ?"
+                                 " AND outcome IN (?, 'abandoned')", (facility, SENDING))
+        return None if not rows or rows[0][0] is None else int(rows[0][0])
+
     async def uncertain_ids(self, facility: str) -> set[str]:
         """Events still waiting that were in an attempt which may have been applied
         (no recorded outcome, a lost answer, a call abandoned): read back first."""

@@ -112,6 +112,14 @@ class Submitter:
         if left:
             log.warning("%s: %d event(s) were in calls left without an answer; they are read back"
                         " before anything is sent again", self.facility, len(left))
+            # A call that a dead process began may still reach the state until its timeout:
+            # read back only after that, or the read-back could miss a write landing late.
+            began = await self.ledger.last_unanswered(self.facility)
+            timeout_ms = self.fence.guard_ms if self.fence is not None else 0
+            if began is not None and timeout_ms:
+                wait_s = (began + timeout_ms - self.ledger.clock()) / 1000
+                if wait_s > 0:
+                    await asyncio.sleep(wait_s)
         self._uncertain |= left
         self._ambiguous |= left
 
