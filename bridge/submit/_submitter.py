@@ -234,8 +234,6 @@ class Submitter:
             return False
         # The answer and the verdicts in one transaction (see Ledger.end_attempt).
         await self._settle([Answer(op.event_id, "accepted", op.told()) for op in ops], attempt=n)
-        for i in ids:
-            self._uncertain.discard(i)
         await self._recovered()
         return True
 
@@ -323,6 +321,8 @@ class Submitter:
                 self.stats.accepted += 1
             else:
                 self.stats.rejected += 1
+            self._uncertain.discard(answer.id)
+            self._ambiguous.discard(answer.id)
         if self.on_settled is not None:
             self.on_settled()
 
