@@ -1,7 +1,8 @@
 """``canopy bridge``: the central service's process wiring.
 
-One TaskGroup: ingest (MQTT → ledger), one submitter per facility licence
-(ledger → state API), the answer publisher (verdicts → kiosks), and per facility
+One TaskGroup: ingest (MQTT → ledger), a submitter for each facility licence
+this bridge holds the lease of (ledger → state API; ``bridge/submit/_leases.py``),
+the answer publisher (verdicts → kiosks), and per facility
 its reference-data sync and the watch on its workers file (state and config →
 kiosks).
 """
