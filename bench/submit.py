@@ -41,26 +41,10 @@ from statesim.metrc import (  # noqa: E402
     MetrcSimulator,
     RateLimit,
     SimConfig,
-    demo_seed,
+    demo_seed_for,
 )
 
 BATCH_SIZES = (1, 5, 10, 25, 50)
-
-
-def seed_with(licences: int):  # type: ignore[no-untyped-def]
-    """The demo seed's first licence, cloned ``licences`` times with their own numbers and tags."""
-    seed = demo_seed()
-    base = seed.licenses[0]
-    clones = []
-    for n in range(licences):
-        number = f"CCL24-{n + 1:07d}"
-        tags = [run.model_copy(update={"first": f"1A4FF01{n:03d}" + run.first[10:]})
-                for run in base.plant_tags]
-        plants = [p.model_copy(update={"label": f"1A4FF01{n:03d}" + p.label[10:]}) for p in base.plants]
-        clones.append(base.model_copy(update={"number": number, "plant_tags": tags, "plants": plants,
-                                              "harvests": (), "packages": ()}))
-    users = tuple(u.model_copy(update={"licenses": tuple(c.number for c in clones)}) for u in seed.users)
-    return seed.model_copy(update={"licenses": tuple(clones), "users": users})
 
 
 async def fill(ledger: SqliteLedger, licence: str, plants: list[str], moves: int) -> None:
@@ -105,7 +89,7 @@ async def drain(subs: list[Submitter], ledger: SqliteLedger, total: int) -> floa
 
 
 async def main(moves: int, facilities: int) -> dict[str, object]:
-    seed = seed_with(max(facilities, 1))
+    seed = demo_seed_for(max(facilities, 1))
     config = SimConfig(max_objects=max(BATCH_SIZES), facility_limit=RateLimit(per_second=10_000,
                        concurrent=100), vendor_limit=RateLimit(per_second=10_000, concurrent=100))
     figures: dict[str, object] = {}

@@ -1,7 +1,8 @@
 """``canopy bridge``: the central service's process wiring.
 
-One TaskGroup: ingest (MQTT → ledger), one submitter per facility licence
-(ledger → state API), the answer publisher (verdicts → kiosks), and per facility
+One TaskGroup: ingest (MQTT → ledger), a submitter for each facility licence
+this bridge holds the lease of (ledger → state API; ``bridge/submit/_leases.py``),
+the answer publisher (verdicts → kiosks), and per facility
 its reference-data sync and the watch on its workers file (state and config →
 kiosks). Each licence has one connection to its state system (its plug-in in
 ``bridge.state.registry``): the submitter and the reference sync share its client,
@@ -18,18 +19,20 @@ One connection also makes the bridge's last will ("offline") and its
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Callable
 
 from bridge.answers import AnswerPublisher
 from bridge.config import BridgeConfig, FacilityProfile
 from bridge.ingest import Ingest
-from bridge.ledger import Ledger, open_ledger
+from bridge.ledger import Fence, Ledger, open_ledger
 from bridge.outages import LedgerOutages
 from bridge.refsync import RefSync, mqtt_publisher
 from bridge.roster import RosterFeed, Signature, read_roster
 from bridge.state.plugin import Connection, Shared
 from bridge.state.registry import connect_all
-from bridge.submit import Submitter
+from bridge.submit import LicenceLeases, Submitter
 from canopy import bridge_status, topics
 from canopy.errors import UserError
 from canopy.refdata import Profile, Roster
@@ -44,6 +47,11 @@ async def run_bridge(config: BridgeConfig) -> None:
         ledger = await open_ledger(config.ledger.url)
     except Exception as exc:  # any driver error here is a setup problem for IT
         raise UserError(f"cannot open the ledger {config.ledger.url!r}: {exc}") from None
+    try:
+        await ledger.claim_submitting(config.bridge.id)  # a SQLite ledger refuses a second bridge
+    except BaseException:
+        await ledger.close()
+        raise
     answers = AnswerPublisher(ledger)
     refsyncs: list[RefSync] = []
     status_topic = topics.bridge_status(config.bridge.id)
@@ -64,7 +72,12 @@ async def run_bridge(config: BridgeConfig) -> None:
     alert_hours = {p.license: p.outage_alert_hours for p in config.facilities}
     state = connect_all(config.facilities, Shared(ledger, outages=lambda licence: LedgerOutages(
         ledger, licence, alert_hours=alert_hours[licence])))
-    submitters = [_submitter(p, state[p.license], ledger, answers) for p in config.facilities]
+    # Each licence is submitted by one bridge at a time, under its lease in the ledger.
+    submitting = LicenceLeases(
+        ledger, config.bridge.id,
+        {p.license: functools.partial(_submitter, p, state[p.license], ledger, answers.wake,
+                                      config.bridge.id) for p in config.facilities},
+        {p.license: p.timeout_s for p in config.facilities}, lease_s=config.ledger.lease_s)
     feeds: list[RosterFeed] = []
     for p in config.facilities:
         static = _static_ref(p)
@@ -83,8 +96,8 @@ async def run_bridge(config: BridgeConfig) -> None:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(ingest.run(), name="ingest")
             tasks.create_task(answers.run(), name="answers")
-            for submitter in submitters:
-                tasks.create_task(submitter.run(), name=f"submit-{submitter.facility}")
+            if config.facilities:
+                tasks.create_task(submitting.run(), name="submit")
             for sync in refsyncs:
                 tasks.create_task(sync.run(), name=f"refsync-{sync.facility}")
             for feed in feeds:
@@ -96,10 +109,11 @@ async def run_bridge(config: BridgeConfig) -> None:
 
 
 def _submitter(profile: FacilityProfile, connection: Connection, ledger: Ledger,
-               answers: AnswerPublisher) -> Submitter:
+               wake: Callable[[], None], bridge: str, fence: Fence) -> Submitter:
     return Submitter(profile.license, ledger, connection.mapper, connection.sender,
                      batch_size=profile.batch_size, flush_interval_s=profile.flush_interval_s,
-                     outage_alert_hours=profile.outage_alert_hours, on_settled=answers.wake)
+                     outage_alert_hours=profile.outage_alert_hours, on_settled=wake,
+                     bridge=bridge, fence=fence)
 
 
 def _workers(profile: FacilityProfile) -> tuple[Roster | None, Signature]:

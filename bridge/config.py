@@ -34,6 +34,10 @@ class LedgerSettings(BaseModel):
         pattern=r"^(sqlite:///.+|postgres(ql)?://.*)$",
         description="sqlite:///relative/or//absolute/path.db or postgresql://user@host/db",
     )
+    # PostgreSQL: how long a bridge's hold on a licence lasts without renewal, so how
+    # soon another bridge takes over the licences of one that died (at least 1.5 x
+    # the longest timeout_s + 1 s: no call may outlive the lease it started under).
+    lease_s: Annotated[float, Field(ge=1.0, le=600.0)] = 10.0
 
 
 class MetrcCredentials(BaseModel):

@@ -6,13 +6,29 @@ from pathlib import Path
 
 from bridge.ledger._base import IncomingEvent, Ledger, LedgerCounts, Rejected, StoreResult
 from bridge.ledger._postgres import PostgresLedger
-from bridge.ledger._queries import Answer, Attempt, Outage, ToSubmit, Unanswered
+from bridge.ledger._queries import (
+    AMBIGUOUS,
+    GAP_WAIT_MS,
+    SENDING,
+    Answer,
+    Attempt,
+    Fence,
+    LeaseLost,
+    Outage,
+    ToSubmit,
+    Unanswered,
+)
 from bridge.ledger._sqlite import SqliteLedger
 
 __all__ = [
+    "AMBIGUOUS",
+    "GAP_WAIT_MS",
+    "SENDING",
     "Answer",
     "Attempt",
+    "Fence",
     "IncomingEvent",
+    "LeaseLost",
     "Ledger",
     "LedgerCounts",
     "Outage",

@@ -12,7 +12,10 @@ import hashlib
 from abc import abstractmethod
 from dataclasses import dataclass, field
 
-from bridge.ledger._queries import LedgerQueries
+from bridge.ledger._queries import Fence, LedgerQueries
+
+# Columns the attempts table gained with the write-ahead intents, added to older ledgers.
+ATTEMPT_COLUMNS = {"bridge": "TEXT NOT NULL DEFAULT ''", "digest": "TEXT NOT NULL DEFAULT ''"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,36 @@ class Ledger(LedgerQueries):
 
     @abstractmethod
     async def close(self) -> None: ...
+
+    # --- who submits which licence ----------------------------------------------
+    # A SQLite ledger serves one bridge process (``claim_submitting`` refuses a
+    # second), which then holds every licence; PostgreSQL keeps a lease per licence.
+
+    @abstractmethod
+    async def claim_submitting(self, bridge: str) -> None:
+        """Called once before submitting; raises ``UserError`` if this ledger cannot
+        have another bridge submitting from it."""
+
+    async def bridges_alive(self, bridge: str, ttl_s: float) -> int:
+        """Say this bridge is alive; how many bridges are (this one included)."""
+        return 1
+
+    async def acquire_lease(self, facility: str, holder: str, ttl_s: float, *,
+                            reclaim: bool = False) -> int | None:
+        """The fencing token if this bridge now holds the licence's lease, else None.
+        ``reclaim``: take it back from an earlier process of the same bridge id."""
+        return 1
+
+    async def renew_leases(self, fences: list[Fence], ttl_s: float) -> set[str]:
+        """Extend the leases still held; the licences among ``fences`` still held."""
+        return {f.facility for f in fences}
+
+    async def release_lease(self, fence: Fence) -> None:
+        return None
+
+    async def lease_holders(self) -> dict[str, str]:
+        """Licence → the bridge holding its lease now (unexpired leases only)."""
+        return {}
 
 
 def conflict_reason(event_id: str) -> str:

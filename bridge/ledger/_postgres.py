@@ -3,6 +3,20 @@
 One transaction per batch: ``INSERT … ON CONFLICT (id) DO NOTHING RETURNING id``
 tells new ids from repeats in one round trip; repeats are then compared by
 digest to tell a harmless duplicate from a conflicting one.
+
+Several bridges share this ledger. All of them ingest; each facility licence is
+submitted by one bridge at a time, the holder of its row in ``leases``. We use a
+lease row with an expiry and a fencing token rather than session advisory locks:
+an advisory lock vanishes with its connection (a network blip, a pooler in
+transaction mode) while the bridge that held it may still have a call in
+flight, and it gives nothing to check when outcomes are written. Here every
+intent and verdict is written in a transaction that first locks the lease row
+(``FOR SHARE``) and checks the token: a bridge whose lease was taken over (its
+token bumped) can write nothing more, and a takeover waits for a write in
+progress to commit. An intent is written only while the lease has at least the
+call's timeout to run, so no call of the old holder is still on the wire when
+its lease expires and another bridge reads back its unanswered intents. Times
+are the database's clock, never a bridge host's.
 """
 
 from __future__ import annotations
@@ -24,6 +38,7 @@ from bridge.ledger._base import (
     dedupe_batch,
     event_tag_rows,
 )
+from bridge.ledger._queries import Fence, LeaseLost
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -54,6 +69,20 @@ CREATE TABLE IF NOT EXISTS attempts (
     outcome     TEXT      NOT NULL,
     http_status INTEGER,
     detail      TEXT      NOT NULL
+);
+ALTER TABLE attempts ADD COLUMN IF NOT EXISTS bridge TEXT NOT NULL DEFAULT '';
+ALTER TABLE attempts ADD COLUMN IF NOT EXISTS digest TEXT NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS attempts_ambiguous ON attempts(facility)
+    WHERE outcome IN ('sending', 'uncertain', 'abandoned');
+CREATE TABLE IF NOT EXISTS leases (
+    facility TEXT        PRIMARY KEY,
+    holder   TEXT        NOT NULL,  -- bridge.id
+    token    BIGINT      NOT NULL,  -- fencing token: +1 at every change of holder
+    expires  TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bridges (  -- heartbeats, to share the licences out fairly
+    id         TEXT        PRIMARY KEY,
+    seen_until TIMESTAMPTZ NOT NULL
 );
 CREATE TABLE IF NOT EXISTS readbacks (  -- see _sqlite.py
     event_id TEXT   PRIMARY KEY,
@@ -195,9 +224,85 @@ class PostgresLedger(Ledger):
             cursor = await self._conn.execute(_pg(sql), params)
             return cursor.rowcount
 
-    async def _exec_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    async def _exec_steps(self, steps: Sequence[tuple[str, Sequence[Sequence[Any]]]],
+                          fence: Fence | None = None) -> None:
         async with self._lock, self._conn.transaction(), self._conn.cursor() as cur:
-            await cur.executemany(_pg(sql), rows)
+            await self._check(fence, 0)
+            for sql, rows in steps:
+                await cur.executemany(_pg(sql), rows)
+
+    async def _fetch_fenced(self, sql: str, params: Sequence[Any], fence: Fence | None
+                            ) -> list[tuple[Any, ...]]:
+        async with self._lock, self._conn.transaction():
+            await self._check(fence, fence.guard_ms if fence else 0)
+            cursor = await self._conn.execute(_pg(sql), params)
+            return list(await cursor.fetchall())
+
+    async def _check(self, fence: Fence | None, guard_ms: int) -> None:
+        """Inside the caller's transaction: the lease is still ours (and, for a new
+        call, has ``guard_ms`` left). ``FOR SHARE`` holds a takeover until we commit."""
+        if fence is None:
+            return
+        cursor = await self._conn.execute(
+            "SELECT expires > clock_timestamp() + %s * interval '1 millisecond' FROM leases"
+            " WHERE facility = %s AND holder = %s AND token = %s FOR SHARE",
+            (guard_ms, fence.facility, fence.holder, fence.token))
+        row = await cursor.fetchone()
+        if row is None:
+            raise LeaseLost(f"{fence.holder} no longer holds the lease on {fence.facility}")
+        if guard_ms and not row[0]:
+            raise LeaseLost(f"the lease of {fence.holder} on {fence.facility} ends before a call"
+                            " could time out: not renewed in time")
+
+    # --- leases (see the module's docstring) -------------------------------------
+
+    async def claim_submitting(self, bridge: str) -> None:
+        return None  # any number of bridges: the leases share the licences out
+
+    async def bridges_alive(self, bridge: str, ttl_s: float) -> int:
+        async with self._lock, self._conn.transaction():
+            await self._conn.execute(
+                "INSERT INTO bridges (id, seen_until) VALUES (%s, clock_timestamp() + %s * interval"
+                " '1 second') ON CONFLICT (id) DO UPDATE SET seen_until = excluded.seen_until",
+                (bridge, ttl_s))
+            cursor = await self._conn.execute(
+                "SELECT count(*) FROM bridges WHERE seen_until > clock_timestamp()")
+            row = await cursor.fetchone()
+        return max(1, int(row[0])) if row else 1
+
+    async def acquire_lease(self, facility: str, holder: str, ttl_s: float, *,
+                            reclaim: bool = False) -> int | None:
+        rows = await self._fetch(
+            "INSERT INTO leases (facility, holder, token, expires)"
+            " VALUES (?, ?, 1, clock_timestamp() + ? * interval '1 second')"
+            " ON CONFLICT (facility) DO UPDATE SET holder = excluded.holder,"
+            " token = leases.token + 1, expires = excluded.expires"
+            " WHERE leases.expires < clock_timestamp() OR (? AND leases.holder = excluded.holder)"
+            " RETURNING token",
+            (facility, holder, ttl_s, reclaim))
+        return int(rows[0][0]) if rows else None
+
+    async def renew_leases(self, fences: list[Fence], ttl_s: float) -> set[str]:
+        if not fences:
+            return set()
+        rows = await self._fetch(
+            "UPDATE leases SET expires = clock_timestamp() + ? * interval '1 second'"
+            " FROM unnest(?::text[], ?::text[], ?::bigint[]) AS mine(facility, holder, token)"
+            " WHERE leases.facility = mine.facility AND leases.holder = mine.holder"
+            " AND leases.token = mine.token RETURNING leases.facility",
+            (ttl_s, [f.facility for f in fences], [f.holder for f in fences], [f.token for f in fences]))
+        return {str(r[0]) for r in rows}
+
+    async def release_lease(self, fence: Fence) -> None:
+        # Expired, not deleted: the token must only ever grow.
+        await self._exec(
+            "UPDATE leases SET expires = clock_timestamp() - interval '1 second'"
+            " WHERE facility = ? AND holder = ? AND token = ?",
+            (fence.facility, fence.holder, fence.token))
+
+    async def lease_holders(self) -> dict[str, str]:
+        rows = await self._fetch("SELECT facility, holder FROM leases WHERE expires > clock_timestamp()")
+        return {str(r[0]): str(r[1]) for r in rows}
 
     async def counts(self) -> LedgerCounts:
         async with self._lock, self._conn.transaction():

@@ -1,6 +1,6 @@
 """Ledger queries past ingest, written once for both databases.
 
-Each backend supplies ``_fetch`` / ``_exec`` / ``_exec_many`` (one transaction
+Each backend supplies ``_fetch`` / ``_exec`` / ``_exec_steps`` (one transaction
 per call) taking SQL with ``?`` placeholders; PostgreSQL's turns them into
 ``%s``. Only ``store`` (the ingest hot path) is written per backend.
 
@@ -22,6 +22,15 @@ from typing import Any
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def in_device_order(waiting: list[ToSubmit]) -> list[ToSubmit]:
+    """Keep the arrival order between kiosks, but each kiosk's events in ``seq`` order."""
+    by_device: dict[str, list[ToSubmit]] = {}
+    for item in waiting:
+        by_device.setdefault(item.device, []).append(item)
+    queues = {device: iter(sorted(items, key=lambda i: i.seq)) for device, items in by_device.items()}
+    return [next(queues[item.device]) for item in waiting]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +84,43 @@ class Attempt:
     outcome: str
     http_status: int | None
     detail: str
+    bridge: str = ""
+    digest: str = ""
+
+
+# How long an event waits for its kiosk's previous event to reach the ledger (real time:
+# it covers two bridges storing one kiosk's events a moment apart).
+GAP_WAIT_MS = 5_000
+
+_SETTLE = ("UPDATE events SET status = ?, message = ?, settled = ?, answered = 0"
+           " WHERE id = ? AND status = 'stored'")
+
+# The outcome of an attempt written before its request leaves (write-ahead intent).
+SENDING = "sending"
+# Outcomes after which the request may or may not have been applied: its events
+# are read back (Metrc) or their nonce replayed (BioTrack) before any is sent again.
+# "sending" left behind means the bridge died or was killed mid-call; "abandoned"
+# that it was stopped (SIGTERM, a lost lease) while waiting for the answer.
+AMBIGUOUS = (SENDING, "uncertain", "abandoned")
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """The lease under which a bridge submits for one licence (see ``_postgres.py``).
+
+    Every intent and verdict it writes is checked against the lease's current token
+    in the same transaction, so a bridge that lost its lease writes nothing more.
+    ``guard_ms``: an intent is written only while the lease has at least this long
+    to run, so a call cannot outlive its lease (the call's own timeout)."""
+
+    facility: str
+    holder: str
+    token: int
+    guard_ms: int = 0
+
+
+class LeaseLost(RuntimeError):
+    """This bridge no longer holds the licence's lease: another bridge submits it now."""
 
 
 class LedgerQueries(ABC):
@@ -87,29 +133,47 @@ class LedgerQueries(ABC):
     @abstractmethod
     async def _exec(self, sql: str, params: Sequence[Any] = ()) -> int: ...
 
+    async def _exec_many(self, sql: str, rows: Sequence[Sequence[Any]],
+                         fence: Fence | None = None) -> None:
+        await self._exec_steps([(sql, rows)], fence)
+
     @abstractmethod
-    async def _exec_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    async def _exec_steps(self, steps: Sequence[tuple[str, Sequence[Sequence[Any]]]],
+                          fence: Fence | None = None) -> None:
+        """Each (sql, rows) executed for all its rows, all in one transaction."""
+
+    @abstractmethod
+    async def _fetch_fenced(self, sql: str, params: Sequence[Any], fence: Fence | None
+                            ) -> list[tuple[Any, ...]]:
+        """``_fetch`` in one transaction with the lease check (a no-op without a fence)."""
 
     # --- submission -----------------------------------------------------------
 
     async def to_submit(self, facility: str, limit: int) -> list[ToSubmit]:
-        """Events waiting for the state, oldest first, each kiosk in its own order."""
-        rows = await self._fetch(
-            "SELECT id, facility, device, seq, type, payload FROM events"
-            " WHERE facility = ? AND status = 'stored' ORDER BY received, device, seq LIMIT ?",
-            (facility, limit),
-        )
-        return [ToSubmit(str(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4]), bytes(r[5]))
-                for r in rows]
+        """Events waiting for the state, oldest first, each kiosk in its own ``seq`` order.
 
-    async def settle(self, answers: Sequence[Answer]) -> None:
+        Several bridges share ingest, so a kiosk's event 7 may reach the ledger
+        (through another bridge) before its event 6: the places a device's events
+        take in the arrival order are refilled with them in ``seq`` order. An event
+        whose predecessor is not in the ledger at all waits up to ``GAP_WAIT_MS`` for
+        it (another bridge may be storing it); a gap that stays (the predecessor was
+        quarantined) holds nothing up for longer."""
+        rows = await self._fetch(
+            "SELECT id, facility, device, seq, type, payload FROM events e"
+            " WHERE facility = ? AND status = 'stored' AND (seq <= 1 OR received < ? OR EXISTS"
+            " (SELECT 1 FROM events p WHERE p.facility = e.facility AND p.device = e.device"
+            " AND p.seq = e.seq - 1)) ORDER BY received, device, seq LIMIT ?",
+            (facility, now_ms() - GAP_WAIT_MS, limit),
+        )
+        waiting = [ToSubmit(str(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4]), bytes(r[5]))
+                   for r in rows]
+        return in_device_order(waiting)
+
+    async def settle(self, answers: Sequence[Answer], fence: Fence | None = None) -> None:
         """Record verdicts; an event already settled keeps its first verdict."""
         if answers:
-            await self._exec_many(
-                "UPDATE events SET status = ?, message = ?, settled = ?, answered = 0"
-                " WHERE id = ? AND status = 'stored'",
-                [(a.status, a.message, self.clock(), a.id) for a in answers],
-            )
+            await self._exec_many(_SETTLE, [(a.status, a.message, self.clock(), a.id) for a in answers],
+                                  fence)
 
     async def keep_readback(self, event_id: str, picture: str) -> None:
         """Keep what the read-back of ``event_id`` must compare with (JSON), replacing
@@ -151,18 +215,53 @@ class LedgerQueries(ABC):
         return found
 
     async def record_attempt(self, facility: str, endpoint: str, event_ids: Sequence[str],
-                             outcome: str, http_status: int | None, detail: str) -> None:
+                             outcome: str, http_status: int | None, detail: str, bridge: str = "") -> None:
         await self._exec(
-            "INSERT INTO attempts (at, facility, endpoint, event_ids, outcome, http_status, detail)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO attempts (at, facility, endpoint, event_ids, outcome, http_status, detail, bridge)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (self.clock(), facility, endpoint, json.dumps(list(event_ids)), outcome, http_status,
-             detail[:2000]),
+             detail[:2000], bridge),
         )
 
+    async def begin_attempt(self, facility: str, endpoint: str, event_ids: Sequence[str], digest: str,
+                            bridge: str, fence: Fence | None = None) -> int:
+        """The write-ahead intent: recorded (committed) before the request leaves. Until
+        ``end_attempt`` writes its outcome the attempt counts as ambiguous, so a bridge
+        that dies mid-call leaves its events to be read back, never blindly resent."""
+        rows = await self._fetch_fenced(
+            "INSERT INTO attempts (at, facility, endpoint, event_ids, outcome, http_status, detail,"
+            " bridge, digest) VALUES (?, ?, ?, ?, ?, NULL, '', ?, ?) RETURNING n",
+            (self.clock(), facility, endpoint, json.dumps(list(event_ids)), SENDING, bridge, digest),
+            fence,
+        )
+        return int(rows[0][0])
+
+    async def end_attempt(self, n: int, outcome: str, http_status: int | None, detail: str,
+                          fence: Fence | None = None, answers: Sequence[Answer] = ()) -> None:
+        """The call's outcome and the verdicts it gives, in one transaction: a bridge
+        killed between the two must not leave an answered call with unsettled events
+        (they would look untried, and be sent again)."""
+        steps: list[tuple[str, Sequence[Sequence[Any]]]] = [(
+            "UPDATE attempts SET outcome = ?, http_status = ?, detail = ? WHERE n = ?",
+            [(outcome, http_status, detail[:2000], n)])]
+        if answers:
+            steps.append((_SETTLE, [(a.status, a.message, self.clock(), a.id) for a in answers]))
+        await self._exec_steps(steps, fence)
+
+    async def last_unanswered(self, facility: str) -> int | None:
+        """When (unix ms) the latest call began that a process left behind unanswered
+        (killed, or stopped while waiting: the request may still be on its way)."""
+        rows = await self._fetch("SELECT max(at) FROM attempts WHERE facility = ?"
+                                 " AND outcome IN (?, 'abandoned')", (facility, SENDING))
+        return None if not rows or rows[0][0] is None else int(rows[0][0])
+
     async def uncertain_ids(self, facility: str) -> set[str]:
-        """Events still waiting whose last attempt may have been applied (read back first)."""
+        """Events still waiting that were in an attempt which may have been applied
+        (no recorded outcome, a lost answer, a call abandoned): read back first."""
+        marks = ",".join("?" * len(AMBIGUOUS))
         rows = await self._fetch(
-            "SELECT event_ids FROM attempts WHERE facility = ? AND outcome = 'uncertain'", (facility,)
+            f"SELECT event_ids FROM attempts WHERE facility = ? AND outcome IN ({marks})",
+            (facility, *AMBIGUOUS),
         )
         ids = {i for r in rows for i in json.loads(r[0])}
         waiting = await self.status_of(sorted(ids))
@@ -171,11 +270,12 @@ class LedgerQueries(ABC):
     async def attempts(self, facility: str | None = None) -> list[Attempt]:
         where, params = ("WHERE facility = ?", [facility]) if facility else ("", [])
         rows = await self._fetch(
-            "SELECT at, facility, endpoint, event_ids, outcome, http_status, detail FROM attempts"
-            f" {where} ORDER BY n", params,
+            "SELECT at, facility, endpoint, event_ids, outcome, http_status, detail, bridge, digest"
+            f" FROM attempts {where} ORDER BY n", params,
         )
         return [Attempt(int(r[0]), str(r[1]), str(r[2]), json.loads(r[3]), str(r[4]),
-                        None if r[5] is None else int(r[5]), str(r[6])) for r in rows]
+                        None if r[5] is None else int(r[5]), str(r[6]), str(r[7]), str(r[8]))
+                for r in rows]
 
     # --- loss of access ---------------------------------------------------------
 

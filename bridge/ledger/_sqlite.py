@@ -2,22 +2,27 @@
 
 WAL + synchronous=FULL like the kiosk's outbox: the bridge acks "stored" only
 after this commit, so the commit must survive a power cut. Several bridge
-processes may share the file; ``BEGIN IMMEDIATE`` plus a busy timeout
-serialises their writes.
+processes may read the file while a bridge runs (the ``canopy bridge report``
+commands); ``BEGIN IMMEDIATE`` plus a busy timeout serialises their writes. Only
+one bridge process may submit from it: nothing here could keep two from sending
+the same events, so the second is refused (``claim_submitting``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import aiosqlite
 
 from bridge.ledger._base import (
+    ATTEMPT_COLUMNS,
     IncomingEvent,
     Ledger,
     LedgerCounts,
@@ -27,6 +32,7 @@ from bridge.ledger._base import (
     dedupe_batch,
     event_tag_rows,
 )
+from bridge.ledger._queries import Fence
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -54,9 +60,11 @@ CREATE TABLE IF NOT EXISTS attempts (
     facility    TEXT    NOT NULL,
     endpoint    TEXT    NOT NULL,
     event_ids   TEXT    NOT NULL,  -- JSON array
-    outcome     TEXT    NOT NULL,
+    outcome     TEXT    NOT NULL,  -- "sending" until the answer is written (write-ahead intent)
     http_status INTEGER,
-    detail      TEXT    NOT NULL
+    detail      TEXT    NOT NULL,
+    bridge      TEXT    NOT NULL DEFAULT '',  -- the bridge process that sent it
+    digest      TEXT    NOT NULL DEFAULT ''   -- sha256 of the request's rows
 ) STRICT;
 -- What a read-back compares with, taken just before a send that could count twice
 -- (e.g. the harvest's wet weight): kept here so a bridge restarted between the send
@@ -124,6 +132,7 @@ class SqliteLedger(Ledger):
         self.path = path
         # One connection, one transaction at a time, however many tasks store.
         self._lock = asyncio.Lock()
+        self._claim: IO[str] | None = None
 
     @classmethod
     async def open(cls, path: Path) -> SqliteLedger:
@@ -133,8 +142,37 @@ class SqliteLedger(Ledger):
         await db.execute("PRAGMA synchronous = FULL")
         await db.execute("PRAGMA busy_timeout = 30000")
         await db.executescript(_SCHEMA)
+        cursor = await db.execute("SELECT name FROM pragma_table_info('attempts')")
+        have = {row[0] for row in await cursor.fetchall()}
+        for column, sql_type in ATTEMPT_COLUMNS.items():  # a ledger from before the intents
+            if column not in have:
+                await db.execute(f"ALTER TABLE attempts ADD COLUMN {column} {sql_type}")
         await _index_old_tags(db)
         return cls(db, path)
+
+    async def claim_submitting(self, bridge: str) -> None:
+        """An exclusive lock on ``<ledger>.submitting`` held while the process lives:
+        the kernel drops it when the process dies, even by kill -9."""
+        from canopy.errors import UserError
+
+        lock_path = self.path.with_name(self.path.name + ".submitting")
+        handle = lock_path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            other = handle.read().strip() or "another process"
+            handle.close()
+            raise UserError(
+                f"another bridge is already submitting from the SQLite ledger {self.path}"
+                f" ({other}). A SQLite ledger serves one bridge process: stop the other one,"
+                " or give several bridges a PostgreSQL ledger ([ledger] url = \"postgresql://…\")."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"bridge {bridge}, pid {os.getpid()}\n")
+        handle.flush()
+        self._claim = handle
 
     async def store(self, events: list[IncomingEvent], rejected: list[Rejected]) -> StoreResult:
         async with self._lock:
@@ -204,11 +242,17 @@ class SqliteLedger(Ledger):
             cursor = await self._db.execute(sql, params)
             return cursor.rowcount
 
-    async def _exec_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    async def _fetch_fenced(self, sql: str, params: Sequence[Any], fence: Fence | None
+                            ) -> list[tuple[Any, ...]]:
+        return await self._fetch(sql, params)  # one bridge only: nothing to fence
+
+    async def _exec_steps(self, steps: Sequence[tuple[str, Sequence[Sequence[Any]]]],
+                          fence: Fence | None = None) -> None:
         async with self._lock:
             await self._db.execute("BEGIN IMMEDIATE")
             try:
-                await self._db.executemany(sql, rows)
+                for sql, rows in steps:
+                    await self._db.executemany(sql, rows)
                 await self._db.execute("COMMIT")
             except BaseException:
                 await self._db.execute("ROLLBACK")
@@ -236,3 +280,6 @@ class SqliteLedger(Ledger):
 
     async def close(self) -> None:
         await self._db.close()
+        if self._claim is not None:
+            self._claim.close()  # closing the file releases the lock
+            self._claim = None

@@ -7,11 +7,16 @@ verdict (events that are facility records only, or that the state cannot take).
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
 
 from bridge.ledger import Answer
 from canopy.events import FACILITY_ONLY, Event
@@ -87,3 +92,21 @@ class CallSender:
 def business_date(at: datetime, zone: str) -> date:
     """The state's "actual date" is the facility's local date, not the UTC one."""
     return at.astimezone(ZoneInfo(zone)).date()
+
+
+def body_digest(endpoint: str, rows: list[Any]) -> str:
+    """sha256 of what one call sends, for its write-ahead intent in the ledger: two
+    intents with one digest sent the same body."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, BaseModel):
+            return value.model_dump(mode="json", by_alias=True)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                    if f.name != "result"}  # BioTrack's answer, filled in after the send
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+
+    text = json.dumps([endpoint, plain(rows)], sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()

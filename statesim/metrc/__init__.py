@@ -19,6 +19,7 @@ from statesim.metrc._seed import (
     DEMO_VENDOR_KEY,
     SimSeed,
     demo_seed,
+    demo_seed_for,
     load_seed,
 )
 from statesim.metrc._server import DEFAULT_PORT, MetrcSimulator, serve
@@ -36,6 +37,7 @@ __all__ = [
     "SimCore",
     "SimSeed",
     "demo_seed",
+    "demo_seed_for",
     "load_seed",
     "serve",
 ]

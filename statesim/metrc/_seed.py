@@ -185,3 +185,20 @@ def demo_seed() -> SimSeed:
     """The seed shipped with Canopy: two licenses, rooms, strains, items, tags, plants."""
     text = resources.files("statesim.metrc").joinpath("demo_seed.json").read_text(encoding="utf-8")
     return SimSeed.model_validate(json.loads(text))
+
+
+def demo_seed_for(licences: int) -> SimSeed:
+    """The demo seed's first licence cloned ``licences`` times (``CCL24-0000001`` …), each
+    with its own plant tags and plants (label digits 8–10 carry the licence's number),
+    for benchmarks and tests with many facilities."""
+    seed = demo_seed()
+    base = seed.licenses[0]
+    clones = []
+    for n in range(licences):
+        prefix = f"1A4FF01{n:03d}"
+        tags = [run.model_copy(update={"first": prefix + run.first[10:]}) for run in base.plant_tags]
+        plants = [p.model_copy(update={"label": prefix + p.label[10:]}) for p in base.plants]
+        clones.append(base.model_copy(update={"number": f"CCL24-{n + 1:07d}", "plant_tags": tags,
+                                              "plants": plants, "harvests": (), "packages": ()}))
+    users = tuple(u.model_copy(update={"licenses": tuple(c.number for c in clones)}) for u in seed.users)
+    return seed.model_copy(update={"licenses": tuple(clones), "users": users})

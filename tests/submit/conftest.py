@@ -77,7 +77,7 @@ def provisioned_facility(request: pytest.FixtureRequest) -> str:
 
 
 def bridge_toml(tmp: Path, broker: ProvisionedSite, sim_url: str, *, system: str = "metrc",
-                license: str = LICENSE, **profile: Any) -> Path:
+                license: str = LICENSE, ledger_url: str | None = None, **profile: Any) -> Path:
     settings = {"flush_interval_s": 0.2, "requests_per_s": 20, "timeout_s": 2.0, **profile}
     extra = "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items())
     credentials = (f'[facilities.metrc]\nvendor_key = "{DEMO_VENDOR_KEY}"\nuser_key = "{DEMO_USER_KEY}"\n'
@@ -93,7 +93,7 @@ id = "bridge-submit"
 backoff_min_s = 0.2
 backoff_max_s = 2.0
 [ledger]
-url = "sqlite:///{tmp / 'ledger.db'}"
+url = "{ledger_url or 'sqlite:///' + str(tmp / 'ledger.db')}"
 
 [[facilities]]
 license = "{license}"
