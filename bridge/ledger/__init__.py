@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bridge.ledger._base import IncomingEvent, Ledger, LedgerCounts, Rejected, StoreResult
+from bridge.ledger._base import (
+    IncomingEvent,
+    Ledger,
+    LedgerCounts,
+    QuarantineBound,
+    Rejected,
+    StoreResult,
+)
 from bridge.ledger._postgres import PostgresLedger
-from bridge.ledger._queries import Answer, Attempt, Outage, ToSubmit, Unanswered
+from bridge.ledger._queries import Answer, Attempt, Outage, Timing, ToSubmit, Unanswered
 from bridge.ledger._sqlite import SqliteLedger
 
 __all__ = [
@@ -17,9 +24,11 @@ __all__ = [
     "LedgerCounts",
     "Outage",
     "PostgresLedger",
+    "QuarantineBound",
     "Rejected",
     "SqliteLedger",
     "StoreResult",
+    "Timing",
     "ToSubmit",
     "Unanswered",
     "open_ledger",
