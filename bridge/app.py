@@ -84,7 +84,8 @@ def _ref_source(profile: FacilityProfile) -> RefSource:
         assert profile.metrc is not None
         return MetrcRefSource(MetrcClient(
             profile.base_url, profile.metrc.vendor_key.get_secret_value(),
-            profile.metrc.user_key.get_secret_value(), profile.license, timeout=profile.timeout_s))
+            profile.metrc.user_key.get_secret_value(), profile.license, timeout=profile.timeout_s),
+            room_kinds=profile.room_kinds)
     from bridge.state.biotrack import BioTrackClient
 
     assert profile.biotrack is not None
