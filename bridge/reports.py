@@ -1,4 +1,4 @@
-"""Compliance reports from the ledger: outages, rejections, and everything about one tag.
+"""Compliance reports from the ledger: outages, rejections, held records, one tag's history.
 
 California lets a licensee keep working through a loss of access only with a
 record of it (start, end, cause) and requires notifying the state after 72 hours;
@@ -68,6 +68,12 @@ async def rejections(ledger: Ledger, facility: str | None = None) -> Report:
                   "message"), rows)
 
 
+async def held(ledger: Ledger, facility: str | None = None) -> Report:
+    rows = [(*r[:6], _when(int(r[6])), r[7]) for r in await ledger.held(facility)]
+    return Report("Records held for a person to confirm their time (canopy bridge confirm)",
+                  ("event", "facility", "device", "seq", "type", "at", "received", "why"), rows)
+
+
 async def activity(ledger: Ledger, tag: str) -> Report:
     rows = [tuple(r) for r in await ledger.activity(tag)]
     return Report(f"Everything recorded about {tag}", ("event", "facility", "device", "seq", "type",
@@ -78,4 +84,4 @@ def render(report: Report, fmt: str) -> str:
     return {"table": report.as_table, "json": report.as_json, "csv": report.as_csv}[fmt]()
 
 
-__all__: Sequence[str] = ("Report", "activity", "outages", "rejections", "render")
+__all__: Sequence[str] = ("Report", "activity", "held", "outages", "rejections", "render")

@@ -10,6 +10,7 @@ from bridge.submit._biotrack import BioTrackMapper, BioTrackSender
 from bridge.submit._metrc import MetrcMapper, MetrcSender
 from bridge.submit._ops import LOCAL_ONLY, Mapper, Op, Sender, business_date
 from bridge.submit._submitter import SubmitStats, Submitter
+from bridge.vetting import vetted
 
 __all__ = [
     "LOCAL_ONLY",
@@ -39,7 +40,8 @@ def submitter_for(profile: FacilityProfile, ledger: Ledger, **kw: object) -> Sub
                              profile.metrc.user_key.get_secret_value(), profile.license,
                              timeout=profile.timeout_s)
         return Submitter(
-            profile.license, ledger, MetrcMapper(client, profile.timezone, pictures=ledger),
+            profile.license, ledger,
+            vetted(MetrcMapper(client, profile.timezone, pictures=ledger), profile, ledger),
             MetrcSender(client),
             batch_size=profile.batch_size, flush_interval_s=profile.flush_interval_s,
             requests_per_s=profile.requests_per_s, outage_alert_hours=profile.outage_alert_hours,
@@ -52,7 +54,7 @@ def submitter_for(profile: FacilityProfile, ledger: Ledger, **kw: object) -> Sub
     bt = BioTrackClient(profile.base_url, creds.ubi, creds.username, creds.password.get_secret_value(),
                         training=creds.training, location=creds.location, timeout=profile.timeout_s)
     return Submitter(
-        profile.license, ledger, BioTrackMapper(bt), BioTrackSender(bt),
+        profile.license, ledger, vetted(BioTrackMapper(bt), profile, ledger), BioTrackSender(bt),
         batch_size=profile.batch_size, flush_interval_s=profile.flush_interval_s,
         requests_per_s=profile.requests_per_s, outage_alert_hours=profile.outage_alert_hours,
         **kw,  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""``canopy bridge report outages|rejections|activity TAG``: compliance reports."""
+"""``canopy bridge report outages|rejections|held|activity TAG``: compliance reports."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from cli.commands.bridge import common
 
 def register(actions: Any) -> None:
     parser: argparse.ArgumentParser = actions.add_parser(
-        "report", help="compliance reports: outages, rejections, activity of one tag"
+        "report", help="compliance reports: outages, rejections, held records, activity of one tag"
     )
     common(parser)
-    parser.add_argument("kind", choices=["outages", "rejections", "activity"])
+    parser.add_argument("kind", choices=["outages", "rejections", "held", "activity"])
     parser.add_argument("tag", nargs="?", help="the tag, for `activity`")
     parser.add_argument("--facility", help="one licence only")
     fmt = parser.add_mutually_exclusive_group()
@@ -26,7 +26,7 @@ def register(actions: Any) -> None:
     parser.set_defaults(func=run, fmt="table")
 
 
-def _must_exist(url: str, config: Path | None) -> None:
+def must_exist(url: str, config: Path | None) -> None:
     """A report reads the ledger the bridge writes; it never starts an empty one."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     if args.kind == "activity" and not args.tag:
         raise UserError("activity needs the tag: canopy bridge report activity 1A4FF01…")
     config = load_config(BridgeConfig, args.config)
-    _must_exist(config.ledger.url, args.config)
+    must_exist(config.ledger.url, args.config)
 
     async def make() -> reports.Report:
         try:
@@ -55,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
                 return await reports.outages(ledger, args.facility)
             if args.kind == "rejections":
                 return await reports.rejections(ledger, args.facility)
+            if args.kind == "held":
+                return await reports.held(ledger, args.facility)
             return await reports.activity(ledger, args.tag)
         finally:
             await ledger.close()
