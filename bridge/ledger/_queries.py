@@ -292,3 +292,16 @@ class LedgerQueries(ABC):
         """(kept rows, kept bytes, counted but not kept) per (facility, device)."""
         rows = await self._fetch("SELECT facility, device, kept, bytes, dropped FROM quarantine_counts")
         return {(str(r[0]), str(r[1])): (int(r[2]), int(r[3]), int(r[4])) for r in rows}
+
+    async def recent_times(self, since_ms: int,
+                           per_device: int = 20) -> dict[tuple[str, str], list[tuple[str, int]]]:
+        """(at, received) of each device's latest events received since ``since_ms``:
+        what tells a kiosk whose clock is off (bridge/fleet.py)."""
+        rows = await self._fetch(
+            "SELECT facility, device, at, received FROM (SELECT facility, device, at, received,"
+            " row_number() OVER (PARTITION BY facility, device ORDER BY seq DESC) AS r FROM events"
+            " WHERE received >= ?) AS t WHERE r <= ?", (since_ms, per_device))
+        out: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        for r in rows:
+            out.setdefault((str(r[0]), str(r[1])), []).append((str(r[2]), int(r[3])))
+        return out
