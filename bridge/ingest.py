@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -219,7 +220,8 @@ class Ingest:
             )
         for (facility, device), acks in by_device.items():
             try:
-                for payload in ack_messages.encode(acks):
+                # The bridge's clock rides along: a kiosk compares its own (canopy doctor).
+                for payload in ack_messages.encode(acks, sent_ms=time.time_ns() // 1_000_000):
                     self.conn.publish(topics.acks(facility, device), payload, qos=1)
             except NotConnected:
                 # The kiosk republishes after its ack timeout and we answer then.

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agent.outbox import Outbox
-from agent.uplink import Uplink, UplinkSettings
+from agent.uplink import Uplink, UplinkSettings, clock_file, read_clock_offset
 from bridge.ledger import open_ledger
 from canopy.mqtt import MqttSettings
 from canopy.workerfile import Former, add_worker, read_file, write_file
@@ -214,3 +214,6 @@ async def test_implausible_times_are_held_until_a_person_confirms_them(
         datetime(today.year, today.month, today.day, 9, 30, tzinfo=ZONE).astimezone(UTC).strftime(
             "%Y-%m-%dT%H:%M"))
     assert line.bridge.log.read_text().count("not checked against a worker list") == 1
+    # The bridge's acks carried its clock: the kiosk keeps the comparison for `canopy doctor`.
+    kept = read_clock_offset(clock_file(tmp_path / "kiosk" / "outbox.db"))
+    assert kept is not None and abs(kept[0]) < 5
