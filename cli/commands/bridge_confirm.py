@@ -46,6 +46,8 @@ def parse_when(text: str, zone: str) -> datetime:
         raise UserError(f"--at {text!r}: use e.g. 2026-12-07T14:05 (local) or 2026-12-07T22:05Z") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(zone))
+    if value > datetime.now(UTC):
+        raise UserError(f"--at {text!r} is in the future: give the time it really happened")
     return value.astimezone(UTC)
 
 

@@ -24,6 +24,7 @@ import pytest
 from agent.outbox import Outbox
 from agent.uplink import Uplink, UplinkSettings, clock_file, read_clock_offset
 from bridge.ledger import open_ledger
+from canopy.events import format_utc
 from canopy.mqtt import MqttSettings
 from canopy.workerfile import Former, add_worker, read_file, write_file
 from cli.broker import Mosquitto
@@ -189,9 +190,11 @@ async def test_implausible_times_are_held_until_a_person_confirms_them(
     assert "after the bridge received it" in held[ahead]["why"]
     assert "before the kiosk's previous record" in held[behind]["why"]
 
-    # The harvest really happened today at 09:30 local time; the move when the kiosk said.
-    today = now.astimezone(ZONE).date()
-    done = cli(tmp_path, "confirm", ahead, "--at", f"{today.isoformat()}T09:30", "--by", "it-alex")
+    # The harvest really happened an hour ago (local time, as a person types it).
+    really = (now - timedelta(hours=1)).astimezone(ZONE).replace(second=0, microsecond=0)
+    future = cli(tmp_path, "confirm", ahead, "--at", (now + timedelta(days=1)).isoformat())
+    assert future.returncode != 0 and "in the future" in future.stderr
+    done = cli(tmp_path, "confirm", ahead, "--at", really.strftime("%Y-%m-%dT%H:%M"), "--by", "it-alex")
     assert done.returncode == 0, done.stderr
     assert "confirmed by it-alex" in done.stdout
     done = cli(tmp_path, "confirm", behind, "--as-recorded", "--by", "it-alex")
@@ -201,7 +204,7 @@ async def test_implausible_times_are_held_until_a_person_confirms_them(
 
     states = await line.settled([ahead, behind], timeout=60)
     assert (states[ahead], states[behind]) == ("accepted", "accepted")
-    assert line.plant(PLANT.format(8))["HarvestedDate"] == today.isoformat()  # not three days ahead
+    assert line.plant(PLANT.format(8))["HarvestedDate"] == really.date().isoformat()  # not 3 days ahead
     assert line.plant(PLANT.format(2))["LocationName"] == "Flower Room B"
     ledger = await open_ledger(ledger_url)
     try:
@@ -210,9 +213,7 @@ async def test_implausible_times_are_held_until_a_person_confirms_them(
         await ledger.close()
     assert set(confirmed) == {ahead, behind}
     assert all(r[2] == "it-alex" for r in confirmed.values())
-    assert str(confirmed[ahead][1]).startswith(
-        datetime(today.year, today.month, today.day, 9, 30, tzinfo=ZONE).astimezone(UTC).strftime(
-            "%Y-%m-%dT%H:%M"))
+    assert str(confirmed[ahead][1]) == format_utc(really)
     assert line.bridge.log.read_text().count("not checked against a worker list") == 1
     # The bridge's acks carried its clock: the kiosk keeps the comparison for `canopy doctor`.
     kept = read_clock_offset(clock_file(tmp_path / "kiosk" / "outbox.db"))
