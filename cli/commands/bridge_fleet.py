@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from cli.runtime import setup_logging
 
     config = load_config(BridgeConfig, args.config)
-    if args.verbose:
+    if getattr(args, "verbose", False):  # absent where a caller registers the action alone
         setup_logging(True)
     else:  # errors end in one UserError line; the connection's own log would repeat it
         logging.getLogger().addHandler(logging.NullHandler())
