@@ -46,9 +46,13 @@ def parse_when(text: str, zone: str) -> datetime:
         raise UserError(f"--at {text!r}: use e.g. 2026-12-07T14:05 (local) or 2026-12-07T22:05Z") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(zone))
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 moved across a zone
+        raise UserError(f"--at {text!r} is not a time a record can have") from None
     if value > datetime.now(UTC):
         raise UserError(f"--at {text!r} is in the future: give the time it really happened")
-    return value.astimezone(UTC)
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
