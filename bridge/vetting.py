@@ -6,11 +6,11 @@ otherwise put any name and any date into the state's records. ``Vetting`` wraps
 a facility's mapper and, before mapping, checks:
 
 - **when**: an event stamped further in the future than ``max_clock_skew_s``
-  past the bridge's receipt, or earlier than its device's previous event (by
-  ``seq``), is *held* (ledger status ``held``): never sent, shown by ``canopy
-  bridge report held``, released by ``canopy bridge confirm`` with the time to
-  report. A confirmed time is then the event's time for every later check and
-  for the state's date;
+  past the bridge's receipt, earlier than its device's previous event (by
+  ``seq``), or more than a year before its receipt, is *held* (ledger status
+  ``held``): never sent, shown by ``canopy bridge report held``, released by
+  ``canopy bridge confirm`` with the time to report. A confirmed time is then
+  the event's time for every later check and for the state's date;
 - **who**: ``user`` and ``witness`` were on the facility's worker list at that
   time (the bridge's workers file keeps leavers with the time they left); a
   witness signs waste and destruction where the profile says so; a correction
@@ -32,7 +32,15 @@ from zoneinfo import ZoneInfo
 
 from bridge.ledger import Answer, Ledger
 from bridge.roster import Signature, signature
-from canopy.events import Event, HarvestWaste, Payload, PlantDestroyCompleted, PlantDestroyed, RecordCorrected
+from canopy.events import (
+    Event,
+    HarvestWaste,
+    Payload,
+    PlantDestroyCompleted,
+    PlantDestroyed,
+    RecordCorrected,
+    format_utc,
+)
 from canopy.workerfile import BRIDGE_HINT, Former, Worker, WorkerFile, WorkerFileError, read_file
 
 if TYPE_CHECKING:
@@ -44,6 +52,10 @@ log = logging.getLogger(__name__)
 # Records of waste and destruction: the ones the kiosk asks a witness for where the
 # facility profile sets ``witness_required_for_waste`` (agent/workflows/base.py).
 WITNESSED: frozenset[type[Payload]] = frozenset({PlantDestroyed, HarvestWaste, PlantDestroyCompleted})
+# A kiosk keeps records while the bridge is away, for days; a record older than this
+# when it arrives has a broken clock behind it (and a year-1 date would break the
+# state's "actual date" besides).
+OLDEST = timedelta(days=366)
 # Records a supervisor signs (as the witness) unless the worker is one.
 SUPERVISED: frozenset[type[Payload]] = frozenset({RecordCorrected})
 
@@ -120,6 +132,9 @@ class Vetting:
         if event.at > received + self.skew:
             return self._hold(event, f"its time {self._local(event.at)} is"
                                      f" {_span(event.at - received)} after the bridge received it")
+        if event.at < received - OLDEST:
+            return self._hold(event, f"its time {self._local(event.at)} is more than a year before"
+                                     " the bridge received it")
         if timing.previous_at is not None and event.at < (previous := _instant(timing.previous_at)):
             return self._hold(event, f"its time {self._local(event.at)} is before the kiosk's"
                                      f" previous record ({self._local(previous)})")
@@ -161,7 +176,10 @@ class Vetting:
         return f"{who} was not on this facility's worker list at {self._local(at)}"
 
     def _local(self, at: datetime) -> str:
-        return at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+        try:
+            return at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+        except OverflowError:  # year 1 or 9999 cannot move across a zone
+            return format_utc(at)
 
 
 def vetted(inner: Mapper, profile: FacilityProfile, ledger: Ledger) -> Mapper:

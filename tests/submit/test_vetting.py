@@ -167,10 +167,14 @@ async def test_implausible_times_are_held_until_a_person_confirms_them(
         "weight": weight("812.40")}, user="w-sam", at=now + timedelta(days=3))).id
     behind = (await out.append("plant.moved", {"tag": PLANT.format(2), "location": "Flower Room B"},
                                user="w-sam", at=now - timedelta(hours=1))).id
+    # A clock reset to its factory date.
+    ancient = (await out.append("plant.moved", {"tag": PLANT.format(3), "location": "Flower Room B"},
+                                user="w-sam", at=datetime(2001, 1, 1, tzinfo=UTC))).id
     await line.settled([first])
 
     async def both_held() -> bool:
-        return (await statuses(ledger_url, [ahead, behind])) == {ahead: "held", behind: "held"}
+        return (await statuses(ledger_url, [ahead, behind, ancient])) == {
+            ahead: "held", behind: "held", ancient: "held"}
 
     deadline = asyncio.get_running_loop().time() + 30
     while not await both_held():
@@ -186,7 +190,8 @@ async def test_implausible_times_are_held_until_a_person_confirms_them(
     listed = cli(tmp_path, "report", "held", "--json")
     assert listed.returncode == 0, listed.stderr
     held = {row["event"]: row for row in json.loads(listed.stdout)}
-    assert set(held) == {ahead, behind}
+    assert set(held) == {ahead, behind, ancient}
+    assert "more than a year before the bridge received it" in held[ancient]["why"]
     assert "after the bridge received it" in held[ahead]["why"]
     assert "before the kiosk's previous record" in held[behind]["why"]
 
@@ -199,19 +204,22 @@ async def test_implausible_times_are_held_until_a_person_confirms_them(
     assert "confirmed by it-alex" in done.stdout
     done = cli(tmp_path, "confirm", behind, "--as-recorded", "--by", "it-alex")
     assert done.returncode == 0, done.stderr
+    done = cli(tmp_path, "confirm", ancient, "--at", really.strftime("%Y-%m-%dT%H:%M"), "--by", "it-alex")
+    assert done.returncode == 0, done.stderr
     again = cli(tmp_path, "confirm", behind, "--as-recorded")
     assert again.returncode != 0 and "no held record" in again.stderr
 
-    states = await line.settled([ahead, behind], timeout=60)
-    assert (states[ahead], states[behind]) == ("accepted", "accepted")
+    states = await line.settled([ahead, behind, ancient], timeout=60)
+    assert (states[ahead], states[behind], states[ancient]) == ("accepted",) * 3
     assert line.plant(PLANT.format(8))["HarvestedDate"] == really.date().isoformat()  # not 3 days ahead
     assert line.plant(PLANT.format(2))["LocationName"] == "Flower Room B"
+    assert line.plant(PLANT.format(3))["LocationName"] == "Flower Room B"
     ledger = await open_ledger(ledger_url)
     try:
         confirmed = {str(r[0]): r for r in await ledger.confirmations()}
     finally:
         await ledger.close()
-    assert set(confirmed) == {ahead, behind}
+    assert set(confirmed) == {ahead, behind, ancient}
     assert all(r[2] == "it-alex" for r in confirmed.values())
     assert str(confirmed[ahead][1]) == format_utc(really)
     assert line.bridge.log.read_text().count("not checked against a worker list") == 1
