@@ -16,11 +16,14 @@ but not yet stored by the bridge.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -67,6 +70,29 @@ def status_payload(facility: str, device: str, state: kiosk_status.Reported,
                                oldest_unsent_age_s=status.oldest_unsent_age_s, fault=status.fault)
 
 
+def clock_file(outbox_path: Path) -> Path:
+    """Where the uplink keeps its last clock comparison with the bridge."""
+    return outbox_path.with_name("bridge-clock.json")
+
+
+def write_clock_offset(path: Path, offset_s: float, measured: float) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"offset_s": round(offset_s, 3), "measured": int(measured)}))
+    os.replace(tmp, path)
+
+
+def read_clock_offset(path: Path) -> tuple[float, float] | None:
+    """(offset_s, measured unix s) as the uplink last wrote them; None if absent or unreadable."""
+    try:
+        body = json.loads(path.read_text())
+        offset, measured = body["offset_s"], body["measured"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (offset, measured)):
+        return None
+    return float(offset), float(measured)
+
+
 def parse_acks(payload: bytes) -> list[Settlement]:
     """The bridge's ack message → settlements; an unreadable one raises ``InvalidAck``."""
     out: list[Settlement] = []
@@ -101,6 +127,9 @@ class Uplink:
         self._on_ref = on_ref
         self._refs: asyncio.Queue[Message] = asyncio.Queue()
         self.status = UplinkStatus()
+        # This kiosk's clock minus the bridge's, from the last ack that said (canopy doctor).
+        self.clock_offset_s: float | None = None
+        self._clock_kept: tuple[float, float] | None = None  # (offset, when) last written
         self.conn = MqttConnection(
             mqtt,
             client_id=device,
@@ -162,8 +191,23 @@ class Uplink:
         elif self.status.fault and self.status.fault.startswith("broker refused"):
             self.status.fault = None
 
+    def _keep_clock_offset(self) -> None:
+        """Write the offset next to the outbox for ``canopy doctor`` (when it moved, or hourly)."""
+        offset, now = self.clock_offset_s, time.time()
+        kept = self._clock_kept
+        if offset is None or (kept is not None and abs(kept[0] - offset) < 1 and now - kept[1] < 3600):
+            return
+        try:
+            write_clock_offset(clock_file(self.outbox.path), offset, now)
+            self._clock_kept = (offset, now)
+        except OSError as exc:
+            log.warning("cannot keep the clock offset: %s", exc)
+
     def _on_message(self, message: Message) -> None:
         if message.topic == self.acks_topic:
+            bridge_now = acks.sent_at(message.payload)
+            if bridge_now is not None:  # read on arrival: the offset is off by the latency only
+                self.clock_offset_s = time.time() - bridge_now
             self._acks.put_nowait(message)
         elif self._on_ref is not None and message.topic.startswith(self.ref_prefix):
             self._refs.put_nowait(message)
@@ -296,6 +340,7 @@ class Uplink:
                 continue
             for message in batch:
                 self.conn.ack(message)
+            self._keep_clock_offset()
             for s in settlements:
                 if self._awaiting.pop(s.id, None) is not None:
                     self.status.acked += 1

@@ -33,6 +33,7 @@ from bridge.roster import RosterFeed, Signature, read_roster
 from bridge.state.plugin import Connection, Shared
 from bridge.state.registry import connect_all
 from bridge.submit import LicenceLeases, Submitter
+from bridge.vetting import vetted
 from canopy import bridge_status, topics
 from canopy.errors import UserError
 from canopy.refdata import Profile, Roster
@@ -110,7 +111,7 @@ async def run_bridge(config: BridgeConfig) -> None:
 
 def _submitter(profile: FacilityProfile, connection: Connection, ledger: Ledger,
                wake: Callable[[], None], bridge: str, fence: Fence) -> Submitter:
-    return Submitter(profile.license, ledger, connection.mapper, connection.sender,
+    return Submitter(profile.license, ledger, vetted(connection.mapper, profile, ledger), connection.sender,
                      batch_size=profile.batch_size, flush_interval_s=profile.flush_interval_s,
                      outage_alert_hours=profile.outage_alert_hours, on_settled=wake,
                      bridge=bridge, fence=fence)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from bridge.ingest import IngestSettings
 from bridge.state.registry import SYSTEMS, SystemName
 from canopy.mqtt import MqttSettings
-from canopy.refdata import Scale
+from canopy.refdata import RoomKind, Scale
 from canopy.topics import NAME_PATTERN
 
 
@@ -78,9 +78,18 @@ class FacilityProfile(BaseModel):
     reads_at_once: Annotated[int, Field(ge=1)] = 10
     timeout_s: Annotated[float, Field(gt=0)] = 30.0
     witness_required_for_waste: bool = False
+    # A correction by a worker who is not a supervisor needs a supervisor's sign-off
+    # (the kiosk's rule, agent/config.py); the bridge checks it too (bridge/vetting.py).
+    corrections_need_supervisor: bool = True
+    # A kiosk clock further ahead than this is wrong: such events are held for a
+    # person to confirm, and `canopy bridge fleet` flags the kiosk.
+    max_clock_skew_s: Annotated[float, Field(gt=0)] = 300.0
     outage_alert_hours: Annotated[float, Field(gt=0)] = 72.0  # CA: notify the state after 72 h
     refsync_interval_s: Annotated[float, Field(gt=0)] = 300.0
     scales: list[Scale] = Field(default_factory=list, description="registered legal-for-trade scales")
+    # What a room is for where the state's location types cannot tell (Metrc: a room for
+    # plants may be vegetative or flowering), by room name: e.g. {"Flower Room A" = "flowering"}.
+    room_kinds: dict[str, RoomKind] = Field(default_factory=dict)
     # Who may sign in at this facility's kiosks, published to all of them (bridge/roster.py).
     workers_file: Path | None = Field(
         default=None, description="the facility's workers (JSON), written by `canopy bridge add-worker`")

@@ -23,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from canopy import kiosk_status, topics
 from canopy.errors import UserError
@@ -38,6 +39,9 @@ from canopy.mqtt import (
     wait_connected,
 )
 from canopy.topics import FLEET_CERT, FLEET_KEY, fleet_login, probe_topic
+
+if TYPE_CHECKING:
+    from bridge.ledger import Ledger
 
 
 async def collect_fleet(
@@ -146,22 +150,70 @@ def _ago(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days ago"
 
 
-def fleet_table(rows: list[KioskStatus], *, now: float) -> str:
+# How far back the clock check looks: a kiosk's clock as its recent records show it.
+CLOCK_WINDOW_S = 24 * 3600
+
+
+def clock_note(times: list[tuple[str, int]], bound_s: float) -> str:
+    """"ok", or how far a kiosk's clock is off, from its records' (at, received at the bridge).
+
+    A record is never received before it happens: any record stamped later than it
+    arrived shows a clock ahead by at least that much. Every record arrives some time
+    after it happens (seconds, or days from an outbox backlog): the smallest delay
+    among recent records is an upper bound on a clock behind, reported only when
+    even the freshest record arrived "too late".
+    """
+    if not times:
+        return "-"
+    gaps = [(received / 1000 - datetime.fromisoformat(at).timestamp()) for at, received in times]
+    if -min(gaps) > bound_s:
+        return f"ahead {_span(-min(gaps))}"
+    if min(gaps) > bound_s:
+        return f"behind {_span(min(gaps))}?"
+    return "ok"
+
+
+async def clock_notes(ledger: Ledger, bounds: dict[str, float], *, default_s: float,
+                      now: float) -> dict[tuple[str, str], str]:
+    """Each kiosk's clock as its recent records show it; ``bounds`` per facility licence."""
+    recent = await ledger.recent_times(int((now - CLOCK_WINDOW_S) * 1000))
+    return {key: clock_note(times, bounds.get(key[0], default_s)) for key, times in recent.items()}
+
+
+def _span(seconds: float) -> str:
+    return _ago(seconds).removesuffix(" ago")
+
+
+def fleet_table(rows: list[KioskStatus], *, now: float,
+                clocks: dict[tuple[str, str], str] | None = None) -> str:
     """A plain-text table, one kiosk a line, for a terminal."""
     if not rows:
         return "no kiosk has published a status yet"
-    header = ("FACILITY", "DEVICE", "STATE", "LAST SEEN", "BACKLOG", "OLDEST UNSENT", "VERSION", "FAULT")
+    header: tuple[str, ...] = ("FACILITY", "DEVICE", "STATE", "LAST SEEN", "BACKLOG", "OLDEST UNSENT",
+                               "VERSION", "FAULT")
+    if clocks is not None:
+        header = (*header, "CLOCK")
     body = []
     for r in rows:
         seen = _ago(now - r.last_seen.timestamp()) if r.last_seen else "-"
         age = r.oldest_unsent_age_s
         oldest = _ago(age).removesuffix(" ago") if age is not None else "-"
-        body.append((r.facility, r.device, r.state, seen, "-" if r.backlog is None else str(r.backlog),
-                     oldest, r.version or "-", r.fault or "-"))
+        row: tuple[str, ...] = (r.facility, r.device, r.state, seen,
+                                "-" if r.backlog is None else str(r.backlog), oldest, r.version or "-",
+                                r.fault or "-")
+        if clocks is not None:
+            row = (*row, clocks.get((r.facility, r.device), "-"))
+        body.append(row)
     widths = [max(len(row[i]) for row in (header, *body)) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
              for row in (header, *body)]
     counts = {s: sum(1 for r in rows if r.state == s) for s in ("online", "stale", "offline")}
     lines.append(f"{len(rows)} kiosks: {counts['online']} online, {counts['stale']} stale, "
                  f"{counts['offline']} offline")
+    off = [f"{r.facility}/{r.device}" for r in rows
+           if (clocks or {}).get((r.facility, r.device), "-").startswith(("ahead", "behind"))]
+    if off:
+        lines.append(f"clock off on {', '.join(off)}: its records' times cannot be trusted; check"
+                     " its time sync (canopy doctor on the kiosk); records dated ahead are held"
+                     " (canopy bridge report held)")
     return "\n".join(lines)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bridge.ledger import IncomingEvent, Ledger, Rejected, StoreResult
+from bridge.ledger import IncomingEvent, Ledger, QuarantineBound, Rejected, StoreResult
 from canopy import acks as ack_messages
 from canopy import topics
 from canopy.events import MAX_MESSAGE_BYTES, InvalidEvent, format_utc, parse_event, split_message
@@ -40,6 +41,10 @@ class IngestSettings(BaseModel):
     batch_max: Annotated[int, Field(ge=1, le=10000)] = 1000  # events per ledger transaction
     batch_wait_ms: Annotated[float, Field(ge=0, le=1000)] = 5.0
     receive_window: Annotated[int, Field(ge=1, le=65535)] = 2000
+    # What one device's invalid messages may fill in the ledger's quarantine; more
+    # are counted (and their kiosk told), not kept.
+    quarantine_max_rows: Annotated[int, Field(ge=1)] = 1000
+    quarantine_max_bytes: Annotated[int, Field(ge=1)] = 16 * 1024 * 1024
 
 
 @dataclass
@@ -65,7 +70,11 @@ class Ingest:
     ) -> None:
         self.settings = settings
         self.ledger = ledger
+        ledger.quarantine_bound = QuarantineBound(settings.quarantine_max_rows,
+                                                  settings.quarantine_max_bytes)
         self.stats = IngestStats()
+        # Devices whose quarantine was full, said once each (a flood must not flood the log).
+        self._full: set[tuple[str, str]] = set()
         use_share = settings.shared_group is not None and mqtt.protocol == "5"
         subscription = (
             topics.shared(settings.shared_group, topics.ALL_EVENTS)  # type: ignore[arg-type]
@@ -156,6 +165,7 @@ class Ingest:
         self.stats.stored += len(result.new)
         self.stats.duplicates += len(result.duplicate)
         self.stats.rejected += len(rejected) + len(result.conflict)
+        self._log_quarantine(rejected, result)
         self._answer(events, rejected, result)
 
     async def _quarantine_refused(self, item: IncomingEvent | Rejected, error: Exception) -> None:
@@ -168,10 +178,28 @@ class Ingest:
             await self.ledger.store([], [record])
         except Exception as exc:
             raise LedgerDown() from exc
-        log.error("quarantined event %s from %s/%s: %s", item.id, item.facility, item.device, reason)
         self.stats.received += 1
         self.stats.rejected += 1
+        self._log_quarantine([record], StoreResult())
         self._answer([], [record], StoreResult())
+
+    def _log_quarantine(self, rejected: list[Rejected], result: StoreResult) -> None:
+        """One line per quarantined message, with its device and reason; one line per
+        device when its quarantine is full (what is over the bound is only counted)."""
+        not_kept = {id(r) for r in result.not_kept}
+        for event_id in result.conflict:
+            log.warning("quarantined event %s: %s", event_id, "a different record already uses its id")
+        for record in rejected:
+            if id(record) not in not_kept:
+                log.warning("quarantined a message from %s: %s", _source(record), record.reason)
+        for record in result.not_kept:
+            key = (record.facility or "", record.device or "")
+            if key not in self._full:
+                self._full.add(key)
+                bound = self.ledger.quarantine_bound
+                log.error("quarantine for %s is full (%d messages or %d bytes): further invalid"
+                          " messages from it are counted, not kept (last: %s)", _source(record),
+                          bound.rows, bound.bytes, record.reason)
 
     def _answer(self, events: list[IncomingEvent], rejected: list[Rejected], result: StoreResult) -> None:
         """Tell each kiosk what happened, one message per kiosk per batch."""
@@ -196,7 +224,8 @@ class Ingest:
             )
         for (facility, device), acks in by_device.items():
             try:
-                for payload in ack_messages.encode(acks):
+                # The bridge's clock rides along: a kiosk compares its own (canopy doctor).
+                for payload in ack_messages.encode(acks, sent_ms=time.time_ns() // 1_000_000):
                     self.conn.publish(topics.acks(facility, device), payload, qos=1)
             except NotConnected:
                 # The kiosk republishes after its ack timeout and we answer then.
@@ -264,6 +293,12 @@ def mentioned_names(event: Any) -> tuple[str, ...]:
     if event.corrects is not None:
         found.append(f"{CORRECTS}{event.corrects}")
     return tuple(dict.fromkeys(found))
+
+
+def _source(record: Rejected) -> str:
+    if record.facility is None or record.device is None:
+        return f"topic {record.topic!r}"
+    return f"{record.facility}/{record.device}" + (f" (event {record.event_id})" if record.event_id else "")
 
 
 def _guess_id(payload: bytes) -> str | None:

@@ -1,4 +1,4 @@
-"""Compliance reports from the ledger: outages, rejections, and everything about one tag.
+"""Compliance reports from the ledger: outages, rejections, held records, one tag's history.
 
 California lets a licensee keep working through a loss of access only with a
 record of it (start, end, cause) and requires notifying the state after 72 hours;
@@ -147,6 +147,14 @@ async def rejections(ledger: Ledger, facility: str | None = None, clock: Clock |
                   "worker", "state_said", "corrected_by", "event"), rows)
 
 
+async def held(ledger: Ledger, facility: str | None = None, clock: Clock | None = None) -> Report:
+    clock = clock or Clock()
+    rows = [(*r[:5], clock.iso(r[1], r[5]), clock.ms(r[1], int(r[6])), r[7])
+            for r in await ledger.held(facility)]
+    return Report("Records held for a person to confirm their time (canopy bridge confirm)",
+                  ("event", "facility", "device", "seq", "type", "at", "received", "why"), rows)
+
+
 ACTIVITY_COLUMNS = ("when", "facility", "device", "seq", "record", "worker", "witness", "weight",
                     "scale", "reason", "method", "where", "status", "state_said", "event")
 
@@ -168,4 +176,4 @@ def render(report: Report, fmt: str) -> str:
     return {"table": report.as_table, "json": report.as_json, "csv": report.as_csv}[fmt]()
 
 
-__all__: Sequence[str] = ("Clock", "Facts", "Report", "activity", "outages", "rejections", "render")
+__all__: Sequence[str] = ("Clock", "Facts", "Report", "activity", "held", "outages", "rejections", "render")

@@ -1,9 +1,11 @@
 """Ack messages, bridge → kiosk on ``canopy/v1/<facility>/<device>/acks``.
 
-``{"v": 1, "acks": [{"id": …, "status": "stored"|"accepted"|"rejected",
-"message": …, "code": …}, …]}``. Many acks share one message, but never so many
-that it nears the broker's packet limit: a drained backlog acks thousands of
-events at once, and one oversize packet gets the whole connection dropped.
+``{"v": 1, "t": <bridge clock, unix ms>, "acks": [{"id": …, "status":
+"stored"|"accepted"|"rejected", "message": …, "code": …}, …]}``. ``t`` (optional)
+lets a kiosk compare its clock with the bridge's (``canopy doctor``).
+Many acks share one message, but never so many that it nears the broker's
+packet limit: a drained backlog acks thousands of events at once, and one
+oversize packet gets the whole connection dropped.
 
 Both ends use this module: the bridge ``encode``s, the kiosk ``decode``s.
 """
@@ -36,13 +38,31 @@ class Ack:
     code: str | None = None
 
 
-def encode(acks: Sequence[dict[str, Any]]) -> list[bytes]:
-    """One or more ack messages carrying ``acks`` in order."""
+def encode(acks: Sequence[dict[str, Any]], *, sent_ms: int | None = None) -> list[bytes]:
+    """One or more ack messages carrying ``acks`` in order (``sent_ms``: the bridge's clock)."""
+    head: dict[str, Any] = {"v": 1} if sent_ms is None else {"v": 1, "t": sent_ms}
     return [
-        json.dumps({"v": 1, "acks": list(acks[start : start + ACKS_PER_MESSAGE])},
+        json.dumps({**head, "acks": list(acks[start : start + ACKS_PER_MESSAGE])},
                    separators=(",", ":")).encode()
         for start in range(0, len(acks), ACKS_PER_MESSAGE)
     ]
+
+
+# Unix ms between 2020 and 2100: anything else is not a clock reading.
+_SENT_MS_RANGE = (1_577_836_800_000, 4_102_444_800_000)
+
+
+def sent_at(payload: bytes) -> float | None:
+    """The bridge's clock when it sent an ack message (unix seconds), None if it does not say."""
+    try:
+        body = json.loads(payload)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    value = body.get("t") if isinstance(body, dict) else None
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    low, high = _SENT_MS_RANGE
+    return value / 1000 if low <= value <= high else None
 
 
 def _is_state(value: object) -> TypeGuard[AckState]:

@@ -39,9 +39,13 @@ class Profile(_Row):
     daily_scale_check: bool = True
 
 
+# What a room is for: from the state's data where it tells, else the facility profile.
+RoomKind = Literal["vegetative", "flowering", "drying", "storage", "other"]
+
+
 class Room(_Row):
     name: str
-    kind: Literal["vegetative", "flowering", "drying", "storage", "other"] = "other"
+    kind: RoomKind = "other"
     for_plants: bool = True
     for_packages: bool = True
 

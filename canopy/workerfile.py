@@ -26,10 +26,11 @@ import re
 import secrets
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from canopy import refdata
 from canopy.errors import UserError
@@ -61,6 +62,8 @@ class Worker(BaseModel):
     roles: tuple[Role, ...] = ("worker",)
     pin: str = Field(description="scrypt$N$r$p$salt$hash, hex")
     badge: str | None = Field(default=None, description="scrypt of the badge code with the file's salt, hex")
+    # When they were added (files written before this field: on the list since ever).
+    added: AwareDatetime | None = None
 
     @property
     def supervisor(self) -> bool:
@@ -71,12 +74,40 @@ class Worker(BaseModel):
         return {"id": self.id, "name": self.name, "supervisor": self.supervisor}
 
 
+class Former(BaseModel):
+    """A worker who left: kept, without PIN or badge, so the bridge can still tell
+    that an event recorded while they worked here was theirs (bridge/vetting.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, Field(pattern=WORKER_ID_PATTERN)]
+    name: Annotated[str, Field(min_length=1, max_length=80)]
+    roles: tuple[Role, ...] = ("worker",)
+    added: AwareDatetime | None = None
+    left: AwareDatetime
+
+    @property
+    def supervisor(self) -> bool:
+        return "supervisor" in self.roles
+
+
 class WorkerFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     v: Literal[1] = 1
     badge_salt: str = Field(default_factory=lambda: secrets.token_hex(16))
+    # Who may sign in now; everything that uses the file for sign-in reads only this.
     workers: list[Worker] = []
+    # Who left, and when (one entry per spell: a worker may leave, come back, leave).
+    former: list[Former] = []
+
+    def on_roster(self, worker_id: str, at: datetime) -> Worker | Former | None:
+        """The worker's entry if ``worker_id`` was on the list at ``at``, else None."""
+        current = next((w for w in self.workers if w.id == worker_id), None)
+        if current is not None and (current.added is None or current.added <= at):
+            return current
+        return next((f for f in self.former if f.id == worker_id
+                     and (f.added is None or f.added <= at) and at < f.left), None)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -182,22 +213,35 @@ def add_worker(path: Path, *, worker_id: str, name: str, pin: str, badge: str | 
     others = [w for w in content.workers if w.id != worker_id]
     if badge_hash is not None and any(w.badge == badge_hash for w in others):
         raise ValueError("that badge already belongs to another worker")
-    worker = Worker(id=worker_id, name=name, roles=roles, pin=hash_pin(pin), badge=badge_hash)
+    before = next((w for w in content.workers if w.id == worker_id), None)
+    # A new PIN or badge for someone already on the list keeps the day they joined.
+    added = before.added if before is not None else _now()
+    worker = Worker(id=worker_id, name=name, roles=roles, pin=hash_pin(pin), badge=badge_hash,
+                    added=added)
     content.workers = [*others, worker]
     write_file(path, content)
     return worker
 
 
 def remove_worker(path: Path, worker_id: str, *, hint: str = AGENT_HINT) -> Worker:
-    """Take a worker off the file (someone who left); the removed worker."""
+    """Take a worker off the list (someone who left); the removed worker.
+
+    They stay in ``former`` with the time they left (no PIN, no badge): events they
+    recorded before still check out at the bridge, later ones do not."""
     content = read_file(path, hint=hint)
     gone = next((w for w in content.workers if w.id == worker_id), None)
     if gone is None:
         known = ", ".join(sorted(w.id for w in content.workers)) or "nobody"
         raise ValueError(f"no worker {worker_id!r} in {path} (it lists {known})")
     content.workers = [w for w in content.workers if w.id != worker_id]
+    content.former = [*content.former, Former(id=gone.id, name=gone.name, roles=gone.roles,
+                                              added=gone.added, left=_now())]
     write_file(path, content)
     return gone
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 # --- as reference data ------------------------------------------------------------------
@@ -206,7 +250,8 @@ def remove_worker(path: Path, worker_id: str, *, hint: str = AGENT_HINT) -> Work
 def to_roster(content: WorkerFile) -> refdata.Roster:
     """The file as the bridge publishes it (the same hashes, nothing in the clear)."""
     return refdata.Roster(badge_salt=content.badge_salt,
-                          workers=[refdata.Worker(**w.model_dump()) for w in content.workers])
+                          workers=[refdata.Worker(**w.model_dump(exclude={"added"}))
+                                   for w in content.workers])
 
 
 def from_roster(roster: refdata.Roster) -> WorkerFile:

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from agent.config import AgentConfig
 from agent.outbox import Outbox, OutboxFault
+from agent.uplink import clock_file, read_clock_offset
 from canopy.config import load_config
 from canopy.errors import ConfigError
 from canopy.mqtt import ConnectFailed, MqttConnection, stop, wait_connected
@@ -149,6 +150,7 @@ async def run_doctor(
         add(await _guarded(name, _device_check(name, kind, device_config, device_timeout)))
     add(await _guarded("broker", _broker_check(config, broker_timeout)))
     add(_clock_check())
+    add(_bridge_clock_check(config.outbox_path))
     add(_disk_check(config.kiosk.state_dir))
     add(await _guarded("outbox", _outbox_check(config)))
     return Report(path, kiosk, tuple(checks))
@@ -346,6 +348,27 @@ def _clock_check() -> Check:
     if state == _TIME_ERROR:
         return Check("clock", "warn", f"not synchronised (kernel adjtimex): {_UNSYNCED}")
     return Check("clock", "pass", "synchronised (kernel adjtimex)")
+
+
+# The bridge holds records dated further ahead than this (its max_clock_skew_s default).
+BRIDGE_SKEW_S = 300.0
+
+
+def _bridge_clock_check(outbox_path: Path) -> Check:
+    """This kiosk's clock against the bridge's, as the last ack that carried the bridge's
+    time showed it (the uplink keeps it next to the outbox)."""
+    kept = read_clock_offset(clock_file(outbox_path))
+    if kept is None:
+        return Check("bridge-clock", "warn", "not compared yet (no answer from the bridge with its"
+                                             " time has reached this kiosk)")
+    offset, measured = kept
+    words = f"{_age(abs(offset))} {'ahead of' if offset > 0 else 'behind'} the bridge's"
+    when = f"(compared {_age(max(0.0, time.time() - measured))} ago)"
+    if abs(offset) > BRIDGE_SKEW_S:
+        held = "; its records are held at the bridge for a person to confirm" if offset > 0 else ""
+        return Check("bridge-clock", "fail", f"this kiosk's clock is {words} {when}: fix its time"
+                                             f" sync{held}")
+    return Check("bridge-clock", "pass", f"{words} {when}, within {_age(BRIDGE_SKEW_S)}")
 
 
 def _adjtimex_state() -> int | None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bridge.ledger._base import IncomingEvent, Ledger, LedgerCounts, Rejected, StoreResult
+from bridge.ledger._base import (
+    IncomingEvent,
+    Ledger,
+    LedgerCounts,
+    QuarantineBound,
+    Rejected,
+    StoreResult,
+)
 from bridge.ledger._postgres import PostgresLedger
 from bridge.ledger._queries import (
     AMBIGUOUS,
@@ -15,6 +22,7 @@ from bridge.ledger._queries import (
     Fence,
     LeaseLost,
     Outage,
+    Timing,
     ToSubmit,
     Unanswered,
 )
@@ -33,9 +41,11 @@ __all__ = [
     "LedgerCounts",
     "Outage",
     "PostgresLedger",
+    "QuarantineBound",
     "Rejected",
     "SqliteLedger",
     "StoreResult",
+    "Timing",
     "ToSubmit",
     "Unanswered",
     "open_ledger",

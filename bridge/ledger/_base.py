@@ -53,6 +53,44 @@ class StoreResult:
     new: list[str] = field(default_factory=list)
     duplicate: list[str] = field(default_factory=list)
     conflict: list[str] = field(default_factory=list)
+    # Quarantine records over their device's bound: counted in the ledger, not kept.
+    not_kept: list[Rejected] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineBound:
+    """How much quarantine one device (one facility/device pair; messages off kiosk
+    topics share one) may fill: a flood of garbage from one login must not fill
+    the ledger's disk, nor push out another kiosk's records."""
+
+    rows: int = 1000
+    bytes: int = 16 * 1024 * 1024
+
+
+# (kept rows, kept bytes, not kept) per (facility, device): the ledger's counter rows.
+QuarantineCounts = dict[tuple[str, str], tuple[int, int, int]]
+
+
+def quarantine_key(record: Rejected) -> tuple[str, str]:
+    return (record.facility or "", record.device or "")
+
+
+def bound_quarantine(records: list[Rejected], counts: QuarantineCounts,
+                     bound: QuarantineBound) -> tuple[list[Rejected], list[Rejected], QuarantineCounts]:
+    """Split ``records`` into those kept and those only counted, and the new counters."""
+    totals = dict(counts)
+    kept: list[Rejected] = []
+    dropped: list[Rejected] = []
+    for record in records:
+        key = quarantine_key(record)
+        rows, size, over = totals.get(key, (0, 0, 0))
+        if rows + 1 <= bound.rows and size + len(record.payload) <= bound.bytes:
+            kept.append(record)
+            totals[key] = (rows + 1, size + len(record.payload), over)
+        else:
+            dropped.append(record)
+            totals[key] = (rows, size, over + 1)
+    return kept, dropped, totals
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +101,9 @@ class LedgerCounts:
 
 class Ledger(LedgerQueries):
     """Every call commits before it returns; the caller acks only afterwards."""
+
+    # Set by ingest from its settings; the default holds for tools that only read.
+    quarantine_bound: QuarantineBound = QuarantineBound()
 
     @abstractmethod
     async def store(self, events: list[IncomingEvent], rejected: list[Rejected]) -> StoreResult: ...

@@ -34,9 +34,11 @@ from bridge.ledger._base import (
     LedgerCounts,
     Rejected,
     StoreResult,
+    bound_quarantine,
     conflict_reason,
     dedupe_batch,
     event_tag_rows,
+    quarantine_key,
 )
 from bridge.ledger._queries import Fence, LeaseLost
 
@@ -117,6 +119,23 @@ CREATE TABLE IF NOT EXISTS event_tags (
 );
 -- The rejections report (and the "to fix" list) reads only rejected events.
 CREATE INDEX IF NOT EXISTS events_rejected ON events(facility, at) WHERE status = 'rejected';
+-- Per device: quarantine rows and bytes kept, and records over the bound only counted.
+CREATE TABLE IF NOT EXISTS quarantine_counts (
+    facility TEXT   NOT NULL,  -- '' for messages off kiosk topics
+    device   TEXT   NOT NULL,
+    kept     BIGINT NOT NULL,
+    bytes    BIGINT NOT NULL,
+    dropped  BIGINT NOT NULL,
+    PRIMARY KEY (facility, device)
+);
+-- Events held for an implausible time (bridge/vetting.py), confirmed by a person.
+CREATE TABLE IF NOT EXISTS confirmations (
+    event_id  TEXT   PRIMARY KEY,
+    at        TEXT   NOT NULL,
+    by_whom   TEXT   NOT NULL,
+    confirmed BIGINT NOT NULL,
+    held_for  TEXT   NOT NULL
+);
 """
 
 _INSERT = """
@@ -204,6 +223,28 @@ class PostgresLedger(Ledger):
                                      event.facility, event.device, event.id)
                         )
             quarantine = rejected + conflicts
+            if quarantine:
+                # The counter rows exist first and are locked, so bridges sharing the
+                # ledger count one device's quarantine together.
+                keys = sorted({quarantine_key(r) for r in quarantine})
+                async with conn.cursor() as cur:
+                    await cur.executemany(
+                        "INSERT INTO quarantine_counts (facility, device, kept, bytes, dropped)"
+                        " VALUES (%s, %s, 0, 0, 0) ON CONFLICT DO NOTHING", keys)
+                cursor = await conn.execute(
+                    "SELECT facility, device, kept, bytes, dropped FROM quarantine_counts"
+                    " WHERE (facility, device) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
+                    " ORDER BY facility, device FOR UPDATE",
+                    ([k[0] for k in keys], [k[1] for k in keys]))
+                counts = {(str(r[0]), str(r[1])): (int(r[2]), int(r[3]), int(r[4]))
+                          for r in await cursor.fetchall()}
+                quarantine, result.not_kept, totals = bound_quarantine(quarantine, counts,
+                                                                       self.quarantine_bound)
+                async with conn.cursor() as cur:
+                    await cur.executemany(
+                        "UPDATE quarantine_counts SET kept = %s, bytes = %s, dropped = %s"
+                        " WHERE facility = %s AND device = %s",
+                        [(*v, *k) for k, v in totals.items()])
             if quarantine:
                 async with conn.cursor() as cur:
                     await cur.executemany(

@@ -76,6 +76,15 @@ class Outage:
 
 
 @dataclass(frozen=True, slots=True)
+class Timing:
+    """What the bridge knows about when an event happened (bridge/vetting.py)."""
+
+    received: int  # unix ms at the bridge
+    previous_at: str | None  # the same device's previous event (by seq) that is not held
+    confirmed_at: str | None  # the time a person confirmed for a held event
+
+
+@dataclass(frozen=True, slots=True)
 class Attempt:
     at: int
     facility: str
@@ -347,3 +356,67 @@ class LedgerQueries(ABC):
                 f" WHERE tag IN ({','.join('?' * len(chunk))}) GROUP BY tag", chunk)
             found.update({str(r[0]): str(r[1]) for r in rows})
         return found
+
+    # --- time that needs a person -------------------------------------------------
+
+    async def timing(self, event_id: str) -> Timing | None:
+        rows = await self._fetch(
+            "SELECT e.received, (SELECT coalesce(pc.at, p.at) FROM events p LEFT JOIN confirmations"
+            " pc ON pc.event_id = p.id WHERE p.facility = e.facility AND p.device = e.device"
+            " AND p.seq < e.seq AND p.status != 'held' ORDER BY p.seq DESC LIMIT 1), c.at"
+            " FROM events e LEFT JOIN confirmations c ON c.event_id = e.id WHERE e.id = ?",
+            (event_id,),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return Timing(int(r[0]), None if r[1] is None else str(r[1]), None if r[2] is None else str(r[2]))
+
+    async def held(self, facility: str | None = None) -> list[tuple[Any, ...]]:
+        """(id, facility, device, seq, type, at, received, message) of every held event."""
+        where, params = ("AND facility = ?", [facility]) if facility else ("", [])
+        return await self._fetch(
+            "SELECT id, facility, device, seq, type, at, received, coalesce(message, '') FROM events"
+            f" WHERE status = 'held' {where} ORDER BY facility, device, seq", params,
+        )
+
+    async def confirm(self, event_id: str, at: str | None, by: str) -> str:
+        """Release a held event to be reported at ``at`` (None: as recorded); records who
+        and when. Returns the time it will be reported with; ``KeyError`` if not held."""
+        rows = await self._fetch(
+            "SELECT at, coalesce(message, '') FROM events WHERE id = ? AND status = 'held'", (event_id,))
+        if not rows:
+            raise KeyError(event_id)
+        when = at or str(rows[0][0])
+        await self._exec(
+            "INSERT INTO confirmations (event_id, at, by_whom, confirmed, held_for) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (event_id) DO UPDATE SET at = excluded.at, by_whom = excluded.by_whom,"
+            " confirmed = excluded.confirmed, held_for = excluded.held_for",
+            (event_id, when, by, self.clock(), str(rows[0][1])),
+        )
+        await self._exec("UPDATE events SET status = 'stored', message = NULL, settled = NULL"
+                         " WHERE id = ? AND status = 'held'", (event_id,))
+        return when
+
+    async def confirmations(self) -> list[tuple[Any, ...]]:
+        """(event_id, at, by_whom, confirmed, held_for) of every confirmed hold."""
+        return await self._fetch(
+            "SELECT event_id, at, by_whom, confirmed, held_for FROM confirmations ORDER BY confirmed")
+
+    async def quarantine_counts(self) -> dict[tuple[str, str], tuple[int, int, int]]:
+        """(kept rows, kept bytes, counted but not kept) per (facility, device)."""
+        rows = await self._fetch("SELECT facility, device, kept, bytes, dropped FROM quarantine_counts")
+        return {(str(r[0]), str(r[1])): (int(r[2]), int(r[3]), int(r[4])) for r in rows}
+
+    async def recent_times(self, since_ms: int,
+                           per_device: int = 20) -> dict[tuple[str, str], list[tuple[str, int]]]:
+        """(at, received) of each device's latest events received since ``since_ms``:
+        what tells a kiosk whose clock is off (bridge/fleet.py)."""
+        rows = await self._fetch(
+            "SELECT facility, device, at, received FROM (SELECT facility, device, at, received,"
+            " row_number() OVER (PARTITION BY facility, device ORDER BY seq DESC) AS r FROM events"
+            " WHERE received >= ?) AS t WHERE r <= ?", (since_ms, per_device))
+        out: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        for r in rows:
+            out.setdefault((str(r[0]), str(r[1])), []).append((str(r[2]), int(r[3])))
+        return out

@@ -28,9 +28,11 @@ from bridge.ledger._base import (
     LedgerCounts,
     Rejected,
     StoreResult,
+    bound_quarantine,
     conflict_reason,
     dedupe_batch,
     event_tag_rows,
+    quarantine_key,
 )
 from bridge.ledger._queries import Fence
 
@@ -102,6 +104,24 @@ CREATE TABLE IF NOT EXISTS event_tags (
 ) STRICT, WITHOUT ROWID;
 -- The rejections report (and the "to fix" list) reads only rejected events.
 CREATE INDEX IF NOT EXISTS events_rejected ON events(facility, at) WHERE status = 'rejected';
+-- Per device: quarantine rows and bytes kept, and records over the bound only counted.
+CREATE TABLE IF NOT EXISTS quarantine_counts (
+    facility TEXT    NOT NULL,  -- '' for messages off kiosk topics
+    device   TEXT    NOT NULL,
+    kept     INTEGER NOT NULL,
+    bytes    INTEGER NOT NULL,
+    dropped  INTEGER NOT NULL,
+    PRIMARY KEY (facility, device)
+) STRICT;
+-- Events held for an implausible time (bridge/vetting.py), confirmed by a person:
+-- the time to report, who confirmed it and when.
+CREATE TABLE IF NOT EXISTS confirmations (
+    event_id  TEXT    PRIMARY KEY,
+    at        TEXT    NOT NULL,
+    by_whom   TEXT    NOT NULL,
+    confirmed INTEGER NOT NULL,
+    held_for  TEXT    NOT NULL
+) STRICT;
 """
 
 
@@ -124,6 +144,11 @@ async def _index_old_tags(db: aiosqlite.Connection) -> None:
                              [(tag, r[1]) for r in rows for tag in str(r[2]).split()])
         await db.execute("COMMIT")
         last = int(rows[-1][0])
+
+
+_COUNTS = ("INSERT INTO quarantine_counts (facility, device, kept, bytes, dropped) VALUES (?, ?, ?, ?, ?)"
+           " ON CONFLICT (facility, device) DO UPDATE SET kept = excluded.kept,"
+           " bytes = excluded.bytes, dropped = excluded.dropped")
 
 
 class SqliteLedger(Ledger):
@@ -216,6 +241,16 @@ class SqliteLedger(Ledger):
                                  event.device, event.id)
                     )
             quarantine = rejected + conflicts
+            if quarantine:
+                counts = {}
+                for key in {quarantine_key(r) for r in quarantine}:
+                    cursor = await db.execute("SELECT kept, bytes, dropped FROM quarantine_counts"
+                                              " WHERE facility = ? AND device = ?", key)
+                    row = await cursor.fetchone()
+                    counts[key] = (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
+                quarantine, result.not_kept, totals = bound_quarantine(quarantine, counts,
+                                                                       self.quarantine_bound)
+                await db.executemany(_COUNTS, [(*k, *v) for k, v in totals.items()])
             if quarantine:
                 await db.executemany(
                     "INSERT INTO quarantine (received, topic, facility, device, event_id, reason,"

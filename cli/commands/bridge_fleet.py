@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from cli.commands.bridge import common
@@ -39,15 +40,39 @@ def run(args: argparse.Namespace) -> int:
     from cli.runtime import setup_logging
 
     config = load_config(BridgeConfig, args.config)
-    if args.verbose:
+    if getattr(args, "verbose", False):  # absent where a caller registers the action alone
         setup_logging(True)
     else:  # errors end in one UserError line; the connection's own log would repeat it
         logging.getLogger().addHandler(logging.NullHandler())
     stale = args.stale_after if args.stale_after is not None else DEFAULT_STALE_AFTER_S
     rows = asyncio.run(collect_fleet(config.mqtt, client_id=f"{config.bridge.id}-fleet",
                                      timeout=args.timeout, stale_after_s=stale))
+    now = time.time()
+    clocks = asyncio.run(_clocks(config, now)) if _has_ledger(config.ledger.url) else None
     if args.json:
-        print(json.dumps([r.as_json() for r in rows], indent=2))
+        print(json.dumps([r.as_json() | ({"clock": clocks.get((r.facility, r.device), "-")}
+                                         if clocks is not None else {}) for r in rows], indent=2))
     else:
-        print(fleet_table(rows, now=time.time()))
+        print(fleet_table(rows, now=now, clocks=clocks))
     return 0
+
+
+def _has_ledger(url: str) -> bool:
+    """A SQLite ledger is only read where it exists: the fleet view never creates one."""
+    return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).is_file()
+
+
+async def _clocks(config: Any, now: float) -> dict[tuple[str, str], str] | None:
+    """Each kiosk's clock from the ledger's records; None where the ledger cannot be read."""
+    from bridge.fleet import clock_notes
+    from bridge.ledger import open_ledger
+
+    try:
+        ledger = await open_ledger(config.ledger.url)
+    except Exception:  # the fleet view works without the ledger: no clock column then
+        return None
+    try:
+        bounds = {p.license: p.max_clock_skew_s for p in config.facilities}
+        return await clock_notes(ledger, bounds, default_s=300.0, now=now)
+    finally:
+        await ledger.close()

@@ -1,4 +1,4 @@
-"""``canopy bridge report outages|rejections|activity KEY``: compliance reports.
+"""``canopy bridge report outages|rejections|held|activity KEY``: compliance reports.
 
 Times are the facility's own (its profile's time zone). ``activity`` takes a plant
 or package tag, a harvest batch name or a plant batch name, literally.
@@ -18,10 +18,10 @@ from cli.commands.bridge import common
 
 def register(actions: Any) -> None:
     parser: argparse.ArgumentParser = actions.add_parser(
-        "report", help="compliance reports: outages, rejections, activity of one tag or batch"
+        "report", help="compliance reports: outages, rejections, held records, activity of one tag or batch"
     )
     common(parser)
-    parser.add_argument("kind", choices=["outages", "rejections", "activity"])
+    parser.add_argument("kind", choices=["outages", "rejections", "held", "activity"])
     parser.add_argument("tag", nargs="?", metavar="KEY",
                         help="for activity: a plant or package tag, or a harvest or plant batch name")
     parser.add_argument("--facility", help="one licence only")
@@ -31,7 +31,7 @@ def register(actions: Any) -> None:
     parser.set_defaults(func=run, fmt="table")
 
 
-def _must_exist(url: str, config: Path | None) -> None:
+def must_exist(url: str, config: Path | None) -> None:
     """A report reads the ledger the bridge writes; it never starts an empty one."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.kind == "activity" and not args.tag:
         raise UserError("activity needs a tag or batch name: canopy bridge report activity 1A4FF01…")
     config = load_config(BridgeConfig, args.config)
-    _must_exist(config.ledger.url, args.config)
+    must_exist(config.ledger.url, args.config)
 
     clock = reports.Clock({f.license: f.timezone for f in config.facilities})
 
@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
                 return await reports.outages(ledger, args.facility, clock)
             if args.kind == "rejections":
                 return await reports.rejections(ledger, args.facility, clock)
+            if args.kind == "held":
+                return await reports.held(ledger, args.facility, clock)
             return await reports.activity(ledger, args.tag, args.facility, clock)
         finally:
             await ledger.close()

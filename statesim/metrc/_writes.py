@@ -277,8 +277,9 @@ def create_package_plantings(ctx: WriteContext, row: Row) -> list[int]:
 def destroy_plant_batch(ctx: WriteContext, row: Row) -> list[int]:
     """``DELETE /plantbatches/v2``: destroy ``Count`` untracked plants, recording the waste.
 
-    The unit is read from ``WasteUnitOfMeasureName``, or ``WasteUnitOfMeasure``
-    (the reference spells it both ways)."""
+    The unit field is ``WasteUnitOfMeasure`` here (Metrc API docs, PlantBatches,
+    ``DELETE /plantbatches/v2``; state-apis.md §2 (f)), unlike ``DELETE /plants/v2``'s
+    ``WasteUnitOfMeasureName``: a client sending the plants spelling sends no unit."""
     name = row.text("PlantBatch")
     batch = ctx.lic.batch_named(name)
     if batch is None:
@@ -301,11 +302,10 @@ def destroy_plant_batch(ctx: WriteContext, row: Row) -> list[int]:
     weight = row.decimal("WasteWeight", allow_missing=not weight_required)
     if weight < 0 or (weight_required and weight == 0):
         raise RowRejected(f"WasteWeight must be greater than zero for reason {reason.name}.")
-    unit_key = "WasteUnitOfMeasureName" if row.present("WasteUnitOfMeasureName") else "WasteUnitOfMeasure"
-    unit_text = row.optional_text(unit_key)
+    unit_text = row.optional_text("WasteUnitOfMeasure")
     if weight > 0 and unit_text is None:
-        raise RowRejected("WasteUnitOfMeasureName is required.")
-    unit = ctx.weight_unit(unit_text, unit_key) if unit_text else None
+        raise RowRejected("WasteUnitOfMeasure is required.")
+    unit = ctx.weight_unit(unit_text, "WasteUnitOfMeasure") if unit_text else None
     actual = ctx.check_date(
         "ActualDate", row.day("ActualDate"), not_before=batch.planted_date, what="planted date"
     )

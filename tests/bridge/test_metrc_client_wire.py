@@ -107,7 +107,7 @@ BATCH_DESTROY = DestroyPlantBatch(
     waste_reason_name="Pest Infestation",
     reason_note="mites (Canopy event 0192)",
     waste_weight=Decimal("31.5"),
-    waste_unit_of_measure_name="Grams",
+    waste_unit_of_measure="Grams",
     actual_date=DAY,
 )
 PACKAGE_PLANTINGS = CreatePackagePlantings(
@@ -314,7 +314,8 @@ async def test_batch_destroy_sends_its_body_on_delete_with_metrc_field_names() -
             "WasteReasonName": "Pest Infestation",
             "ReasonNote": "mites (Canopy event 0192)",
             "WasteWeight": 31.5,
-            "WasteUnitOfMeasureName": "Grams",
+            # The plant-batch endpoint's own spelling (Metrc API docs, DELETE /plantbatches/v2).
+            "WasteUnitOfMeasure": "Grams",
             "ActualDate": "2026-03-02",
         }
     ]
@@ -579,3 +580,16 @@ def test_tags_and_units_helpers() -> None:
     assert convert_quantity(Decimal(2), "Ounces", "grams") == Decimal("56.699046250")
     with pytest.raises(ValueError, match="cannot convert"):
         convert_quantity(Decimal(1), "Each", "Grams")
+
+
+def test_a_destroy_leaves_out_what_it_has_no_value_for() -> None:
+    """Never an empty ``WasteMaterialMixed``: a field without a value is not sent."""
+    plant = DestroyPlant(label="1A4FF0100000022000001010", waste_method_name="Grinder",
+                         waste_material_mixed=None, waste_weight=Decimal(120),
+                         waste_unit_of_measure_name="Grams", waste_reason_name="Male Plants",
+                         actual_date=DAY).to_metrc()
+    assert "WasteMaterialMixed" not in plant and plant["WasteUnitOfMeasureName"] == "Grams"
+    batch = BATCH_DESTROY.model_copy(update={"waste_method_name": None, "waste_material_mixed": "",
+                                             "waste_unit_of_measure": None}).to_metrc()
+    assert {"WasteMethodName", "WasteMaterialMixed", "WasteUnitOfMeasure"}.isdisjoint(batch)
+    assert batch["PlantBatch"] == "BD 1" and batch["WasteReasonName"] == "Pest Infestation"

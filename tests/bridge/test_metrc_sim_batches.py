@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
 from bridge.state.metrc import (
@@ -14,7 +15,7 @@ from bridge.state.metrc import (
     MetrcClient,
     MetrcRowErrors,
 )
-from statesim.metrc import MetrcSimulator
+from statesim.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, MetrcSimulator
 from tests.bridge.test_metrc_sim_writes import by_label, by_name, metrc, sim, state, today
 
 __all__ = ["metrc", "sim"]  # fixtures shared with the writes tests
@@ -30,7 +31,7 @@ def destroy(count: int, **kw: Any) -> DestroyPlantBatch:
         "plant_batch": BATCH, "count": count, "waste_method_name": "Compost",
         "waste_material_mixed": "Soil", "waste_reason_name": "Pest Infestation",
         "reason_note": "mites", "waste_weight": Decimal("85.5"),
-        "waste_unit_of_measure_name": "Grams", "actual_date": today(),
+        "waste_unit_of_measure": "Grams", "actual_date": today(),
     }
     return DestroyPlantBatch(**(fields | kw))
 
@@ -81,6 +82,9 @@ async def test_destroying_the_last_plants_makes_the_batch_inactive(metrc: MetrcC
                      "ReasonNote is required for waste reason Other.", id="reason needs a note"),
         pytest.param(destroy(5, waste_weight=Decimal(0)),
                      "WasteWeight must be greater than zero for reason Pest Infestation.", id="needs weight"),
+        # A weight with no unit: the plant-batch endpoint's unit is WasteUnitOfMeasure.
+        pytest.param(destroy(5, waste_unit_of_measure=None),
+                     "WasteUnitOfMeasure is required.", id="needs its unit"),
     ],
 )
 async def test_a_bad_destroy_row_is_named_and_nothing_is_applied(
@@ -130,3 +134,17 @@ async def test_a_bad_plantings_row_is_named_and_nothing_is_applied(
         await metrc.create_package_plantings([plantings("Fine 1", 2), bad])
     assert [(r.index, r.message) for r in caught.value.rows] == [(1, message)]
     assert await state(sim) == before
+
+
+async def test_the_batch_destroy_takes_its_unit_only_under_its_own_name(
+    sim: MetrcSimulator, metrc: MetrcClient
+) -> None:
+    """``DELETE /plantbatches/v2`` names the unit ``WasteUnitOfMeasure`` (Metrc API docs,
+    PlantBatches); the plants endpoint's ``WasteUnitOfMeasureName`` is not it."""
+    row = destroy(2, waste_unit_of_measure=None).model_dump(by_alias=True, mode="json",
+                                                            exclude={"waste_unit_of_measure"})
+    row["WasteUnitOfMeasureName"] = "Grams"
+    async with httpx.AsyncClient(base_url=sim.url) as raw:
+        answer = await raw.request("DELETE", "/plantbatches/v2", params={"licenseNumber": DEMO_LICENSES[0]},
+                                   json=[row], auth=(DEMO_VENDOR_KEY, DEMO_USER_KEY))
+    assert answer.status_code == 400 and "WasteUnitOfMeasure is required." in answer.text

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bridge.refsync import RefSync
-from bridge.state.metrc import MetrcClient, MetrcRefSource, MovePlant
+from bridge.state.metrc import Location, MetrcClient, MetrcRefSource, MovePlant, room_kind
 from canopy.refdata import REF_NAMES, row_count
 from statesim.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, MetrcSimulator, SimConfig
 from tests.bridge.test_refsync_support import PROFILE, ROSTER, SCALES, Bridge, Watcher, running
@@ -196,3 +196,33 @@ async def test_unchanged_names_are_refreshed_after_republish_after_s(
     await sync.sync_once()
     await sync.sync_once()
     assert len(sent) == 2 * len(REF_NAMES)
+
+
+@pytest.mark.parametrize(("flags", "type_name", "kind"), [
+    # (ForPlantBatches, ForPlants, ForHarvests, ForPackages): what the room may hold decides.
+    ((True, True, False, False), "Propagation", "vegetative"),
+    ((True, False, False, False), "Room 2", "vegetative"),
+    ((False, False, True, True), "Drying", "drying"),
+    ((False, False, True, False), "Shed", "drying"),
+    ((False, False, False, True), "Storage", "storage"),
+    ((False, True, False, False), "Cultivation", "other"),  # veg or flower: the profile says
+    ((True, True, True, True), "Default", "other"),
+    # Words in the type's name say nothing: a plant room called "Drying Canopy" is not a dryer.
+    ((False, True, False, False), "Drying Canopy", "other"),
+    ((False, False, False, True), "Flower Vault", "storage"),
+])
+def test_room_kinds_come_from_the_location_type_flags(
+    flags: tuple[bool, bool, bool, bool], type_name: str, kind: str,
+) -> None:
+    batches, plants, harvests, packages = flags
+    location = Location(id=1, name="R", location_type_name=type_name, for_plant_batches=batches,
+                        for_plants=plants, for_harvests=harvests, for_packages=packages)
+    assert room_kind(location) == kind
+    assert room_kind(location, {"R": "flowering"}) == "flowering"  # the facility profile wins
+
+
+async def test_the_facility_profile_names_a_room_kind_the_state_cannot(metrc: MetrcClient) -> None:
+    source = MetrcRefSource(metrc, room_kinds={"Flower Room A": "flowering", "Veg Room": "vegetative"})
+    rooms = {room.name: room.kind for room in (await source.fetch())["rooms"]}
+    assert rooms["Flower Room A"] == "flowering" and rooms["Veg Room"] == "vegetative"
+    assert rooms["Flower Room B"] == "other" and rooms["Dry Room"] == "drying"

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from agent.config import AgentConfig
 from agent.outbox import Outbox, Settlement
+from agent.uplink import clock_file, write_clock_offset
 from drivers.printer import PrinterConfig
 from drivers.scale import ScaleConfig
 from provisioning import run_doctor
@@ -49,12 +50,14 @@ def kiosk_config(estate: Estate, state: Path, **replace: str) -> Path:
 
 def test_healthy_kiosk_passes(estate: Estate, tmp_path: Path) -> None:
     asyncio.run(demo_outbox(tmp_path))
+    # The uplink compared this kiosk's clock with the bridge's a minute ago: 2 s apart.
+    write_clock_offset(clock_file(tmp_path / "outbox.db"), 2.0, time.time() - 60)
     config = kiosk_config(estate, tmp_path)
     result = run_cli("doctor", "-c", str(config))
     assert result.code == 0, result.out + result.err
     lines = {line.split()[1]: line.split()[0] for line in result.out.splitlines()[1:-1]}
     assert set(lines) >= {"config", "secrets", "scanner", "scale", "printer", "broker", "clock", "disk",
-                          "outbox"}
+                          "outbox", "bridge-clock"}
     assert lines.pop("clock") in ("PASS", "WARN")  # a VM clock may not be NTP-synchronised
     assert set(lines.values()) == {"PASS"}, result.out
     assert "stable zero" in result.out  # the simulated scale, through the real serial driver
@@ -159,3 +162,22 @@ def test_outbox_is_opened_as_its_owner(estate: Estate) -> None:
             owners = {p.name: p.stat().st_uid for p in state.iterdir()}
             assert set(owners.values()) == {nobody}, owners
             assert os.geteuid() == 0 and os.getegid() == 0  # privileges restored afterwards
+
+
+@pytest.mark.parametrize(("offset", "status", "words"), [
+    (1200.0, "FAIL", "20 min ahead of the bridge's"),
+    (-900.0, "FAIL", "15 min behind the bridge's"),
+    (-3.0, "PASS", "3 s behind the bridge's"),
+    (None, "WARN", "not compared yet"),
+])
+def test_a_kiosk_clock_off_from_the_bridge_is_flagged(
+    estate: Estate, tmp_path: Path, offset: float | None, status: str, words: str,
+) -> None:
+    asyncio.run(demo_outbox(tmp_path))
+    if offset is not None:
+        write_clock_offset(clock_file(tmp_path / "outbox.db"), offset, time.time())
+    result = run_cli("doctor", "-c", str(kiosk_config(estate, tmp_path)))
+    line = next(line for line in result.out.splitlines() if " bridge-clock " in line)
+    assert line.split()[0] == status and words in line, result.out
+    if offset == 1200.0:
+        assert "held at the bridge" in line and result.code == 1

@@ -189,7 +189,8 @@ class MetrcMapper:
                 tag = d.tag
                 return Op(event.id, self.client.destroy_plants,
                           DestroyPlant(label=tag, waste_method_name=d.method,
-                                       waste_material_mixed=d.material_mixed, waste_weight=d.weight.value,
+                                       waste_material_mixed=d.material_mixed or None,
+                                       waste_weight=d.weight.value,
                                        waste_unit_of_measure_name=_UNITS[d.weight.unit],
                                        waste_reason_name=d.reason, reason_note=d.note, actual_date=day),
                           double_counts=True, landed=lambda: self._destroyed(tag))
@@ -281,7 +282,7 @@ class MetrcMapper:
                   DestroyPlantBatch(plant_batch=name, count=count, waste_method_name=d.method or None,
                                     waste_material_mixed=d.material_mixed or None,
                                     waste_reason_name=d.reason, reason_note=_with_op_id(d.note, event.id),
-                                    waste_weight=weight, waste_unit_of_measure_name=unit,
+                                    waste_weight=weight, waste_unit_of_measure=unit,
                                     actual_date=day),
                   double_counts=True, landed=landed, before=before)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
@@ -20,6 +20,7 @@ from canopy.refdata import (
     Plant,
     PlantBatch,
     Room,
+    RoomKind,
     Strain,
     WasteMethod,
     WasteReason,
@@ -27,7 +28,6 @@ from canopy.refdata import (
 
 Named = TypeVar("Named", Room, Strain, Item, WasteMethod, WasteReason, HarvestWasteType,
                 AdjustReason, PlantBatch, Harvest)
-RoomKind = Literal["vegetative", "flowering", "drying", "storage", "other"]
 
 #: Older than any Metrc record: a window this wide returns whole lists. NY's v2 in
 #: 2026 answered some lists (locations!) empty or partial without a window
@@ -38,37 +38,37 @@ FULL_HISTORY = datetime(2015, 1, 1, tzinfo=UTC)
 # otherwise drop out of the list until the next sync.
 _END_MARGIN = timedelta(seconds=60)
 
-# Words in a location *type* name that say what the room is for, checked in order.
-# Metrc's type names are set per state ("Cultivation", "Propagation", "Canopy",
-# "Drying"…); a type that says nothing specific leaves the room "other".
-_KIND_WORDS: tuple[tuple[RoomKind, tuple[str, ...]], ...] = (
-    ("drying", ("dry", "cure", "curing")),
-    ("flowering", ("flower", "bloom", "canopy")),
-    ("vegetative", ("veg", "propagat", "clone", "mother", "nursery", "immature", "seedling")),
-    ("storage", ("storage", "vault", "warehouse", "inventory")),
+# What Metrc's location type allows a room to hold says what the room is for:
+# (ForPlantBatches, ForPlants, ForHarvests, ForPackages), None for "either", first
+# match wins. The type's *name* is the state's or the licensee's free text
+# ("Cultivation", "Canopy", "Room 2") and says nothing reliable; a room for plants
+# may be vegetative or flowering alike, so it stays "other" unless the facility
+# profile names its kind (``room_kinds``).
+_KIND_BY_FLAGS: tuple[tuple[tuple[bool | None, bool | None, bool | None, bool | None], RoomKind], ...] = (
+    ((True, None, False, False), "vegetative"),  # immature plants (and perhaps plants): propagation
+    ((False, False, True, None), "drying"),  # harvests (and their packages), no plants
+    ((False, False, False, True), "storage"),  # nothing but packages
 )
 PlantPhase = Literal["Vegetative", "Flowering", "Other"]
 # Metrc's "Mother" (and anything newer) is "Other" in the contract.
 _PHASES: dict[str, PlantPhase] = {"Vegetative": "Vegetative", "Flowering": "Flowering"}
 
 
-def room_kind(location: Location) -> RoomKind:
-    """What a room is for, as far as its location type tells."""
-    type_name = (location.location_type_name or "").casefold()
-    for kind, words in _KIND_WORDS:
-        if any(word in type_name for word in words):
+def room_kind(location: Location, overrides: Mapping[str, RoomKind] | None = None) -> RoomKind:
+    """What a room is for: the facility profile's word for it, else its location type's flags."""
+    if overrides and location.name in overrides:
+        return overrides[location.name]
+    flags = (location.for_plant_batches, location.for_plants, location.for_harvests, location.for_packages)
+    for pattern, kind in _KIND_BY_FLAGS:
+        if all(want is None or want == got for want, got in zip(pattern, flags, strict=True)):
             return kind
-    if location.for_packages and not (
-        location.for_plants or location.for_plant_batches or location.for_harvests
-    ):
-        return "storage"  # a type that may hold nothing but packages
     return "other"
 
 
-def _room(location: Location) -> Room:
+def _room(location: Location, overrides: Mapping[str, RoomKind]) -> Room:
     return Room(
         name=location.name,
-        kind=room_kind(location),
+        kind=room_kind(location, overrides),
         for_plants=location.for_plants,
         for_packages=location.for_packages,
     )
@@ -128,11 +128,13 @@ class MetrcRefSource:
         "adjust_reasons", "plants", "plant_batches", "harvests", "plant_tags", "package_tags",
     })
 
-    def __init__(self, client: MetrcClient, *, window_start: datetime | None = FULL_HISTORY) -> None:
+    def __init__(self, client: MetrcClient, *, window_start: datetime | None = FULL_HISTORY,
+                 room_kinds: Mapping[str, RoomKind] | None = None) -> None:
         if window_start is not None and window_start.tzinfo is None:
             raise ValueError("window_start must be timezone-aware")
         self._client = client
         self._window_start = window_start
+        self._room_kinds = dict(room_kinds or {})  # the facility profile's, by room name
 
     async def fetch(self) -> dict[str, list[Any]]:
         client = self._client
@@ -154,7 +156,7 @@ class MetrcRefSource:
         package_tags = await read_patiently(client.available_package_tags, "package tags")
         # Sorted, so the same content always encodes the same (RefSync compares digests).
         return {
-            "rooms": _by_name(_room(x) for x in locations),
+            "rooms": _by_name(_room(x, self._room_kinds) for x in locations),
             "strains": _by_name(Strain(name=x.name) for x in strains),
             "items": _by_name(_item(x) for x in items),
             "waste_methods": _by_name(WasteMethod(name=x.name) for x in methods if x.for_plants),

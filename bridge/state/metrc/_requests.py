@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_pascal
@@ -55,9 +55,19 @@ class MetrcRow(BaseModel):
         validate_by_alias=True,
     )
 
+    # Fields left out of the body when they have no value: Metrc takes an absent
+    # optional field, but an empty string is a value (an empty WasteMaterialMixed
+    # would be recorded as mixed with "").
+    omit_when_empty: ClassVar[frozenset[str]] = frozenset()
+
     def to_metrc(self) -> dict[str, Any]:
         """The JSON object Metrc expects (dates and Decimals left for the encoder)."""
-        return self.model_dump(by_alias=True, mode="python")
+        body = self.model_dump(by_alias=True, mode="python")
+        for name in self.omit_when_empty:
+            alias = to_pascal(name)
+            if body.get(alias) in (None, ""):
+                del body[alias]
+        return body
 
 
 class _PlantRef(MetrcRow):
@@ -174,10 +184,16 @@ class ManicurePlant(_HarvestFields):
 
 
 class DestroyPlant(_PlantRef):
-    """``DELETE /plants/v2`` (JSON body): destroy with waste method, reason and weight."""
+    """``DELETE /plants/v2`` (JSON body): destroy with waste method, reason and weight.
+
+    The unit field here is ``WasteUnitOfMeasureName`` (state-apis.md §2 (f); Metrc API
+    docs, Plants, ``DELETE /plants/v2``); the plant-batch destroy spells it differently.
+    """
+
+    omit_when_empty = frozenset({"waste_material_mixed"})
 
     waste_method_name: str
-    waste_material_mixed: str
+    waste_material_mixed: str | None = None
     waste_weight: Decimal = Field(ge=0)
     waste_unit_of_measure_name: str
     waste_reason_name: str
@@ -189,11 +205,14 @@ class DestroyPlant(_PlantRef):
 class DestroyPlantBatch(MetrcRow):
     """``DELETE /plantbatches/v2`` (JSON body): destroy ``count`` untracked plants of a batch.
 
-    Fields per state-apis §2.13 and the task brief; the reference spells the unit
-    field both ``WasteUnitOfMeasure`` and ``WasteUnitOfMeasureName`` — we send the
-    latter (as ``DELETE /plants/v2`` does). ``reason_note`` carries the op id so a
-    read of ``/plants/v2/waste`` can find this write after an ambiguous outcome.
+    Fields per the Metrc API docs (PlantBatches, ``DELETE /plantbatches/v2``) and
+    state-apis.md §2 (f): the unit is ``WasteUnitOfMeasure``, not the plants
+    endpoint's ``WasteUnitOfMeasureName`` (found against an independent Metrc).
+    ``reason_note`` carries the op id so a read of ``/plants/v2/waste`` can find this
+    write after an ambiguous outcome.
     """
+
+    omit_when_empty = frozenset({"waste_method_name", "waste_material_mixed", "waste_unit_of_measure"})
 
     plant_batch: str
     count: int = Field(gt=0)
@@ -202,7 +221,7 @@ class DestroyPlantBatch(MetrcRow):
     waste_reason_name: str
     reason_note: str = ""
     waste_weight: Decimal = Field(ge=0)
-    waste_unit_of_measure_name: str | None = None
+    waste_unit_of_measure: str | None = None
     actual_date: date
 
 

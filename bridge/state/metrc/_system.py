@@ -49,7 +49,7 @@ class Metrc:
                              profile.license, timeout=profile.timeout_s, throttle=throttle)
         return Connection(profile.license, client,
                           MetrcMapper(client, profile.timezone, pictures=shared.ledger),
-                          MetrcSender(client), MetrcRefSource(client))
+                          MetrcSender(client), MetrcRefSource(client, room_kinds=profile.room_kinds))
 
 
 METRC = Metrc()
