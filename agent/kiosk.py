@@ -71,6 +71,8 @@ TILES = (
 # Reached from a tile's own screen (Harvest offers waste and cure, Packages move and adjust).
 SUBSCREENS = ("harvest_waste", "cure", "package_move", "package_adjust")
 SCREENS = {"home", *(name for name, _ in TILES), *SUBSCREENS}
+# Outbox changes closer together than this make one status update (a drain's acks).
+STATUS_GATHER_S = 0.1
 # Amber only when unsent records have waited this long: each scan is unsent for
 # the few milliseconds until the bridge stores it, and the light must not flicker.
 BUFFERING_AFTER_S = 5.0
@@ -155,6 +157,11 @@ class Kiosk:
         self.sim_printed: Callable[[], list[Path]] = list
         devices.scale.on_state = self._scale_state
         floor.on_change.append(lambda name: self.push())
+        # The status bar and the Records list follow the outbox's commits (never a poll of it).
+        self._records_version = -1  # the outbox version the Records list was read at
+        self._status_soon: asyncio.TimerHandle | None = None
+        self._status_task: asyncio.Task[None] | None = None
+        outbox.on_change.append(self._outbox_changed)
 
     # --- who is signed in -----------------------------------------------------------
 
@@ -512,9 +519,29 @@ class Kiosk:
         else:
             self.faults.pop("printer", None)
 
+    def _outbox_changed(self) -> None:
+        """A save, an ack or a prune moved the outbox: show it now, not at the next tick. A burst
+        (a drained backlog's acks) is gathered into one update per ``STATUS_GATHER_S``."""
+        if self._status_soon is None:
+            self._status_soon = asyncio.get_running_loop().call_later(STATUS_GATHER_S, self._status_start)
+
+    def _status_start(self) -> None:
+        self._status_soon = None
+        if self._status_task is not None and not self._status_task.done():
+            self._outbox_changed()  # the last update is still running: look again shortly
+            return
+        self._status_task = asyncio.create_task(self._status_pushed(), name="kiosk-status")
+
+    async def _status_pushed(self) -> None:
+        try:
+            if await self.update_status():
+                self.push()
+        except Exception:  # the next change or tick tries again
+            log.exception("status update failed")
+
     async def update_status(self) -> bool:
         """Recompute the status bar and the tower light; True when anything changed."""
-        backlog = await self.outbox.backlog()
+        backlog = self.outbox.counts  # kept by the outbox as it commits: no trip to the disk
         up = self._uplink_status()
         faults = dict(self.faults)
         if up.fault:
@@ -545,9 +572,12 @@ class Kiosk:
             "faults": sorted(set(faults.values())),
         }
         self._light(status)
-        if isinstance(self.flow, RecordsFlow) and self.worker is not None and self.flow.selected is None:
+        version = self.outbox.version
+        if (version != self._records_version and isinstance(self.flow, RecordsFlow)
+                and self.worker is not None and self.flow.selected is None):
             async with self._lock:
                 if isinstance(self.flow, RecordsFlow):
+                    self._records_version = version
                     before = self.flow.rows
                     await self.flow.refresh()
                     if self.flow.rows != before:
