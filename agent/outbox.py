@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import statistics
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -86,7 +87,7 @@ END;
 
 # Pruning: rows per DELETE (one short transaction each, the writer free in between)
 # and free pages handed back per incremental vacuum step.
-PRUNE_BATCH_ROWS = 200
+PRUNE_BATCH_ROWS = 100
 VACUUM_STEP_PAGES = 128
 
 _INSERT = (
@@ -159,6 +160,7 @@ class PruneReport:
     batches: int = 0
     max_hold_ms: float = 0.0
     max_work_ms: float = 0.0
+    median_hold_ms: float = 0.0
 
 
 def _now_ms() -> int:
@@ -257,12 +259,16 @@ class _Thread:
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
             fn, future = job
+            answer: Callable[[asyncio.Future[Any], Any], None]
             try:
-                result = fn()
+                value = fn()
+                answer = _resolve
             except BaseException as exc:
-                future.get_loop().call_soon_threadsafe(_fail, future, exc)
-            else:
-                future.get_loop().call_soon_threadsafe(_resolve, future, result)
+                value, answer = exc, _fail
+            try:
+                future.get_loop().call_soon_threadsafe(answer, future, value)
+            except RuntimeError:  # the loop that asked is gone: nobody is waiting
+                pass
 
     def call(self, fn: Callable[[], T]) -> asyncio.Future[T]:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
@@ -456,7 +462,8 @@ class Outbox:
         """
         cutoff = _now_ms() - int(retention_s * 1000)
         total = batches = 0
-        longest = longest_work = 0.0
+        longest_work = 0.0
+        holds: list[float] = []
 
         def delete(db: sqlite3.Connection) -> tuple[int, Backlog | None, float, float]:
             t0 = time.perf_counter()
@@ -484,20 +491,22 @@ class Outbox:
                         self._changed(counts)
                 total += deleted
                 batches += 1
-                longest, longest_work = max(longest, held), max(longest_work, busy)
+                holds.append(held)
+                longest_work = max(longest_work, busy)
                 if deleted < batch:
                     break
                 await asyncio.sleep(pause_s)
             while total:
                 async with self._lock:
                     left, held = await self._run(lambda: vacuum(self._db))
-                longest = max(longest, held)
+                holds.append(held)
                 if not left:
                     break
                 await asyncio.sleep(pause_s)
         except sqlite3.Error as exc:
             log.warning("pruning the outbox failed: %s", exc)
-        self.last_prune = PruneReport(total, batches, round(longest, 3), round(longest_work, 3))
+        self.last_prune = PruneReport(total, batches, round(max(holds, default=0.0), 3),
+                                      round(longest_work, 3), round(statistics.median(holds or [0.0]), 3))
         return total
 
     # --- reading --------------------------------------------------------------
