@@ -262,3 +262,25 @@ async def test_repair_sets_damaged_counts_right(tmp_path: Path) -> None:
         await assert_counts_true(box)
     finally:
         await box.close()
+
+
+@pytest.mark.timeout(120)
+async def test_a_scan_is_saved_between_two_prune_batches(tmp_path: Path) -> None:
+    """Pruning never holds the writer for more than one batch: a scan waiting for it is
+    saved before the next batch, however much is left to prune."""
+    path = tmp_path / "outbox.db"
+    fill(path, bulk_rows(20_000, old=True), _SCHEMA)
+    box = await Outbox.open(path, facility=FAC, device=DEV)
+    try:
+        first_batch = asyncio.Event()
+        box.on_change.append(first_batch.set)
+        pruning = asyncio.create_task(box.prune(-1, batch=100))
+        await first_batch.wait()
+        saved = await box.append("plant.scanned", {"tag": TAG}, user="u")
+        assert not pruning.done()  # more than a hundred batches were still to come
+        settled = await pruning
+        assert settled >= 18_000 and box.last_prune.batches > 100
+        assert (await box.states())[saved.id] == "pending"
+        await assert_counts_true(box)
+    finally:
+        await box.close()
