@@ -161,6 +161,7 @@ class Kiosk:
         self._records_version = -1  # the outbox version the Records list was read at
         self._status_soon: asyncio.TimerHandle | None = None
         self._status_task: asyncio.Task[None] | None = None
+        self._pushed_version = -1  # the outbox version the page last saw
         outbox.on_change.append(self._outbox_changed)
 
     # --- who is signed in -----------------------------------------------------------
@@ -446,6 +447,7 @@ class Kiosk:
         self.push()
 
     def push(self) -> None:
+        self._pushed_version = self.outbox.version
         self.hub.publish("state", self.state_json())
 
     def _push_weight(self) -> None:
@@ -520,8 +522,13 @@ class Kiosk:
             self.faults.pop("printer", None)
 
     def _outbox_changed(self) -> None:
-        """A save, an ack or a prune moved the outbox: show it now, not at the next tick. A burst
-        (a drained backlog's acks) is gathered into one update per ``STATUS_GATHER_S``."""
+        """A save, an ack or a prune moved the outbox: show it now, not at the next tick. The
+        counts go into the status at once (a scan's own answer carries them: one push, not two);
+        the rest, and a burst (a drained backlog's acks), in one update per ``STATUS_GATHER_S``."""
+        if self.status:
+            counts = self.outbox.counts
+            self.status = {**self.status, "backlog": counts.pending,
+                           "oldest_unsent_ms": counts.oldest_pending_ms, "rejected": counts.rejected}
         if self._status_soon is None:
             self._status_soon = asyncio.get_running_loop().call_later(STATUS_GATHER_S, self._status_start)
 
@@ -534,7 +541,7 @@ class Kiosk:
 
     async def _status_pushed(self) -> None:
         try:
-            if await self.update_status():
+            if await self.update_status() or self._pushed_version != self.outbox.version:
                 self.push()
         except Exception:  # the next change or tick tries again
             log.exception("status update failed")

@@ -56,5 +56,11 @@ async def test_status_and_records_are_pushed_when_the_outbox_changes(
             state = await pushed(sub, lambda s: s["status"]["rejected"] == 1
                                  and s["flow"]["rows"][0]["state"] == "rejected", "the rejection")
             assert state["status"]["backlog"] == 0
+            # A scan's own answer already carries the new count (one push per scan, not two).
+            await rig.act("go", screen="move")
+            await rig.scan("Flower Room 2")
+            moved = await rig.scan(DEMO_TAG)
+            assert moved["ok"], moved
+            assert rig.state()["status"]["backlog"] == 1
         finally:
             sub.close()
