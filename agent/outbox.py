@@ -255,6 +255,7 @@ class _Thread:
         self._jobs: SimpleQueue[tuple[Callable[[], Any], asyncio.Future[Any]] | None] = SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
+        self.stopped = False
 
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
@@ -272,11 +273,16 @@ class _Thread:
 
     def call(self, fn: Callable[[], T]) -> asyncio.Future[T]:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._jobs.put((fn, future))
+        if self.stopped:  # nobody would ever answer
+            future.set_exception(sqlite3.ProgrammingError("the outbox is closed"))
+        else:
+            self._jobs.put((fn, future))
         return future
 
     def stop(self) -> None:
-        self._jobs.put(None)
+        if not self.stopped:
+            self.stopped = True
+            self._jobs.put(None)
 
 
 def _resolve(future: asyncio.Future[Any], result: Any) -> None:
@@ -373,6 +379,8 @@ class Outbox:
         self._counts = _counts(db)
 
     async def close(self) -> None:
+        if self._thread.stopped:
+            return
         try:
             await self._run(self._db.close)
         finally:

@@ -195,3 +195,11 @@ async def test_damaged_outbox_is_not_silently_replaced(tmp_path: Path) -> None:
     with pytest.raises(OutboxFault, match=r"call IT|Call IT"):
         await Outbox.open(path, facility="F", device="k")
     assert path.exists()
+
+
+async def test_closed_outbox_refuses_instead_of_waiting(tmp_path: Path) -> None:
+    box = await Outbox.open(tmp_path / "outbox.db", facility="F-1", device="k-1")
+    await box.close()
+    await box.close()  # twice is harmless
+    with pytest.raises(OutboxFault, match="this record was NOT saved"):
+        await box.append("plant.scanned", {"tag": TAG}, user="u")
