@@ -36,6 +36,9 @@ from drivers.scanner import Scan
 
 log = logging.getLogger(__name__)
 
+# Outbox changes closer together than this make one status update (a drain's acks).
+STATUS_GATHER_S = 0.1
+
 
 class Kiosk:
     def __init__(self, config: AgentConfig, outbox: Outbox, floor: Floor, devices: Devices,
@@ -66,6 +69,11 @@ class Kiosk:
                                    sim_view=lambda: self.sim_view())
         devices.scale.on_state = self.presenter.scale_state
         floor.on_change.append(lambda name: self.push())
+        # The status bar and the Records list follow the outbox's commits (never a poll of it).
+        self._polled_version = -1  # the outbox version the polled screen (Records) was read at
+        self._status_soon: asyncio.TimerHandle | None = None
+        self._status_task: asyncio.Task[None] | None = None
+        outbox.on_change.append(self._outbox_changed)
 
     # --- the parts, by the names the agent, the page server and the tests use -------------
 
@@ -203,13 +211,43 @@ class Kiosk:
     async def refresh_printer(self) -> None:
         await self.presenter.refresh_printer()
 
+    def _outbox_changed(self) -> None:
+        """A save, an ack or a prune moved the outbox: show it now, not at the next tick. The
+        counts go into the status at once (a scan's own answer carries them: one push, not two);
+        the rest, and a burst (a drained backlog's acks), in one update per ``STATUS_GATHER_S``."""
+        if self.status:
+            counts = self.outbox.counts
+            self.presenter.status = {**self.status, "backlog": counts.pending,
+                                     "oldest_unsent_ms": counts.oldest_pending_ms,
+                                     "rejected": counts.rejected}
+        if self._status_soon is None:
+            self._status_soon = asyncio.get_running_loop().call_later(STATUS_GATHER_S, self._status_start)
+
+    def _status_start(self) -> None:
+        self._status_soon = None
+        if self._status_task is not None and not self._status_task.done():
+            self._outbox_changed()  # the last update is still running: look again shortly
+            return
+        self._status_task = asyncio.create_task(self._status_pushed(), name="kiosk-status")
+
+    async def _status_pushed(self) -> None:
+        try:
+            if await self.update_status() or self.presenter.pushed_version != self.outbox.version:
+                self.push()
+        except Exception:  # the next change or tick tries again
+            log.exception("status update failed")
+
     async def update_status(self) -> bool:
         """Recompute the status bar and the tower light; True when anything changed."""
         status = await self.presenter.read_status()
         polled = False
-        if self.session.worker is not None and self.flow.polled:
+        version = self.outbox.version
+        # A polled screen (Records) is read again only when the outbox changed since.
+        if self.session.worker is not None and self.flow.polled and version != self._polled_version:
             async with self._lock:
-                polled = self.flow.polled and await self.flow.poll()
+                if self.flow.polled:
+                    self._polled_version = version
+                    polled = await self.flow.poll()
         return self.presenter.show_status(status) or polled
 
     async def idle_check(self) -> None:

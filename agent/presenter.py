@@ -80,6 +80,7 @@ class Presenter:
         self.faults: dict[str, str] = {}  # device -> what is wrong with it, for the status bar
         self.printer_status: PrinterStatus | None = None
         self.status: dict[str, Any] = {}
+        self.pushed_version = -1  # the outbox version the page last saw
         self._weight_json = ""
         self._last_light: KioskLight | None = None
         self._offline_since: int | None = now_ms()  # outage start: first moment without the broker
@@ -106,6 +107,7 @@ class Presenter:
     # --- the page model -------------------------------------------------------------------
 
     def push(self) -> None:
+        self.pushed_version = self.outbox.version
         self.hub.publish("state", self.state_json())
 
     def push_weight(self) -> None:
@@ -168,7 +170,7 @@ class Presenter:
 
     async def read_status(self) -> dict[str, Any]:
         """The status bar as it is now; the tower light follows it."""
-        backlog = await self.outbox.backlog()
+        backlog = self.outbox.counts  # kept by the outbox as it commits: no trip to the disk
         up = self._uplink_status()
         faults = dict(self.faults)
         if up.fault:

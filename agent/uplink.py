@@ -152,6 +152,8 @@ class Uplink:
         self._wake = asyncio.Event()
         self._acks: asyncio.Queue[Message] = asyncio.Queue()
         self._status_due = asyncio.Event()
+        # Every commit that moved the outbox's counts (a save, an ack, a prune) is news.
+        outbox.on_change.append(self._status_due.set)
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as tasks:
@@ -371,11 +373,10 @@ class Uplink:
             await self.publish_status()
 
     async def publish_status(self) -> None:
-        pending, oldest_ms = await self.outbox.unsent()
-        self.status.backlog = pending
-        self.status.oldest_unsent_age_s = (
-            None if oldest_ms is None else max(0.0, time.time() - oldest_ms / 1000)
-        )
+        # The outbox's kept counts (in memory, as of its last commit): never a COUNT.
+        backlog = self.outbox.counts
+        self.status.backlog = backlog.pending
+        self.status.oldest_unsent_age_s = backlog.oldest_age_s()
         if not self.conn.connected:
             return
         payload = status_payload(self.outbox.facility, self.outbox.device, "online", self.status)

@@ -52,9 +52,9 @@ async def test_a_payload_names_its_own_type(outbox: Outbox) -> None:
 
 
 async def test_pragmas_are_durable(outbox: Outbox) -> None:
-    db = outbox._db
-    assert await (await db.execute("PRAGMA synchronous")).fetchone() == (2,)  # FULL
-    sql = await (await db.execute("SELECT sql FROM sqlite_master WHERE name = 'outbox'")).fetchone()
+    assert await outbox.call(lambda db: db.execute("PRAGMA synchronous").fetchone()) == (2,)  # FULL
+    sql = await outbox.call(
+        lambda db: db.execute("SELECT sql FROM sqlite_master WHERE name = 'outbox'").fetchone())
     assert sql is not None
     assert "STRICT" in sql[0]
 
@@ -146,7 +146,7 @@ def _is_tmpfs(path: Path) -> bool:
 async def test_disk_full_is_a_clear_fault_and_harms_nothing(small_disk: Path) -> None:
     box = await Outbox.open(small_disk / "outbox.db", facility="F-1", device="k-1")
     if not _is_tmpfs(small_disk):
-        await box._db.execute("PRAGMA max_page_count = 60")
+        await box.call(lambda db: db.execute("PRAGMA max_page_count = 60"))
     if _is_tmpfs(small_disk):  # eat the rest of the tmpfs so the next pages cannot be written
         filler = small_disk / "filler"
         with filler.open("wb") as f:
@@ -182,9 +182,10 @@ async def test_read_only_disk_is_a_clear_fault(tmp_path: Path) -> None:
     await box.close()
     # The disk went read-only under us (an SD card protecting itself does this):
     # open the same file the way SQLite sees a read-only medium.
-    import aiosqlite
-
-    box._db = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    box = await Outbox.open(path, facility="F-1", device="k-1")
+    await box.call(lambda db: db.close())
+    box._db = await box._run(
+        lambda: sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None))
     with pytest.raises(OutboxFault, match="read-only: this record was NOT saved"):
         await box.append("plant.scanned", {"tag": TAG}, user="u")
     await box.close()
@@ -206,3 +207,11 @@ async def test_damaged_outbox_is_not_silently_replaced(tmp_path: Path) -> None:
     with pytest.raises(OutboxFault, match=r"call IT|Call IT"):
         await Outbox.open(path, facility="F", device="k")
     assert path.exists()
+
+
+async def test_closed_outbox_refuses_instead_of_waiting(tmp_path: Path) -> None:
+    box = await Outbox.open(tmp_path / "outbox.db", facility="F-1", device="k-1")
+    await box.close()
+    await box.close()  # twice is harmless
+    with pytest.raises(OutboxFault, match="this record was NOT saved"):
+        await box.append("plant.scanned", {"tag": TAG}, user="u")
