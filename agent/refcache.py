@@ -1,17 +1,35 @@
 """The kiosk's copy of the reference data the bridge publishes (retained, per name).
 
-Each ``canopy/v1/<facility>/ref/<name>`` message replaces the whole list for
-that name. The last good copy of each is kept on disk, so the kiosk checks tags,
-rooms, waste lists and scales with the network down, and knows (and shows) how
-old each list is. A malformed or foreign message never replaces a good copy.
+A list arrives whole in one message (v1) or, when it is too big for one, as a
+manifest and parts (v2; see ``canopy.refdata``). Either way the kiosk switches
+to a new copy all at once, and keeps serving the previous one until then:
+
+* every v2 row is stored under its ``version`` (tables ``ref_row`` and, for tag
+  pools, ``ref_range``); the version in force is the one whose manifest sits in
+  ``ref``, so a half-received version is never seen by a lookup, and switching
+  is one transaction when the last part is in and the digest matches;
+* a part is checked against its own topic (name, version, index), so a part of
+  another version can never fill a gap in this one;
+* a manifest whose parts do not all come leaves the old copy in force, and says
+  so in the log after ``complete_within_s``;
+* what was received survives a restart (it is all in the floor database), and
+  the retained parts the broker sends again complete the version.
+
+Big lists stay on disk: plants and tag pools of a v2 copy are answered by an
+indexed query (``plant``, ``in_pool``), never loaded into memory. The small
+lists, and any v1 list, are kept in memory as before. A malformed or foreign
+message never replaces a good copy.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import sqlite3
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +37,7 @@ import aiosqlite
 from pydantic import ValidationError
 
 from canopy import refdata
+from canopy.refdata import Plant, RefManifest, RefMessage, RefPart, TagRange
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +46,42 @@ CREATE TABLE IF NOT EXISTS ref (
     name     TEXT    PRIMARY KEY,
     at       TEXT    NOT NULL,   -- when the bridge read it from the state system
     received INTEGER NOT NULL,   -- unix ms when this kiosk got it
-    payload  BLOB    NOT NULL    -- the message exactly as published
+    payload  BLOB    NOT NULL    -- the whole list (v1) or the manifest in force (v2), as published
 ) STRICT;
+-- v2: a manifest whose parts are still arriving.
+CREATE TABLE IF NOT EXISTS ref_pending (
+    name    TEXT PRIMARY KEY,
+    payload BLOB NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS ref_part (
+    name    TEXT    NOT NULL,
+    version TEXT    NOT NULL,
+    idx     INTEGER NOT NULL,
+    digest  BLOB    NOT NULL,    -- sha256 of the part's payload, for the manifest's digest
+    rows    INTEGER NOT NULL,    -- what it adds to the manifest's count
+    PRIMARY KEY (name, version, idx)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ref_row (
+    name    TEXT NOT NULL,
+    version TEXT NOT NULL,
+    key     TEXT NOT NULL,       -- a plant's tag; else the row's place in the list
+    body    TEXT NOT NULL,       -- the row as JSON
+    PRIMARY KEY (name, version, key)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ref_range (
+    name    TEXT    NOT NULL,
+    version TEXT    NOT NULL,
+    prefix  TEXT    NOT NULL,    -- the tag before its serial (canopy.refdata.split_tag)
+    width   INTEGER NOT NULL,    -- digits in the serial; 0: a tag without one
+    start   INTEGER NOT NULL,
+    count   INTEGER NOT NULL,
+    PRIMARY KEY (name, version, prefix, width, start)
+) STRICT, WITHOUT ROWID;
 """
+
+_STAGED = ("ref_part", "ref_row", "ref_range")
+# v2 copies of these are looked up on disk; every other list is loaded into memory.
+ON_DISK = frozenset({"plants", *refdata.TAG_POOLS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +89,11 @@ class RefCopy:
     name: str
     at: datetime
     received_ms: int
-    rows: Any
+    rows: Any  # None for a v2 plant list or tag pool: ask ``RefCache.plant``/``in_pool``
     payload: bytes
+    version: str | None = None  # the v2 version in force (None: a whole v1 list)
+    # A v1 plant list by tag, or a v1 tag pool as a set, for lookups.
+    index: Mapping[str, Any] | frozenset[str] = field(default_factory=frozenset)
 
 
 class RefRejected(ValueError):
@@ -51,67 +106,298 @@ RowCheck = Callable[[Any], None]
 
 
 class RefCache:
-    """The latest copy of each reference list, in memory and in one SQLite table."""
+    """The copy of each reference list in force, in memory (small ones) and in SQLite.
+
+    ``reader`` is a second, synchronous connection to the same database file, for
+    lookups on the event loop (one indexed read each); writes go through ``db``.
+    """
 
     def __init__(self, db: aiosqlite.Connection, facility: str,
-                 checks: Mapping[str, RowCheck] | None = None) -> None:
+                 checks: Mapping[str, RowCheck] | None = None, *,
+                 reader: sqlite3.Connection | None = None, complete_within_s: float = 120.0) -> None:
         self._db = db
+        self._reader = reader
         self.facility = facility
+        self.complete_within_s = complete_within_s
         self._checks = dict(checks or {})
         self._copies: dict[str, RefCopy] = {}
+        self._pending: dict[str, RefManifest] = {}
 
     async def load(self) -> None:
         await self._db.executescript(SCHEMA)
         cursor = await self._db.execute("SELECT name, received, payload FROM ref")
         for name, received, payload in await cursor.fetchall():
             try:
-                copy = self._decode(bytes(payload), received)
+                copy = await self._decode_head(bytes(payload), received)
             except RefRejected as exc:
                 log.warning("cached reference list %s ignored: %s", name, exc)
                 continue
             self._copies[copy.name] = copy
+        cursor = await self._db.execute("SELECT name, payload FROM ref_pending")
+        for name, payload in await cursor.fetchall():
+            head = _decode_or_none(bytes(payload))
+            if isinstance(head, RefManifest) and head.name == name:
+                self._pending[name] = head
+                self._watch(head)
 
-    def _decode(self, payload: bytes, received_ms: int) -> RefCopy:
+    # --- messages in --------------------------------------------------------------
+
+    async def take(self, suffix: str, payload: bytes) -> RefCopy | None:
+        """Take the message on ``canopy/v1/<facility>/ref/<suffix>``.
+
+        The new copy in force, or None when nothing changed yet (a part stored, the
+        same list again, a cleared part). Raises ``RefRejected`` for a message that
+        must not be used.
+        """
         try:
-            message = refdata.decode(payload)
-        except (ValidationError, ValueError) as exc:
-            raise RefRejected(f"malformed reference message: {str(exc)[:200]}") from None
-        if message.facility != self.facility:
-            raise RefRejected(f"reference data for facility {message.facility!r}, this kiosk is"
-                              f" {self.facility!r}")
-        at = message.at if message.at.tzinfo is not None else message.at.replace(tzinfo=UTC)
-        rows = message.rows()
-        check = self._checks.get(message.name)
-        if check is not None:
-            try:
-                check(rows)
-            except ValueError as exc:
-                raise RefRejected(f"{message.name}: {exc}") from None
-        return RefCopy(message.name, at, received_ms, rows, payload)
+            where = refdata.parse_ref_topic(suffix)
+        except ValueError as exc:
+            raise RefRejected(str(exc)) from None
+        if where.version is None:
+            return await self.apply(where.name, payload)
+        if not payload:
+            return None  # the bridge clearing a superseded version's part
+        assert where.index is not None
+        return await self._take_part(where.name, where.version, where.index, payload)
 
     async def apply(self, name: str, payload: bytes) -> RefCopy | None:
-        """Take a message for ``name``; the new copy, or None when nothing changed.
-
-        Raises ``RefRejected`` for a message that must not replace the cached copy.
-        """
-        copy = self._decode(payload, int(time.time() * 1000))
-        if copy.name != name:
-            raise RefRejected(f"message on the {name!r} topic holds {copy.name!r}")
+        """Take what the name's own topic holds: a whole list or a manifest."""
+        if not payload:
+            return None  # an emptied retained topic: keep what we have
         current = self._copies.get(name)
-        if current is not None:
-            if current.payload == payload:
-                return None  # the retained copy again, after a reconnect
-            if copy.at < current.at:
-                raise RefRejected(f"{name}: older than the cached copy ({copy.at} < {current.at})")
+        if current is not None and current.payload == payload:
+            return None  # the retained copy again, after a reconnect
+        received_ms = int(time.time() * 1000)
+        head = self._decode(payload)
+        if head.name != name:
+            raise RefRejected(f"message on the {name!r} topic holds {head.name!r}")
+        at = _aware(head.at)
+        if current is not None and at < current.at:
+            raise RefRejected(f"{name}: older than the cached copy ({at} < {current.at})")
+        if isinstance(head, RefManifest):
+            return await self._take_manifest(head, payload, received_ms)
+        copy = self._whole(head, payload, received_ms)
+        await self._forget_pending(name, superseded_by="a whole list")
         await self._db.execute(
             "INSERT INTO ref (name, at, received, payload) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (name) DO UPDATE SET at = excluded.at, received = excluded.received,"
             " payload = excluded.payload",
-            (name, copy.at.isoformat(), copy.received_ms, payload),
+            (name, at.isoformat(), received_ms, payload),
         )
+        for table in _STAGED:
+            await self._db.execute(f"DELETE FROM {table} WHERE name = ?", (name,))
         await self._db.commit()
         self._copies[name] = copy
         return copy
+
+    async def _take_manifest(self, manifest: RefManifest, payload: bytes, received_ms: int) -> RefCopy | None:
+        name, at = manifest.name, _aware(manifest.at)
+        current = self._copies.get(name)
+        if current is not None and current.version == manifest.version:
+            # The same content read again: only ``at`` moves; nothing to fetch.
+            await self._forget_pending(name, superseded_by=f"version {manifest.version}")
+            await self._db.execute("UPDATE ref SET at = ?, received = ?, payload = ? WHERE name = ?",
+                                   (at.isoformat(), received_ms, payload, name))
+            await self._db.commit()
+            copy = RefCopy(name, at, received_ms, current.rows, payload, current.version, current.index)
+            self._copies[name] = copy
+            return copy
+        pending = self._pending.get(name)
+        if pending is not None and pending.version == manifest.version:
+            if _aware(pending.at) >= at:
+                return await self._complete(name)
+        elif pending is not None and at < _aware(pending.at):
+            raise RefRejected(f"{name}: older than version {pending.version} being received")
+        else:
+            await self._forget_pending(name, superseded_by=f"version {manifest.version}")
+        self._pending[name] = manifest
+        keep = (manifest.version, current.version if current is not None else "")
+        for table in _STAGED:  # leftovers of versions that will never be in force
+            await self._db.execute(f"DELETE FROM {table} WHERE name = ? AND version NOT IN (?, ?)",
+                                   (name, *keep))
+        await self._db.execute("INSERT OR REPLACE INTO ref_pending (name, payload) VALUES (?, ?)",
+                               (name, payload))
+        await self._db.commit()
+        self._watch(manifest)
+        return await self._complete(name)
+
+    async def _take_part(self, name: str, version: str, index: int, payload: bytes) -> RefCopy | None:
+        current = self._copies.get(name)
+        if current is not None and current.version == version:
+            return None  # a part of the version in force, sent again
+        cursor = await self._db.execute(
+            "SELECT 1 FROM ref_part WHERE name = ? AND version = ? AND idx = ?", (name, version, index))
+        if await cursor.fetchone() is not None:
+            return None  # already stored (the broker sends retained parts again on reconnect)
+        try:
+            part = refdata.decode_part(payload)
+        except ValueError as exc:
+            raise RefRejected(f"malformed reference part: {str(exc)[:200]}") from None
+        if (part.name, part.version, part.index) != (name, version, index):
+            raise RefRejected(f"part {part.name}/{part.version}/{part.index} arrived on"
+                              f" ref/{name}/{version}/{index}")
+        if part.facility != self.facility:
+            raise RefRejected(f"reference data for facility {part.facility!r}, this kiosk is"
+                              f" {self.facility!r}")
+        await self._stage(part, payload)
+        pending = self._pending.get(name)
+        if pending is None or pending.version != version:
+            return None  # its manifest has not arrived yet (retained messages come in any order)
+        return await self._complete(name)
+
+    async def _stage(self, part: RefPart, payload: bytes) -> None:
+        rows = part.rows()
+        key = (part.name, part.version)
+        if part.name in refdata.TAG_POOLS:
+            ranges = [(*key, *_range_key(r), r.count) for r in rows]
+            await self._db.executemany(
+                "INSERT OR REPLACE INTO ref_range (name, version, prefix, width, start, count)"
+                " VALUES (?, ?, ?, ?, ?, ?)", ranges)
+            added = sum(r.count for r in rows)
+        else:
+            if part.name == "plants":
+                bodies = [(*key, row.tag, row.model_dump_json()) for row in rows]
+            else:
+                bodies = [(*key, f"{part.index:05d}.{i:07d}", row.model_dump_json())
+                          for i, row in enumerate(rows)]
+            await self._db.executemany(
+                "INSERT OR REPLACE INTO ref_row (name, version, key, body) VALUES (?, ?, ?, ?)", bodies)
+            added = len(rows)
+        await self._db.execute(
+            "INSERT OR REPLACE INTO ref_part (name, version, idx, digest, rows) VALUES (?, ?, ?, ?, ?)",
+            (*key, part.index, refdata.part_digest(payload), added))
+        await self._db.commit()
+
+    async def _complete(self, name: str) -> RefCopy | None:
+        """Put the pending version in force if every part is in and the digest matches."""
+        manifest = self._pending[name]
+        cursor = await self._db.execute(
+            "SELECT idx, digest, rows FROM ref_part WHERE name = ? AND version = ? AND idx < ?"
+            " ORDER BY idx", (name, manifest.version, manifest.parts))
+        parts = list(await cursor.fetchall())
+        if len(parts) < manifest.parts:
+            return None
+        digest = refdata.parts_digest(bytes(d) for _, d, _ in parts)
+        count = sum(rows for _, _, rows in parts)
+        if digest != manifest.digest or count != manifest.count:
+            why = ("the parts' digest does not match the manifest" if digest != manifest.digest
+                   else f"the parts hold {count} rows, the manifest says {manifest.count}")
+            await self._forget_pending(name, superseded_by=None)
+            await self._db.commit()
+            raise RefRejected(f"{name} version {manifest.version}: {why}; the copy in force stays")
+        payload = manifest.model_dump_json().encode()
+        cursor = await self._db.execute("SELECT payload FROM ref_pending WHERE name = ?", (name,))
+        row = await cursor.fetchone()
+        if row is not None:
+            payload = bytes(row[0])  # the manifest exactly as published
+        received_ms = int(time.time() * 1000)
+        at = _aware(manifest.at)
+        await self._db.execute(
+            "INSERT INTO ref (name, at, received, payload) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET at = excluded.at, received = excluded.received,"
+            " payload = excluded.payload",
+            (name, at.isoformat(), received_ms, payload))
+        await self._db.execute("DELETE FROM ref_pending WHERE name = ?", (name,))
+        for table in _STAGED:  # the superseded version, now that nothing reads it
+            await self._db.execute(f"DELETE FROM {table} WHERE name = ? AND version != ?",
+                                   (name, manifest.version))
+        await self._db.commit()
+        del self._pending[name]
+        copy = RefCopy(name, at, received_ms, await self._rows_of(manifest), payload, manifest.version)
+        self._copies[name] = copy
+        log.info("reference list %s version %s in force: %d rows in %d part(s)",
+                 name, manifest.version, manifest.count, manifest.parts)
+        return copy
+
+    async def _forget_pending(self, name: str, *, superseded_by: str | None) -> None:
+        """Drop an incomplete version (caller commits); say so if it never completed."""
+        pending = self._pending.pop(name, None)
+        if pending is None:
+            return
+        if superseded_by is not None:
+            log.warning("reference list %s version %s superseded by %s before all its parts came",
+                        name, pending.version, superseded_by)
+        current = self._copies.get(name)
+        for table in _STAGED:
+            await self._db.execute(f"DELETE FROM {table} WHERE name = ? AND version = ? AND version != ?",
+                                   (name, pending.version, current.version if current else ""))
+        await self._db.execute("DELETE FROM ref_pending WHERE name = ?", (name,))
+
+    def _watch(self, manifest: RefManifest) -> None:
+        """Log once when ``manifest``'s parts have not all come in ``complete_within_s``."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # pragma: no cover - load() runs in the loop
+            return
+        loop.call_later(self.complete_within_s, self._check_complete, manifest)
+
+    def _check_complete(self, manifest: RefManifest) -> None:
+        if self._pending.get(manifest.name) is not manifest:
+            return
+        staged = self._count_parts(manifest)
+        current = self._copies.get(manifest.name)
+        kept = ("none yet" if current is None
+                else f"version {current.version}" if current.version else "the whole list")
+        log.warning("reference list %s version %s incomplete after %.0f s: %d of %d parts; "
+                    "the copy in force stays (%s)", manifest.name, manifest.version,
+                    self.complete_within_s, staged, manifest.parts, kept)
+
+    def _count_parts(self, manifest: RefManifest) -> int:
+        if self._reader is None:
+            return -1
+        row = self._reader.execute("SELECT count(*) FROM ref_part WHERE name = ? AND version = ?",
+                                   (manifest.name, manifest.version)).fetchone()
+        return int(row[0]) if row else 0
+
+    # --- decoding -----------------------------------------------------------------------
+
+    def _decode(self, payload: bytes) -> RefMessage | RefManifest:
+        try:
+            head = refdata.decode_head(payload)
+        except (ValidationError, ValueError) as exc:
+            raise RefRejected(f"malformed reference message: {str(exc)[:200]}") from None
+        if head.facility != self.facility:
+            raise RefRejected(f"reference data for facility {head.facility!r}, this kiosk is"
+                              f" {self.facility!r}")
+        return head
+
+    async def _decode_head(self, payload: bytes, received_ms: int) -> RefCopy:
+        head = self._decode(payload)
+        if isinstance(head, RefMessage):
+            return self._whole(head, payload, received_ms)
+        return RefCopy(head.name, _aware(head.at), received_ms, await self._rows_of(head), payload,
+                       head.version)
+
+    def _whole(self, message: RefMessage, payload: bytes, received_ms: int) -> RefCopy:
+        rows = message.rows()
+        self._check(message.name, rows)
+        index: Mapping[str, Any] | frozenset[str] = frozenset()
+        if message.name == "plants":
+            index = {row.tag: row for row in rows}
+        elif message.name in refdata.TAG_POOLS:
+            index = frozenset(rows)
+        return RefCopy(message.name, _aware(message.at), received_ms, rows, payload, None, index)
+
+    def _check(self, name: str, rows: Any) -> None:
+        check = self._checks.get(name)
+        if check is not None:
+            try:
+                check(rows)
+            except ValueError as exc:
+                raise RefRejected(f"{name}: {exc}") from None
+
+    async def _rows_of(self, manifest: RefManifest) -> Any:
+        """A v2 list's rows for memory; None for those looked up on disk."""
+        if manifest.name in ON_DISK:
+            return None
+        cursor = await self._db.execute(
+            "SELECT body FROM ref_row WHERE name = ? AND version = ? ORDER BY key",
+            (manifest.name, manifest.version))
+        rows = refdata.part_rows(manifest.name, [_json(body) for body, in await cursor.fetchall()])
+        self._check(manifest.name, rows)
+        return rows
+
+    # --- lookups ------------------------------------------------------------------------
 
     def rows(self, name: str) -> Any | None:
         copy = self._copies.get(name)
@@ -119,6 +405,83 @@ class RefCache:
 
     def copy(self, name: str) -> RefCopy | None:
         return self._copies.get(name)
+
+    def pending(self, name: str) -> RefManifest | None:
+        """The manifest whose parts are still arriving, if any."""
+        return self._pending.get(name)
+
+    def plant(self, tag: str) -> Plant | None:
+        """The plant ``tag`` in the list in force (one indexed read for a v2 list)."""
+        copy = self._copies.get("plants")
+        if copy is None:
+            return None
+        if copy.version is None:
+            found: Plant | None = copy.index.get(tag) if isinstance(copy.index, Mapping) else None
+            return found
+        row = self._read("SELECT body FROM ref_row WHERE name = 'plants' AND version = ? AND key = ?",
+                         (copy.version, tag)).fetchone()
+        return Plant.model_validate_json(row[0]) if row is not None else None
+
+    def plant_tags(self) -> list[str]:
+        copy = self._copies.get("plants")
+        if copy is None:
+            return []
+        if copy.version is None:
+            return list(copy.index)
+        cursor = self._read("SELECT key FROM ref_row WHERE name = 'plants' AND version = ?",
+                            (copy.version,))
+        return [key for key, in cursor]
+
+    def plants_at(self, location: str) -> list[Plant]:
+        """The plants the list in force puts in ``location``."""
+        copy = self._copies.get("plants")
+        if copy is None:
+            return []
+        if copy.version is None:
+            return [row for row in copy.rows if row.location == location]
+        cursor = self._read("SELECT body FROM ref_row WHERE name = 'plants' AND version = ?"
+                            " AND json_extract(body, '$.location') = ?", (copy.version, location))
+        return [Plant.model_validate_json(body) for body, in cursor]
+
+    def in_pool(self, name: str, tag: str) -> bool:
+        """``tag`` is in the tag pool ``name`` in force (O(log n) for a v2 pool)."""
+        copy = self._copies.get(name)
+        if copy is None:
+            return False
+        if copy.version is None:
+            return tag in copy.index
+        prefix, width, serial = _range_key(TagRange(first=tag, count=1))
+        row = self._read(
+            "SELECT start, count FROM ref_range WHERE name = ? AND version = ? AND prefix = ?"
+            " AND width = ? AND start <= ? ORDER BY start DESC LIMIT 1",
+            (name, copy.version, prefix, width, serial)).fetchone()
+        return row is not None and serial < row[0] + row[1]
+
+    def pool(self, name: str) -> Iterator[str]:
+        """The tags of pool ``name`` in force, in order (lazily: a pool may hold many)."""
+        copy = self._copies.get(name)
+        if copy is None:
+            return
+        if copy.version is None:
+            yield from sorted(copy.index)
+            return
+        cursor = self._read("SELECT prefix, width, start, count FROM ref_range"
+                            " WHERE name = ? AND version = ? ORDER BY prefix, width, start",
+                            (name, copy.version))
+        for prefix, width, start, count in cursor.fetchall():
+            if width == 0:
+                yield prefix
+            else:
+                yield from (f"{prefix}{n:0{width}d}" for n in range(start, start + count))
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+
+    def _read(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
+        if self._reader is None:
+            raise RuntimeError("RefCache needs a reader connection for lists kept on disk")
+        return self._reader.execute(sql, params)
 
     def at_ms(self, name: str) -> int | None:
         copy = self._copies.get(name)
@@ -134,3 +497,27 @@ class RefCache:
             "missing": missing,
             "lists": {name: int(at.timestamp() * 1000) for name, at in sorted(ats.items())},
         }
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _range_key(r: TagRange) -> tuple[str, int, int]:
+    """``(prefix, width, start)`` of a range as ``ref_range`` stores it."""
+    parts = refdata.split_tag(r.first)
+    if parts is None:
+        return r.first, 0, 0
+    prefix, serial, width = parts
+    return prefix, width, serial
+
+
+def _decode_or_none(payload: bytes) -> RefMessage | RefManifest | None:
+    try:
+        return refdata.decode_head(payload)
+    except ValueError:
+        return None
+
+
+def _json(body: str) -> Any:
+    return json.loads(body)

@@ -1,21 +1,44 @@
 """Reference data the bridge publishes (retained) and kiosks cache to validate offline.
 
-Topic ``canopy/v1/<facility>/ref/<name>``, retained, QoS 1; one message per
-name holds the whole current list (the lists are small: hundreds to a few
-thousand rows). A kiosk keeps the last one it saw on disk, so it can answer
+A kiosk keeps the last complete copy of each list on disk, so it can answer
 "does this tag exist, which room is it in, is this waste reason allowed" with
-the Wi-Fi down, and says how old its copy is.
+the Wi-Fi down, and says how old its copy is. Two shapes travel, both retained
+at QoS 1 (see ``docs`` in README "Reference data"):
+
+* **v1, whole list** on ``canopy/v1/<facility>/ref/<name>``: one message holds
+  the list (``encode``/``decode``). Used whenever the list fits in one message,
+  so a small facility and an older kiosk see exactly what they always saw.
+* **v2, manifest + parts**, for a list too big for one message: each part
+  (``encode_parts``/``decode_part``) holds a slice of the rows on
+  ``canopy/v1/<facility>/ref/<name>/<version>/<index>``; the manifest
+  (``decode_head`` gives a ``RefManifest``) on the name's own topic says which
+  ``version`` is current, how many ``parts`` and rows (``count``) it has and the
+  ``digest`` over the parts. ``version`` is derived from the content, so the
+  same list always has the same part topics and parts of another version can
+  never be mistaken for this one's. The bridge publishes the parts, then the
+  manifest, then clears the superseded version's parts (empty retained
+  payloads); a kiosk switches only when every part of the manifest's version is
+  in and the digest matches. Tag pools travel as ranges (first tag + count),
+  Metrc's tags being ordered in consecutive runs.
+
+Every decoder raises ``ValueError`` (pydantic's ValidationError is one) on
+anything malformed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, model_validator
 
-REF_VERSION = 1
+REF_VERSION = 1  # a whole list in one message
+PARTS_VERSION = 2  # a manifest and its parts
 
 
 class _Row(BaseModel):
@@ -199,3 +222,238 @@ def decode(payload: bytes) -> RefMessage:
     message = RefMessage.model_validate_json(payload)
     message.rows()
     return message
+
+
+# --- v2: big lists as a manifest and parts ------------------------------------------------
+
+#: Tag pools: sent as ``TagRange`` rows; the kiosk checks a tag against the ranges.
+TAG_POOLS = frozenset({"plant_tags", "package_tags"})
+#: The names that may travel in parts (a profile or a roster is one object, not rows).
+PART_NAMES = frozenset(n for n in ROW_TYPES if n not in ("profile", "workers"))
+_VERSION = r"^[0-9a-f]{16}$"
+_VERSION_RE = re.compile(_VERSION)
+MAX_PARTS = 10_000  # 2.5 GB of rows: far beyond any facility; bounds what a kiosk stages
+# Room left in a part for its envelope (name, facility, version, index) around the rows.
+_ENVELOPE_BYTES = 512
+# A tag's serial is its trailing digits; at most 15 of them, so it fits an SQLite INTEGER.
+_SERIAL_RE = re.compile(r"^(.*?)(\d{1,15})$")
+
+
+class TagRange(BaseModel):
+    """``count`` consecutive tags from ``first`` (the trailing decimal serial steps by one,
+    as Metrc's runs do; see ``bridge.state.metrc.consecutive_tags``)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    first: Annotated[str, Field(min_length=1, max_length=64)]
+    count: Annotated[int, Field(ge=1, le=10**9)]
+
+    @model_validator(mode="after")
+    def _serial_fits(self) -> TagRange:
+        if self.count > 1:
+            parts = split_tag(self.first)
+            if parts is None:
+                raise ValueError(f"a range of {self.count} tags needs a numeric serial: {self.first!r}")
+            if len(str(parts[1] + self.count - 1)) > parts[2]:
+                raise ValueError(f"{self.count} tags from {self.first} overflow the serial")
+        return self
+
+    def tags(self) -> Iterator[str]:
+        if self.count == 1:
+            yield self.first
+            return
+        parts = split_tag(self.first)
+        assert parts is not None  # checked on construction
+        prefix, serial, width = parts
+        for n in range(serial, serial + self.count):
+            yield f"{prefix}{n:0{width}d}"
+
+
+def split_tag(tag: str) -> tuple[str, int, int] | None:
+    """``(prefix, serial, width)`` of a tag ending in digits (None: no serial)."""
+    match = _SERIAL_RE.match(tag)
+    if match is None:
+        return None
+    return match.group(1), int(match.group(2)), len(match.group(2))
+
+
+def tag_ranges(tags: Iterable[str]) -> list[TagRange]:
+    """The tags as ranges of consecutive serials (sorted; a lone tag is a range of 1)."""
+    out: list[TagRange] = []
+    run: tuple[str, int, int, int] | None = None  # prefix, first serial, width, count
+    first_tag = ""
+
+    def flush() -> None:
+        if run is not None:
+            out.append(TagRange(first=first_tag, count=run[3]))
+
+    for tag in sorted(set(tags), key=_tag_order):
+        parts = split_tag(tag)
+        if (run is not None and parts is not None and parts[0] == run[0] and parts[2] == run[2]
+                and parts[1] == run[1] + run[3]):
+            run = (run[0], run[1], run[2], run[3] + 1)
+            continue
+        flush()
+        first_tag = tag
+        run = (parts[0], parts[1], parts[2], 1) if parts is not None else ("", -2, -1, 1)
+    flush()
+    return out
+
+
+def _tag_order(tag: str) -> tuple[str, int, int, str]:
+    parts = split_tag(tag)
+    return (parts[0], parts[2], parts[1], tag) if parts is not None else (tag, 0, 0, tag)
+
+
+class RefManifest(BaseModel):
+    """Which version of a big list is current, and how to know it arrived whole."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    v: Literal[2]
+    name: RefName
+    facility: str
+    at: Annotated[datetime, Field(description="when the bridge read it from the state system")]
+    version: Annotated[str, Field(pattern=_VERSION)]
+    count: Annotated[int, Field(ge=0, description="rows; for a tag pool, tags")]
+    parts: Annotated[int, Field(ge=1, le=MAX_PARTS)]
+    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$",
+                                 description="sha256 over the parts' sha256 digests, in order")]
+
+
+class RefPart(BaseModel):
+    """Rows ``index`` of ``version`` of a big list (for a tag pool: ``TagRange`` rows)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    v: Literal[2]
+    name: RefName
+    facility: str
+    version: Annotated[str, Field(pattern=_VERSION)]
+    index: Annotated[int, Field(ge=0, lt=MAX_PARTS)]
+    items: list[Any]
+
+    def rows(self) -> list[Any]:
+        """``items`` validated as this name's rows (``TagRange`` for a tag pool)."""
+        return part_rows(self.name, self.items)
+
+    def row_count(self) -> int:
+        """Rows this part adds to the manifest's ``count`` (tags, for a tag pool)."""
+        rows = self.rows()
+        return sum(r.count for r in rows) if self.name in TAG_POOLS else len(rows)
+
+
+def part_rows(name: str, items: Any) -> list[Any]:
+    row_type: Any = list[TagRange] if name in TAG_POOLS else ROW_TYPES[name]
+    return list(TypeAdapter(row_type).validate_python(items))
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """One version of a big list ready to publish: parts first, then the manifest."""
+
+    name: str
+    version: str
+    manifest: bytes
+    parts: tuple[bytes, ...]
+
+
+def part_digest(payload: bytes) -> bytes:
+    return hashlib.sha256(payload).digest()
+
+
+def parts_digest(digests: Iterable[bytes]) -> str:
+    """The manifest's ``digest``: sha256 over the parts' digests in index order."""
+    h = hashlib.sha256()
+    for d in digests:
+        h.update(d)
+    return h.hexdigest()
+
+
+def encode_parts(name: str, facility: str, at: datetime, items: Any, *, max_bytes: int) -> Parts:
+    """``items`` as a manifest and parts of at most ``max_bytes`` each."""
+    if name not in PART_NAMES:
+        raise ValueError(f"{name!r} is one object; it cannot travel in parts")
+    if max_bytes < 2 * _ENVELOPE_BYTES:
+        raise ValueError("max_bytes is too small for a part")
+    adapter: TypeAdapter[Any] = TypeAdapter(ROW_TYPES[name])
+    rows = adapter.validate_python(items)
+    if name in TAG_POOLS:
+        count = len(set(rows))
+        dumped = [r.model_dump(mode="json") for r in tag_ranges(rows)]
+    else:
+        count = len(rows)
+        dumped = adapter.dump_python(rows, mode="json")
+    row_json = [json.dumps(r, separators=(",", ":")) for r in dumped]
+    version = hashlib.sha256("\n".join([name, *row_json]).encode()).hexdigest()[:16]
+    budget = max_bytes - _ENVELOPE_BYTES
+    slices: list[list[str]] = [[]]
+    size = 0
+    for text in row_json:
+        if len(text) + 1 > budget:
+            raise ValueError(f"{name}: one row is {len(text)} bytes, over the part limit")
+        if slices[-1] and size + len(text) + 1 > budget:
+            slices.append([])
+            size = 0
+        slices[-1].append(text)
+        size += len(text) + 1
+    payloads = []
+    for index, texts in enumerate(slices):
+        head = json.dumps({"v": PARTS_VERSION, "name": name, "facility": facility,
+                           "version": version, "index": index}, separators=(",", ":"))
+        payloads.append(f'{head[:-1]},"items":[{",".join(texts)}]}}'.encode())
+    manifest = {"v": PARTS_VERSION, "name": name, "facility": facility, "at": at.isoformat(),
+                "version": version, "count": count, "parts": len(payloads),
+                "digest": parts_digest(part_digest(p) for p in payloads)}
+    return Parts(name, version, json.dumps(manifest, separators=(",", ":")).encode(), tuple(payloads))
+
+
+def _head_kind(value: Any) -> int | None:
+    v = value.get("v", REF_VERSION) if isinstance(value, dict) else getattr(value, "v", None)
+    return v if v in (REF_VERSION, PARTS_VERSION) else None
+
+
+_HEAD: TypeAdapter[RefMessage | RefManifest] = TypeAdapter(
+    Annotated[Annotated[RefMessage, Tag(REF_VERSION)] | Annotated[RefManifest, Tag(PARTS_VERSION)],
+              Discriminator(_head_kind)])
+
+
+def decode_head(payload: bytes) -> RefMessage | RefManifest:
+    """What the name's own topic holds: a whole list (v1) or a manifest (v2)."""
+    message = _HEAD.validate_json(payload)
+    if isinstance(message, RefMessage):
+        message.rows()
+    return message
+
+
+def decode_part(payload: bytes) -> RefPart:
+    part = RefPart.model_validate_json(payload)
+    part.rows()
+    return part
+
+
+@dataclass(frozen=True, slots=True)
+class RefTopic:
+    """Where a message under ``canopy/v1/<facility>/ref/`` belongs."""
+
+    name: str
+    version: str | None = None  # None: the name's own topic (v1 list or manifest)
+    index: int | None = None
+
+
+def parse_ref_topic(suffix: str) -> RefTopic:
+    """Split what follows ``.../ref/``: ``<name>`` or ``<name>/<version>/<index>``."""
+    levels = suffix.split("/")
+    if levels[0] not in ROW_TYPES:
+        raise ValueError(f"unknown reference data {levels[0]!r}")
+    if len(levels) == 1:
+        return RefTopic(levels[0])
+    if (len(levels) != 3 or levels[0] not in PART_NAMES or not _VERSION_RE.match(levels[1])
+            or not levels[2].isdigit() or len(levels[2]) > 5):
+        raise ValueError(f"not a reference data topic: ref/{suffix}")
+    return RefTopic(levels[0], levels[1], int(levels[2]))
+
+
+def part_topic_suffix(name: str, version: str, index: int) -> str:
+    """The level(s) after ``ref/`` for part ``index`` of ``version`` (see ``canopy.topics.ref``)."""
+    return f"{name}/{version}/{index}"

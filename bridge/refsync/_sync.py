@@ -1,7 +1,10 @@
 """``RefSync``: read a facility's reference data on a schedule and publish what changed.
 
 Each name is one retained message (``canopy/v1/<facility>/ref/<name>``, QoS 1)
-holding the whole list. The broker keeps the last one, so a kiosk that connects
+holding the whole list, or, for a list too big for one message, a manifest there
+and the list in retained parts (``canopy.refdata``: parts first, then the
+manifest, then the superseded version's parts cleared, so a kiosk always finds
+one complete version). The broker keeps the last one, so a kiosk that connects
 later, or whose Wi-Fi was down, still gets the newest copy; and while the state
 API is down nothing is published, so the last good copy stays retained, its
 ``at`` saying how old it is.
@@ -24,7 +27,7 @@ from bridge.state import StateApiError, StateRateLimited, StateUnavailable
 from canopy import topics
 from canopy.events import MAX_MESSAGE_BYTES
 from canopy.mqtt import MqttConnection, backoff_delays
-from canopy.refdata import REF_NAMES, encode, row_count
+from canopy.refdata import PART_NAMES, REF_NAMES, encode, encode_parts, part_topic_suffix, row_count
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +55,10 @@ def mqtt_publisher(connection: MqttConnection) -> Publish:
 @dataclass(frozen=True, slots=True)
 class _Published:
     digest: bytes
-    payload: bytes
+    payload: bytes  # the name's own topic: the whole list, or the manifest of ``parts``
     when: float  # time.monotonic() of the publish
+    version: str | None = None  # the parts' version (None: a whole list)
+    parts: tuple[bytes, ...] = ()
 
 
 class RefSync:
@@ -262,20 +267,42 @@ class RefSync:
         if last is not None and last.digest == digest and now - last.when < self._republish_after_s:
             return None
         payload = encode(name, self.facility, at, items)
-        if len(payload) > self._max_payload_bytes:
+        if len(payload) <= self._max_payload_bytes:
+            await self._send(name, payload)
+            self._published[name] = _Published(digest, payload, now)
+            await self._clear_parts(name, last, keep=None)
+            return None
+        if name not in PART_NAMES:
             # The broker would drop the connection over it; keep the old copy retained.
             problem = (f"{name}: {len(payload)} bytes is over the {self._max_payload_bytes}-byte "
                        "message limit; the last copy stays retained")
             log.error("%s reference data %s", self.facility, problem)
             return problem
-        await self._send(name, payload)
-        self._published[name] = _Published(digest, payload, now)
+        parts = encode_parts(name, self.facility, at, items, max_bytes=self._max_payload_bytes)
+        if last is None or last.version != parts.version:
+            # Same content: its parts are retained already, only the manifest's ``at`` moves.
+            for index, part in enumerate(parts.parts):
+                await self._send(part_topic_suffix(name, parts.version, index), part)
+        await self._send(name, parts.manifest)
+        self._published[name] = _Published(digest, parts.manifest, now, parts.version, parts.parts)
+        await self._clear_parts(name, last, keep=parts.version)
         return None
+
+    async def _clear_parts(self, name: str, last: _Published | None, keep: str | None) -> None:
+        """Empty the retained parts of ``last`` once what replaces it is out (its own topic
+        holds the new list or manifest by now, so no kiosk is left without a whole copy)."""
+        if last is None or last.version is None or last.version == keep:
+            return
+        for index in range(len(last.parts)):
+            await self._send(part_topic_suffix(name, last.version, index), b"")
 
     async def _republish(self) -> None:
         async with self._publish_lock:
             try:
                 for name, last in list(self._published.items()):
+                    if last.version is not None:
+                        for index, part in enumerate(last.parts):
+                            await self._send(part_topic_suffix(name, last.version, index), part)
                     await self._send(name, last.payload)
             except Exception as exc:
                 self.last_error = f"republish: {_describe(exc)}"

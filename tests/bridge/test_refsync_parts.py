@@ -1,0 +1,256 @@
+"""Big reference lists (contract v2: manifest + parts) from RefSync to a kiosk, through a real
+Mosquitto and the kiosk's real uplink subscription, into its floor database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.floor import Floor
+from agent.outbox import Outbox
+from agent.uplink import Uplink, UplinkSettings
+from bridge.refsync import RefSync, mqtt_publisher
+from canopy import refdata, topics
+from canopy.mqtt import MqttConnection
+from cli.broker import Mosquitto
+from tests.bridge.test_refsync_support import settings, until
+
+pytestmark = pytest.mark.timeout(240)
+FAC = "CA-BIG-0001"
+PLANT_BASE = "1A4FF0100000022"  # + 9 digits
+TAG_BASE = "1A4FF0100000023"
+
+
+def plants(n: int, room: str = "Flower 1") -> list[dict[str, Any]]:
+    return [{"tag": f"{PLANT_BASE}{i:09d}", "location": room, "phase": "Flowering",
+             "strain": "Blue Dream", "plant_batch": f"BD-{i // 100:04d}"} for i in range(n)]
+
+
+def tags(n: int) -> list[str]:
+    return [f"{TAG_BASE}{i:09d}" for i in range(n)]
+
+
+class NoState:
+    """A source with nothing from the state: every list here is ``static``."""
+
+    provides: frozenset[str] = frozenset()
+
+    async def fetch(self) -> dict[str, list[Any]]:
+        return {}
+
+
+class BridgeSide:
+    """RefSync publishing on a real connection, counting what the broker took."""
+
+    def __init__(self, broker: Mosquitto, lists: dict[str, Any]) -> None:
+        self.connection = MqttConnection(settings(broker), client_id=f"bridge-{uuid.uuid4().hex[:6]}",
+                                         max_inflight=1000, on_publish=self._acked)
+        publish = mqtt_publisher(self.connection)
+        self.sent = self.acked = 0
+
+        def counted(topic: str, payload: bytes) -> None:
+            publish(topic, payload)
+            self.sent += 1
+
+        self.sync = RefSync(FAC, NoState(), counted, interval_s=3600, static=lists)
+
+    def _acked(self, mid: int, accepted: bool, reason: str) -> None:
+        assert accepted, reason
+        self.acked += 1
+
+    async def settled(self) -> None:
+        await until(lambda: self.acked >= self.sent, "PUBACKs", 60)
+
+    async def put(self, name: str, items: Any) -> None:
+        await self.sync.set_static(name, items)
+        await self.settled()
+
+
+@contextlib.asynccontextmanager
+async def bridge_side(broker: Mosquitto, lists: dict[str, Any]) -> AsyncIterator[BridgeSide]:
+    side = BridgeSide(broker, lists)
+    task = asyncio.create_task(side.connection.run())
+    try:
+        await side.connection.wait_connected()
+        await side.sync.sync_once()
+        await side.settled()
+        yield side
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@contextlib.asynccontextmanager
+async def kiosk_side(broker: Mosquitto, root: Path, *, complete_within_s: float = 120.0,
+                     ) -> AsyncIterator[Floor]:
+    """A kiosk's floor fed by its real uplink (subscribed to ``ref/#``)."""
+    floor = await Floor.open(root / "floor.db", facility=FAC)
+    floor.ref.complete_within_s = complete_within_s
+    outbox = await Outbox.open(root / "outbox.db", facility=FAC, device="kiosk-01")
+    uplink = Uplink(settings(broker), UplinkSettings(), outbox, on_ref=floor.apply_ref)
+    task = asyncio.create_task(uplink.run())
+    try:
+        yield floor
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        await outbox.close()
+        await floor.close()
+
+
+def version(floor: Floor, name: str) -> str | None:
+    copy = floor.ref.copy(name)
+    return copy.version if copy is not None else None
+
+
+@pytest.fixture(autouse=True)
+def _roots(tmp_path: Path) -> None:
+    for name in ("kiosk", "late", "k"):
+        (tmp_path / name).mkdir()
+
+
+async def test_fifty_thousand_plants_and_twenty_thousand_tags_arrive_whole(
+        broker: Mosquitto, tmp_path: Path) -> None:
+    big = {"plants": plants(50_000), "plant_tags": tags(20_000)}
+    async with bridge_side(broker, big) as bridge, kiosk_side(broker, tmp_path / "kiosk") as floor:
+        await until(lambda: version(floor, "plants") is not None and floor.has("plant_tags"),
+                    "the big lists", 120)
+        last = floor.resolve(f"{PLANT_BASE}{49_999:09d}")
+        assert last.kind == "plant" and last.plant is not None and last.plant.location == "Flower 1"
+        assert floor.resolve(f"{TAG_BASE}{19_999:09d}").kind == "fresh_tag"
+        assert floor.resolve(f"{TAG_BASE}{20_000:09d}").kind == "unknown_tag"
+        assert floor.resolve(f"{PLANT_BASE}{50_000:09d}").kind == "unknown_tag"
+        assert len(floor.known_plant_tags()) == 50_000
+        assert len(floor.plants_in("Flower 1")) == 50_000
+        # 20,000 consecutive tags travel as one range, in one part.
+        manifest = floor.ref.copy("plant_tags")
+        assert manifest is not None
+        head = refdata.decode_head(manifest.payload)
+        assert isinstance(head, refdata.RefManifest) and (head.count, head.parts) == (20_000, 1)
+
+        # One plant moves: a new version arrives and replaces the old one whole.
+        before = version(floor, "plants")
+        changed = plants(50_000)
+        changed[123]["location"] = "Dry 2"
+        await bridge.put("plants", changed)
+        await until(lambda: version(floor, "plants") != before, "the one-plant change", 60)
+        moved = floor.plant(f"{PLANT_BASE}{123:09d}")
+        assert moved is not None and moved.location == "Dry 2"
+        assert len(floor.plants_in("Flower 1")) == 49_999
+
+        # The old version's rows are gone from the kiosk, its parts from the broker.
+        cursor = floor.ref._read("SELECT count(DISTINCT version), count(*) FROM ref_row"
+                                 " WHERE name = 'plants'", ())
+        assert cursor.fetchone() == (1, 50_000)
+    async with kiosk_side(broker, tmp_path / "late") as late:  # a kiosk that connects later
+        await until(lambda: version(late, "plants") is not None, "the list at a late kiosk", 120)
+        assert late.ref.pending("plants") is None
+        moved = late.plant(f"{PLANT_BASE}{123:09d}")
+        assert moved is not None and moved.location == "Dry 2"
+
+
+async def test_a_list_that_shrinks_to_one_message_clears_its_parts(broker: Mosquitto, tmp_path: Path) -> None:
+    async with bridge_side(broker, {"plants": plants(3_000)}) as bridge, \
+            kiosk_side(broker, tmp_path / "k") as floor:
+        await until(lambda: version(floor, "plants") is not None, "the parts")
+        await bridge.put("plants", plants(10))
+        await until(lambda: floor.has("plants") and version(floor, "plants") is None, "the whole list")
+        assert floor.resolve(f"{PLANT_BASE}{9:09d}").kind == "plant"
+        assert floor.resolve(f"{PLANT_BASE}{10:09d}").kind == "unknown_tag"
+        assert floor.ref._read("SELECT count(*) FROM ref_row", ()).fetchone() == (0,)
+
+
+async def test_a_kiosk_restarted_mid_update_keeps_the_old_version_then_completes(
+        broker: Mosquitto, tmp_path: Path) -> None:
+    root = tmp_path / "kiosk"
+    new = plants(5_000, room="Flower 2")
+    async with bridge_side(broker, {"plants": plants(5_000)}) as bridge:
+        async with kiosk_side(broker, root) as floor:
+            await until(lambda: version(floor, "plants") is not None, "the first version")
+            old = version(floor, "plants")
+        # The kiosk went down after taking the new manifest and its first part only
+        # (what it took is on disk).
+        parts = refdata.encode_parts("plants", FAC, datetime.now(UTC), new, max_bytes=255 * 1024)
+        floor = await Floor.open(root / "floor.db", facility=FAC)
+        try:
+            await floor.apply_ref("plants", parts.manifest)
+            await floor.apply_ref(f"plants/{parts.version}/0", parts.parts[0])
+            assert version(floor, "plants") == old
+        finally:
+            await floor.close()
+        await bridge.put("plants", new)  # out while the kiosk is off: retained for it
+        floor = await Floor.open(root / "floor.db", facility=FAC)
+        try:  # restarted, still offline: the old version serves, the new one is pending
+            pending = floor.ref.pending("plants")
+            assert pending is not None and pending.version == parts.version
+            kept = floor.plant(f"{PLANT_BASE}{0:09d}")
+            assert version(floor, "plants") == old and kept is not None and kept.location == "Flower 1"
+        finally:
+            await floor.close()
+        async with kiosk_side(broker, root) as floor:  # back online: the retained parts complete it
+            await until(lambda: version(floor, "plants") == parts.version, "the new version")
+            moved = floor.plant(f"{PLANT_BASE}{4_999:09d}")
+            assert moved is not None and moved.location == "Flower 2"
+            assert floor.ref.pending("plants") is None
+
+
+async def test_a_manifest_whose_parts_never_come_leaves_the_old_version(
+        broker: Mosquitto, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    async with bridge_side(broker, {"plants": plants(3_000)}) as bridge, \
+            kiosk_side(broker, tmp_path / "k", complete_within_s=0.5) as floor:
+        await until(lambda: version(floor, "plants") is not None, "the first version")
+        old = version(floor, "plants")
+        lost = refdata.encode_parts("plants", FAC, datetime.now(UTC), plants(3_000, room="Veg"),
+                                    max_bytes=255 * 1024)
+        # The manifest goes out, and only the first part: the rest are "lost".
+        bridge.connection.publish(topics.ref(FAC, f"plants/{lost.version}/0"), lost.parts[0], retain=True)
+        with caplog.at_level(logging.WARNING, logger="agent.refcache"):
+            bridge.connection.publish(topics.ref(FAC, "plants"), lost.manifest, retain=True)
+            await until(lambda: floor.ref.pending("plants") is not None, "the manifest")
+            await until(lambda: "incomplete" in caplog.text, "the log line", 10)
+        assert f"version {lost.version} incomplete" in caplog.text and "1 of 2 parts" in caplog.text
+        assert version(floor, "plants") == old
+        kept = floor.plant(f"{PLANT_BASE}{2_999:09d}")
+        assert kept is not None and kept.location == "Flower 1"
+        # A part of another version on the missing part's topic never fills the gap.
+        other = refdata.encode_parts("plants", FAC, datetime.now(UTC), plants(3_000, room="Dry"),
+                                     max_bytes=255 * 1024)
+        bridge.connection.publish(topics.ref(FAC, f"plants/{lost.version}/1"), other.parts[1])
+        await asyncio.sleep(0.5)
+        assert version(floor, "plants") == old
+        # The next sync brings a complete version, which replaces the old one.
+        await bridge.put("plants", plants(3_000, room="Flower 3"))
+        await until(lambda: (p := floor.plant(f"{PLANT_BASE}{0:09d}")) is not None
+                    and p.location == "Flower 3", "the next version")
+        assert floor.ref.pending("plants") is None
+
+
+async def test_parts_with_a_wrong_digest_are_refused(tmp_path: Path) -> None:
+    floor = await Floor.open(tmp_path / "floor.db", facility=FAC)
+    try:
+        good = refdata.encode_parts("plants", FAC, datetime.now(UTC), plants(10), max_bytes=1200)
+        await floor.apply_ref("plants", good.manifest)
+        for index, part in enumerate(good.parts):
+            await floor.apply_ref(f"plants/{good.version}/{index}", part)
+        assert version(floor, "plants") == good.version
+        bad = refdata.encode_parts("plants", FAC, datetime.now(UTC), plants(10, room="X"), max_bytes=1200)
+        forged = json.dumps({**json.loads(bad.manifest), "digest": "0" * 64}).encode()
+        await floor.apply_ref("plants", forged)
+        with pytest.raises(ValueError, match="digest"):
+            for index, part in enumerate(bad.parts):
+                await floor.apply_ref(f"plants/{bad.version}/{index}", part)
+        assert version(floor, "plants") == good.version
+        assert floor.ref.pending("plants") is None
+    finally:
+        await floor.close()
