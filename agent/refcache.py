@@ -4,12 +4,14 @@ A list arrives whole in one message (v1) or, when it is too big for one, as a
 manifest and parts (v2; see ``canopy.refdata``). Either way the kiosk switches
 to a new copy all at once, and keeps serving the previous one until then:
 
-* every v2 row is stored under its ``version`` (tables ``ref_row`` and, for tag
-  pools, ``ref_range``); the version in force is the one whose manifest sits in
-  ``ref``, so a half-received version is never seen by a lookup, and switching
-  is one transaction when the last part is in and the digest matches;
-* a part is checked against its own topic (name, version, index), so a part of
-  another version can never fill a gap in this one;
+* every v2 row is stored under its part's id (tables ``ref_row`` and, for tag
+  pools, ``ref_range``); lookups see only the parts listed in ``ref_live``, the
+  parts of the manifest in force (in ``ref``), so a half-received version is
+  never seen, and switching is one transaction once the last part is in and the
+  rows add up to the manifest's count; a part both versions share is kept, so a
+  one-plant change stores one part;
+* a part's id is the hash of its payload, checked against its topic, so nothing
+  but that part's rows can ever fill that place in a manifest;
 * a manifest whose parts do not all come leaves the old copy in force, and says
   so in the log after ``complete_within_s``;
 * what was received survives a restart (it is all in the floor database), and
@@ -53,35 +55,41 @@ CREATE TABLE IF NOT EXISTS ref_pending (
     name    TEXT PRIMARY KEY,
     payload BLOB NOT NULL
 ) STRICT;
+-- v2: every part received (in force, pending, or arrived before its manifest).
 CREATE TABLE IF NOT EXISTS ref_part (
-    name    TEXT    NOT NULL,
-    version TEXT    NOT NULL,
-    idx     INTEGER NOT NULL,
-    digest  BLOB    NOT NULL,    -- sha256 of the part's payload, for the manifest's digest
-    rows    INTEGER NOT NULL,    -- what it adds to the manifest's count
-    PRIMARY KEY (name, version, idx)
+    name TEXT    NOT NULL,
+    part TEXT    NOT NULL,       -- its id: the hash of its payload
+    rows INTEGER NOT NULL,       -- what it adds to the manifest's count
+    PRIMARY KEY (name, part)
+) STRICT, WITHOUT ROWID;
+-- v2: the parts of the manifest in force; lookups see only these.
+CREATE TABLE IF NOT EXISTS ref_live (
+    name TEXT NOT NULL,
+    part TEXT NOT NULL,
+    PRIMARY KEY (name, part)
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ref_row (
-    name    TEXT NOT NULL,
-    version TEXT NOT NULL,
-    key     TEXT NOT NULL,       -- a plant's tag; else the row's place in the list
-    body    TEXT NOT NULL,       -- the row as JSON
-    PRIMARY KEY (name, version, key)
+    name TEXT NOT NULL,
+    key  TEXT NOT NULL,          -- a plant's tag; else the row's place in its part
+    part TEXT NOT NULL,
+    body TEXT NOT NULL,          -- the row as JSON
+    PRIMARY KEY (name, key, part)
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ref_range (
-    name    TEXT    NOT NULL,
-    version TEXT    NOT NULL,
-    prefix  TEXT    NOT NULL,    -- the tag before its serial (canopy.refdata.split_tag)
-    width   INTEGER NOT NULL,    -- digits in the serial; 0: a tag without one
-    start   INTEGER NOT NULL,
-    count   INTEGER NOT NULL,
-    PRIMARY KEY (name, version, prefix, width, start)
+    name   TEXT    NOT NULL,
+    prefix TEXT    NOT NULL,     -- the tag before its serial (canopy.refdata.split_tag)
+    width  INTEGER NOT NULL,     -- digits in the serial; 0: a tag without one
+    start  INTEGER NOT NULL,
+    part   TEXT    NOT NULL,
+    count  INTEGER NOT NULL,
+    PRIMARY KEY (name, prefix, width, start, part)
 ) STRICT, WITHOUT ROWID;
 """
 
 _STAGED = ("ref_part", "ref_row", "ref_range")
 # v2 copies of these are looked up on disk; every other list is loaded into memory.
 ON_DISK = frozenset({"plants", *refdata.TAG_POOLS})
+_LIVE = "JOIN ref_live l ON l.name = r.name AND l.part = r.part"
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,12 +161,11 @@ class RefCache:
             where = refdata.parse_ref_topic(suffix)
         except ValueError as exc:
             raise RefRejected(str(exc)) from None
-        if where.version is None:
+        if where.part is None:
             return await self.apply(where.name, payload)
         if not payload:
-            return None  # the bridge clearing a superseded version's part
-        assert where.index is not None
-        return await self._take_part(where.name, where.version, where.index, payload)
+            return None  # the bridge clearing a part no version uses any more
+        return await self._take_part(where.name, where.part, payload)
 
     async def apply(self, name: str, payload: bytes) -> RefCopy | None:
         """Take what the name's own topic holds: a whole list or a manifest."""
@@ -177,14 +184,14 @@ class RefCache:
         if isinstance(head, RefManifest):
             return await self._take_manifest(head, payload, received_ms)
         copy = self._whole(head, payload, received_ms)
-        await self._forget_pending(name, superseded_by="a whole list")
+        self._pending.pop(name, None)
         await self._db.execute(
             "INSERT INTO ref (name, at, received, payload) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (name) DO UPDATE SET at = excluded.at, received = excluded.received,"
             " payload = excluded.payload",
             (name, at.isoformat(), received_ms, payload),
         )
-        for table in _STAGED:
+        for table in (*_STAGED, "ref_live", "ref_pending"):
             await self._db.execute(f"DELETE FROM {table} WHERE name = ?", (name,))
         await self._db.commit()
         self._copies[name] = copy
@@ -203,93 +210,75 @@ class RefCache:
             self._copies[name] = copy
             return copy
         pending = self._pending.get(name)
-        if pending is not None and pending.version == manifest.version:
-            if _aware(pending.at) >= at:
-                return await self._complete(name)
-        elif pending is not None and at < _aware(pending.at):
-            raise RefRejected(f"{name}: older than version {pending.version} being received")
-        else:
-            await self._forget_pending(name, superseded_by=f"version {manifest.version}")
+        if pending is not None and pending.version != manifest.version:
+            if at < _aware(pending.at):
+                raise RefRejected(f"{name}: older than version {pending.version} being received")
+            log.warning("reference list %s version %s superseded by version %s before all its"
+                        " parts came", name, pending.version, manifest.version)
         self._pending[name] = manifest
-        keep = (manifest.version, current.version if current is not None else "")
-        for table in _STAGED:  # leftovers of versions that will never be in force
-            await self._db.execute(f"DELETE FROM {table} WHERE name = ? AND version NOT IN (?, ?)",
-                                   (name, *keep))
         await self._db.execute("INSERT OR REPLACE INTO ref_pending (name, payload) VALUES (?, ?)",
                                (name, payload))
+        await self._collect(name)
         await self._db.commit()
         self._watch(manifest)
         return await self._complete(name)
 
-    async def _take_part(self, name: str, version: str, index: int, payload: bytes) -> RefCopy | None:
-        current = self._copies.get(name)
-        if current is not None and current.version == version:
-            return None  # a part of the version in force, sent again
-        cursor = await self._db.execute(
-            "SELECT 1 FROM ref_part WHERE name = ? AND version = ? AND idx = ?", (name, version, index))
+    async def _take_part(self, name: str, part_id: str, payload: bytes) -> RefCopy | None:
+        cursor = await self._db.execute("SELECT 1 FROM ref_part WHERE name = ? AND part = ?",
+                                        (name, part_id))
         if await cursor.fetchone() is not None:
             return None  # already stored (the broker sends retained parts again on reconnect)
         try:
-            part = refdata.decode_part(payload)
+            part = refdata.decode_part(payload, part_id)
         except ValueError as exc:
-            raise RefRejected(f"malformed reference part: {str(exc)[:200]}") from None
-        if (part.name, part.version, part.index) != (name, version, index):
-            raise RefRejected(f"part {part.name}/{part.version}/{part.index} arrived on"
-                              f" ref/{name}/{version}/{index}")
+            raise RefRejected(f"reference part ref/{name}/{part_id} refused: {str(exc)[:200]}") from None
+        if part.name != name:
+            raise RefRejected(f"part of {part.name!r} arrived on ref/{name}/{part_id}")
         if part.facility != self.facility:
             raise RefRejected(f"reference data for facility {part.facility!r}, this kiosk is"
                               f" {self.facility!r}")
-        await self._stage(part, payload)
+        await self._stage(part, part_id)
         pending = self._pending.get(name)
-        if pending is None or pending.version != version:
+        if pending is None or part_id not in pending.parts:
             return None  # its manifest has not arrived yet (retained messages come in any order)
         return await self._complete(name)
 
-    async def _stage(self, part: RefPart, payload: bytes) -> None:
+    async def _stage(self, part: RefPart, part_id: str) -> None:
         rows = part.rows()
-        key = (part.name, part.version)
         if part.name in refdata.TAG_POOLS:
-            ranges = [(*key, *_range_key(r), r.count) for r in rows]
+            ranges = [(part.name, *_range_key(r), part_id, r.count) for r in rows]
             await self._db.executemany(
-                "INSERT OR REPLACE INTO ref_range (name, version, prefix, width, start, count)"
+                "INSERT OR REPLACE INTO ref_range (name, prefix, width, start, part, count)"
                 " VALUES (?, ?, ?, ?, ?, ?)", ranges)
-            added = sum(r.count for r in rows)
         else:
-            if part.name == "plants":
-                bodies = [(*key, row.tag, row.model_dump_json()) for row in rows]
-            else:
-                bodies = [(*key, f"{part.index:05d}.{i:07d}", row.model_dump_json())
-                          for i, row in enumerate(rows)]
+            keyed = part.name == "plants"
+            bodies: list[tuple[str, str, str, str]] = [
+                (part.name, row.tag if keyed else f"{i:07d}", part_id, row.model_dump_json())
+                for i, row in enumerate(rows)]
             await self._db.executemany(
-                "INSERT OR REPLACE INTO ref_row (name, version, key, body) VALUES (?, ?, ?, ?)", bodies)
-            added = len(rows)
-        await self._db.execute(
-            "INSERT OR REPLACE INTO ref_part (name, version, idx, digest, rows) VALUES (?, ?, ?, ?, ?)",
-            (*key, part.index, refdata.part_digest(payload), added))
+                "INSERT OR REPLACE INTO ref_row (name, key, part, body) VALUES (?, ?, ?, ?)", bodies)
+        await self._db.execute("INSERT OR REPLACE INTO ref_part (name, part, rows) VALUES (?, ?, ?)",
+                               (part.name, part_id, part.row_count()))
         await self._db.commit()
 
     async def _complete(self, name: str) -> RefCopy | None:
-        """Put the pending version in force if every part is in and the digest matches."""
+        """Put the pending version in force if all its parts are in and add up to its count."""
         manifest = self._pending[name]
-        cursor = await self._db.execute(
-            "SELECT idx, digest, rows FROM ref_part WHERE name = ? AND version = ? AND idx < ?"
-            " ORDER BY idx", (name, manifest.version, manifest.parts))
-        parts = list(await cursor.fetchall())
-        if len(parts) < manifest.parts:
+        cursor = await self._db.execute("SELECT part, rows FROM ref_part WHERE name = ?", (name,))
+        staged: dict[str, int] = {part: rows for part, rows in await cursor.fetchall()}
+        if any(part not in staged for part in manifest.parts):
             return None
-        digest = refdata.parts_digest(bytes(d) for _, d, _ in parts)
-        count = sum(rows for _, _, rows in parts)
-        if digest != manifest.digest or count != manifest.count:
-            why = ("the parts' digest does not match the manifest" if digest != manifest.digest
-                   else f"the parts hold {count} rows, the manifest says {manifest.count}")
-            await self._forget_pending(name, superseded_by=None)
+        count = sum(staged[part] for part in manifest.parts)
+        if count != manifest.count or len(set(manifest.parts)) != len(manifest.parts):
+            del self._pending[name]
+            await self._db.execute("DELETE FROM ref_pending WHERE name = ?", (name,))
+            await self._collect(name)
             await self._db.commit()
-            raise RefRejected(f"{name} version {manifest.version}: {why}; the copy in force stays")
-        payload = manifest.model_dump_json().encode()
+            raise RefRejected(f"{name} version {manifest.version}: its parts hold {count} rows, the"
+                              f" manifest says {manifest.count}; the copy in force stays")
         cursor = await self._db.execute("SELECT payload FROM ref_pending WHERE name = ?", (name,))
         row = await cursor.fetchone()
-        if row is not None:
-            payload = bytes(row[0])  # the manifest exactly as published
+        payload = bytes(row[0]) if row is not None else manifest.model_dump_json().encode()
         received_ms = int(time.time() * 1000)
         at = _aware(manifest.at)
         await self._db.execute(
@@ -298,30 +287,42 @@ class RefCache:
             " payload = excluded.payload",
             (name, at.isoformat(), received_ms, payload))
         await self._db.execute("DELETE FROM ref_pending WHERE name = ?", (name,))
-        for table in _STAGED:  # the superseded version, now that nothing reads it
-            await self._db.execute(f"DELETE FROM {table} WHERE name = ? AND version != ?",
-                                   (name, manifest.version))
-        await self._db.commit()
+        await self._db.execute("DELETE FROM ref_live WHERE name = ?", (name,))
+        await self._db.executemany("INSERT INTO ref_live (name, part) VALUES (?, ?)",
+                                   [(name, part) for part in manifest.parts])
         del self._pending[name]
-        copy = RefCopy(name, at, received_ms, await self._rows_of(manifest), payload, manifest.version)
+        await self._collect(name)  # the parts only the superseded version used
+        rows = await self._rows_of(manifest)  # read before the commit: nothing else writes meanwhile
+        await self._db.commit()
+        # Lookups switch here, with the commit (the reader sees the committed tables).
+        copy = RefCopy(name, at, received_ms, rows, payload, manifest.version)
         self._copies[name] = copy
         log.info("reference list %s version %s in force: %d rows in %d part(s)",
-                 name, manifest.version, manifest.count, manifest.parts)
+                 name, manifest.version, manifest.count, len(manifest.parts))
         return copy
 
-    async def _forget_pending(self, name: str, *, superseded_by: str | None) -> None:
-        """Drop an incomplete version (caller commits); say so if it never completed."""
+    async def _forget_pending(self, name: str, *, superseded_by: str) -> None:
+        """Drop an incomplete version (caller commits), saying it never completed."""
         pending = self._pending.pop(name, None)
         if pending is None:
             return
-        if superseded_by is not None:
-            log.warning("reference list %s version %s superseded by %s before all its parts came",
-                        name, pending.version, superseded_by)
-        current = self._copies.get(name)
-        for table in _STAGED:
-            await self._db.execute(f"DELETE FROM {table} WHERE name = ? AND version = ? AND version != ?",
-                                   (name, pending.version, current.version if current else ""))
+        log.warning("reference list %s version %s superseded by %s before all its parts came",
+                    name, pending.version, superseded_by)
         await self._db.execute("DELETE FROM ref_pending WHERE name = ?", (name,))
+        await self._collect(name)
+
+    async def _collect(self, name: str) -> None:
+        """Delete the staged parts neither the copy in force nor the pending one uses
+        (caller commits). Parts that came before their manifest go too: the broker
+        sends them again, retained, if a manifest still wants them."""
+        pending = self._pending.get(name)
+        keep = set(pending.parts) if pending is not None else set()
+        cursor = await self._db.execute(
+            "SELECT p.part, l.part IS NOT NULL FROM ref_part p LEFT JOIN ref_live l"
+            " ON l.name = p.name AND l.part = p.part WHERE p.name = ?", (name,))
+        garbage = [(name, part) for part, live in await cursor.fetchall() if not live and part not in keep]
+        for table in _STAGED:
+            await self._db.executemany(f"DELETE FROM {table} WHERE name = ? AND part = ?", garbage)
 
     def _watch(self, manifest: RefManifest) -> None:
         """Log once when ``manifest``'s parts have not all come in ``complete_within_s``."""
@@ -334,20 +335,14 @@ class RefCache:
     def _check_complete(self, manifest: RefManifest) -> None:
         if self._pending.get(manifest.name) is not manifest:
             return
-        staged = self._count_parts(manifest)
+        staged = {part for part, in self._read("SELECT part FROM ref_part WHERE name = ?",
+                                                (manifest.name,))}
         current = self._copies.get(manifest.name)
         kept = ("none yet" if current is None
                 else f"version {current.version}" if current.version else "the whole list")
         log.warning("reference list %s version %s incomplete after %.0f s: %d of %d parts; "
                     "the copy in force stays (%s)", manifest.name, manifest.version,
-                    self.complete_within_s, staged, manifest.parts, kept)
-
-    def _count_parts(self, manifest: RefManifest) -> int:
-        if self._reader is None:
-            return -1
-        row = self._reader.execute("SELECT count(*) FROM ref_part WHERE name = ? AND version = ?",
-                                   (manifest.name, manifest.version)).fetchone()
-        return int(row[0]) if row else 0
+                    self.complete_within_s, len(staged & set(manifest.parts)), len(manifest.parts), kept)
 
     # --- decoding -----------------------------------------------------------------------
 
@@ -387,13 +382,15 @@ class RefCache:
                 raise RefRejected(f"{name}: {exc}") from None
 
     async def _rows_of(self, manifest: RefManifest) -> Any:
-        """A v2 list's rows for memory; None for those looked up on disk."""
+        """A v2 list's rows for memory, in the manifest's order; None for those on disk."""
         if manifest.name in ON_DISK:
             return None
-        cursor = await self._db.execute(
-            "SELECT body FROM ref_row WHERE name = ? AND version = ? ORDER BY key",
-            (manifest.name, manifest.version))
-        rows = refdata.part_rows(manifest.name, [_json(body) for body, in await cursor.fetchall()])
+        items: list[Any] = []
+        for part in manifest.parts:
+            cursor = await self._db.execute(
+                "SELECT body FROM ref_row WHERE name = ? AND part = ? ORDER BY key", (manifest.name, part))
+            items += [json.loads(body) for body, in await cursor.fetchall()]
+        rows = refdata.part_rows(manifest.name, items)
         self._check(manifest.name, rows)
         return rows
 
@@ -418,8 +415,8 @@ class RefCache:
         if copy.version is None:
             found: Plant | None = copy.index.get(tag) if isinstance(copy.index, Mapping) else None
             return found
-        row = self._read("SELECT body FROM ref_row WHERE name = 'plants' AND version = ? AND key = ?",
-                         (copy.version, tag)).fetchone()
+        row = self._read(f"SELECT r.body FROM ref_row r {_LIVE} WHERE r.name = 'plants' AND r.key = ?"
+                         " LIMIT 1", (tag,)).fetchone()
         return Plant.model_validate_json(row[0]) if row is not None else None
 
     def plant_tags(self) -> list[str]:
@@ -428,8 +425,7 @@ class RefCache:
             return []
         if copy.version is None:
             return list(copy.index)
-        cursor = self._read("SELECT key FROM ref_row WHERE name = 'plants' AND version = ?",
-                            (copy.version,))
+        cursor = self._read(f"SELECT r.key FROM ref_row r {_LIVE} WHERE r.name = 'plants'", ())
         return [key for key, in cursor]
 
     def plants_at(self, location: str) -> list[Plant]:
@@ -439,8 +435,8 @@ class RefCache:
             return []
         if copy.version is None:
             return [row for row in copy.rows if row.location == location]
-        cursor = self._read("SELECT body FROM ref_row WHERE name = 'plants' AND version = ?"
-                            " AND json_extract(body, '$.location') = ?", (copy.version, location))
+        cursor = self._read(f"SELECT r.body FROM ref_row r {_LIVE} WHERE r.name = 'plants'"
+                            " AND json_extract(r.body, '$.location') = ?", (location,))
         return [Plant.model_validate_json(body) for body, in cursor]
 
     def in_pool(self, name: str, tag: str) -> bool:
@@ -452,9 +448,9 @@ class RefCache:
             return tag in copy.index
         prefix, width, serial = _range_key(TagRange(first=tag, count=1))
         row = self._read(
-            "SELECT start, count FROM ref_range WHERE name = ? AND version = ? AND prefix = ?"
-            " AND width = ? AND start <= ? ORDER BY start DESC LIMIT 1",
-            (name, copy.version, prefix, width, serial)).fetchone()
+            f"SELECT r.start, r.count FROM ref_range r {_LIVE} WHERE r.name = ? AND r.prefix = ?"
+            " AND r.width = ? AND r.start <= ? ORDER BY r.start DESC LIMIT 1",
+            (name, prefix, width, serial)).fetchone()
         return row is not None and serial < row[0] + row[1]
 
     def pool(self, name: str) -> Iterator[str]:
@@ -465,9 +461,8 @@ class RefCache:
         if copy.version is None:
             yield from sorted(copy.index)
             return
-        cursor = self._read("SELECT prefix, width, start, count FROM ref_range"
-                            " WHERE name = ? AND version = ? ORDER BY prefix, width, start",
-                            (name, copy.version))
+        cursor = self._read(f"SELECT r.prefix, r.width, r.start, r.count FROM ref_range r {_LIVE}"
+                            " WHERE r.name = ? ORDER BY r.prefix, r.width, r.start", (name,))
         for prefix, width, start, count in cursor.fetchall():
             if width == 0:
                 yield prefix

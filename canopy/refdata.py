@@ -9,17 +9,18 @@ at QoS 1 (see ``docs`` in README "Reference data"):
   the list (``encode``/``decode``). Used whenever the list fits in one message,
   so a small facility and an older kiosk see exactly what they always saw.
 * **v2, manifest + parts**, for a list too big for one message: each part
-  (``encode_parts``/``decode_part``) holds a slice of the rows on
-  ``canopy/v1/<facility>/ref/<name>/<version>/<index>``; the manifest
-  (``decode_head`` gives a ``RefManifest``) on the name's own topic says which
-  ``version`` is current, how many ``parts`` and rows (``count``) it has and the
-  ``digest`` over the parts. ``version`` is derived from the content, so the
-  same list always has the same part topics and parts of another version can
-  never be mistaken for this one's. The bridge publishes the parts, then the
-  manifest, then clears the superseded version's parts (empty retained
-  payloads); a kiosk switches only when every part of the manifest's version is
-  in and the digest matches. Tag pools travel as ranges (first tag + count),
-  Metrc's tags being ordered in consecutive runs.
+  (``encode_parts``/``decode_part``) holds some rows on
+  ``canopy/v1/<facility>/ref/<name>/<part id>``, the id being the hash of the
+  part's payload (so a part can only ever hold what its topic says). The
+  manifest (``decode_head`` gives a ``RefManifest``) on the name's own topic
+  lists the ``parts`` of the version in force, in order, and the row ``count``;
+  its ``version`` is the hash of the part ids. Part boundaries follow the rows'
+  content, so a one-plant change is one new part: the bridge publishes only the
+  parts the kiosks do not have, then the manifest, then clears the parts no
+  longer used (empty retained payloads); a kiosk switches only when it holds
+  every part of the manifest and their rows add up to ``count``. Tag pools
+  travel as ranges (first tag + count), Metrc's tags being ordered in
+  consecutive runs.
 
 Every decoder raises ``ValueError`` (pydantic's ValidationError is one) on
 anything malformed.
@@ -30,12 +31,22 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    TypeAdapter,
+    model_validator,
+)
 
 REF_VERSION = 1  # a whole list in one message
 PARTS_VERSION = 2  # a manifest and its parts
@@ -230,9 +241,14 @@ def decode(payload: bytes) -> RefMessage:
 TAG_POOLS = frozenset({"plant_tags", "package_tags"})
 #: The names that may travel in parts (a profile or a roster is one object, not rows).
 PART_NAMES = frozenset(n for n in ROW_TYPES if n not in ("profile", "workers"))
-_VERSION = r"^[0-9a-f]{16}$"
-_VERSION_RE = re.compile(_VERSION)
-MAX_PARTS = 10_000  # 2.5 GB of rows: far beyond any facility; bounds what a kiosk stages
+_ID = r"^[0-9a-f]{16}$"
+_ID_RE = re.compile(_ID)
+# 2.5 GB of rows: far beyond any facility; bounds what a kiosk stages, and keeps the
+# manifest's list of part ids under one message.
+MAX_PARTS = 10_000
+# A part ends after a row whose CRC is 0 modulo this (or when it is full): boundaries
+# follow the content, so one changed row changes one part and the others keep their ids.
+_CUT_EVERY = 512
 # Room left in a part for its envelope (name, facility, version, index) around the rows.
 _ENVELOPE_BYTES = 512
 # A tag's serial is its trailing digits; at most 15 of them, so it fits an SQLite INTEGER.
@@ -306,7 +322,7 @@ def _tag_order(tag: str) -> tuple[str, int, int, str]:
 
 
 class RefManifest(BaseModel):
-    """Which version of a big list is current, and how to know it arrived whole."""
+    """Which version of a big list is in force, and which parts make it up."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -314,28 +330,35 @@ class RefManifest(BaseModel):
     name: RefName
     facility: str
     at: Annotated[datetime, Field(description="when the bridge read it from the state system")]
-    version: Annotated[str, Field(pattern=_VERSION)]
+    version: Annotated[str, Field(pattern=_ID, description="manifest_version(parts)")]
     count: Annotated[int, Field(ge=0, description="rows; for a tag pool, tags")]
-    parts: Annotated[int, Field(ge=1, le=MAX_PARTS)]
-    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$",
-                                 description="sha256 over the parts' sha256 digests, in order")]
+    parts: Annotated[list[Annotated[str, Field(pattern=_ID)]],
+                     Field(min_length=1, max_length=MAX_PARTS, description="part ids, in order")]
+
+    @model_validator(mode="after")
+    def _version_is_the_parts(self) -> RefManifest:
+        if self.version != manifest_version(self.parts):
+            raise ValueError("version does not match the parts")
+        return self
 
 
 class RefPart(BaseModel):
-    """Rows ``index`` of ``version`` of a big list (for a tag pool: ``TagRange`` rows)."""
+    """Some rows of a big list (for a tag pool: ``TagRange`` rows); its id is ``part_id``
+    of the payload, so the topic it arrives on says exactly what it must hold."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     v: Literal[2]
     name: RefName
     facility: str
-    version: Annotated[str, Field(pattern=_VERSION)]
-    index: Annotated[int, Field(ge=0, lt=MAX_PARTS)]
     items: list[Any]
+    _rows: list[Any] | None = PrivateAttr(default=None)
 
     def rows(self) -> list[Any]:
         """``items`` validated as this name's rows (``TagRange`` for a tag pool)."""
-        return part_rows(self.name, self.items)
+        if self._rows is None:
+            self._rows = part_rows(self.name, self.items)
+        return self._rows
 
     def row_count(self) -> int:
         """Rows this part adds to the manifest's ``count`` (tags, for a tag pool)."""
@@ -348,6 +371,16 @@ def part_rows(name: str, items: Any) -> list[Any]:
     return list(TypeAdapter(row_type).validate_python(items))
 
 
+def part_id(payload: bytes) -> str:
+    """A part's id (and the last level of its topic): its content's hash."""
+    return hashlib.sha256(payload).hexdigest()[:16]
+
+
+def manifest_version(parts: Iterable[str]) -> str:
+    """A version is its parts: the same rows always make the same version."""
+    return hashlib.sha256(",".join(parts).encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True, slots=True)
 class Parts:
     """One version of a big list ready to publish: parts first, then the manifest."""
@@ -355,23 +388,15 @@ class Parts:
     name: str
     version: str
     manifest: bytes
-    parts: tuple[bytes, ...]
-
-
-def part_digest(payload: bytes) -> bytes:
-    return hashlib.sha256(payload).digest()
-
-
-def parts_digest(digests: Iterable[bytes]) -> str:
-    """The manifest's ``digest``: sha256 over the parts' digests in index order."""
-    h = hashlib.sha256()
-    for d in digests:
-        h.update(d)
-    return h.hexdigest()
+    parts: dict[str, bytes]  # id -> payload, in the manifest's order
 
 
 def encode_parts(name: str, facility: str, at: datetime, items: Any, *, max_bytes: int) -> Parts:
-    """``items`` as a manifest and parts of at most ``max_bytes`` each."""
+    """``items`` as a manifest and parts of at most ``max_bytes`` each.
+
+    Plants are sorted by tag and tag pools by serial, so the same list read in
+    another order is the same version; part boundaries follow the rows' content.
+    """
     if name not in PART_NAMES:
         raise ValueError(f"{name!r} is one object; it cannot travel in parts")
     if max_bytes < 2 * _ENVELOPE_BYTES:
@@ -383,13 +408,14 @@ def encode_parts(name: str, facility: str, at: datetime, items: Any, *, max_byte
         dumped = [r.model_dump(mode="json") for r in tag_ranges(rows)]
     else:
         count = len(rows)
+        if name == "plants":
+            rows = sorted(rows, key=lambda row: row.tag)
         dumped = adapter.dump_python(rows, mode="json")
-    row_json = [json.dumps(r, separators=(",", ":")) for r in dumped]
-    version = hashlib.sha256("\n".join([name, *row_json]).encode()).hexdigest()[:16]
     budget = max_bytes - _ENVELOPE_BYTES
     slices: list[list[str]] = [[]]
     size = 0
-    for text in row_json:
+    for row in dumped:
+        text = json.dumps(row, separators=(",", ":"))
         if len(text) + 1 > budget:
             raise ValueError(f"{name}: one row is {len(text)} bytes, over the part limit")
         if slices[-1] and size + len(text) + 1 > budget:
@@ -397,15 +423,26 @@ def encode_parts(name: str, facility: str, at: datetime, items: Any, *, max_byte
             size = 0
         slices[-1].append(text)
         size += len(text) + 1
-    payloads = []
-    for index, texts in enumerate(slices):
-        head = json.dumps({"v": PARTS_VERSION, "name": name, "facility": facility,
-                           "version": version, "index": index}, separators=(",", ":"))
-        payloads.append(f'{head[:-1]},"items":[{",".join(texts)}]}}'.encode())
+        if zlib.crc32(text.encode()) % _CUT_EVERY == 0:
+            slices.append([])
+            size = 0
+    if len(slices) > 1 and not slices[-1]:
+        slices.pop()
+    if len(slices) > MAX_PARTS:
+        raise ValueError(f"{name}: {len(slices)} parts is over the {MAX_PARTS}-part limit")
+    prefix = json.dumps({"v": PARTS_VERSION, "name": name, "facility": facility},
+                        separators=(",", ":"))[:-1]
+    parts: dict[str, bytes] = {}
+    for texts in slices:
+        payload = f'{prefix},"items":[{",".join(texts)}]}}'.encode()
+        parts[part_id(payload)] = payload
+    ids = list(parts)
+    if len(ids) != len(slices):  # two parts alike (repeated rows): unreadable as a set
+        raise ValueError(f"{name}: two parts hold the same rows")
+    version = manifest_version(ids)
     manifest = {"v": PARTS_VERSION, "name": name, "facility": facility, "at": at.isoformat(),
-                "version": version, "count": count, "parts": len(payloads),
-                "digest": parts_digest(part_digest(p) for p in payloads)}
-    return Parts(name, version, json.dumps(manifest, separators=(",", ":")).encode(), tuple(payloads))
+                "version": version, "count": count, "parts": ids}
+    return Parts(name, version, json.dumps(manifest, separators=(",", ":")).encode(), parts)
 
 
 def _head_kind(value: Any) -> int | None:
@@ -426,7 +463,10 @@ def decode_head(payload: bytes) -> RefMessage | RefManifest:
     return message
 
 
-def decode_part(payload: bytes) -> RefPart:
+def decode_part(payload: bytes, expected_id: str | None = None) -> RefPart:
+    """A part; with ``expected_id`` (its topic's last level), only the part with that id."""
+    if expected_id is not None and part_id(payload) != expected_id:
+        raise ValueError(f"the part on .../{expected_id} holds other rows")
     part = RefPart.model_validate_json(payload)
     part.rows()
     return part
@@ -437,23 +477,21 @@ class RefTopic:
     """Where a message under ``canopy/v1/<facility>/ref/`` belongs."""
 
     name: str
-    version: str | None = None  # None: the name's own topic (v1 list or manifest)
-    index: int | None = None
+    part: str | None = None  # None: the name's own topic (v1 list or manifest)
 
 
 def parse_ref_topic(suffix: str) -> RefTopic:
-    """Split what follows ``.../ref/``: ``<name>`` or ``<name>/<version>/<index>``."""
+    """Split what follows ``.../ref/``: ``<name>`` or ``<name>/<part id>``."""
     levels = suffix.split("/")
     if levels[0] not in ROW_TYPES:
         raise ValueError(f"unknown reference data {levels[0]!r}")
     if len(levels) == 1:
         return RefTopic(levels[0])
-    if (len(levels) != 3 or levels[0] not in PART_NAMES or not _VERSION_RE.match(levels[1])
-            or not levels[2].isdigit() or len(levels[2]) > 5):
+    if len(levels) != 2 or levels[0] not in PART_NAMES or not _ID_RE.match(levels[1]):
         raise ValueError(f"not a reference data topic: ref/{suffix}")
-    return RefTopic(levels[0], levels[1], int(levels[2]))
+    return RefTopic(levels[0], levels[1])
 
 
-def part_topic_suffix(name: str, version: str, index: int) -> str:
-    """The level(s) after ``ref/`` for part ``index`` of ``version`` (see ``canopy.topics.ref``)."""
-    return f"{name}/{version}/{index}"
+def part_topic_suffix(name: str, part: str) -> str:
+    """The levels after ``ref/`` for ``part`` of list ``name`` (see ``canopy.topics.ref``)."""
+    return f"{name}/{part}"

@@ -109,6 +109,12 @@ async def kiosk_side(broker: Mosquitto, root: Path, *, complete_within_s: float 
         await floor.close()
 
 
+def parts_of(copy: Any) -> set[str]:
+    head = refdata.decode_head(copy.payload)
+    assert isinstance(head, refdata.RefManifest)
+    return set(head.parts)
+
+
 def version(floor: Floor, name: str) -> str | None:
     copy = floor.ref.copy(name)
     return copy.version if copy is not None else None
@@ -137,10 +143,11 @@ async def test_fifty_thousand_plants_and_twenty_thousand_tags_arrive_whole(
         manifest = floor.ref.copy("plant_tags")
         assert manifest is not None
         head = refdata.decode_head(manifest.payload)
-        assert isinstance(head, refdata.RefManifest) and (head.count, head.parts) == (20_000, 1)
+        assert isinstance(head, refdata.RefManifest) and (head.count, len(head.parts)) == (20_000, 1)
 
         # One plant moves: a new version arrives and replaces the old one whole.
         before = version(floor, "plants")
+        old_copy = floor.ref.copy("plants")
         changed = plants(50_000)
         changed[123]["location"] = "Dry 2"
         await bridge.put("plants", changed)
@@ -149,10 +156,13 @@ async def test_fifty_thousand_plants_and_twenty_thousand_tags_arrive_whole(
         assert moved is not None and moved.location == "Dry 2"
         assert len(floor.plants_in("Flower 1")) == 49_999
 
-        # The old version's rows are gone from the kiosk, its parts from the broker.
-        cursor = floor.ref._read("SELECT count(DISTINCT version), count(*) FROM ref_row"
-                                 " WHERE name = 'plants'", ())
-        assert cursor.fetchone() == (1, 50_000)
+        # Only the changed part travelled; the kiosk keeps one copy of each row.
+        was, now = (parts_of(copy) for copy in (old_copy, floor.ref.copy("plants")))
+        assert len(now - was) <= 2 and len(was) > 20
+        rows = floor.ref._read("SELECT count(*) FROM ref_row WHERE name = 'plants'", ()).fetchone()
+        assert rows == (50_000,)
+        assert floor.ref._read("SELECT count(*) FROM ref_part WHERE name = 'plants'", ()).fetchone() == (
+            len(now),)
     async with kiosk_side(broker, tmp_path / "late") as late:  # a kiosk that connects later
         await until(lambda: version(late, "plants") is not None, "the list at a late kiosk", 120)
         assert late.ref.pending("plants") is None
@@ -184,8 +194,9 @@ async def test_a_kiosk_restarted_mid_update_keeps_the_old_version_then_completes
         parts = refdata.encode_parts("plants", FAC, datetime.now(UTC), new, max_bytes=255 * 1024)
         floor = await Floor.open(root / "floor.db", facility=FAC)
         try:
+            first = next(iter(parts.parts))
             await floor.apply_ref("plants", parts.manifest)
-            await floor.apply_ref(f"plants/{parts.version}/0", parts.parts[0])
+            await floor.apply_ref(f"plants/{first}", parts.parts[first])
             assert version(floor, "plants") == old
         finally:
             await floor.close()
@@ -214,19 +225,24 @@ async def test_a_manifest_whose_parts_never_come_leaves_the_old_version(
         lost = refdata.encode_parts("plants", FAC, datetime.now(UTC), plants(3_000, room="Veg"),
                                     max_bytes=255 * 1024)
         # The manifest goes out, and only the first part: the rest are "lost".
-        bridge.connection.publish(topics.ref(FAC, f"plants/{lost.version}/0"), lost.parts[0], retain=True)
+        first, missing = list(lost.parts)[:2]
+        bridge.connection.publish(topics.ref(FAC, f"plants/{first}"), lost.parts[first], retain=True)
         with caplog.at_level(logging.WARNING, logger="agent.refcache"):
             bridge.connection.publish(topics.ref(FAC, "plants"), lost.manifest, retain=True)
             await until(lambda: floor.ref.pending("plants") is not None, "the manifest")
             await until(lambda: "incomplete" in caplog.text, "the log line", 10)
-        assert f"version {lost.version} incomplete" in caplog.text and "1 of 2 parts" in caplog.text
+        assert f"version {lost.version} incomplete" in caplog.text
+        assert f"1 of {len(lost.parts)} parts" in caplog.text
         assert version(floor, "plants") == old
         kept = floor.plant(f"{PLANT_BASE}{2_999:09d}")
         assert kept is not None and kept.location == "Flower 1"
-        # A part of another version on the missing part's topic never fills the gap.
+        # Other rows on the missing part's topic never fill the gap.
         other = refdata.encode_parts("plants", FAC, datetime.now(UTC), plants(3_000, room="Dry"),
                                      max_bytes=255 * 1024)
-        bridge.connection.publish(topics.ref(FAC, f"plants/{lost.version}/1"), other.parts[1])
+        with caplog.at_level(logging.WARNING, logger="agent.app"):
+            bridge.connection.publish(topics.ref(FAC, f"plants/{missing}"), list(other.parts.values())[1])
+            with pytest.raises(ValueError, match="holds other rows"):
+                await floor.apply_ref(f"plants/{missing}", list(other.parts.values())[1])
         await asyncio.sleep(0.5)
         assert version(floor, "plants") == old
         # The next sync brings a complete version, which replaces the old one.
@@ -236,21 +252,23 @@ async def test_a_manifest_whose_parts_never_come_leaves_the_old_version(
         assert floor.ref.pending("plants") is None
 
 
-async def test_parts_with_a_wrong_digest_are_refused(tmp_path: Path) -> None:
+async def test_parts_that_do_not_add_up_to_the_count_are_refused(tmp_path: Path) -> None:
     floor = await Floor.open(tmp_path / "floor.db", facility=FAC)
     try:
         good = refdata.encode_parts("plants", FAC, datetime.now(UTC), plants(10), max_bytes=1200)
         await floor.apply_ref("plants", good.manifest)
-        for index, part in enumerate(good.parts):
-            await floor.apply_ref(f"plants/{good.version}/{index}", part)
+        for part, payload in good.parts.items():
+            await floor.apply_ref(f"plants/{part}", payload)
         assert version(floor, "plants") == good.version
         bad = refdata.encode_parts("plants", FAC, datetime.now(UTC), plants(10, room="X"), max_bytes=1200)
-        forged = json.dumps({**json.loads(bad.manifest), "digest": "0" * 64}).encode()
+        forged = json.dumps({**json.loads(bad.manifest), "count": 11}).encode()
         await floor.apply_ref("plants", forged)
-        with pytest.raises(ValueError, match="digest"):
-            for index, part in enumerate(bad.parts):
-                await floor.apply_ref(f"plants/{bad.version}/{index}", part)
+        with pytest.raises(ValueError, match="10 rows, the manifest says 11"):
+            for part, payload in bad.parts.items():
+                await floor.apply_ref(f"plants/{part}", payload)
         assert version(floor, "plants") == good.version
         assert floor.ref.pending("plants") is None
+        kept = floor.plant(f"{PLANT_BASE}{9:09d}")
+        assert kept is not None and kept.location == "Flower 1"
     finally:
         await floor.close()
