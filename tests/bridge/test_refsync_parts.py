@@ -20,9 +20,9 @@ from agent.outbox import Outbox
 from agent.uplink import Uplink, UplinkSettings
 from bridge.refsync import RefSync, mqtt_publisher
 from canopy import refdata, topics
-from canopy.mqtt import MqttConnection
+from canopy.mqtt import Message, MqttConnection
 from cli.broker import Mosquitto
-from tests.bridge.test_refsync_support import settings, until
+from tests.bridge.test_refsync_support import running, settings, until
 
 pytestmark = pytest.mark.timeout(240)
 FAC = "CA-BIG-0001"
@@ -109,6 +109,30 @@ async def kiosk_side(broker: Mosquitto, root: Path, *, complete_within_s: float 
         await floor.close()
 
 
+async def retained(broker: Mosquitto) -> dict[str, bytes]:
+    """Every non-empty retained message under the facility's ``ref/``, as a new subscriber
+    gets them (a retained sentinel, subscribed after, marks the end)."""
+    sentinel = f"{topics.ROOT}/{FAC}/parts-test-sentinel"
+    got: dict[str, bytes] = {}
+    done = asyncio.Event()
+
+    def on_message(message: Message) -> None:
+        if message.topic == sentinel:
+            done.set()
+        elif message.payload:
+            got[message.topic] = message.payload
+
+    publisher = MqttConnection(settings(broker), client_id=f"sentinel-{uuid.uuid4().hex[:6]}")
+    reader = MqttConnection(settings(broker), client_id=f"reader-{uuid.uuid4().hex[:6]}",
+                            subscriptions=(topics.ref(FAC, "#"), sentinel), on_message=on_message)
+    async with running(publisher):
+        publisher.publish(sentinel, b"end", qos=1, retain=True)
+        await asyncio.sleep(0.2)
+        async with running(reader):
+            await asyncio.wait_for(done.wait(), 30)
+    return got
+
+
 def parts_of(copy: Any) -> set[str]:
     head = refdata.decode_head(copy.payload)
     assert isinstance(head, refdata.RefManifest)
@@ -159,6 +183,10 @@ async def test_fifty_thousand_plants_and_twenty_thousand_tags_arrive_whole(
         # Only the changed part travelled; the kiosk keeps one copy of each row.
         was, now = (parts_of(copy) for copy in (old_copy, floor.ref.copy("plants")))
         assert len(now - was) <= 2 and len(was) > 20
+        # The broker holds the new version's parts and no other (the bridge cleared them).
+        held = {topic.rsplit("/", 1)[1] for topic in await retained(broker)
+                if topic.startswith(topics.ref(FAC, "plants/"))}
+        assert held == now
         rows = floor.ref._read("SELECT count(*) FROM ref_row WHERE name = 'plants'", ()).fetchone()
         assert rows == (50_000,)
         assert floor.ref._read("SELECT count(*) FROM ref_part WHERE name = 'plants'", ()).fetchone() == (
