@@ -3,7 +3,7 @@
 A kiosk keeps the last complete copy of each list on disk, so it can answer
 "does this tag exist, which room is it in, is this waste reason allowed" with
 the Wi-Fi down, and says how old its copy is. Two shapes travel, both retained
-at QoS 1 (see ``docs`` in README "Reference data"):
+at QoS 1:
 
 * **v1, whole list** on ``canopy/v1/<facility>/ref/<name>``: one message holds
   the list (``encode``/``decode``). Used whenever the list fits in one message,
@@ -20,7 +20,8 @@ at QoS 1 (see ``docs`` in README "Reference data"):
   longer used (empty retained payloads); a kiosk switches only when it holds
   every part of the manifest and their rows add up to ``count``. Tag pools
   travel as ranges (first tag + count), Metrc's tags being ordered in
-  consecutive runs.
+  consecutive runs. A kiosk that reads only v1 refuses a manifest (a log line)
+  and keeps the copy it has, as it did when a list was too big to publish.
 
 Every decoder raises ``ValueError`` (pydantic's ValidationError is one) on
 anything malformed.
