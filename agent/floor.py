@@ -40,6 +40,7 @@ from canopy.refdata import (
     AdjustReason,
     Harvest,
     HarvestWasteType,
+    Plant,
     PlantBatch,
     Profile,
     Room,
@@ -201,7 +202,10 @@ class Floor:
     # --- plants, lots, harvests ---------------------------------------------------
 
     def plant(self, tag: str) -> PlantInfo | None:
-        row = self.ref.plant(tag)
+        return self._plant(tag, self.ref.plant(tag))
+
+    def _plant(self, tag: str, row: Plant | None) -> PlantInfo | None:
+        """The list's ``row`` for ``tag`` with what this kiosk recorded since on top."""
         fact = self.facts.get("plant", tag)
         if row is None and fact is None:
             return None
@@ -223,10 +227,26 @@ class Floor:
         return list(islice(self.ref.pool("package_tags"), limit))
 
     def plants_in(self, room: str) -> list[PlantInfo]:
-        # The list's plants there, and those this kiosk moved (or recorded) since.
-        tags = {p.tag for p in self.ref.plants_at(room)} | {key for key, _ in self.facts.items("plant")}
-        found = [p for p in (self.plant(t) for t in sorted(tags)) if p is not None]
+        # The list's plants there (one query, not a lookup per plant), and those this kiosk
+        # moved (or recorded) since.
+        rows: dict[str, Plant | None] = {row.tag: row for row in self.ref.plants_at(room)}
+        for tag, _ in self.facts.items("plant"):
+            if tag not in rows:
+                rows[tag] = self.ref.plant(tag)
+        found = [p for p in (self._plant(tag, rows[tag]) for tag in sorted(rows)) if p is not None]
         return [p for p in found if p.location == room and p.alive]
+
+    def count_in(self, room: str) -> int:
+        """``len(plants_in(room))`` without building them: a room's scan shows it, and a
+        room may hold thousands. The list's count (one query), corrected by what this
+        kiosk recorded since."""
+        count = self.ref.count_at(room, LIVE_PHASES)
+        for tag, _ in self.facts.items("plant"):
+            row = self.ref.plant(tag)
+            info = self._plant(tag, row)
+            was = row is not None and row.location == room and row.phase in LIVE_PHASES
+            count += int(info is not None and info.location == room and info.alive) - int(was)
+        return count
 
     def lot(self, name: str) -> LotInfo | None:
         row = self._ix.batches.get(name)

@@ -30,7 +30,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -438,6 +438,20 @@ class RefCache:
         cursor = self._read(f"SELECT r.body FROM ref_row r {_LIVE} WHERE r.name = 'plants'"
                             " AND json_extract(r.body, '$.location') = ?", (location,))
         return [Plant.model_validate_json(body) for body, in cursor]
+
+    def count_at(self, location: str, phases: Iterable[str]) -> int:
+        """How many plants the list in force puts in ``location`` in one of ``phases``."""
+        copy = self._copies.get("plants")
+        if copy is None:
+            return 0
+        wanted = tuple(phases)
+        if copy.version is None:
+            return sum(1 for row in copy.rows if row.location == location and row.phase in wanted)
+        marks = ", ".join("?" * len(wanted))
+        row = self._read(f"SELECT count(*) FROM ref_row r {_LIVE} WHERE r.name = 'plants'"
+                         " AND json_extract(r.body, '$.location') = ?"
+                         f" AND json_extract(r.body, '$.phase') IN ({marks})", (location, *wanted)).fetchone()
+        return int(row[0])
 
     def in_pool(self, name: str, tag: str) -> bool:
         """``tag`` is in the tag pool ``name`` in force (O(log n) for a v2 pool)."""

@@ -16,6 +16,8 @@ Prints one JSON object:
   kiosk answering with the new room; target <= 5 s;
 - ``kiosk_rss_growth_mb``: the kiosk's RSS with the lists in force minus before they
   came (``peak`` is VmHWM's growth, while a version was being applied); target <= 30 MB;
+- ``room_ms``: a room's scan counting its plants (``Floor.count_in``), and listing them
+  (``Floor.plants_in``, for a count or a move): each a query over the whole list, O(n);
 - ``lookup_us``: a scan's ``Floor.resolve`` of a random plant / fresh tag / unknown tag,
   at this size and with a 1,000-plant list, both in parts on disk (O(log n): the two
   are close).
@@ -129,6 +131,15 @@ def lookups(floor: Floor, n_plants: int, n_tags: int, n: int) -> dict[str, Any]:
             assert resolved.kind == kind, (code, resolved)
         times.sort()
         out[kind] = {"p50": round(times[n // 2], 1), "p99": round(times[int(n * 0.99)], 1)}
+    # Scanning a room shows how many plants it holds (agent/workflows/scan.py); a count
+    # or move of a room lists them.
+    start = time.perf_counter()
+    in_room = floor.count_in(ROOMS[0])
+    counted = time.perf_counter()
+    listed = len(floor.plants_in(ROOMS[0]))
+    assert listed == in_room, (listed, in_room)
+    out["room"] = {"plants": in_room, "count_ms": round((counted - start) * 1000, 1),
+                   "list_ms": round((time.perf_counter() - counted) * 1000, 1)}
     return out
 
 
@@ -262,6 +273,8 @@ async def one_run(folder: Path, n_plants: int, n_tags: int, n_lookups: int) -> d
                           "unknown_tag_at_size": at_size["unknown_tag"],
                           "plant_at_1000": at_1000["plant"],
                           "fresh_tag_at_1000": at_1000["fresh_tag"]},
+            # Floor.plants_in over the list on disk: O(n) (a query over the list's rows).
+            "room_ms": at_size["room"],
         }
     finally:
         if proc is not None and proc.returncode is None:

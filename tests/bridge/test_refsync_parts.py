@@ -162,7 +162,7 @@ async def test_fifty_thousand_plants_and_twenty_thousand_tags_arrive_whole(
         assert floor.resolve(f"{TAG_BASE}{20_000:09d}").kind == "unknown_tag"
         assert floor.resolve(f"{PLANT_BASE}{50_000:09d}").kind == "unknown_tag"
         assert len(floor.known_plant_tags()) == 50_000
-        assert len(floor.plants_in("Flower 1")) == 50_000
+        assert len(floor.plants_in("Flower 1")) == floor.count_in("Flower 1") == 50_000
         # 20,000 consecutive tags travel as one range, in one part.
         manifest = floor.ref.copy("plant_tags")
         assert manifest is not None
@@ -178,7 +178,8 @@ async def test_fifty_thousand_plants_and_twenty_thousand_tags_arrive_whole(
         await until(lambda: version(floor, "plants") != before, "the one-plant change", 60)
         moved = floor.plant(f"{PLANT_BASE}{123:09d}")
         assert moved is not None and moved.location == "Dry 2"
-        assert len(floor.plants_in("Flower 1")) == 49_999
+        assert len(floor.plants_in("Flower 1")) == floor.count_in("Flower 1") == 49_999
+        assert floor.count_in("Dry 2") == 1
 
         # Only the changed part travelled; the kiosk keeps one copy of each row.
         was, now = (parts_of(copy) for copy in (old_copy, floor.ref.copy("plants")))
