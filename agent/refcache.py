@@ -73,8 +73,11 @@ CREATE TABLE IF NOT EXISTS ref_row (
     key  TEXT NOT NULL,          -- a plant's tag; else the row's place in its part
     part TEXT NOT NULL,
     body TEXT NOT NULL,          -- the row as JSON
+    loc   TEXT,                  -- a plant's location and phase, so a room's scan
+    phase TEXT,                  -- counts by index, without reading every body
     PRIMARY KEY (name, key, part)
 ) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ref_row_loc ON ref_row (name, loc, phase) WHERE loc IS NOT NULL;
 CREATE TABLE IF NOT EXISTS ref_range (
     name   TEXT    NOT NULL,
     prefix TEXT    NOT NULL,     -- the tag before its serial (canopy.refdata.split_tag)
@@ -251,12 +254,14 @@ class RefCache:
                 "INSERT OR REPLACE INTO ref_range (name, prefix, width, start, part, count)"
                 " VALUES (?, ?, ?, ?, ?, ?)", ranges)
         else:
-            keyed = part.name == "plants"
-            bodies: list[tuple[str, str, str, str]] = [
-                (part.name, row.tag if keyed else f"{i:07d}", part_id, row.model_dump_json())
+            plants = part.name == "plants"
+            bodies: list[tuple[str, str, str, str, str | None, str | None]] = [
+                (part.name, row.tag if plants else f"{i:07d}", part_id, row.model_dump_json(),
+                 row.location if plants else None, row.phase if plants else None)
                 for i, row in enumerate(rows)]
             await self._db.executemany(
-                "INSERT OR REPLACE INTO ref_row (name, key, part, body) VALUES (?, ?, ?, ?)", bodies)
+                "INSERT OR REPLACE INTO ref_row (name, key, part, body, loc, phase)"
+                " VALUES (?, ?, ?, ?, ?, ?)", bodies)
         await self._db.execute("INSERT OR REPLACE INTO ref_part (name, part, rows) VALUES (?, ?, ?)",
                                (part.name, part_id, part.row_count()))
         await self._db.commit()
@@ -436,7 +441,7 @@ class RefCache:
         if copy.version is None:
             return [row for row in copy.rows if row.location == location]
         cursor = self._read(f"SELECT r.body FROM ref_row r {_LIVE} WHERE r.name = 'plants'"
-                            " AND json_extract(r.body, '$.location') = ?", (location,))
+                            " AND r.loc = ?", (location,))
         return [Plant.model_validate_json(body) for body, in cursor]
 
     def count_at(self, location: str, phases: Iterable[str]) -> int:
@@ -449,8 +454,7 @@ class RefCache:
             return sum(1 for row in copy.rows if row.location == location and row.phase in wanted)
         marks = ", ".join("?" * len(wanted))
         row = self._read(f"SELECT count(*) FROM ref_row r {_LIVE} WHERE r.name = 'plants'"
-                         " AND json_extract(r.body, '$.location') = ?"
-                         f" AND json_extract(r.body, '$.phase') IN ({marks})", (location, *wanted)).fetchone()
+                         f" AND r.loc = ? AND r.phase IN ({marks})", (location, *wanted)).fetchone()
         return int(row[0])
 
     def in_pool(self, name: str, tag: str) -> bool:
