@@ -83,8 +83,8 @@ class Agent:
         except RefRejected as exc:
             log.warning("reference data %s not taken: %s", name, exc)
             return
-        if copy is not None:
-            log.info("reference data %s from %s", name, copy.at.isoformat())
+        if copy is not None:  # ``name`` may be a part's topic; the list is ``copy.name``
+            log.info("reference data %s from %s", copy.name, copy.at.isoformat())
 
     async def status(self) -> dict[str, Any]:
         backlog = await self.outbox.backlog()

@@ -46,3 +46,12 @@ async def _connect(path: Path) -> aiosqlite.Connection:
         await db.close()
         raise
     return db
+
+
+def open_reader(path: Path) -> sqlite3.Connection:
+    """A second, read-only connection to the floor database at ``path``, for lookups made on
+    the event loop (a scan's plant or tag: one indexed read, microseconds). WAL lets it
+    read the last commit while the writer works, so a lookup never sees half a change."""
+    reader = sqlite3.connect(path, check_same_thread=False)
+    reader.execute("PRAGMA query_only = ON")
+    return reader

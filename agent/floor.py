@@ -14,13 +14,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiosqlite
 
-from agent.cachedb import open_cache
+from agent.cachedb import open_cache, open_reader
 from agent.facts import REF_FOR_KIND, LocalFacts
 from agent.floorinfo import LIVE_PHASES as LIVE_PHASES
 from agent.floorinfo import HarvestInfo as HarvestInfo
@@ -59,12 +60,11 @@ def _index(rows: Any, key: str) -> dict[str, Any]:
 @dataclass
 class _Indexes:
     rooms: dict[str, Room] = field(default_factory=dict)
-    plants: dict[str, Plant] = field(default_factory=dict)
     batches: dict[str, PlantBatch] = field(default_factory=dict)
     harvests: dict[str, Harvest] = field(default_factory=dict)
     scales: dict[str, Scale] = field(default_factory=dict)
-    plant_tags: frozenset[str] = frozenset()
-    package_tags: frozenset[str] = frozenset()
+    # Plants and tag pools are not indexed here: ``RefCache`` answers them (on disk
+    # for a big list), so 50,000 plants cost the kiosk no memory.
 
 
 _NOT_SYNCED = "this kiosk has not received the {} list yet"
@@ -93,7 +93,7 @@ class Floor:
     async def open(cls, path: Path, *, facility: str, default_tag_format: TagFormat = "any",
                    settled: Callable[[], Awaitable[set[str]]] | None = None) -> Floor:
         db = await open_cache(path)
-        ref = RefCache(db, facility, checks={"workers": check_roster})
+        ref = RefCache(db, facility, checks={"workers": check_roster}, reader=open_reader(path))
         facts, journal = LocalFacts(db), Journal(db)
         await ref.load()
         await facts.load()
@@ -101,15 +101,18 @@ class Floor:
         return cls(db, ref, facts, journal, default_tag_format, settled)
 
     async def close(self) -> None:
+        self.ref.close()
         await self._db.close()
 
     # --- reference data in ------------------------------------------------------
 
-    async def apply_ref(self, name: str, payload: bytes) -> RefCopy | None:
-        """Take one reference message (raises ``RefRejected``); None when unchanged."""
-        copy = await self.ref.apply(name, payload)
+    async def apply_ref(self, suffix: str, payload: bytes) -> RefCopy | None:
+        """Take the message on ``.../ref/<suffix>`` (raises ``RefRejected``); the list's new
+        copy in force, or None when none is yet (unchanged, or a part of one still arriving)."""
+        copy = await self.ref.take(suffix, payload)
         if copy is None:
             return None
+        name = copy.name
         if name in REF_FOR_KIND.values() and self._settled is not None:
             settled = await self._settled()
             dropped = await self.facts.drop_settled(name, self.ref.at_ms(name) or 0, settled)
@@ -124,12 +127,9 @@ class Floor:
         r = self.ref.rows
         self._ix = _Indexes(
             rooms=_index(r("rooms"), "name"),
-            plants=_index(r("plants"), "tag"),
             batches=_index(r("plant_batches"), "name"),
             harvests=_index(r("harvests"), "name"),
             scales=_index(r("scales"), "id"),
-            plant_tags=frozenset(r("plant_tags") or ()),
-            package_tags=frozenset(r("package_tags") or ()),
         )
 
     def has(self, name: str) -> bool:
@@ -202,7 +202,10 @@ class Floor:
     # --- plants, lots, harvests ---------------------------------------------------
 
     def plant(self, tag: str) -> PlantInfo | None:
-        row = self._ix.plants.get(tag)
+        return self._plant(tag, self.ref.plant(tag))
+
+    def _plant(self, tag: str, row: Plant | None) -> PlantInfo | None:
+        """The list's ``row`` for ``tag`` with what this kiosk recorded since on top."""
         fact = self.facts.get("plant", tag)
         if row is None and fact is None:
             return None
@@ -213,18 +216,37 @@ class Floor:
         return PlantInfo(tag=tag, **{**base, **(fact or {})})
 
     def known_plant_tags(self) -> list[str]:
-        return sorted(set(self._ix.plants) | {key for key, _ in self.facts.items("plant")})
+        return sorted(set(self.ref.plant_tags()) | {key for key, _ in self.facts.items("plant")})
 
-    def fresh_plant_tags(self) -> list[str]:
+    def fresh_plant_tags(self, limit: int | None = None) -> list[str]:
         """Unused plant tags, as far as this kiosk knows (the demo panel offers a few)."""
-        return sorted(t for t in self._ix.plant_tags if self.plant(t) is None and self.lot(t) is None)
+        fresh = (t for t in self.ref.pool("plant_tags") if self.plant(t) is None and self.lot(t) is None)
+        return list(islice(fresh, limit))
 
-    def package_tags(self) -> list[str]:
-        return sorted(self._ix.package_tags)
+    def package_tags(self, limit: int | None = None) -> list[str]:
+        return list(islice(self.ref.pool("package_tags"), limit))
 
     def plants_in(self, room: str) -> list[PlantInfo]:
-        found = [p for p in (self.plant(t) for t in self.known_plant_tags()) if p is not None]
+        # The list's plants there (one query, not a lookup per plant), and those this kiosk
+        # moved (or recorded) since.
+        rows: dict[str, Plant | None] = {row.tag: row for row in self.ref.plants_at(room)}
+        for tag, _ in self.facts.items("plant"):
+            if tag not in rows:
+                rows[tag] = self.ref.plant(tag)
+        found = [p for p in (self._plant(tag, rows[tag]) for tag in sorted(rows)) if p is not None]
         return [p for p in found if p.location == room and p.alive]
+
+    def count_in(self, room: str) -> int:
+        """``len(plants_in(room))`` without building them: a room's scan shows it, and a
+        room may hold thousands. The list's count (one query), corrected by what this
+        kiosk recorded since."""
+        count = self.ref.count_at(room, LIVE_PHASES)
+        for tag, _ in self.facts.items("plant"):
+            row = self.ref.plant(tag)
+            info = self._plant(tag, row)
+            was = row is not None and row.location == room and row.phase in LIVE_PHASES
+            count += int(info is not None and info.location == room and info.alive) - int(was)
+        return count
 
     def lot(self, name: str) -> LotInfo | None:
         row = self._ix.batches.get(name)
@@ -323,9 +345,9 @@ class Floor:
             return Resolved("not_a_tag", text, message=str(exc))
         if (plant := self.plant(tag)) is not None:
             return Resolved("plant", tag, tag=tag, plant=plant)
-        if tag in self._ix.plant_tags:
+        if self.ref.in_pool("plant_tags", tag):
             return Resolved("fresh_tag", tag, tag=tag)
-        if tag in self._ix.package_tags:
+        if self.ref.in_pool("package_tags", tag):
             return Resolved("package_tag", tag, tag=tag)
         labels = {"plants": "plant", "plant_tags": "available plant tag",
                   "package_tags": "available package tag"}

@@ -218,8 +218,8 @@ def panel_view(devices: SimDevices, floor: Floor) -> dict[str, Any]:
     codes += [{"label": "Room", "code": r.name} for r in floor.rooms(for_plants=False)]
     for phase, tags in sorted(by_phase.items()):
         codes += [{"label": f"{phase} plant", "code": t} for t in tags[:4]]
-    codes += [{"label": "Unused plant tag", "code": t} for t in floor.fresh_plant_tags()[:3]]
-    codes += [{"label": "Package tag", "code": t} for t in floor.package_tags()[:1]]
+    codes += [{"label": "Unused plant tag", "code": t} for t in floor.fresh_plant_tags(3)]
+    codes += [{"label": "Package tag", "code": t} for t in floor.package_tags(1)]
     codes += [{"label": f"Lot ({lot.count})", "code": lot.name} for lot in floor.lots()[:3]]
     codes += [{"label": "Harvest batch", "code": h.name} for h in floor.harvests()[:3]]
     return {

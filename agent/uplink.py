@@ -113,7 +113,7 @@ class Uplink:
         settings: UplinkSettings,
         outbox: Outbox,
         *,
-        on_ref: Callable[[str, bytes], Awaitable[None]] | None = None,
+        on_ref: Callable[[str, bytes], Awaitable[object]] | None = None,
     ) -> None:
         self.settings = settings
         self.outbox = outbox
@@ -121,8 +121,9 @@ class Uplink:
         self.events_topic = topics.events(facility, device)
         self.acks_topic = topics.acks(facility, device)
         self.status_topic = topics.status(facility, device)
-        # Reference data (retained, one topic per list): handed to ``on_ref(name, payload)``
-        # and acknowledged once it returns, so a list is never lost between broker and disk.
+        # Reference data (retained: a list's own topic, and the parts of a big one below it):
+        # handed to ``on_ref(suffix, payload)`` (suffix: what follows ``ref/``) and
+        # acknowledged once it returns, so a list is never lost between broker and disk.
         self.ref_prefix = topics.ref(facility, "")
         self._on_ref = on_ref
         self._refs: asyncio.Queue[Message] = asyncio.Queue()
@@ -137,7 +138,7 @@ class Uplink:
             max_inflight=settings.window,
             will=(self.status_topic, status_payload(facility, device, "offline", None), True),
             subscriptions=(self.acks_topic, topics.ALL_BRIDGES,
-                           *((topics.ref(facility, "+"),) if on_ref else ())),
+                           *((topics.ref(facility, "#"),) if on_ref else ())),
             on_message=self._on_message,
             on_connect=self._on_connect,
             on_disconnect=self._on_disconnect,
@@ -349,10 +350,10 @@ class Uplink:
             self._status_due.set()
             self._wake.set()  # room in the unacked window
 
-    async def _take_refs(self, on_ref: Callable[[str, bytes], Awaitable[None]]) -> None:
+    async def _take_refs(self, on_ref: Callable[[str, bytes], Awaitable[object]]) -> None:
         while True:
             message = await self._refs.get()
-            name = message.topic[len(self.ref_prefix):]
+            name = message.topic[len(self.ref_prefix):]  # "<name>" or "<name>/<version>/<part>"
             try:
                 await on_ref(name, message.payload)
             except Exception:  # one bad list must not stop the others

@@ -37,6 +37,7 @@ def cmd(facility: str, device: str) -> str:
 
 
 def ref(facility: str, name: str) -> str:
+    """A reference list's topic; a big list's parts are one level below (``canopy.refdata``)."""
     return f"{ROOT}/{facility}/ref/{name}"
 
 

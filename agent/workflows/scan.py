@@ -24,7 +24,7 @@ class HomeFlow(Flow):
         if item.kind == "not_a_tag":
             return refused(item.message)
         if item.kind == "room":
-            count = len(self.ctx.floor.plants_in(item.text))
+            count = self.ctx.floor.count_in(item.text)
             return Outcome(True, f"Room {item.text}: {count} plant(s) here. Choose a task.")
         if item.kind == "lot" and item.lot is not None:
             return Outcome(True, f"Immature lot {item.text}: {item.lot.count} {item.lot.strain} plants.")

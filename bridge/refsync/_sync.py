@@ -1,7 +1,10 @@
 """``RefSync``: read a facility's reference data on a schedule and publish what changed.
 
 Each name is one retained message (``canopy/v1/<facility>/ref/<name>``, QoS 1)
-holding the whole list. The broker keeps the last one, so a kiosk that connects
+holding the whole list, or, for a list too big for one message, a manifest there
+and the list in retained parts (``canopy.refdata``: parts first, then the
+manifest, then the superseded version's parts cleared, so a kiosk always finds
+one complete version). The broker keeps the last one, so a kiosk that connects
 later, or whose Wi-Fi was down, still gets the newest copy; and while the state
 API is down nothing is published, so the last good copy stays retained, its
 ``at`` saying how old it is.
@@ -15,7 +18,7 @@ import inspect
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +27,7 @@ from bridge.state import StateApiError, StateRateLimited, StateUnavailable
 from canopy import topics
 from canopy.events import MAX_MESSAGE_BYTES
 from canopy.mqtt import MqttConnection, backoff_delays
-from canopy.refdata import REF_NAMES, encode, row_count
+from canopy.refdata import PART_NAMES, REF_NAMES, encode, encode_parts, part_topic_suffix, row_count
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +55,10 @@ def mqtt_publisher(connection: MqttConnection) -> Publish:
 @dataclass(frozen=True, slots=True)
 class _Published:
     digest: bytes
-    payload: bytes
+    payload: bytes  # the name's own topic: the whole list, or the manifest of ``parts``
     when: float  # time.monotonic() of the publish
+    version: str | None = None  # the manifest's version (None: a whole list)
+    parts: Mapping[str, bytes] = field(default_factory=dict)  # part id -> payload
 
 
 class RefSync:
@@ -175,12 +180,13 @@ class RefSync:
         """
         if name in self._source.provides:
             raise ValueError(f"{name!r} comes from the state system; it cannot be static")
-        encode(name, self.facility, _DIGEST_AT, items)  # validates: pydantic's error is a ValueError
+        # Validates: pydantic's error is a ValueError.
+        content = encode(name, self.facility, _DIGEST_AT, items)
         async with self._publish_lock:
             self._static[name] = items
             self.names = tuple(n for n in REF_NAMES if n in self._static or n in self._source.provides)
             before = self._published.get(name)
-            problem = await self._offer(name, datetime.now(UTC), items)
+            problem = await self._offer(name, datetime.now(UTC), items, content)
         if problem is not None:
             raise ValueError(problem)
         return self._published.get(name) is not before
@@ -254,28 +260,56 @@ class RefSync:
         log.debug("%s reference data synced: %s", self.facility, counts)
         return self.interval_s
 
-    async def _offer(self, name: str, at: datetime, items: Any) -> str | None:
-        """Publish ``name`` if its content changed (or is due again); a problem or None."""
-        digest = hashlib.sha256(encode(name, self.facility, _DIGEST_AT, items)).digest()
+    async def _offer(self, name: str, at: datetime, items: Any, content: bytes | None = None) -> str | None:
+        """Publish ``name`` if its content changed (or is due again); a problem or None.
+
+        ``content``: ``encode(name, facility, _DIGEST_AT, items)`` if the caller has it."""
+        content = content or encode(name, self.facility, _DIGEST_AT, items)
+        digest = hashlib.sha256(content).digest()
         last = self._published.get(name)
         now = time.monotonic()
         if last is not None and last.digest == digest and now - last.when < self._republish_after_s:
             return None
-        payload = encode(name, self.facility, at, items)
-        if len(payload) > self._max_payload_bytes:
+        # ``at`` adds a few bytes at most; a list near the limit goes in parts.
+        if len(content) + 64 <= self._max_payload_bytes:
+            payload = encode(name, self.facility, at, items)
+            await self._send(name, payload)
+            self._published[name] = _Published(digest, payload, now)
+            await self._clear_parts(name, last, keep={})
+            return None
+        if name not in PART_NAMES:
             # The broker would drop the connection over it; keep the old copy retained.
-            problem = (f"{name}: {len(payload)} bytes is over the {self._max_payload_bytes}-byte "
+            problem = (f"{name}: {len(content)} bytes is over the {self._max_payload_bytes}-byte "
                        "message limit; the last copy stays retained")
             log.error("%s reference data %s", self.facility, problem)
             return problem
-        await self._send(name, payload)
-        self._published[name] = _Published(digest, payload, now)
+        parts = encode_parts(name, self.facility, at, items, max_bytes=self._max_payload_bytes)
+        # Only the parts kiosks do not have yet: a one-plant change is one part.
+        retained = last.parts if last is not None else {}
+        for part, payload in parts.parts.items():
+            if part not in retained:
+                await self._send(part_topic_suffix(name, part), payload)
+        await self._send(name, parts.manifest)
+        self._published[name] = _Published(digest, parts.manifest, now, parts.version, parts.parts)
+        await self._clear_parts(name, last, keep=parts.parts)
         return None
+
+    async def _clear_parts(self, name: str, last: _Published | None, keep: Mapping[str, bytes]) -> None:
+        """Empty the retained parts of ``last`` that ``keep`` does not use, once what replaces
+        them is out (its own topic holds the new list or manifest by now, so no kiosk is
+        left without a whole copy)."""
+        if last is None:
+            return
+        for part in last.parts:
+            if part not in keep:
+                await self._send(part_topic_suffix(name, part), b"")
 
     async def _republish(self) -> None:
         async with self._publish_lock:
             try:
                 for name, last in list(self._published.items()):
+                    for part, payload in last.parts.items():
+                        await self._send(part_topic_suffix(name, part), payload)
                     await self._send(name, last.payload)
             except Exception as exc:
                 self.last_error = f"republish: {_describe(exc)}"

@@ -22,7 +22,8 @@ from bridge.refsync import RefSync
 from bridge.state import StateAuthError
 from bridge.state.biotrack import BioTrackClient, BioTrackRefSource, PlantMove
 from bridge.state.metrc import MetrcClient, MetrcRefSource, MovePlant
-from canopy.refdata import REF_NAMES, Scale
+from canopy import topics
+from canopy.refdata import REF_NAMES, RefManifest, Roster, Scale, decode, decode_head, decode_part
 from statesim import biotrack as biotrack_sim
 from statesim.metrc import (
     DEMO_LICENSES,
@@ -362,17 +363,37 @@ async def test_bad_static_config_is_refused_up_front(metrc: MetrcClient) -> None
     assert make({"scales": [Scale(id="s1")]}).names[-3:] == ("scales", "plant_tags", "package_tags")
 
 
-async def test_a_list_too_big_for_one_message_keeps_its_old_copy(
+async def test_a_list_too_big_for_one_message_travels_in_parts(
+    sim: MetrcSimulator, metrc: MetrcClient
+) -> None:
+    sent: dict[str, bytes] = {}
+    sync = RefSync(FARM_A, MetrcRefSource(metrc), lambda topic, payload: sent.update({topic: payload}),
+                   interval_s=300, static=STATIC, max_payload_bytes=4000)
+    counts = await sync.sync_once()
+    assert counts["plant_tags"] == 238 and sync.last_error is None  # ~6.5 kB as a plain list
+    # So they go as a manifest and parts, the tags as ranges, each message under the limit.
+    manifest = decode_head(sent[topics.ref(FARM_A, "plant_tags")])
+    assert isinstance(manifest, RefManifest) and manifest.count == 238
+    parts = [decode_part(sent[topics.ref(FARM_A, f"plant_tags/{part}")], part) for part in manifest.parts]
+    tags = [tag for part in parts for r in part.rows() for tag in r.tags()]
+    assert len(set(tags)) == 238 and sum(len(p.rows()) for p in parts) < 238
+    assert all(len(payload) <= 4000 for payload in sent.values())
+    # A list that fits still travels whole (v1), as older kiosks read it.
+    assert decode(sent[topics.ref(FARM_A, "rooms")]).name == "rooms"
+
+
+async def test_one_object_too_big_for_one_message_keeps_its_old_copy(
     sim: MetrcSimulator, metrc: MetrcClient
 ) -> None:
     sent: list[str] = []
-    sync = RefSync(FARM_A, MetrcRefSource(metrc), lambda topic, _: sent.append(topic.rsplit("/", 1)[1]),
+    sync = RefSync(FARM_A, MetrcRefSource(metrc), lambda topic, _: sent.append(topic),
                    interval_s=300, static=STATIC, max_payload_bytes=4000)
-    counts = await sync.sync_once()
-    assert counts["plant_tags"] == 238  # read, but ~6.5 kB encoded
-    assert "plant_tags" not in sent and "package_tags" in sent
-    assert sync.last_success is not None
-    assert sync.last_error is not None and "plant_tags" in sync.last_error
+    await sync.sync_once()
+    big = Roster(badge_salt=ROSTER.badge_salt, workers=[
+        ROSTER.workers[0].model_copy(update={"id": f"w{i}"}) for i in range(40)])
+    with pytest.raises(ValueError, match="message limit"):
+        await sync.set_static("workers", big)
+    assert sent.count(topics.ref(FARM_A, "workers")) == 1  # the first roster stays retained
 
 
 async def test_an_auth_error_does_not_stop_the_loop(sim: MetrcSimulator) -> None:
