@@ -23,7 +23,7 @@ from drivers.labels._kinds import (
     Symbol,
     WasteHold,
 )
-from drivers.labels._media import BROTHER_MEDIA, Media, get_media
+from drivers.labels._media import BROTHER_MEDIA, MIN_ENDLESS_MM, Media, get_media
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -42,6 +42,7 @@ def render(label: LabelBase, media: Media) -> Image.Image:
 
 __all__ = [
     "BROTHER_MEDIA",
+    "MIN_ENDLESS_MM",
     "SYMBOLS",
     "HarvestBatchTag",
     "ImmatureLot",

@@ -26,7 +26,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from drivers.labels._errors import LabelError
 from drivers.labels._kinds import LabelBase
-from drivers.labels._media import Media
+from drivers.labels._media import MIN_ENDLESS_MM, Media
 from drivers.labels._symbols import (
     QUIET_2D,
     QUIET_CODE128,
@@ -56,7 +56,6 @@ _MIN_TEXT_MM = 1.6  # below this the human-readable UID is no use on the floor
 _MAX_BAR_MM = 15.0  # fixed-size labels give spare height to the bars, up to this
 _MARGIN_MM = 1.0
 _GAP_MM = 0.6
-_MIN_ENDLESS_MM = 26.0  # the QL-1100 family refuses labels under 301 dots
 
 # Module widths. Code 128: 0.254 mm (10 mil; 3 dots at 300 dpi) preferred, 0.169 mm
 # (2 dots) as the fallback, never under 2 dots because thermal dot gain cannot be
@@ -120,7 +119,7 @@ def _compose(label: LabelBase, media: Media, plan: _Plan) -> Image.Image | None:
 
     modules = code128_modules(label.uid)
     bars_w = (len(modules) + 2 * QUIET_CODE128) * plan.bar_module
-    min_len = media.dots(_MIN_ENDLESS_MM)
+    min_len = media.dots(MIN_ENDLESS_MM)
     width = fixed_w if fixed_w is not None else max(bars_w + 2 * margin, min_len)
     if bars_w > width:
         return None

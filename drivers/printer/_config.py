@@ -57,6 +57,8 @@ class PrinterConfig(BaseModel):
         from brother_ql.backends import guess_backend
         from brother_ql.models import ModelsManager
 
+        from drivers.printer._brother_media import check_brother_pair
+
         if self.dpi != 300:
             raise ValueError("Brother QL printers are 300 dpi; leave dpi at 300")
         if self.media not in BROTHER_MEDIA:
@@ -66,6 +68,7 @@ class PrinterConfig(BaseModel):
         models = ModelsManager().identifiers()
         if self.model not in models:
             raise ValueError(f"unknown Brother model {self.model!r}; known: {', '.join(models)}")
+        check_brother_pair(self.model, self.media)
         if self.backend == "auto":
             try:
                 guess_backend(url)
