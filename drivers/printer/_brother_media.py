@@ -44,13 +44,19 @@ def brother_models_for(label: str) -> tuple[str, ...]:
     return tuple(m for m in ModelsManager().identifiers() if _why_not(m, label) is None)
 
 
+@cache
+def brother_rolls_for(model: str) -> tuple[str, ...]:
+    """The rolls of ``BROTHER_MEDIA`` that ``model`` can print."""
+    return tuple(name for name in BROTHER_MEDIA if _why_not(model, name) is None)
+
+
 def check_brother_pair(model: str, label: str) -> None:
     """Raise ``ValueError`` (an IT-readable config message) when ``model`` cannot print ``label``."""
     reason = _why_not(model, label)
     if reason is None:
         return
     can = brother_models_for(label)
-    rolls = [name for name in BROTHER_MEDIA if _why_not(model, name) is None]
+    rolls = brother_rolls_for(model)
     raise ValueError(
         f"Brother {model} cannot print media {label!r} ({reason}); "
         f"models that can: {', '.join(can) or 'none'}; "
