@@ -114,11 +114,33 @@ def _read_zbar(image: Image.Image, symbol: Symbol) -> list[str]:
     return [r.data.decode("latin-1") for r in pyzbar.decode(image, symbols=[kind])]
 
 
+def _aim(image: Image.Image, symbol: Symbol) -> Image.Image:
+    """The part of ``image`` a scanner aimed at the 2D symbol sees.
+
+    libdmtx searches a whole label for seconds (every bar edge of the Code 128 is
+    a candidate), so like a handheld imager it is pointed at the symbol: the
+    square zxing located, with a margin of half its size. Only the location is
+    shared; libdmtx decodes the pixels on its own. Where zxing found nothing,
+    libdmtx gets the whole label.
+    """
+    fmt = getattr(zxingcpp.BarcodeFormat, "DataMatrix" if symbol == "datamatrix" else "QRCode")
+    for found in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats([fmt])):
+        corners = [found.position.top_left, found.position.top_right,
+                   found.position.bottom_left, found.position.bottom_right]  # fmt: skip
+        xs, ys = [p.x for p in corners], [p.y for p in corners]
+        pad = max(max(xs) - min(xs), max(ys) - min(ys)) // 2
+        box = (max(0, min(xs) - pad), max(0, min(ys) - pad),
+               min(image.width, max(xs) + pad), min(image.height, max(ys) + pad))  # fmt: skip
+        return image.crop(box)
+    return image
+
+
 def _read_dmtx(image: Image.Image, symbol: Symbol) -> list[str]:
     from pylibdmtx import pylibdmtx
 
-    # One symbol per label; a timeout bounds libdmtx's search on a noisy image.
-    return [r.data.decode("latin-1") for r in pylibdmtx.decode(image, max_count=1, timeout=2000)]
+    # One symbol per label; the timeout only bounds a search that finds nothing.
+    found = pylibdmtx.decode(_aim(image, symbol), max_count=1, timeout=5000)
+    return [r.data.decode("latin-1") for r in found]
 
 
 SECOND_DECODER: dict[Symbol, tuple[str, Callable[[Image.Image, Symbol], list[str]]]] = {
