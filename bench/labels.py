@@ -27,6 +27,7 @@ Every timed run uses a new UID, so zxing's symbol cache never helps.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import random
@@ -113,6 +114,7 @@ def wear_sweep(samples: int, only: set[str] | None) -> dict[str, object]:
         except LabelError as exc:
             refused[key] = str(exc)
     cells: dict[str, dict[str, dict[str, dict[str, list[int]]]]] = {}
+    turn = itertools.count()
     pooled: dict[str, dict[str, list[int]]] = {}
     label_level: dict[str, dict[str, list[int]]] = {}
     for media in accepted:
@@ -121,7 +123,8 @@ def wear_sweep(samples: int, only: set[str] | None) -> dict[str, object]:
             for wear in WEARS:
                 cell = cells.setdefault(key, {}).setdefault(kind, {}).setdefault(wear.name, {})
                 for i in range(samples):
-                    symbol = SYMBOLS[i % len(SYMBOLS)]
+                    # Symbols take turns across all samples, so every cell sees each in time.
+                    symbol = SYMBOLS[next(turn) % len(SYMBOLS)]
                     uid = f"ROOM-{rng.randrange(10**6):06d}" if kind == "location" else issued_uid(rng, i)
                     label = render(replace(sample_label(kind, uid), symbol=symbol), media)
                     worn = apply_wear(label, wear, rng, dpi=media.dpi)
