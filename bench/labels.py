@@ -8,15 +8,26 @@
 - ``decode``: 1,000 random valid UIDs (Metrc-shaped, letter-heavy, BioTrack),
   across 62 mm and 29 mm and all three symbologies, decoded with zxing-cpp;
   success means every symbol on the label reads back as the UID (target 100 %).
+- ``wear``: every label kind on every roll the config accepts (Brother at
+  300 dpi, common Zebra sizes at 203 and 300 dpi), worn as a year-old printer
+  wears it (``drivers.labels.testing``: 3 dead head dots, one dot of gain, read
+  at 203 dpi, 2 degrees, and all together), read by zxing-cpp and by a second
+  decoder (zbar for Code 128 and QR, libdmtx for DataMatrix). Rates per roll,
+  kind, wear, symbol and decoder; ``summary`` pools them per wear (target
+  >= 0.99); ``label_reads``: the UID read off the label by each decoder family
+  from at least one symbol on it (a decoder answering anything but the UID,
+  or two different texts, counts as not read). ``refused`` lists the rolls config
+  refuses, with its message.
 
 Every timed run uses a new UID, so zxing's symbol cache never helps.
 
-    .venv/bin/python bench/labels.py [--runs 300] [--uids 1000]
+    .venv/bin/python bench/labels.py [--runs 300] [--uids 1000] [--samples 3] [--rolls 62,4x6in@203]
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import random
@@ -24,11 +35,25 @@ import statistics
 import string
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import PIL
 import zxingcpp
 
-from drivers.labels import SYMBOLS, PlantTag, get_media, render
+from drivers.labels import (
+    BROTHER_MEDIA,
+    LABEL_KINDS,
+    SYMBOLS,
+    ZEBRA_ROLLS,
+    LabelError,
+    Media,
+    PlantTag,
+    check_roll,
+    get_media,
+    render,
+    sample_label,
+)
+from drivers.labels.testing import WEARS, apply_wear, decode_results
 from drivers.printer import brother_raster
 
 ALNUM = string.digits + string.ascii_uppercase
@@ -65,10 +90,89 @@ def timed(fn: Callable[[str], object], uids: list[str]) -> list[float]:
     return out
 
 
+def issued_uid(rng: random.Random, i: int) -> str:
+    """A UID as issued (BioTrack, or Metrc 1A4 + hex facility + sequence): these fit every accepted roll."""
+    return random_uid(rng, 0 if i % 3 == 0 else 2)
+
+
+def rate(hits: int, total: int) -> dict[str, float | int]:
+    return {"rate": round(hits / total, 4) if total else 0.0, "n": total}
+
+
+def wear_sweep(samples: int, only: set[str] | None) -> dict[str, object]:
+    rng = random.Random(20261207)
+    rolls = [*BROTHER_MEDIA.values()] + [get_media(n, dpi=d) for d in (203, 300) for n in ZEBRA_ROLLS]
+    refused: dict[str, str] = {}
+    accepted: list[Media] = []
+    for media in rolls:
+        key = f"{media.name}@{media.dpi}"
+        if only and key not in only and media.name not in only:
+            continue
+        try:
+            check_roll(media)
+            accepted.append(media)
+        except LabelError as exc:
+            refused[key] = str(exc)
+    cells: dict[str, dict[str, dict[str, dict[str, list[int]]]]] = {}
+    turn = itertools.count()
+    pooled: dict[str, dict[str, list[int]]] = {}
+    label_level: dict[str, dict[str, list[int]]] = {}
+    for media in accepted:
+        key = f"{media.name}@{media.dpi}"
+        for kind in LABEL_KINDS:
+            for wear in WEARS:
+                cell = cells.setdefault(key, {}).setdefault(kind, {}).setdefault(wear.name, {})
+                for i in range(samples):
+                    # Symbols take turns across all samples, so every cell sees each in time.
+                    symbol = SYMBOLS[next(turn) % len(SYMBOLS)]
+                    uid = f"ROOM-{rng.randrange(10**6):06d}" if kind == "location" else issued_uid(rng, i)
+                    label = render(replace(sample_label(kind, uid), symbol=symbol), media)
+                    worn = apply_wear(label, wear, rng, dpi=media.dpi)
+                    read = {"zxing": False, "second": False}
+                    for sym, decoder, ok in decode_results(worn, uid, symbol):
+                        name = f"{sym}/{decoder}"
+                        for table in (cell, pooled.setdefault(wear.name, {})):
+                            counts = table.setdefault(name, [0, 0])
+                            counts[0] += ok
+                            counts[1] += 1
+                        family = "zxing" if decoder == "zxing" else "second"
+                        read[family] = read[family] or ok
+                    for family, ok in read.items():
+                        counts = label_level.setdefault(wear.name, {}).setdefault(family, [0, 0])
+                        counts[0] += ok
+                        counts[1] += 1
+    below = [
+        {"roll": roll, "kind": kind, "wear": wear, "symbol/decoder": name, **rate(*hits)}
+        for roll, kinds in cells.items()
+        for kind, wears in kinds.items()
+        for wear, names in wears.items()
+        for name, hits in names.items()
+        if hits[0] < 0.99 * hits[1]
+    ]
+    return {
+        "samples_per_cell": samples,
+        "wears": [w.name for w in WEARS],
+        "rolls": sorted(cells),
+        "summary": {w: {n: rate(*h) for n, h in sorted(t.items())} for w, t in pooled.items()},
+        "label_reads": {w: {n: rate(*h) for n, h in t.items()} for w, t in label_level.items()},
+        "below_target": below,
+        "rates": {
+            roll: {
+                k: {w: {n: round(h[0] / h[1], 3) for n, h in t.items()} for w, t in ws.items()}
+                for k, ws in kinds.items()
+            }
+            for roll, kinds in cells.items()
+        },
+        "refused": refused,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--uids", type=int, default=1000)
+    parser.add_argument("--samples", type=int, default=3, help="worn labels per roll, kind and wear")
+    parser.add_argument("--rolls", default="", help="comma-separated rolls (name or name@dpi); default all")
     args = parser.parse_args()
     rng = random.Random(20250314)
     m62, m29 = get_media("62"), get_media("29")
@@ -114,6 +218,7 @@ def main() -> None:
                     "target": 1.0,
                     "failures": failures[:10],
                 },
+                "wear": wear_sweep(args.samples, set(filter(None, args.rolls.split(","))) or None),
             },
             indent=2,
         )

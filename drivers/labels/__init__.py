@@ -11,6 +11,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from drivers.labels._errors import LabelError
+from drivers.labels._fit import (
+    LABEL_KINDS,
+    WORST_METRC_TAG,
+    ZEBRA_ROLLS,
+    LabelKind,
+    check_roll,
+    sample_label,
+    smallest_roll,
+)
 from drivers.labels._kinds import (
     SYMBOLS,
     HarvestBatchTag,
@@ -23,7 +32,7 @@ from drivers.labels._kinds import (
     Symbol,
     WasteHold,
 )
-from drivers.labels._media import BROTHER_MEDIA, Media, get_media
+from drivers.labels._media import BROTHER_MEDIA, MIN_ENDLESS_MM, Media, get_media
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -42,18 +51,26 @@ def render(label: LabelBase, media: Media) -> Image.Image:
 
 __all__ = [
     "BROTHER_MEDIA",
+    "LABEL_KINDS",
+    "MIN_ENDLESS_MM",
     "SYMBOLS",
+    "WORST_METRC_TAG",
+    "ZEBRA_ROLLS",
     "HarvestBatchTag",
     "ImmatureLot",
     "Label",
     "LabelBase",
     "LabelError",
+    "LabelKind",
     "LocationTag",
     "Media",
     "PackageTag",
     "PlantTag",
     "Symbol",
     "WasteHold",
+    "check_roll",
     "get_media",
     "render",
+    "sample_label",
+    "smallest_roll",
 ]

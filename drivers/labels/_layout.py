@@ -12,9 +12,9 @@ Layout, in reading orientation::
     detail line            [2D]
     detail line            [2D]
 
-The Code 128 decides the orientation: across the tape when it fits at the
-preferred module width, else across at the smallest module, else along the tape
-(the whole layout turned 90°, text reading bottom to top).
+The Code 128 always runs along the tape (the whole layout turned 90°, text
+reading bottom to top): see ``_plans`` for why. A roll too short for it is
+refused (``LabelError``); ``check_roll`` says so at config time.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from functools import lru_cache
 from PIL import Image, ImageDraw, ImageFont
 
 from drivers.labels._errors import LabelError
+from drivers.labels._geometry import BAR_MM, CELL_MM, MARGIN_MM, MIN_BAR_DOTS, MIN_CELL_DOTS, module_dots
 from drivers.labels._kinds import LabelBase
-from drivers.labels._media import Media
+from drivers.labels._media import MIN_ENDLESS_MM, Media
 from drivers.labels._symbols import (
     QUIET_2D,
     QUIET_CODE128,
@@ -54,25 +55,11 @@ _STYLES = (
 )
 _MIN_TEXT_MM = 1.6  # below this the human-readable UID is no use on the floor
 _MAX_BAR_MM = 15.0  # fixed-size labels give spare height to the bars, up to this
-_MARGIN_MM = 1.0
 _GAP_MM = 0.6
-_MIN_ENDLESS_MM = 26.0  # the QL-1100 family refuses labels under 301 dots
-
-# Module widths. Code 128: 0.254 mm (10 mil; 3 dots at 300 dpi) preferred, 0.169 mm
-# (2 dots) as the fallback, never under 2 dots because thermal dot gain cannot be
-# corrected below one dot. 2D cells: 0.42 mm preferred, 0.33 mm smallest.
-_BAR_MM = (0.254, 0.169)
-_CELL_MM = (0.42, 0.33)
-_MIN_DOTS = 2
 
 
-def _module_sizes(media: Media, sizes_mm: tuple[float, ...]) -> tuple[int, ...]:
-    dots: list[int] = []
-    for mm in sizes_mm:
-        d = max(_MIN_DOTS, round(mm * media.dpi / 25.4))
-        if d not in dots:
-            dots.append(d)
-    return tuple(dots)
+def _module_sizes(media: Media, mm: float, least: int) -> tuple[int, ...]:
+    return (module_dots(media, mm, least),)
 
 
 @lru_cache(maxsize=64)
@@ -109,6 +96,7 @@ class _Plan:
     bar_module: int
     cell_module: int  # 0 when there is no 2D symbol
     style: _Style
+    side: bool = False  # the 2D symbol beside everything else, not under the bars
 
 
 def _compose(label: LabelBase, media: Media, plan: _Plan) -> Image.Image | None:
@@ -116,15 +104,25 @@ def _compose(label: LabelBase, media: Media, plan: _Plan) -> Image.Image | None:
     style = plan.style
     fixed_w = media.length if plan.along else media.width
     fixed_h = media.width if plan.along else media.length
-    margin, gap = media.dots(_MARGIN_MM), media.dots(_GAP_MM)
+    margin, gap = media.dots(MARGIN_MM), media.dots(_GAP_MM)
+
+    cell = plan.cell_module
+    symbol: Image.Image | None = None
+    quiet2d = 0
+    if label.symbol != "code128":
+        symbol = draw_matrix(matrix_2d(label.uid, label.symbol), cell)
+        quiet2d = QUIET_2D[label.symbol] * cell
+    # Beside: a column of its own at the end of the label, quiet zone before it.
+    side_w = symbol.width + quiet2d if symbol is not None and plan.side else 0
 
     modules = code128_modules(label.uid)
     bars_w = (len(modules) + 2 * QUIET_CODE128) * plan.bar_module
-    min_len = media.dots(_MIN_ENDLESS_MM)
-    width = fixed_w if fixed_w is not None else max(bars_w + 2 * margin, min_len)
-    if bars_w > width:
+    min_len = media.dots(MIN_ENDLESS_MM)
+    width = fixed_w if fixed_w is not None else max(bars_w + 2 * margin + side_w, min_len)
+    main_w = width - side_w  # the part holding text and bars
+    if bars_w > main_w:
         return None
-    inner = width - 2 * margin
+    inner = main_w - 2 * margin
 
     title_font = _font(media.dots(style.detail_mm))
     head_font = _font(media.dots(style.headline_mm))
@@ -146,14 +144,9 @@ def _compose(label: LabelBase, media: Media, plan: _Plan) -> Image.Image | None:
             return None
     uid_font = _font(uid_px)
 
-    cell = plan.cell_module
-    symbol: Image.Image | None = None
-    quiet2d = 0
-    if label.symbol != "code128":
-        symbol = draw_matrix(matrix_2d(label.uid, label.symbol), cell)
-        quiet2d = QUIET_2D[label.symbol] * cell
-    sym_w = symbol.width + quiet2d if symbol else 0
-    sym_h = symbol.height if symbol else 0
+    below = symbol if symbol is not None and not plan.side else None
+    sym_w = below.width + quiet2d if below else 0
+    sym_h = below.height if below else 0
     if sym_w > inner:
         return None
     details_w = inner - sym_w
@@ -164,9 +157,11 @@ def _compose(label: LabelBase, media: Media, plan: _Plan) -> Image.Image | None:
     uid_h = _line_height(uid_font)
     detail_h = _line_height(detail_font) * len(details)
     bar_h = media.dots(style.bar_mm)
-    block_gap = max(gap, quiet2d) if symbol else gap
+    block_gap = max(gap, quiet2d) if below else gap
     block_h = max(detail_h, sym_h)
     used = 2 * margin + head_h + gap + bar_h + gap + uid_h + (block_gap + block_h if block_h else 0)
+    if symbol is not None and plan.side:
+        used = max(used, symbol.height + 2 * quiet2d)
     height = fixed_h if fixed_h is not None else max(used, min_len)
     if used > height:
         return None
@@ -187,30 +182,39 @@ def _compose(label: LabelBase, media: Media, plan: _Plan) -> Image.Image | None:
     draw.text((margin + title_w, baseline), headline, font=head_font, fill=0, anchor="ls")
     y += head_h + gap
 
-    bars_x = (width - bars_w) // 2 + QUIET_CODE128 * plan.bar_module
+    bars_x = (main_w - bars_w) // 2 + QUIET_CODE128 * plan.bar_module
     image.paste(draw_bars(modules, plan.bar_module, bar_h), (bars_x, y))
     y += bar_h + gap
 
-    draw.text((width // 2, y), label.uid, font=uid_font, fill=0, anchor="ma")
+    draw.text((main_w // 2, y), label.uid, font=uid_font, fill=0, anchor="ma")
     y += uid_h + block_gap
 
     line_h = _line_height(detail_font)
     for i, text in enumerate(details):
         draw.text((margin, y + i * line_h), text, font=detail_font, fill=0, anchor="la")
-    if symbol is not None:
-        image.paste(symbol, (width - margin - symbol.width, y))
+    if below is not None:
+        image.paste(below, (main_w - margin - below.width, y))
+    elif symbol is not None:
+        image.paste(symbol, (width - margin - symbol.width, (height - symbol.height) // 2))
     return image
 
 
 def _plans(label: LabelBase, media: Media) -> list[_Plan]:
-    cells = _module_sizes(media, _CELL_MM) if label.symbol != "code128" else (0,)
+    """Layouts to try, best first.
+
+    The Code 128 always runs along the tape (bars across the head): a dead head
+    dot then draws a thin white line through every bar, which a scanner line
+    beside it never sees. Across the tape the same dead dot splits a bar in two
+    along its whole height, and the label stops reading (issue 14: 32-61 % with
+    zbar). Where the bars do not fit along the roll the label is refused.
+    """
+    cells = _module_sizes(media, CELL_MM, MIN_CELL_DOTS) if label.symbol != "code128" else (0,)
     plans: list[_Plan] = []
-    for along in (False, True):
-        if along and media.length is not None and media.length <= media.width:
-            continue  # turning a short label only makes the room for the bars smaller
-        for bar in _module_sizes(media, _BAR_MM):
-            for style in _STYLES:
-                plans.extend(_Plan(along, bar, cell, style) for cell in cells)
+    for bar in _module_sizes(media, BAR_MM, MIN_BAR_DOTS):
+        for style in _STYLES:
+            plans.extend(_Plan(True, bar, cell, style) for cell in cells)
+    if label.symbol != "code128":  # a narrow tape: the 2D symbol goes beside the bars instead
+        plans.extend(_Plan(True, p.bar_module, p.cell_module, p.style, side=True) for p in list(plans))
     return plans
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from drivers.labels._errors import LabelError
 
 MM_PER_INCH = 25.4
+# Endless labels are at least this long: the QL-1100 family refuses labels under 301 dots.
+MIN_ENDLESS_MM = 26.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,14 @@ import zxingcpp
 from PIL import Image
 
 from drivers.labels._errors import LabelError
+from drivers.labels._geometry import QUIET_CODE128
+
+__all__ = ["QUIET_2D", "QUIET_CODE128", "code128_modules", "draw_bars", "draw_matrix", "matrix_2d"]
 
 Matrix = tuple[bytes, ...]  # rows of modules; 1 = dark, 0 = light
 
-# Quiet zones in modules on each side (Code 128: ISO/IEC 15417 asks for 10X;
-# DataMatrix: 1 module minimum, 2 for thermal dot gain; QR: 4 modules).
-QUIET_CODE128 = 10
+# Quiet zones in modules on each side (Code 128: see _geometry; DataMatrix:
+# 1 module minimum, 2 for thermal dot gain; QR: 4 modules).
 QUIET_2D: dict[str, int] = {"datamatrix": 2, "qr": 4}
 
 _FORMATS = {

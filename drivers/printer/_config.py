@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from drivers.labels import BROTHER_MEDIA, LabelError, Media, get_media
+from drivers.labels import BROTHER_MEDIA, LABEL_KINDS, LabelError, LabelKind, Media, check_roll, get_media
 
 
 class PrinterConfig(BaseModel):
@@ -36,11 +36,19 @@ class PrinterConfig(BaseModel):
     retry_delay: float = Field(default=1.0, ge=0, le=60, description="seconds between tries")
     timeout: float = Field(default=10.0, gt=0, le=300, description="seconds to wait for a printer")
     check_status: bool = True  # ask the printer before each job where it can answer
+    # The label kinds this printer prints; the roll must carry each of them readably.
+    labels: tuple[LabelKind, ...] = LABEL_KINDS
 
     @model_validator(mode="after")
     def _check(self) -> PrinterConfig:
         try:
-            get_media(self.media, dpi=self.dpi)
+            media = get_media(self.media, dpi=self.dpi)
+        except LabelError as exc:
+            raise ValueError(str(exc)) from None
+        if self.kind == "brother":
+            self._check_brother_model()
+        try:
+            check_roll(media, self.labels, self._rolls_this_printer_takes())
         except LabelError as exc:
             raise ValueError(str(exc)) from None
         if self.kind == "sim":
@@ -53,9 +61,10 @@ class PrinterConfig(BaseModel):
             self._check_brother(self.url)
         return self
 
-    def _check_brother(self, url: str) -> None:
-        from brother_ql.backends import guess_backend
+    def _check_brother_model(self) -> None:
         from brother_ql.models import ModelsManager
+
+        from drivers.printer._brother_media import check_brother_pair
 
         if self.dpi != 300:
             raise ValueError("Brother QL printers are 300 dpi; leave dpi at 300")
@@ -66,6 +75,18 @@ class PrinterConfig(BaseModel):
         models = ModelsManager().identifiers()
         if self.model not in models:
             raise ValueError(f"unknown Brother model {self.model!r}; known: {', '.join(models)}")
+        check_brother_pair(self.model, self.media)
+
+    def _rolls_this_printer_takes(self) -> tuple[str, ...] | None:
+        if self.kind != "brother":
+            return None
+        from drivers.printer._brother_media import brother_rolls_for
+
+        return brother_rolls_for(self.model)
+
+    def _check_brother(self, url: str) -> None:
+        from brother_ql.backends import guess_backend
+
         if self.backend == "auto":
             try:
                 guess_backend(url)

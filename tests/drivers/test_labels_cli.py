@@ -44,10 +44,11 @@ def test_preview_on_29mm_and_zebra_media(tmp_path: Path) -> None:
     with Image.open(out) as image:
         assert image.width == 306
         assert {r.text for r in zxingcpp.read_barcodes(image)} == {UID}
-    assert run("location", "ROOM-F2", "--name", "Flower 2", "--media", "50.8x25.4",
+    assert run("location", "ROOM-F2", "--name", "Flower 2", "--media", "101.6x101.6",
                "--dpi", "203", "-o", str(out)) == 0  # fmt: skip
     with Image.open(out) as image:
-        assert image.size == (406, 203)
+        assert image.size == (812, 812)
+        assert {r.text for r in zxingcpp.read_barcodes(image)} == {"ROOM-F2"}
 
 
 def test_default_output_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -47,7 +47,7 @@ def contains(page: Image.Image, label: Image.Image) -> bool:
         ("QL-820NWB", "62", LETTERS, "datamatrix", True),  # packbits-compressed rows
         ("QL-700", "62", LETTERS, "code128", True),  # no compression on this model: ignored
         ("QL-820NWB", "29", UID, "qr", False),  # endless, label along the tape
-        ("QL-570", "29x90", LETTERS, "datamatrix", False),  # die-cut
+        ("QL-570", "29x90", UID, "datamatrix", False),  # die-cut; the letter-heavy tag is too long for it
         ("QL-1100", "62", UID, "code128", True),  # wide head: 162 bytes per row, extra offset
     ],
 )

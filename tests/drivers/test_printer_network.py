@@ -207,7 +207,7 @@ def zebra_config(url: str, **overrides: object) -> PrinterConfig:
     settings: dict[str, object] = {
         "kind": "zebra",
         "url": url,
-        "media": "4x2in",  # 2x1in is too narrow for a 24-character UID at 0.25 mm
+        "media": "4x6in",  # the bars run along the label: 4x2in is too short for a Metrc tag
         "dpi": 203,
         "retries": 1,
         "retry_delay": 0.01,

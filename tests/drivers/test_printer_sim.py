@@ -83,7 +83,8 @@ async def test_images_must_match_the_roll_exactly(tmp_path: Path) -> None:
 
 
 async def test_label_too_big_for_roll_is_a_fault_not_an_exception(tmp_path: Path) -> None:
-    printer = sim(tmp_path, media="29x42")
+    # A roll set up for room labels only: a 24-character tag does not fit along it.
+    printer = sim(tmp_path, media="29x90", labels=("location",))
     result = await printer.print(PlantTag(uid="1A4ABCDEFABCDEFABCDEFABC", strain="x"))
     assert result.fault is not None and result.fault.message == PrinterFault.BAD_LABEL
 
@@ -98,15 +99,15 @@ def test_fault_names_resolve() -> None:
 
 def test_factory_picks_the_implementation() -> None:
     assert isinstance(create_printer(PrinterConfig()), SimPrinter)
-    brother = PrinterConfig(kind="brother", url="/dev/usb/lp0", model="QL-700", media="29x90")
+    brother = PrinterConfig(kind="brother", url="/dev/usb/lp0", model="QL-700", media="62x100")
     assert isinstance(create_printer(brother), BrotherPrinter)
     assert brother.brother_backend() == "linux_kernel"
     assert PrinterConfig(kind="brother", url="usb://0x04f9:0x209b").brother_backend() == "pyusb"
     assert PrinterConfig(kind="brother", url="tcp://10.0.0.5").brother_backend() == "network"
-    zebra = PrinterConfig(kind="zebra", url="tcp://10.0.0.6:9100", dpi=203, media="4x2in")
+    zebra = PrinterConfig(kind="zebra", url="tcp://10.0.0.6:9100", dpi=203, media="4x6in")
     printer = create_printer(zebra)
     assert isinstance(printer, ZebraPrinter)
-    assert (printer.media.width, printer.media.length) == (812, 406)
+    assert (printer.media.width, printer.media.length) == (812, 1218)
 
 
 @pytest.mark.parametrize(
