@@ -34,6 +34,7 @@ from canopy.config import load_config
 from canopy.errors import ConfigError
 from canopy.mqtt import ConnectFailed, MqttConnection, stop, wait_connected
 from drivers.faults import DeviceFault
+from drivers.gpio import GpioConfig, probe_pin_factory
 from drivers.printer import PrinterConfig, create_printer
 from drivers.scale import ScaleConfig, open_scale
 from drivers.scanner import ScannerConfig, open_scanner
@@ -188,7 +189,7 @@ def _secrets_check(path: Path, config: AgentConfig) -> Check:
 
 # --- devices ---------------------------------------------------------------------
 
-DeviceKind = Literal["scanner", "scale", "printer"]
+DeviceKind = Literal["scanner", "scale", "printer", "gpio"]
 
 
 def _devices(config: AgentConfig) -> list[tuple[str, DeviceKind, Any]]:
@@ -208,6 +209,8 @@ def _devices(config: AgentConfig) -> list[tuple[str, DeviceKind, Any]]:
                 found.append((name, "scale", item))
             elif isinstance(item, PrinterConfig):
                 found.append((name, "printer", item))
+            elif isinstance(item, GpioConfig):
+                found.append((name, "gpio", item))
     return found
 
 
@@ -216,6 +219,8 @@ async def _device_check(name: str, kind: DeviceKind, config: Any, timeout: float
         return await _scanner_check(name, config, timeout)
     if kind == "scale":
         return await _scale_check(name, config, timeout)
+    if kind == "gpio":
+        return _gpio_check(name, config)
     return await _printer_check(name, config, timeout)
 
 
@@ -261,6 +266,14 @@ async def _scale_check(name: str, config: ScaleConfig, timeout: float) -> Check:
     if reading.value is not None and reading.value == 0:
         return Check(name, "pass", f"stable zero ({shown}){sim}")
     return Check(name, "warn", f"stable at {shown}, not zero: clear the platter and zero the scale{sim}")
+
+
+def _gpio_check(name: str, config: GpioConfig) -> Check:
+    """Which gpiozero pin factory the agent gets here (lgpio on a Pi 4 or Pi 5)."""
+    try:
+        return Check(name, "pass", probe_pin_factory(config))
+    except DeviceFault as fault:
+        return Check(name, "fail", _fault_text(fault))
 
 
 async def _printer_check(name: str, config: PrinterConfig, timeout: float) -> Check:

@@ -15,6 +15,7 @@ from drivers.gpio._config import GpioConfig
 from drivers.gpio._gpio import Gpio, GpiozeroGpio, PinName, SimGpio, open_gpio
 from drivers.gpio._light import Appearance, Flash, KioskLight, Lamp, TowerLight
 from drivers.gpio._pedal import Pedal, PedalEvent, PedalStream
+from drivers.gpio._pin_factory import probe_pin_factory
 from drivers.gpio._switch import PedalAction
 
 __all__ = [
@@ -35,4 +36,5 @@ __all__ = [
     "SimGpio",
     "TowerLight",
     "open_gpio",
+    "probe_pin_factory",
 ]

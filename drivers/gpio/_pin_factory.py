@@ -10,6 +10,7 @@ from gpiozero import Device, Factory
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from drivers.faults import DeviceFault
+from drivers.gpio._config import GpioConfig
 from drivers.gpio._errors import fault_from_error
 
 log = logging.getLogger(__name__)
@@ -64,3 +65,35 @@ def _load(name: str) -> type[Factory]:
         device="GPIO",
         detail=f"installed gpiozero pin factories: {known}",
     )
+
+
+def probe_pin_factory(config: GpioConfig) -> str:
+    """Which pin factory ``config`` gets here, in words (for ``canopy doctor``).
+
+    Opens the factory the agent would open and closes it again; claims no pin, so
+    a running agent is not disturbed. Raises ``DeviceFault`` where none loads.
+    """
+    if config.kind == "sim":
+        factory, owned = mock_pin_factory(), True
+    else:
+        factory, owned = hardware_pin_factory(config.pin_factory)
+    try:
+        return _describe(factory, simulated=config.kind == "sim")
+    finally:
+        if owned:
+            factory.close()
+
+
+def _describe(factory: Factory, *, simulated: bool) -> str:
+    cls = type(factory)
+    names = [ep.name for ep in entry_points(group=_GROUP) if ep.value == f"{cls.__module__}:{cls.__name__}"]
+    text = f"pin factory {names[0] if names else cls.__name__} ({cls.__name__})"
+    if simulated:
+        return f"simulated pins: {text}"
+    if isinstance(factory, MockFactory):
+        return text  # its board is made up
+    try:
+        model = factory.board_info.model  # e.g. "5B", "4B"
+    except Exception:  # a factory that cannot tell the board still drives pins
+        return text
+    return f"{text} on a Raspberry Pi {model}"

@@ -17,6 +17,7 @@ from pydantic import Field
 from agent.config import AgentConfig
 from agent.outbox import Outbox, Settlement
 from agent.uplink import clock_file, write_clock_offset
+from drivers.gpio import GpioConfig
 from drivers.printer import PrinterConfig
 from drivers.scale import ScaleConfig
 from provisioning import run_doctor
@@ -56,11 +57,12 @@ def test_healthy_kiosk_passes(estate: Estate, tmp_path: Path) -> None:
     result = run_cli("doctor", "-c", str(config))
     assert result.code == 0, result.out + result.err
     lines = {line.split()[1]: line.split()[0] for line in result.out.splitlines()[1:-1]}
-    assert set(lines) >= {"config", "secrets", "scanner", "scale", "printer", "broker", "clock", "disk",
-                          "outbox", "bridge-clock"}
+    assert set(lines) >= {"config", "secrets", "scanner", "scale", "printer", "gpio", "broker", "clock",
+                          "disk", "outbox", "bridge-clock"}
     assert lines.pop("clock") in ("PASS", "WARN")  # a VM clock may not be NTP-synchronised
     assert set(lines.values()) == {"PASS"}, result.out
     assert "stable zero" in result.out  # the simulated scale, through the real serial driver
+    assert "simulated pins: pin factory mock (MockFactory)" in result.out
     assert "logged in to 127.0.0.1" in result.out and "as kiosk-a (TLS with client certificate)" in result.out
     assert password_of(config) not in result.out + result.err
 
@@ -87,6 +89,24 @@ def test_scale_and_printer_are_checked_through_their_factories(estate: Estate, t
     assert found["scales.bench"].status == "pass" and "stable zero" in found["scales.bench"].message
     assert found["printers[0]"].status == "pass" and "ready, roll 29" in found["printers[0]"].message
     assert report.ok
+
+
+def test_gpio_line_names_the_pin_factory_or_why_none_loads(estate: Estate, tmp_path: Path) -> None:
+    """Real pins: the factory gpiozero loads is named; one that cannot load is a failed line."""
+
+    class KioskWithPins(AgentConfig):
+        pins: GpioConfig = GpioConfig(kind="gpiozero", pin_factory="mock", green=17)
+        unknown: GpioConfig = GpioConfig(kind="gpiozero", pin_factory="pigpoi", green=17)
+
+    asyncio.run(demo_outbox(tmp_path))
+    report = asyncio.run(run_doctor(kiosk_config(estate, tmp_path), model=KioskWithPins))
+    found = {c.name: c for c in report.checks}
+    assert found["gpio"].status == "pass" and found["gpio"].message.startswith("simulated pins")
+    assert (found["pins"].status, found["pins"].message) == ("pass", "pin factory mock (MockFactory)")
+    assert found["unknown"].status == "fail"
+    assert 'pin factory "pigpoi" is not known' in found["unknown"].message
+    unknown = found["unknown"].message
+    assert "installed gpiozero pin factories: lgpio, mock, native, pigpio, rpigpio" in unknown
 
 
 def test_stopped_broker_fails_with_a_clear_line(estate: Estate, tmp_path: Path) -> None:
