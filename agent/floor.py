@@ -32,7 +32,8 @@ from agent.floorinfo import Resolved as Resolved
 from agent.floorinfo import ScanKind as ScanKind
 from agent.journal import Journal
 from agent.projection import project
-from agent.refcache import RefCache, RefCopy
+from agent.refcache import RefCache
+from agent.reflookup import RefCopy
 from agent.users import check_roster
 from agent.workflows.tags import NotATag, TagFormat, check_tag
 from canopy.events import Event

@@ -234,7 +234,7 @@ def prefill_outbox(path: Path, count: int, *, facility: str, device: str,
     """A backlog of ``count`` valid pending events written straight into an outbox file
     (one transaction, not one fsync each), as a kiosk offline for days would hold.
     Returns the size of one event in bytes."""
-    from agent.outbox import _SCHEMA, SCHEMA_VERSION
+    from agent.outbox_db import SCHEMA, SCHEMA_VERSION
     from canopy.events import build_event
     from canopy.ids import uuid7
 
@@ -246,7 +246,7 @@ def prefill_outbox(path: Path, count: int, *, facility: str, device: str,
         rows.append((seq, event.id, event.type, event.to_json(), 0, 0))
     with sqlite3.connect(path) as db:  # the outbox's own schema, synchronously
         db.execute("PRAGMA journal_mode = WAL")
-        db.executescript(_SCHEMA)
+        db.executescript(SCHEMA)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         db.executemany("INSERT INTO outbox (seq, id, type, payload, created, changed)"
                        " VALUES (?, ?, ?, ?, ?, ?)", rows)

@@ -16,18 +16,16 @@ but not yet stored by the bridge.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.bridgeclock import clock_file, write_clock_offset
 from agent.outbox import Outbox, OutboxFault, OutboxRow, Settlement
 from canopy import acks, bridge_status, kiosk_status, topics
 from canopy.events import MAX_MESSAGE_BYTES, join_events
@@ -68,29 +66,6 @@ def status_payload(facility: str, device: str, state: kiosk_status.Reported,
         return kiosk_status.encode(facility, device, state)
     return kiosk_status.encode(facility, device, state, backlog=status.backlog,
                                oldest_unsent_age_s=status.oldest_unsent_age_s, fault=status.fault)
-
-
-def clock_file(outbox_path: Path) -> Path:
-    """Where the uplink keeps its last clock comparison with the bridge."""
-    return outbox_path.with_name("bridge-clock.json")
-
-
-def write_clock_offset(path: Path, offset_s: float, measured: float) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"offset_s": round(offset_s, 3), "measured": int(measured)}))
-    os.replace(tmp, path)
-
-
-def read_clock_offset(path: Path) -> tuple[float, float] | None:
-    """(offset_s, measured unix s) as the uplink last wrote them; None if absent or unreadable."""
-    try:
-        body = json.loads(path.read_text())
-        offset, measured = body["offset_s"], body["measured"]
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        return None
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (offset, measured)):
-        return None
-    return float(offset), float(measured)
 
 
 def parse_acks(payload: bytes) -> list[Settlement]:

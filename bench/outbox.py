@@ -44,7 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent.demo import flower_room_1  # noqa: E402
-from agent.outbox import _SCHEMA, SCHEMA_VERSION, Outbox  # noqa: E402
+from agent.outbox import Outbox  # noqa: E402
+from agent.outbox_db import SCHEMA, SCHEMA_VERSION  # noqa: E402
 from agent.testing import KioskRig  # noqa: E402
 from canopy.events import PlantMoved, build_event  # noqa: E402
 from drivers.scanner import Scan  # noqa: E402
@@ -105,7 +106,7 @@ def fill_outbox(path: Path, count: int, *, past_retention: bool = False) -> floa
         db.execute("PRAGMA journal_mode = OFF")
         db.execute("PRAGMA synchronous = OFF")
         db.execute("PRAGMA cache_size = -262144")
-        db.executescript(_SCHEMA)
+        db.executescript(SCHEMA)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         db.execute("BEGIN")
         db.executemany("INSERT INTO outbox (seq, id, type, payload, created, state, changed)"
@@ -195,7 +196,7 @@ async def append_rate(folder: Path, count: int, rounds: int = 10) -> dict[str, A
     pipeline.py's plain table, and into the outbox's own schema (what our Python costs)."""
     box = await Outbox.open(folder / "append.db", facility=FACILITY, device=DEVICE)
     raw = raw_connection(folder / "raw.db", RAW_TABLE)
-    same = raw_connection(folder / "raw-schema.db", _SCHEMA)
+    same = raw_connection(folder / "raw-schema.db", SCHEMA)
     data = PlantMoved(tag=TAG, location="Flower Room 2")
     payload = b""
     ours_s = raw_s = same_s = 0.0

@@ -27,9 +27,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from agent.bridgeclock import clock_file, read_clock_offset
 from agent.config import AgentConfig
 from agent.outbox import Outbox, OutboxFault
-from agent.uplink import clock_file, read_clock_offset
 from canopy.config import load_config
 from canopy.errors import ConfigError
 from canopy.mqtt import ConnectFailed, MqttConnection, stop, wait_connected

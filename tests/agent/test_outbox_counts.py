@@ -25,7 +25,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from agent.outbox import _SCHEMA, SCHEMA_VERSION, STATES, Backlog, Outbox, Settlement
+from agent.outbox import STATES, Backlog, Outbox, Settlement
+from agent.outbox_db import SCHEMA, SCHEMA_VERSION
 from canopy.ids import uuid7
 
 T = TypeVar("T")
@@ -199,7 +200,7 @@ def fill(path: Path, rows: list[tuple[int, str, str, bytes, int, str, int]], sch
 async def test_counts_at_100000_rows(tmp_path: Path) -> None:
     path = tmp_path / "outbox.db"
     rows = bulk_rows(100_000, old=True)
-    fill(path, rows, _SCHEMA)  # another writer (a bulk copy): the triggers count for it too
+    fill(path, rows, SCHEMA)  # another writer (a bulk copy): the triggers count for it too
     box = await Outbox.open(path, facility=FAC, device=DEV)
     try:
         counted = await assert_counts_true(box)
@@ -269,7 +270,7 @@ async def test_a_scan_is_saved_between_two_prune_batches(tmp_path: Path) -> None
     """Pruning never holds the writer for more than one batch: a scan waiting for it is
     saved before the next batch, however much is left to prune."""
     path = tmp_path / "outbox.db"
-    fill(path, bulk_rows(20_000, old=True), _SCHEMA)
+    fill(path, bulk_rows(20_000, old=True), SCHEMA)
     box = await Outbox.open(path, facility=FAC, device=DEV)
     try:
         first_batch = asyncio.Event()

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.uplink import read_clock_offset, write_clock_offset
+from agent.bridgeclock import read_clock_offset, write_clock_offset
 from canopy.errors import UserError
 from cli.commands.bridge_confirm import parse_when
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from pydantic import Field
 
+from agent.bridgeclock import clock_file, write_clock_offset
 from agent.config import AgentConfig
 from agent.outbox import Outbox, Settlement
-from agent.uplink import clock_file, write_clock_offset
 from drivers.gpio import GpioConfig
 from drivers.printer import PrinterConfig
 from drivers.scale import ScaleConfig

@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from agent.bridgeclock import clock_file, read_clock_offset
 from agent.outbox import Outbox
-from agent.uplink import Uplink, UplinkSettings, clock_file, read_clock_offset
+from agent.uplink import Uplink, UplinkSettings
 from bridge.ledger import open_ledger
 from canopy.events import format_utc
 from canopy.workerfile import Former, add_worker, read_file, write_file

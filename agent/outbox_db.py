@@ -1,0 +1,290 @@
+"""The outbox's storage: its SQLite schema and statements, the counts its triggers keep,
+and the one thread that owns the connection (``agent.outbox`` is the API over it).
+
+One thread owns the connection. Each operation is one function run in that
+thread (one hand-off, however many statements), so an append costs one trip
+and a settlement its whole transaction in one trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from queue import SimpleQueue
+from typing import Any, Literal, TypeVar
+
+State = Literal["pending", "stored", "accepted", "rejected"]
+STATES: tuple[State, ...] = ("pending", "stored", "accepted", "rejected")
+_RANK: dict[str, int] = {"pending": 0, "stored": 1, "accepted": 2, "rejected": 2}
+
+SCHEMA_VERSION = 2  # v2: outbox_counts and its triggers
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,  -- the event's per-device seq, never reused
+    id       TEXT    NOT NULL UNIQUE,            -- UUIDv7, the idempotency key
+    type     TEXT    NOT NULL,
+    payload  BLOB    NOT NULL,                   -- the exact bytes published
+    created  INTEGER NOT NULL,                   -- unix ms, informational
+    state    TEXT    NOT NULL DEFAULT 'pending'
+             CHECK (state IN ('pending', 'stored', 'accepted', 'rejected')),
+    changed  INTEGER NOT NULL,                   -- unix ms of the last state change
+    message  TEXT                                -- why it was rejected, in the state's words
+) STRICT;
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(seq) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS outbox_settled ON outbox(changed) WHERE state IN ('accepted', 'rejected');
+
+-- Rows per state, kept by the statements that change rows (same transaction):
+-- the status bar reads four numbers instead of counting the table.
+CREATE TABLE IF NOT EXISTS outbox_counts (
+    state TEXT    PRIMARY KEY CHECK (state IN ('pending', 'stored', 'accepted', 'rejected')),
+    n     INTEGER NOT NULL  -- no CHECK: a count gone wrong must never stop a scan being saved
+) STRICT, WITHOUT ROWID;
+INSERT OR IGNORE INTO outbox_counts (state, n)
+    VALUES ('pending', 0), ('stored', 0), ('accepted', 0), ('rejected', 0);
+CREATE TRIGGER IF NOT EXISTS outbox_counts_insert AFTER INSERT ON outbox BEGIN
+    UPDATE outbox_counts SET n = n + 1 WHERE state = NEW.state;
+END;
+CREATE TRIGGER IF NOT EXISTS outbox_counts_delete AFTER DELETE ON outbox BEGIN
+    UPDATE outbox_counts SET n = n - 1 WHERE state = OLD.state;
+END;
+CREATE TRIGGER IF NOT EXISTS outbox_counts_update AFTER UPDATE OF state ON outbox
+    WHEN OLD.state IS NOT NEW.state BEGIN
+    UPDATE outbox_counts SET n = n - 1 WHERE state = OLD.state;
+    UPDATE outbox_counts SET n = n + 1 WHERE state = NEW.state;
+END;
+"""
+
+# Pruning: rows per DELETE (one short transaction each, the writer free in between)
+# and free pages handed back per incremental vacuum step.
+PRUNE_BATCH_ROWS = 100
+VACUUM_STEP_PAGES = 128
+
+_INSERT = (
+    "INSERT INTO outbox (seq, id, type, payload, created, changed) VALUES (?, ?, ?, ?, ?, ?)"
+)
+_SETTLE = (
+    "UPDATE outbox SET state = ?, changed = ?, message = ? WHERE id = ? AND"
+    " (CASE state WHEN 'pending' THEN 0 WHEN 'stored' THEN 1 ELSE 2 END) < ?"
+)
+_PRUNE = (
+    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox"
+    " WHERE state IN ('accepted', 'rejected') AND changed < ? ORDER BY changed LIMIT ?)"
+)
+# The first event in line is the oldest unsent one: read from the partial index, O(log n).
+_OLDEST_PENDING = "SELECT created FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT 1"
+
+T = TypeVar("T")
+
+
+class OutboxFault(Exception):
+    """The kiosk cannot save: the message is for the worker and IT, as is."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    pending: int
+    oldest_pending_ms: int | None  # unix ms of the oldest unsent event
+    stored: int
+    accepted: int
+    rejected: int
+
+    def oldest_age_s(self, now_ms: int | None = None) -> float | None:
+        if self.oldest_pending_ms is None:
+            return None
+        now_ms = now_ms if now_ms is not None else _now_ms()
+        return max(0.0, (now_ms - self.oldest_pending_ms) / 1000)
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _fault(exc: sqlite3.Error, consequence: str) -> OutboxFault:
+    """Map SQLite errors to what a person can act on (one place for all of them).
+
+    ``consequence`` says what did not happen, e.g. "this record was NOT saved".
+    """
+    name = getattr(exc, "sqlite_errorname", "")
+    if name.startswith("SQLITE_FULL"):
+        text = f"Kiosk storage is full: {consequence}. Free space or call IT."
+    elif name.startswith("SQLITE_READONLY") or "readonly" in str(exc):
+        text = f"Kiosk storage is read-only: {consequence}. Call IT (the disk may be failing)."
+    elif name.startswith(("SQLITE_IOERR", "SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        text = f"Kiosk storage error: {consequence}. Call IT ({name})."
+    elif name.startswith("SQLITE_CANTOPEN"):
+        text = f"Kiosk storage cannot be opened: {consequence}. Call IT."
+    else:
+        text = f"Kiosk storage problem: {consequence} ({exc})."
+    return OutboxFault(text)
+
+
+# --- the outbox's thread ---------------------------------------------------------------
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path, isolation_level=None)
+
+
+def _counts(db: sqlite3.Connection) -> Backlog:
+    """The kept counts and the first pending row's time: a handful of page reads at any size."""
+    n = dict(db.execute("SELECT state, n FROM outbox_counts").fetchall())
+    oldest = db.execute(_OLDEST_PENDING).fetchone() if n.get("pending") else None
+    return Backlog(n.get("pending", 0), oldest[0] if oldest else None, n.get("stored", 0),
+                   n.get("accepted", 0), n.get("rejected", 0))
+
+
+def _recount(db: sqlite3.Connection) -> Backlog:
+    n = dict(db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
+    oldest = db.execute(_OLDEST_PENDING).fetchone()
+    return Backlog(n.get("pending", 0), oldest[0] if oldest else None, n.get("stored", 0),
+                   n.get("accepted", 0), n.get("rejected", 0))
+
+
+def _write_counts(db: sqlite3.Connection, counts: Backlog) -> None:
+    db.executemany(
+        "INSERT INTO outbox_counts (state, n) VALUES (?, ?)"
+        " ON CONFLICT (state) DO UPDATE SET n = excluded.n",
+        [(s, getattr(counts, s)) for s in STATES],
+    )
+
+
+def _transaction(db: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(db)
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return result
+
+
+class _Thread:
+    """A thread that owns one SQLite connection and runs one function per trip.
+
+    The event loop waits on a future; the thread resolves it with
+    ``call_soon_threadsafe``. FIFO: work runs in the order it was handed over.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._jobs: SimpleQueue[tuple[Callable[[], Any], asyncio.Future[Any]] | None] = SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+        self.stopped = False
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            fn, future = job
+            answer: Callable[[asyncio.Future[Any], Any], None]
+            try:
+                value = fn()
+                answer = _resolve
+            except BaseException as exc:
+                value, answer = exc, _fail
+            try:
+                future.get_loop().call_soon_threadsafe(answer, future, value)
+            except RuntimeError:  # the loop that asked is gone: nobody is waiting
+                pass
+
+    def call(self, fn: Callable[[], T]) -> asyncio.Future[T]:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        if self.stopped:  # nobody would ever answer
+            future.set_exception(sqlite3.ProgrammingError("the outbox is closed"))
+        else:
+            self._jobs.put((fn, future))
+        return future
+
+    def stop(self) -> None:
+        if not self.stopped:
+            self.stopped = True
+            self._jobs.put(None)
+
+
+def _resolve(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.cancelled():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.cancelled():
+        future.set_exception(exc)
+
+
+def _statements(script: str) -> list[str]:
+    """``script`` split into whole statements (triggers keep their inner ``;``)."""
+    out: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                out.append(current.strip())
+            current = ""
+    return out
+
+
+# --- what the outbox's thread runs ------------------------------------------------------
+
+
+def prepare(db: sqlite3.Connection, path: Path) -> tuple[int, Backlog]:
+    """Check, set up and upgrade the file; the next seq and the kept counts."""
+    check = db.execute("PRAGMA quick_check").fetchone()
+    if check is None or check[0] != "ok":
+        raise OutboxFault(
+            f"Kiosk outbox {path} is damaged ({check[0] if check else '?'}). "
+            "Do not delete it: call IT to move it aside and recover unsent events."
+        )
+    # auto_vacuum only takes effect before the first table is created.
+    db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = FULL")
+    db.execute("PRAGMA busy_timeout = 5000")
+    db.execute("PRAGMA journal_size_limit = 16777216")
+    version = (db.execute("PRAGMA user_version").fetchone() or (0,))[0]
+    if version > SCHEMA_VERSION:
+        raise OutboxFault(f"Kiosk outbox {path} was written by a newer Canopy (v{version}); upgrade.")
+
+    def upgrade(db: sqlite3.Connection) -> None:
+        for statement in _statements(SCHEMA):
+            db.execute(statement)
+        if version < 2:  # rows written before the counts were kept: count them once
+            _write_counts(db, _recount(db))
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    if version < SCHEMA_VERSION:
+        _transaction(db, upgrade)
+    # seq continues after pruning: AUTOINCREMENT remembers the highest ever used.
+    row = db.execute(
+        "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0),"
+        " coalesce((SELECT max(seq) FROM outbox), 0))"
+    ).fetchone()
+    return (row[0] if row else 0) + 1, _counts(db)
+
+
+def prune_batch(db: sqlite3.Connection, cutoff: int, batch: int) -> tuple[int, Backlog | None, float, float]:
+    """Delete one batch of settled rows older than ``cutoff``: (rows, new counts if any,
+    ms the writer was held, commit included, ms of work without the commit)."""
+    t0 = time.perf_counter()
+
+    def work(db: sqlite3.Connection) -> tuple[int, Backlog | None, float]:
+        deleted = db.execute(_PRUNE, (cutoff, batch)).rowcount
+        return deleted, _counts(db) if deleted else None, time.perf_counter()
+
+    deleted, counts, t1 = _transaction(db, work)
+    return deleted, counts, (time.perf_counter() - t0) * 1000, (t1 - t0) * 1000
+
+
+def vacuum_step(db: sqlite3.Connection) -> tuple[int, float]:
+    """Give a few free pages back: (pages still free, ms taken)."""
+    t0 = time.perf_counter()
+    before = db.execute("PRAGMA freelist_count").fetchone()[0]
+    db.execute(f"PRAGMA incremental_vacuum({VACUUM_STEP_PAGES})").fetchall()
+    left = db.execute("PRAGMA freelist_count").fetchone()[0]
+    # A file made without auto_vacuum (by another tool) keeps its free pages.
+    return (int(left) if left < before else 0), (time.perf_counter() - t0) * 1000
