@@ -11,16 +11,19 @@
 The CLI is ``canopy provision …`` and ``canopy doctor``.
 """
 
+from provisioning._accounts import Accounts
 from provisioning._broker import ACCESS_FILE, BrokerOptions, refresh_brokers, write_broker
 from provisioning._bundle import Bundle, Manifest, read_bundle, write_bundle
 from provisioning._doctor import Check, Report, run_doctor
 from provisioning._enroll import BrokerAddress, enroll_bridge, enroll_kiosk
 from provisioning._install import InstallResult, install_bundle
 from provisioning._passwd import hash_password, verify_password
+from provisioning._pki import issue_client
 from provisioning._registry import FacilityCA, Identity
 
 __all__ = [
     "ACCESS_FILE",
+    "Accounts",
     "BrokerAddress",
     "BrokerOptions",
     "Bundle",
@@ -34,6 +37,7 @@ __all__ = [
     "enroll_kiosk",
     "hash_password",
     "install_bundle",
+    "issue_client",
     "read_bundle",
     "refresh_brokers",
     "run_doctor",

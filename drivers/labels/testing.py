@@ -28,7 +28,13 @@ from dataclasses import dataclass
 import zxingcpp
 from PIL import Image, ImageFilter
 
+# Re-exported for the tests: the worst-case sizes a roll must fit, and the Code 128 measure.
+from drivers.labels._fit import WORST_LOCATION as WORST_LOCATION
+from drivers.labels._fit import WORST_LOCATION_MODULES as WORST_LOCATION_MODULES
+from drivers.labels._fit import WORST_METRC_MODULES as WORST_METRC_MODULES
 from drivers.labels._kinds import SYMBOLS, Symbol
+from drivers.labels._symbols import QUIET_CODE128 as QUIET_CODE128
+from drivers.labels._symbols import code128_modules as code128_modules
 
 DEAD_DOTS = 3
 RESAMPLE_DPI = (300, 203)

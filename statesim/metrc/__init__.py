@@ -13,6 +13,7 @@ simulator listens on 127.0.0.1 unless told otherwise.
 from statesim.metrc._app import SimCore
 from statesim.metrc._config import RateLimit, SimConfig
 from statesim.metrc._faults import FaultPlan, FaultRule
+from statesim.metrc._limits import GetLimiter
 from statesim.metrc._seed import (
     DEMO_LICENSES,
     DEMO_USER_KEY,
@@ -31,6 +32,7 @@ __all__ = [
     "DEMO_VENDOR_KEY",
     "FaultPlan",
     "FaultRule",
+    "GetLimiter",
     "MetrcSimulator",
     "RateLimit",
     "SimConfig",

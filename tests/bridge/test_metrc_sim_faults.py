@@ -30,11 +30,11 @@ from statesim.metrc import (
     DEMO_VENDOR_KEY,
     FaultPlan,
     FaultRule,
+    GetLimiter,
     MetrcSimulator,
     RateLimit,
     SimConfig,
 )
-from statesim.metrc._limits import GetLimiter
 
 FARM_A, FARM_B = DEMO_LICENSES
 VEG = [f"1A4FF01000000220000010{n:02d}" for n in range(1, 6)]

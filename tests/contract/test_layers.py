@@ -75,6 +75,16 @@ def test_no_reaching_into_private_modules(package: str) -> None:
     assert not wrong, "\n".join(wrong)
 
 
+def test_tests_use_public_seams_only() -> None:
+    """Tests and benchmarks import each package's public names and its ``testing`` modules,
+    never its private modules: what they exercise is what a caller can rely on."""
+    wrong = [f"{path.relative_to(ROOT)}:{line} imports {module}"
+             for folder in ("tests", "bench") for path in sorted((ROOT / folder).rglob("*.py"))
+             for line, module in _imports(path)
+             if module.split(".")[0] in PACKAGES and _private_part(module)]
+    assert not wrong, "\n".join(wrong)
+
+
 def test_every_package_is_placed() -> None:
     """A new top-level package must be given its place in ALLOWED (and the README's table)."""
     found = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests", "bench"}

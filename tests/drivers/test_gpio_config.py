@@ -21,7 +21,7 @@ from drivers.gpio import (
     SimGpio,
     open_gpio,
 )
-from drivers.gpio._errors import NO_PERMISSION, NOT_AVAILABLE, fault_from_error
+from drivers.gpio.testing import NO_PERMISSION, NOT_AVAILABLE, fault_from_error
 
 FULL = {"green": 17, "amber": 27, "red": 22, "buzzer": 23, "pedal": 24}
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from drivers.gpio import GpioConfig, PedalAction, PedalEvent, PedalStream, SimGpio
-from drivers.gpio._switch import Switch
+from drivers.gpio.testing import Switch
 
 pytestmark = pytest.mark.timeout(20)
 

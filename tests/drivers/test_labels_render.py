@@ -28,7 +28,7 @@ from drivers.labels import (
     get_media,
     render,
 )
-from drivers.labels._symbols import QUIET_CODE128, code128_modules
+from drivers.labels.testing import QUIET_CODE128, code128_modules
 
 DIGIT_HEAVY = "1A4FF0100000022000000123"  # Metrc: long digit runs -> Code 128 subset C
 LETTER_HEAVY = "1A4ABCDEFABCDEFABCDEFABC"  # Metrc shape with no digit runs: 299 modules

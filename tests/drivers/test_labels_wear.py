@@ -30,9 +30,16 @@ from drivers.labels import (
     render,
     sample_label,
 )
-from drivers.labels._fit import WORST_LOCATION, WORST_LOCATION_MODULES, WORST_METRC_MODULES
-from drivers.labels._symbols import code128_modules
-from drivers.labels.testing import WEAR, WEARS, apply_wear, decode_results
+from drivers.labels.testing import (
+    WEAR,
+    WEARS,
+    WORST_LOCATION,
+    WORST_LOCATION_MODULES,
+    WORST_METRC_MODULES,
+    apply_wear,
+    code128_modules,
+    decode_results,
+)
 from drivers.printer import PrinterConfig
 
 ALL_ROLLS = [*BROTHER_MEDIA.values()] + [get_media(n, dpi=d) for d in (203, 300) for n in ZEBRA_ROLLS]

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from drivers.labels import BROTHER_MEDIA, MIN_ENDLESS_MM
 from drivers.printer import PrinterConfig, brother_raster
-from drivers.printer._brother_media import brother_models_for
+from drivers.printer.testing import brother_models_for
 
 MODELS = tuple(ModelsManager().identifiers())
 # The models the issue found accepting 62x29 die-cut and failing every print.

@@ -29,7 +29,7 @@ from drivers.printer import (
     brother_raster,
     create_printer,
 )
-from drivers.printer._brother_status import (
+from drivers.printer.testing import (
     MEDIA_DIE_CUT,
     MEDIA_ENDLESS,
     STATUS_ERROR,

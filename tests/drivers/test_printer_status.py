@@ -6,8 +6,7 @@ import pytest
 from brother_ql.reader import interpret_response
 
 from drivers.printer import PrinterFault
-from drivers.printer._brother_status import FrameBuffer, StatusFrame, media_mismatch
-from drivers.printer._zpl import parse_status, split_replies
+from drivers.printer.testing import FrameBuffer, StatusFrame, media_mismatch, parse_status, split_replies
 
 
 def frame(err1: int = 0, err2: int = 0, *, width: int = 62, mtype: int = 0x0A, length: int = 0,

@@ -19,8 +19,7 @@ from cryptography import x509
 from bridge.fleet import fleet_settings
 from canopy import topics
 from canopy.mqtt import MqttSettings, TlsSettings
-from provisioning import ACCESS_FILE, FacilityCA, verify_password
-from provisioning._pki import issue_client
+from provisioning import ACCESS_FILE, FacilityCA, issue_client, verify_password
 from tests.fleet.conftest import FACILITY, Estate
 from tests.fleet.helpers import Client, bundle_settings, login_error, run_cli
 

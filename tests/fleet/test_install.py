@@ -16,8 +16,7 @@ import pytest
 from agent.config import AgentConfig
 from bridge.config import BridgeConfig
 from canopy.config import load_config
-from provisioning import BrokerAddress, FacilityCA, enroll_bridge, enroll_kiosk, write_bundle
-from provisioning._accounts import Accounts
+from provisioning import Accounts, BrokerAddress, FacilityCA, enroll_bridge, enroll_kiosk, write_bundle
 from tests.fleet.helpers import run_cli
 from tests.fleet.udev_syntax import check_rules
 
