@@ -7,19 +7,15 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from canopy.config import load_config
+from cli.commands._options import config_options
 from cli.runtime import run_until_signal, setup_logging
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
-    # Only the top parser has defaults, so `canopy agent -c FILE run` keeps FILE
-    # (an action's own default would overwrite it); see cli.commands.bridge.common.
-    unset: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
-    parser.add_argument("-c", "--config", type=Path, help="agent TOML file (default: built-in)", **unset)
-    parser.add_argument("-v", "--verbose", action="store_true", **unset)
+    config_options(parser, "agent", top=top)
 
 
 def register(sub: Any) -> None:
