@@ -115,3 +115,14 @@ def decode(topic: str, payload: bytes, *, now: float,
         version=version if isinstance(version, str) else None,
         fault=fault if isinstance(fault, str) else None,
     )
+
+
+def age_text(seconds: float) -> str:
+    """An age as the fleet view and ``canopy doctor`` both say it: "90 s", "12 min", "3.5 h", "2.0 days"."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
