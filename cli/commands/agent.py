@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from canopy.config import load_config
-from cli.commands._options import config_options
+from cli.commands._options import config_options, daemon_command
 from cli.runtime import run_until_signal, setup_logging
 
 
@@ -19,15 +19,10 @@ def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
 
 
 def register(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser(
-        "agent", help="run the kiosk daemon (devices → outbox → MQTT), or add workers"
+    actions = daemon_command(
+        sub, "agent", help="run the kiosk daemon (devices → outbox → MQTT), or add workers",
+        run_help="run the kiosk daemon (the default)", run=run,
     )
-    _common(parser, top=True)
-    parser.set_defaults(func=run)
-    actions = parser.add_subparsers(dest="action", metavar="ACTION")
-    run_parser = actions.add_parser("run", help="run the kiosk daemon (the default)")
-    _common(run_parser)
-    run_parser.set_defaults(func=run)
     from agent.users import register_cli
 
     register_cli(actions, _common)

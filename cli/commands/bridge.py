@@ -13,7 +13,7 @@ import importlib
 from typing import Any
 
 from canopy.config import load_config
-from cli.commands._options import config_options
+from cli.commands._options import config_options, daemon_command
 from cli.runtime import run_until_signal, setup_logging
 
 ACTIONS: tuple[str, ...] = ("cli.commands.bridge_report", "cli.commands.bridge_fleet",
@@ -25,15 +25,10 @@ def common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
 
 
 def register(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser(
-        "bridge", help="run the central bridge (MQTT → ledger → state API), or inspect it"
+    actions = daemon_command(
+        sub, "bridge", help="run the central bridge (MQTT → ledger → state API), or inspect it",
+        run_help="run the bridge (the default)", run=run,
     )
-    common(parser, top=True)
-    parser.set_defaults(func=run)
-    actions = parser.add_subparsers(dest="action", metavar="ACTION")
-    run_parser = actions.add_parser("run", help="run the bridge (the default)")
-    common(run_parser)
-    run_parser.set_defaults(func=run)
     for name in ACTIONS:
         importlib.import_module(name).register(actions)
 
