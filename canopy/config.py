@@ -10,13 +10,26 @@ from __future__ import annotations
 import difflib
 import tomllib
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 from canopy.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use e.g. America/Los_Angeles)") from None
+    return value
+
+
+#: An IANA time zone name, checked when the config is read (business dates are its dates).
+TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
 
 
 def load_config(model: type[M], path: Path | None) -> M:
