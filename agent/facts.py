@@ -122,16 +122,15 @@ class LocalFacts:
             key for key, fact in self._facts.items()
             if key[0] in kinds and fact.at < ref_at_ms and (fact.event is None or fact.event in settled)
         ]
-        for kind, key in stale:
-            await self._db.execute("DELETE FROM fact WHERE kind = ? AND key = ?", (kind, key))
-            del self._facts[(kind, key)]
-        if stale:
-            await self._db.commit()
-        return len(stale)
+        return await self._delete(stale)
 
     async def forget_event(self, event_id: str) -> int:
         """Drop the facts a corrected event left (what the kiosk believes falls back to the list)."""
         stale = [key for key, fact in self._facts.items() if fact.event == event_id]
+        return await self._delete(stale)
+
+    async def _delete(self, stale: list[tuple[str, str]]) -> int:
+        """Delete these facts from the file and from memory, in one commit."""
         for kind, key in stale:
             await self._db.execute("DELETE FROM fact WHERE kind = ? AND key = ?", (kind, key))
             del self._facts[(kind, key)]

@@ -52,23 +52,20 @@ class Journal:
         await self._db.commit()
 
     async def entries(self, ids: list[str]) -> dict[str, JournalEntry]:
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        cursor = await self._db.execute(
-            f"SELECT id, type, summary, user, at, corrects FROM journal WHERE id IN ({marks})", ids
-        )
-        return {r[0]: JournalEntry(*r) for r in await cursor.fetchall()}
+        rows = await self._where_in("id, type, summary, user, at, corrects", "id", ids)
+        return {r[0]: JournalEntry(*r) for r in rows}
 
     async def corrections_of(self, ids: list[str]) -> dict[str, str]:
         """Old event id -> the id of the event that corrects it."""
+        return {r[0]: r[1] for r in await self._where_in("corrects, id", "corrects", ids)}
+
+    async def _where_in(self, columns: str, key: str, ids: list[str]) -> list[aiosqlite.Row]:
+        """``columns`` of the journal rows whose ``key`` is one of ``ids`` (none asked: no query)."""
         if not ids:
-            return {}
+            return []
         marks = ",".join("?" * len(ids))
-        cursor = await self._db.execute(
-            f"SELECT corrects, id FROM journal WHERE corrects IN ({marks})", ids
-        )
-        return {r[0]: r[1] for r in await cursor.fetchall()}
+        cursor = await self._db.execute(f"SELECT {columns} FROM journal WHERE {key} IN ({marks})", ids)
+        return list(await cursor.fetchall())
 
     async def prune(self, keep: int = JOURNAL_KEEP) -> None:
         await self._db.execute(

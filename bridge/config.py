@@ -5,12 +5,12 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 from typing import Annotated, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from bridge.ingest import IngestSettings
 from bridge.state.registry import SYSTEMS, SystemName
+from canopy.config import TimeZoneName
 from canopy.mqtt import MqttSettings
 from canopy.refdata import RoomKind, Scale
 from canopy.topics import NAME_PATTERN
@@ -66,7 +66,9 @@ class FacilityProfile(BaseModel):
     state: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
     system: SystemName
     base_url: str
-    timezone: str = Field(description="business dates are this zone's dates, e.g. America/Los_Angeles")
+    timezone: TimeZoneName = Field(
+        description="business dates are this zone's dates, e.g. America/Los_Angeles"
+    )
     metrc: MetrcCredentials | None = None
     biotrack: BioTrackCredentials | None = None
     # Rules and pacing.
@@ -99,15 +101,6 @@ class FacilityProfile(BaseModel):
     def _workers_file(cls, value: Path | None) -> Path | None:
         if value is not None and (str(value).strip() == "" or value.is_dir()):
             raise ValueError(f"{str(value)!r} is a directory, not a workers file (e.g. …/workers.json)")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use e.g. America/Los_Angeles)") from None
         return value
 
     @model_validator(mode="after")

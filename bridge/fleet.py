@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from canopy import kiosk_status, topics
 from canopy.errors import UserError
-from canopy.kiosk_status import DEFAULT_STALE_AFTER_S, KioskStatus
+from canopy.kiosk_status import DEFAULT_STALE_AFTER_S, KioskStatus, age_text
 from canopy.mqtt import (
     ConnectFailed,
     Message,
@@ -141,13 +141,7 @@ def _login_hint(mqtt: MqttSettings) -> str:
 def _ago(seconds: float) -> str:
     if seconds < 0:
         return "ahead of this clock"
-    if seconds < 120:
-        return f"{seconds:.0f} s ago"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min ago"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h ago"
-    return f"{seconds / 86400:.1f} days ago"
+    return f"{age_text(seconds)} ago"
 
 
 # How far back the clock check looks: a kiosk's clock as its recent records show it.

@@ -12,7 +12,6 @@ subscription (``$share/<group>/canopy/v1/+/+/events``).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import defaultdict
@@ -27,6 +26,7 @@ from canopy import acks as ack_messages
 from canopy import topics
 from canopy.events import MAX_MESSAGE_BYTES, InvalidEvent, format_utc, parse_event, split_message
 from canopy.mqtt import Message, MqttConnection, MqttSettings, NotConnected
+from canopy.payload import json_object
 
 log = logging.getLogger(__name__)
 
@@ -303,9 +303,6 @@ def _source(record: Rejected) -> str:
 
 def _guess_id(payload: bytes) -> str | None:
     """The id of an invalid event, if one can be read, so its kiosk can settle it."""
-    try:
-        body = json.loads(payload)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
-    value = body.get("id") if isinstance(body, dict) else None
+    body = json_object(payload)
+    value = body.get("id") if body is not None else None
     return value if isinstance(value, str) and len(value) <= 64 else None

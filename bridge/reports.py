@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from bridge.ingest import CORRECTS
 from bridge.ledger import Ledger
 from canopy.events import LABELS
+from canopy.payload import json_object
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,7 @@ def _weight(value: object) -> str:
 
 
 def _body(payload: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(payload)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return {}
-    return body if isinstance(body, dict) else {}
+    return json_object(payload) or {}
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeGuard
 
+from canopy.payload import json_object
+
 ACKS_PER_MESSAGE = 500  # ~60 bytes each: far below the 256 KiB packet limit
 
 AckState = Literal["stored", "accepted", "rejected"]
@@ -54,11 +56,8 @@ _SENT_MS_RANGE = (1_577_836_800_000, 4_102_444_800_000)
 
 def sent_at(payload: bytes) -> float | None:
     """The bridge's clock when it sent an ack message (unix seconds), None if it does not say."""
-    try:
-        body = json.loads(payload)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
-    value = body.get("t") if isinstance(body, dict) else None
+    body = json_object(payload)
+    value = body.get("t") if body is not None else None
     if not isinstance(value, int) or isinstance(value, bool):
         return None
     low, high = _SENT_MS_RANGE

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from canopy import topics
+from canopy.payload import json_object
 
 State = Literal["online", "offline"]
 _STATES: frozenset[str] = frozenset({"online", "offline"})
@@ -46,11 +47,8 @@ def decode(topic: str, payload: bytes) -> BridgeStatus | None:
     bridge = topic[len(prefix):]
     if not topics.valid_name(bridge):
         return None
-    try:
-        body = json.loads(payload)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
-    if not isinstance(body, dict) or body.get("v") != 1:
+    body = json_object(payload)
+    if body is None or body.get("v") != 1:
         return None
     state = body.get("state")
     if state not in _STATES:

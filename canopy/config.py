@@ -9,26 +9,47 @@ from __future__ import annotations
 
 import difflib
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 from canopy.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
 
 
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use e.g. America/Los_Angeles)") from None
+    return value
+
+
+#: An IANA time zone name, checked when the config is read (business dates are its dates).
+TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
+
+
+def read_text(path: Path, error: Callable[[str], Exception], *, missing: str, unreadable: str) -> str:
+    """``path`` as UTF-8 text; a missing file raises ``error(missing)``, one that cannot
+    be read (permissions, not UTF-8) ``error("{unreadable}: {cause}")``."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(missing) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{unreadable}: {exc}") from None
+
+
 def load_config(model: type[M], path: Path | None) -> M:
     """Read ``path`` (or use the model's defaults when None) and validate it."""
     if path is None:
         return validate_config(model, {}, "built-in defaults")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+    text = read_text(path, ConfigError, missing=f"{path}: config file not found",
+                     unreadable=f"{path}: cannot read config file")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

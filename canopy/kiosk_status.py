@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from canopy import __version__, topics
+from canopy.payload import json_object
 
 # A kiosk republishes its status at least every uplink.status_interval_s (30 s
 # by default); one that said "online" but has been quiet much longer is hung
@@ -91,11 +92,8 @@ def decode(topic: str, payload: bytes, *, now: float,
     where = topics.parse(topic)
     if where is None or where.leaf != "status" or not payload:
         return None  # an empty retained payload is a deleted status
-    try:
-        body = json.loads(payload)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        body = None
-    if not isinstance(body, dict):
+    body = json_object(payload)
+    if body is None:
         return KioskStatus(where.facility, where.device, "unknown", None, None, None, None,
                            "unreadable status message")
     last_seen = _instant(body.get("at"))
@@ -115,3 +113,14 @@ def decode(topic: str, payload: bytes, *, now: float,
         version=version if isinstance(version, str) else None,
         fault=fault if isinstance(fault, str) else None,
     )
+
+
+def age_text(seconds: float) -> str:
+    """An age as the fleet view and ``canopy doctor`` both say it: "90 s", "12 min", "3.5 h", "2.0 days"."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"

@@ -33,6 +33,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from canopy import refdata
+from canopy.config import read_text
 from canopy.errors import UserError
 
 Role = Literal["worker", "supervisor"]
@@ -175,12 +176,9 @@ def _first_problem(exc: ValidationError) -> str:
 
 def read_file(path: Path, *, hint: str = AGENT_HINT) -> WorkerFile:
     """Raise ``WorkerFileError`` naming the file (and the key) on any problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise WorkerFileError(f"workers file {path} not found: add a worker with {hint}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WorkerFileError(f"cannot read workers file {path}: {exc}") from None
+    text = read_text(path, WorkerFileError,
+                     missing=f"workers file {path} not found: add a worker with {hint}",
+                     unreadable=f"cannot read workers file {path}")
     try:
         return WorkerFile.model_validate_json(text)
     except ValidationError as exc:

@@ -53,6 +53,17 @@ def wait_port(host: str, port: int, timeout: float = 10.0) -> bool:
     return False
 
 
+def _stop(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM, so the broker can write what it keeps; SIGKILL if it is still up after 10 s."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class EmbeddedBroker:
     """The demo's fallback when Mosquitto is not installed: amqtt, MQTT 3.1.1 only."""
 
@@ -78,13 +89,7 @@ class EmbeddedBroker:
             raise RuntimeError(f"the embedded broker did not start; see {self.log}")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        _stop(self.proc)
         self.proc = None
 
 
@@ -160,13 +165,7 @@ connection_messages true
 
     def stop(self) -> None:
         """Graceful stop: Mosquitto writes its persistence file."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        _stop(self.proc)
         self.proc = None
 
     def kill(self) -> None:

@@ -32,6 +32,7 @@ from agent.config import AgentConfig
 from agent.outbox import Outbox, OutboxFault
 from canopy.config import load_config
 from canopy.errors import ConfigError
+from canopy.kiosk_status import age_text
 from canopy.mqtt import ConnectFailed, MqttConnection, stop, wait_connected
 from drivers.faults import DeviceFault
 from drivers.gpio import GpioConfig, probe_pin_factory
@@ -375,13 +376,13 @@ def _bridge_clock_check(outbox_path: Path) -> Check:
         return Check("bridge-clock", "warn", "not compared yet (no answer from the bridge with its"
                                              " time has reached this kiosk)")
     offset, measured = kept
-    words = f"{_age(abs(offset))} {'ahead of' if offset > 0 else 'behind'} the bridge's"
-    when = f"(compared {_age(max(0.0, time.time() - measured))} ago)"
+    words = f"{age_text(abs(offset))} {'ahead of' if offset > 0 else 'behind'} the bridge's"
+    when = f"(compared {age_text(max(0.0, time.time() - measured))} ago)"
     if abs(offset) > BRIDGE_SKEW_S:
         held = "; its records are held at the bridge for a person to confirm" if offset > 0 else ""
         return Check("bridge-clock", "fail", f"this kiosk's clock is {words} {when}: fix its time"
                                              f" sync{held}")
-    return Check("bridge-clock", "pass", f"{words} {when}, within {_age(BRIDGE_SKEW_S)}")
+    return Check("bridge-clock", "pass", f"{words} {when}, within {age_text(BRIDGE_SKEW_S)}")
 
 
 def _adjtimex_state() -> int | None:
@@ -448,7 +449,7 @@ async def _outbox_check(config: AgentConfig) -> Check:
         status: Status = "warn" if backlog.rejected else "pass"
         extra = " (rejections need a correction)" if backlog.rejected else ""
         return Check("outbox", status, f"nothing unsent ({settled}){extra}")
-    text = f"{backlog.pending} unsent, oldest {_age(age)} ({settled})"
+    text = f"{backlog.pending} unsent, oldest {age_text(age)} ({settled})"
     if age > BACKLOG_FAIL_S:
         return Check("outbox", "fail", f"{text}: events are not reaching the bridge")
     if age > BACKLOG_WARN_S:
@@ -456,11 +457,3 @@ async def _outbox_check(config: AgentConfig) -> Check:
     return Check("outbox", "pass", text)
 
 
-def _age(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"

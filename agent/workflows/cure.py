@@ -46,10 +46,6 @@ class CureFlow(WeighEachPlant):
                 return refused(f"Room {room.name} holds plants only: cured flower cannot go there.")
             self.room = room.name
             return Outcome(True, f"Cured flower goes to {room.name}. Scan a harvested plant.")
-        if action == "confirm":
-            return await self.confirm()
-        if action == "skip":
-            return self.skip()
         return await super().act(action, args)
 
     async def scan(self, item: Resolved, source: Scan | None = None) -> Outcome:

@@ -94,10 +94,6 @@ class HarvestFlow(WeighEachPlant):
         if action == "change_batch":
             self.step, self.current, self.pending = "batch", None, None
             return Outcome(True, "Choose the harvest batch.")
-        if action == "confirm":
-            return await self.confirm()
-        if action == "skip":
-            return self.skip()
         return await super().act(action, args)
 
     # --- scans ---------------------------------------------------------------------

@@ -9,6 +9,9 @@ kiosk is configured to confirm. What a saved weight becomes is the subclass's
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from agent.floor import PlantInfo
 from agent.workflows.base import Flow, FlowContext, Outcome, hint, refused, weight_text
 from canopy.events import Weight
@@ -31,6 +34,14 @@ class WeighEachPlant(Flow):
                 return await self._offer(checked)
             return Outcome(True, f"Plant {plant.tag}: {checked.message}")
         return Outcome(True, f"Plant {plant.tag}: put it on the scale.")
+
+    async def act(self, action: str, args: Mapping[str, Any]) -> Outcome:
+        """Save the weight on offer (a touch on Save; the pedal comes here too) or skip the plant."""
+        if action == "confirm":
+            return await self.confirm()
+        if action == "skip":
+            return self.skip()
+        return await super().act(action, args)
 
     def skip(self) -> Outcome:
         self.current, self.pending = None, None

@@ -7,31 +7,22 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from canopy.config import load_config
+from cli.commands._options import config_options, daemon_command
 from cli.runtime import run_until_signal, setup_logging
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
-    # Only the top parser has defaults, so `canopy agent -c FILE run` keeps FILE
-    # (an action's own default would overwrite it); see cli.commands.bridge.common.
-    unset: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
-    parser.add_argument("-c", "--config", type=Path, help="agent TOML file (default: built-in)", **unset)
-    parser.add_argument("-v", "--verbose", action="store_true", **unset)
+    config_options(parser, "agent", top=top)
 
 
 def register(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser(
-        "agent", help="run the kiosk daemon (devices → outbox → MQTT), or add workers"
+    actions = daemon_command(
+        sub, "agent", help="run the kiosk daemon (devices → outbox → MQTT), or add workers",
+        run_help="run the kiosk daemon (the default)", run=run,
     )
-    _common(parser, top=True)
-    parser.set_defaults(func=run)
-    actions = parser.add_subparsers(dest="action", metavar="ACTION")
-    run_parser = actions.add_parser("run", help="run the kiosk daemon (the default)")
-    _common(run_parser)
-    run_parser.set_defaults(func=run)
     from agent.users import register_cli
 
     register_cli(actions, _common)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from pathlib import Path
 from typing import Any
 
 from canopy.config import load_config
+from cli.commands._options import config_options, daemon_command
 from cli.runtime import run_until_signal, setup_logging
 
 ACTIONS: tuple[str, ...] = ("cli.commands.bridge_report", "cli.commands.bridge_fleet",
@@ -21,27 +21,14 @@ ACTIONS: tuple[str, ...] = ("cli.commands.bridge_report", "cli.commands.bridge_f
 
 
 def common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
-    """``-c`` and ``-v``, accepted before and after the action.
-
-    Only the top parser has defaults: an action's own unset ``-c`` must not
-    overwrite the one given before it (``canopy bridge -c FILE report …``), which
-    argparse does when a subparser has a default of its own.
-    """
-    unset: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
-    parser.add_argument("-c", "--config", type=Path, help="bridge TOML file (default: built-in)", **unset)
-    parser.add_argument("-v", "--verbose", action="store_true", **unset)
+    config_options(parser, "bridge", top=top)
 
 
 def register(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser(
-        "bridge", help="run the central bridge (MQTT → ledger → state API), or inspect it"
+    actions = daemon_command(
+        sub, "bridge", help="run the central bridge (MQTT → ledger → state API), or inspect it",
+        run_help="run the bridge (the default)", run=run,
     )
-    common(parser, top=True)
-    parser.set_defaults(func=run)
-    actions = parser.add_subparsers(dest="action", metavar="ACTION")
-    run_parser = actions.add_parser("run", help="run the bridge (the default)")
-    common(run_parser)
-    run_parser.set_defaults(func=run)
     for name in ACTIONS:
         importlib.import_module(name).register(actions)
 

@@ -81,24 +81,20 @@ def parse_frame(frame: bytes, ctx: FrameContext | None = None, /) -> Parsed:
     if m["hdr"] == "OL":
         # Out of range: never read the digits. The sign tells which side.
         under = m["data"].startswith("-")
-        return Reading(
+        return ctx.reading(
+            frame,
             value=None,
             unit=unit,
             state=ReadingState.UNDERLOAD if under else ReadingState.OVERLOAD,
-            raw=frame,
-            at=ctx.at,
-            scale_id=ctx.scale_id,
             basis=basis,
             detail=f"OL: out of range ({line.strip()})",
         )
     value = parse_number(m["data"].replace(" ", ""), frame)
-    return Reading(
+    return ctx.reading(
+        frame,
         value=value,
         unit=unit,
         state=ReadingState.UNSTABLE if m["hdr"] == "US" else ReadingState.STABLE,
-        raw=frame,
-        at=ctx.at,
-        scale_id=ctx.scale_id,
         basis=basis,
     )
 
@@ -108,25 +104,21 @@ def _mt_format(line: str, frame: bytes, ctx: FrameContext) -> Reading:
     m = _MT_RANGE.match(line)
     if m is not None:
         under = m["sign"] == "-"
-        return Reading(
+        return ctx.reading(
+            frame,
             value=None,
             unit="",
             state=ReadingState.UNDERLOAD if under else ReadingState.OVERLOAD,
-            raw=frame,
-            at=ctx.at,
-            scale_id=ctx.scale_id,
             detail=f"{line.strip()}: {'underload' if under else 'overload'} (MT format)",
         )
     m = _MT_WEIGHT.match(line)
     if m is None:
         raise UnreadableFrame("not an A&D standard-, CSV- or MT-format line", frame)
-    return Reading(
+    return ctx.reading(
+        frame,
         value=parse_number(m["w"].replace(" ", ""), frame),
         unit=normalize_unit(m["unit"]),
         state=ReadingState.UNSTABLE if m["st"] == "D" else ReadingState.STABLE,
-        raw=frame,
-        at=ctx.at,
-        scale_id=ctx.scale_id,
     )
 
 

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Literal, Protocol
 
 from drivers.scale._framing import PARITY_HINT, Framer
-from drivers.scale._reading import Reading, utc_now
+from drivers.scale._reading import Reading, ReadingState, WeightBasis, utc_now
 
 ProtocolName = Literal["mt-sics", "toledo-8217", "ohaus", "and", "sma", "nci"]
 Action = Literal["weigh", "tare", "zero", "info"]
@@ -32,6 +32,23 @@ class FrameContext:
     scale_id: str = ""
     at: datetime = field(default_factory=utc_now)
     unit: str | None = None
+
+    def reading(
+        self,
+        frame: bytes,
+        *,
+        value: Decimal | None,
+        unit: str,
+        state: ReadingState,
+        basis: WeightBasis | None = None,
+        high_resolution: bool = False,
+        detail: str = "",
+    ) -> Reading:
+        """``frame`` read as a weight, stamped with who sent it and when."""
+        return Reading(
+            value=value, unit=unit, state=state, raw=frame, at=self.at, scale_id=self.scale_id,
+            basis=basis, high_resolution=high_resolution, detail=detail,
+        )
 
 
 class UnreadableFrame(ValueError):

@@ -87,6 +87,27 @@ class Framer:
         self._out.append(bytes(self._buf[:end]))
         del self._buf[:end]
 
+    def _starts_at(self, start: int) -> bool:
+        """True when a frame starts at the buffer's head; else junk what comes
+        before ``start`` (all of it when ``start`` is -1: no frame start seen)."""
+        if start == 0:
+            return True
+        self._junk(len(self._buf) if start < 0 else start, "bytes outside a frame")
+        return False
+
+    def _take_through(self, e: int) -> bool:
+        """Cut the frame ending at index ``e``; False (wait for more bytes) while
+        no end has come (``e`` is -1), unless the buffer already outgrew a frame."""
+        if e < 0:
+            if len(self._buf) > self.max_len:
+                self._junk(len(self._buf), f"no frame end within {self.max_len} bytes")
+            return False
+        if e + 1 > self.max_len:  # arrived whole, but no real frame is this long
+            self._junk(e + 1, f"frame longer than {self.max_len} bytes")
+        else:
+            self._frame(e + 1)
+        return True
+
     def _junk(self, end: int, reason: str) -> None:
         data = bytes(self._buf[:end])
         del self._buf[:end]
@@ -148,12 +169,7 @@ class StartEndFramer(Framer):
     def _cut(self) -> None:
         buf = self._buf
         while buf:
-            s = buf.find(self._start)
-            if s < 0:
-                self._junk(len(buf), "bytes outside a frame")
-                return
-            if s > 0:
-                self._junk(s, "bytes outside a frame")
+            if not self._starts_at(buf.find(self._start)):
                 continue
             e = buf.find(self._end, 1)
             restart = buf.rfind(self._start, 1, e if e >= 0 else len(buf))
@@ -164,14 +180,8 @@ class StartEndFramer(Framer):
             if shifted >= 0 and (e < 0 or shifted < e):
                 self._junk(shifted + 1, PARITY_HINT)
                 continue
-            if e < 0:
-                if len(buf) > self.max_len:
-                    self._junk(len(buf), f"no frame end within {self.max_len} bytes")
+            if not self._take_through(e):
                 return
-            if e + 1 > self.max_len:  # arrived whole, but no real frame is this long
-                self._junk(e + 1, f"frame longer than {self.max_len} bytes")
-                continue
-            self._frame(e + 1)
 
 
 class ToledoFramer(Framer):
@@ -188,12 +198,7 @@ class ToledoFramer(Framer):
     def _cut(self) -> None:
         buf = self._buf
         while buf:
-            s = buf.find(STX)
-            if s < 0:
-                self._junk(len(buf), "bytes outside a frame")
-                return
-            if s > 0:
-                self._junk(s, "bytes outside a frame")
+            if not self._starts_at(buf.find(STX)):
                 continue
             if len(buf) < 2:
                 return
@@ -210,14 +215,8 @@ class ToledoFramer(Framer):
             if restart > 0:
                 self._junk(restart, "incomplete frame")
                 continue
-            if e < 0:
-                if len(buf) > self.max_len:
-                    self._junk(len(buf), f"no frame end within {self.max_len} bytes")
+            if not self._take_through(e):
                 return
-            if e + 1 > self.max_len:  # arrived whole, but no real frame is this long
-                self._junk(e + 1, f"frame longer than {self.max_len} bytes")
-                continue
-            self._frame(e + 1)
 
 
 class NciFramer(Framer):
@@ -253,7 +252,4 @@ class NciFramer(Framer):
             if start > 0:
                 self._junk(start, "bytes outside a frame")
                 continue
-            if e + 1 > self.max_len:
-                self._junk(e + 1, f"frame longer than {self.max_len} bytes")
-                continue
-            self._frame(e + 1)
+            self._take_through(e)

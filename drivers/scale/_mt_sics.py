@@ -32,7 +32,7 @@ from drivers.scale._frames import (
     parse_number,
 )
 from drivers.scale._framing import LineFramer
-from drivers.scale._reading import Reading, ReadingState, normalize_unit
+from drivers.scale._reading import ReadingState, normalize_unit
 
 _WEIGHT = re.compile(
     r"^(?:S|SI|SIR|SU|SIU)\s+(?P<st>[SD])\s+(?P<w>[-+]?\s*(?:\d+(?:\.\d*)?|\.\d+))\s+(?P<u>\S{1,3})$"
@@ -77,24 +77,20 @@ def parse_frame(frame: bytes, ctx: FrameContext | None = None, /) -> Parsed:
     m = _WEIGHT.match(line)
     if m:
         state = ReadingState.STABLE if m["st"] == "S" else ReadingState.UNSTABLE
-        return Reading(
+        return ctx.reading(
+            frame,
             value=parse_number(m["w"], frame),
             unit=normalize_unit(m["u"]),
             state=state,
-            raw=frame,
-            at=ctx.at,
-            scale_id=ctx.scale_id,
         )
     m = _WEIGHT_STATUS.match(line)
     if m:
         state, detail = _WEIGHT_STATES[m["st"].replace(" ", "")]
-        return Reading(
+        return ctx.reading(
+            frame,
             value=None,
             unit="",
             state=state,
-            raw=frame,
-            at=ctx.at,
-            scale_id=ctx.scale_id,
             detail=detail,
         )
     if line in _GENERAL_ERRORS:

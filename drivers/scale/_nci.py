@@ -124,13 +124,11 @@ def parse_frame(frame: bytes, ctx: FrameContext | None = None, /) -> Parsed:
         state = status.state
         if state is None:
             return Reply(ok=True, raw=frame, detail=status.describe())
-        return Reading(
+        return ctx.reading(
+            frame,
             value=None,
             unit="",
             state=state,
-            raw=frame,
-            at=ctx.at,
-            scale_id=ctx.scale_id,
             basis=status.basis,
             detail=status.describe(),
         )
@@ -147,13 +145,11 @@ def parse_frame(frame: bytes, ctx: FrameContext | None = None, /) -> Parsed:
     marks = set(field_) - {".", " "}  # "^^^.^^" is still the over-capacity pattern
 
     def reading(state: ReadingState, detail: str) -> Reading:
-        return Reading(
+        return ctx.reading(
+            frame,
             value=None,
             unit=unit,
             state=state,
-            raw=frame,
-            at=ctx.at,
-            scale_id=ctx.scale_id,
             basis=status.basis,
             detail=detail,
         )
@@ -166,13 +162,11 @@ def parse_frame(frame: bytes, ctx: FrameContext | None = None, /) -> Parsed:
         return reading(ReadingState.ERROR, status.describe())
     if not unit:
         raise UnreadableFrame("NCI weight without a unit", frame)
-    return Reading(
+    return ctx.reading(
+        frame,
         value=parse_number(field_, frame),
         unit=unit,
         state=ReadingState.UNSTABLE if status.motion else ReadingState.STABLE,
-        raw=frame,
-        at=ctx.at,
-        scale_id=ctx.scale_id,
         basis=status.basis,
     )
 

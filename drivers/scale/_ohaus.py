@@ -44,7 +44,7 @@ from drivers.scale._frames import (
     parse_number,
 )
 from drivers.scale._framing import LineFramer
-from drivers.scale._reading import Reading, ReadingState, WeightBasis, normalize_unit
+from drivers.scale._reading import ReadingState, WeightBasis, normalize_unit
 
 _UNITS = "kg|mg|g|lb|ozt|oz|dwt|ct|GN|tl|mom|PCS|pcs|PC|%"
 _LINE = re.compile(
@@ -102,13 +102,11 @@ def parse_frame(frame: bytes, ctx: FrameContext | None = None, /) -> Parsed:
         return _info(line.strip(), frame)
     value = parse_number((m["sign"] or "") + m["num"], frame)
     legend = m["pre"] or m["legend"]
-    return Reading(
+    return ctx.reading(
+        frame,
         value=value,
         unit=normalize_unit(m["unit"]),
         state=ReadingState.UNSTABLE if m["unstable"] else ReadingState.STABLE,
-        raw=frame,
-        at=ctx.at,
-        scale_id=ctx.scale_id,
         basis=_BASIS[legend] if legend else None,
     )
 

@@ -68,13 +68,11 @@ def parse_frame(frame: bytes, ctx: FrameContext | None = None, /) -> Parsed:
     basis, high_res = _BASIS[n]
 
     def reading(state: ReadingState, value: Decimal | None = None, detail: str = "") -> Reading:
-        return Reading(
+        return ctx.reading(
+            frame,
             value=value,
             unit=unit,
             state=state,
-            raw=frame,
-            at=ctx.at,
-            scale_id=ctx.scale_id,
             basis=basis,
             high_resolution=high_res,
             detail=detail,

@@ -28,7 +28,7 @@ from drivers.scale._frames import (
     parse_number,
 )
 from drivers.scale._framing import ToledoFramer
-from drivers.scale._reading import Reading, ReadingState, WeightBasis, normalize_unit
+from drivers.scale._reading import ReadingState, WeightBasis, normalize_unit
 
 MOTION = 1 << 0
 OVER_CAPACITY = 1 << 1
@@ -73,13 +73,11 @@ def parse_frame(frame: bytes, ctx: FrameContext | None = None, /) -> Parsed:
             # A status frame instead of a weight, with no motion/over/under:
             # the scale has no weight to give (e.g. outside zero capture range).
             state = ReadingState.ERROR
-        return Reading(
+        return ctx.reading(
+            frame,
             value=None,
             unit=unit,
             state=state,
-            raw=frame,
-            at=ctx.at,
-            scale_id=ctx.scale_id,
             basis=basis,
             detail=describe_status(status),
         )
@@ -87,13 +85,11 @@ def parse_frame(frame: bytes, ctx: FrameContext | None = None, /) -> Parsed:
     if m is None:
         raise UnreadableFrame("not a Toledo 8217 weight or status frame", frame)
     # The scale sends a weight frame only when it is not in motion, over or under.
-    return Reading(
+    return ctx.reading(
+        frame,
         value=parse_number(m["w"], frame),
         unit=unit,
         state=ReadingState.STABLE,
-        raw=frame,
-        at=ctx.at,
-        scale_id=ctx.scale_id,
         basis=WeightBasis.NET if m["net"] else WeightBasis.GROSS,
     )
 

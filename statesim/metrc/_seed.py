@@ -13,9 +13,10 @@ from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from canopy.config import TimeZoneName
 
 # Keys and licenses of the demo seed, for demos and tests.
 DEMO_VENDOR_KEY = "canopy-demo-vendor"
@@ -142,16 +143,7 @@ class SeedLicense(_Seed):
     name: str
     license_type: str = "Adult-Use Cultivation"
     #: Business dates (ActualDate…) are calendar dates in this zone.
-    timezone: str = "America/Los_Angeles"
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+    timezone: TimeZoneName = "America/Los_Angeles"
 
     locations: tuple[SeedLocation, ...] = ()
     strains: tuple[SeedStrain, ...] = ()

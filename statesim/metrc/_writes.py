@@ -274,6 +274,30 @@ def create_package_plantings(ctx: WriteContext, row: Row) -> list[int]:
     return [batch.id]
 
 
+def _plant_waste(
+    ctx: WriteContext, row: Row, *, mature: bool, unit_key: str
+) -> tuple[str | None, Reason, str | None, Decimal, str | None]:
+    """The waste fields both plant destroys take, checked the same way: material,
+    reason (its note and weight rules), weight and unit. The two endpoints differ
+    only in which weight flag of the reason applies and what the unit field is called."""
+    material = row.optional_text("WasteMaterialMixed")
+    reason = ctx.plant_waste_reason(row.text("WasteReasonName"))
+    note = row.optional_text("ReasonNote")
+    if reason.requires_note and not note:
+        raise RowRejected(f"ReasonNote is required for waste reason {reason.name}.")
+    weight_required = reason.requires_waste_weight or (
+        reason.requires_mature_waste_weight if mature else reason.requires_immature_waste_weight
+    )
+    weight = row.decimal("WasteWeight", allow_missing=not weight_required)
+    if weight < 0 or (weight_required and weight == 0):
+        raise RowRejected(f"WasteWeight must be greater than zero for reason {reason.name}.")
+    unit_text = row.optional_text(unit_key)
+    if weight > 0 and unit_text is None:
+        raise RowRejected(f"{unit_key} is required.")
+    unit = ctx.weight_unit(unit_text, unit_key) if unit_text else None
+    return material, reason, note, weight, unit
+
+
 def destroy_plant_batch(ctx: WriteContext, row: Row) -> list[int]:
     """``DELETE /plantbatches/v2``: destroy ``Count`` untracked plants, recording the waste.
 
@@ -293,19 +317,9 @@ def destroy_plant_batch(ctx: WriteContext, row: Row) -> list[int]:
         )
     method_name = row.optional_text("WasteMethodName")
     method = ctx.waste_method(method_name) if method_name else None
-    material = row.optional_text("WasteMaterialMixed")
-    reason = ctx.plant_waste_reason(row.text("WasteReasonName"))
-    note = row.optional_text("ReasonNote")
-    if reason.requires_note and not note:
-        raise RowRejected(f"ReasonNote is required for waste reason {reason.name}.")
-    weight_required = reason.requires_waste_weight or reason.requires_immature_waste_weight
-    weight = row.decimal("WasteWeight", allow_missing=not weight_required)
-    if weight < 0 or (weight_required and weight == 0):
-        raise RowRejected(f"WasteWeight must be greater than zero for reason {reason.name}.")
-    unit_text = row.optional_text("WasteUnitOfMeasure")
-    if weight > 0 and unit_text is None:
-        raise RowRejected("WasteUnitOfMeasure is required.")
-    unit = ctx.weight_unit(unit_text, "WasteUnitOfMeasure") if unit_text else None
+    material, reason, note, weight, unit = _plant_waste(
+        ctx, row, mature=False, unit_key="WasteUnitOfMeasure"
+    )
     actual = ctx.check_date(
         "ActualDate", row.day("ActualDate"), not_before=batch.planted_date, what="planted date"
     )
@@ -484,19 +498,9 @@ def _harvest(ctx: WriteContext, row: Row, *, whole_plant: bool) -> list[int]:
 def destroy_plant(ctx: WriteContext, row: Row) -> list[int]:
     plant = ctx.tracked_plant(ctx.plant(row))
     method = ctx.waste_method(row.text("WasteMethodName"))
-    material = row.optional_text("WasteMaterialMixed")
-    reason = ctx.plant_waste_reason(row.text("WasteReasonName"))
-    note = row.optional_text("ReasonNote")
-    if reason.requires_note and not note:
-        raise RowRejected(f"ReasonNote is required for waste reason {reason.name}.")
-    weight_required = reason.requires_waste_weight or reason.requires_mature_waste_weight
-    weight = row.decimal("WasteWeight", allow_missing=not weight_required)
-    if weight < 0 or (weight_required and weight == 0):
-        raise RowRejected(f"WasteWeight must be greater than zero for reason {reason.name}.")
-    unit_text = row.optional_text("WasteUnitOfMeasureName")
-    if weight > 0 and unit_text is None:
-        raise RowRejected("WasteUnitOfMeasureName is required.")
-    unit = ctx.weight_unit(unit_text, "WasteUnitOfMeasureName") if unit_text else None
+    material, reason, note, weight, unit = _plant_waste(
+        ctx, row, mature=True, unit_key="WasteUnitOfMeasureName"
+    )
     row.integer("Count", default=0, minimum=0)
     actual = ctx.check_date(
         "ActualDate", row.day("ActualDate"), not_before=plant.planted_date, what="planted date"
