@@ -43,6 +43,7 @@ Prints one JSON object.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -56,7 +57,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -113,7 +113,7 @@ def kiosk_name(n: int) -> str:
     return f"kiosk-{n + 1:04d}"
 
 
-@contextmanager
+@contextlib.contextmanager
 def scratch_database() -> Iterator[str]:
     database = f"canopy_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
@@ -128,6 +128,8 @@ def scratch_database() -> Iterator[str]:
 def bridge_toml(folder: Path, bridge_id: str, port: int, ledger: str) -> Path:
     bundle = folder / "bundles" / bridge_id
     conf = folder / f"{bridge_id}.toml"
+    tls = (f'tls = {{ ca_file = "{bundle / "ca.crt"}", cert_file = "{bundle / "client.crt"}",'
+           f' key_file = "{bundle / "client.key"}" }}')  # inline tables are one line
     conf.write_text(f"""
 [bridge]
 id = "{bridge_id}"
@@ -135,17 +137,19 @@ id = "{bridge_id}"
 host = "127.0.0.1"
 port = {port}
 username = "{bridge_id}"
-tls = {{ ca_file = "{bundle / "ca.crt"}", cert_file = "{bundle / "client.crt"}", key_file = "{bundle / "client.key"}" }}
+{tls}
 [ledger]
 url = "{ledger}"
 """)
     return conf
 
 
-@contextmanager
-def running_bridges(folder: Path, ids: list[str], port: int, ledger: str) -> Iterator[list[subprocess.Popen[bytes]]]:
+@contextlib.contextmanager
+def running_bridges(folder: Path, ids: list[str], port: int,
+                    ledger: str) -> Iterator[list[subprocess.Popen[bytes]]]:
     procs = [
-        subprocess.Popen([sys.executable, "-m", "cli", "bridge", "-c", str(bridge_toml(folder, b, port, ledger))],
+        subprocess.Popen([sys.executable, "-m", "cli", "bridge", "-c",
+                          str(bridge_toml(folder, b, port, ledger))],
                          stdout=(folder / f"{b}.log").open("ab"), stderr=subprocess.STDOUT,
                          start_new_session=True, cwd=ROOT)
         for b in ids
@@ -204,11 +208,15 @@ class Sampler(threading.Thread):
         self.connections: list[int] = []
         self.stop = threading.Event()
 
+    def sample(self) -> None:
+        for pid in self.pids:
+            self.rss_peak[pid] = max(self.rss_peak[pid], status_kb(pid, "VmRSS"))
+        self.connections.append(broker_connections(self.port))
+
     def run(self) -> None:
+        self.sample()
         while not self.stop.wait(1.0):
-            for pid in self.pids:
-                self.rss_peak[pid] = max(self.rss_peak[pid], status_kb(pid, "VmRSS"))
-            self.connections.append(broker_connections(self.port))
+            self.sample()
 
 
 # --- the kiosks ---------------------------------------------------------------------------------
@@ -258,7 +266,8 @@ class Kiosk:
                     self.stored_at.append(time.time())
                     self.room.release()
 
-    def publish(self, count: int = 1) -> None:
+    def build(self, count: int) -> tuple[list[str], bytes]:
+        """``count`` events as one message (their ids, the message's bytes)."""
         payloads: list[bytes] = []
         ids: list[str] = []
         for _ in range(count):
@@ -268,11 +277,15 @@ class Kiosk:
                                 at=datetime.now(UTC), seq=self.seq)
             payloads.append(event.to_json())
             ids.append(event.id)
+        return ids, join_events(payloads)
+
+    def publish(self, message: tuple[list[str], bytes]) -> None:
+        ids, payload = message
         now = time.perf_counter()
         with self.lock:
             for event_id in ids:
                 self.sent[event_id] = now
-        self.client.publish(self.events_topic, join_events(payloads), qos=1)
+        self.client.publish(self.events_topic, payload, qos=1)
 
 
 def kiosk_process(devices: list[str], folder: str, port: int, mode: str, per_minute: float, seconds: float,
@@ -284,6 +297,9 @@ def kiosk_process(devices: list[str], folder: str, port: int, mode: str, per_min
     deadline = time.monotonic() + 120
     for kiosk in kiosks:
         kiosk.ready.wait(max(0.0, deadline - time.monotonic()))
+    # A draining kiosk has its backlog on disk already: built before the clock starts.
+    backlog = {k.device: [k.build(min(100, events - at)) for at in range(0, events, 100)]
+               for k in kiosks} if mode == "ingest" else {}
     results.put(("ready", sum(k.ready.is_set() for k in kiosks)))
     go.wait()
     first = time.time()
@@ -301,22 +317,18 @@ def kiosk_process(devices: list[str], folder: str, port: int, mode: str, per_min
             pause = due - time.perf_counter()
             if pause > 0:
                 time.sleep(pause)
-            kiosks[i].publish()
+            kiosks[i].publish(kiosks[i].build(1))  # a scan makes its event as it happens
             published += 1
             # keep the queue ordered: the next due time is always the latest
             queue.append((due + interval, i))
     else:
-        per_message = 100
         threads = []
 
         def drain(kiosk: Kiosk) -> None:
-            left = events
-            while left > 0:
-                n = min(per_message, left)
-                for _ in range(n):
+            for message in backlog[kiosk.device]:
+                for _ in message[0]:
                     kiosk.room.acquire()
-                kiosk.publish(n)
-                left -= n
+                kiosk.publish(message)
 
         for kiosk in kiosks:
             threads.append(threading.Thread(target=drain, args=(kiosk,), daemon=True))
@@ -333,11 +345,12 @@ def kiosk_process(devices: list[str], folder: str, port: int, mode: str, per_min
         kiosk.client.disconnect()
         kiosk.client.loop_stop()
     results.put(("done", {"published": published, "latencies": latencies, "first": first,
-                          "last": max(stored_at, default=first), "unanswered": sum(len(k.sent) for k in kiosks)}))
+                          "last": max(stored_at, default=first),
+                          "unanswered": sum(len(k.sent) for k in kiosks)}))
 
 
-def run_kiosks(folder: Path, port: int, kiosks: int, mode: str, per_minute: float, seconds: float, events: int,
-               window: int, pids: list[int]) -> dict[str, Any]:
+def run_kiosks(folder: Path, port: int, kiosks: int, mode: str, per_minute: float, seconds: float,
+               events: int, window: int, pids: list[int]) -> dict[str, Any]:
     ctx = mp.get_context("fork")
     go, results = ctx.Event(), ctx.Queue()
     names = [kiosk_name(n) for n in range(kiosks)]
@@ -385,14 +398,32 @@ def run_kiosks(folder: Path, port: int, kiosks: int, mode: str, per_minute: floa
 # --- the two benchmarks ------------------------------------------------------------------------
 
 
-def load(folder: Path, ca: FacilityCA, broker: ProvisionedMosquitto, args: argparse.Namespace,
+@contextlib.contextmanager
+def running_broker(folder: Path, ca: FacilityCA, name: str) -> Iterator[ProvisionedMosquitto]:
+    broker = ProvisionedMosquitto(folder / name, ca)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.kill()
+
+
+def load(folder: Path, ca: FacilityCA, args: argparse.Namespace,
          plans: list[list[str]]) -> list[dict[str, Any]]:
+    """Each bridge count on a broker of its own, unless ``--one-broker``: a bridge that is gone
+    keeps its persistent session (7 days) and with it its share of the shared subscription."""
     out = []
-    for ids in plans:
-        with scratch_database() as ledger, running_bridges(folder, ids, broker.port, ledger) as procs:
-            figures = run_kiosks(folder, broker.port, args.kiosks, "load", args.per_minute, args.seconds, 0,
-                                 1_000_000, [p.pid for p in procs])
-        out.append({"bridges": len(ids), **figures})
+    with contextlib.ExitStack() as shared:
+        one = shared.enter_context(running_broker(folder, ca, "mosquitto")) if args.one_broker else None
+        for n, ids in enumerate(plans):
+            with contextlib.ExitStack() as stack:
+                broker = one or stack.enter_context(running_broker(folder, ca, f"mosquitto-{n}"))
+                ledger = stack.enter_context(scratch_database())
+                procs = stack.enter_context(running_bridges(folder, ids, broker.port, ledger))
+                figures = run_kiosks(folder, broker.port, args.kiosks, "load", args.per_minute, args.seconds,
+                                     0, 1_000_000, [p.pid for p in procs])
+                figures["broker_takeovers"] = broker.log_text().count("already connected")
+            out.append({"bridges": len(ids), **figures})
     return out
 
 
@@ -413,19 +444,21 @@ def raw_rates(ledger: str) -> dict[str, Any]:
             chunk = rows[at:at + 1000]
             with conn.transaction():
                 conn.execute(
-                    f"INSERT INTO raw_unnest ({cols}) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[],"
-                    " %s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::text[], %s::bytea[], %s::text[])",
+                    f"INSERT INTO raw_unnest ({cols}) SELECT * FROM unnest(%s::text[], %s::text[],"
+                    " %s::text[], %s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::text[],"
+                    " %s::bytea[], %s::text[])",
                     [list(column) for column in zip(*chunk, strict=True)])
         unnest_s = time.perf_counter() - start
     return {"rows": len(rows), "copy_per_s": round(len(rows) / copy_s, 1),
             "unnest_per_s": round(len(rows) / unnest_s, 1)}
 
 
-def ingest(folder: Path, broker: ProvisionedMosquitto, args: argparse.Namespace) -> dict[str, Any]:
-    with scratch_database() as ledger:
+def ingest(folder: Path, ca: FacilityCA, args: argparse.Namespace) -> dict[str, Any]:
+    with running_broker(folder, ca, "mosquitto") as broker, scratch_database() as ledger:
         with running_bridges(folder, ["bridge-1"], broker.port, ledger) as procs:
             figures = run_kiosks(folder, broker.port, args.kiosks, "ingest", 0, 0, args.events, args.window,
                                  [p.pid for p in procs])
+        figures["broker_takeovers"] = broker.log_text().count("already connected")
         raw = raw_rates(ledger)
     rate = figures["stored_per_s"]
     return {**figures, "raw": raw, "ratio_vs_copy": round(rate / raw["copy_per_s"], 3),
@@ -439,6 +472,8 @@ def main() -> None:
     parser.add_argument("--bridges", default="1,3", help="load: bridge counts to run, in turn")
     parser.add_argument("--per-minute", type=float, default=12.0, help="load: events a minute per kiosk")
     parser.add_argument("--seconds", type=float, default=60.0, help="load: how long the kiosks publish")
+    parser.add_argument("--one-broker", action="store_true",
+                        help="load: all bridge counts on one broker (a gone bridge keeps its share)")
     parser.add_argument("--events", type=int, default=400, help="ingest: backlog per kiosk")
     parser.add_argument("--window", type=int, default=500, help="ingest: unconfirmed events per kiosk")
     args = parser.parse_args()
@@ -447,23 +482,19 @@ def main() -> None:
     folder.chmod(0o755)  # Mosquitto started as root drops to its own user
     try:
         ca = FacilityCA.create(folder / "pki", LICENSE)
-        broker = ProvisionedMosquitto(folder / "mosquitto", ca)
         counts = [int(c) for c in args.bridges.split(",")] if args.mode == "load" else [1]
-        plans = [[f"bridge-{c}x{n + 1}" for n in range(c)] for c in counts] if args.mode == "load" else [["bridge-1"]]
-        enroll_s = enroll_fleet(folder, ca, broker.port, args.kiosks, [b for ids in plans for b in ids])
-        broker.start()
-        try:
-            head = {"bench": f"fleet_load.{args.mode}", "host": platform.node(), "cpus": os.cpu_count(),
-                    "ledger": "postgresql", "kiosks": args.kiosks, "enroll_s": round(enroll_s, 1)}
-            if args.mode == "load":
-                result = {**head, "per_kiosk_per_minute": args.per_minute, "seconds": args.seconds,
-                          "offered_per_s": round(args.kiosks * args.per_minute / 60, 1),
-                          "runs": load(folder, ca, broker, args, plans)}
-            else:
-                result = {**head, "events_per_kiosk": args.events, **ingest(folder, broker, args)}
-            result["broker_takeovers"] = broker.log_text().count("already connected")
-        finally:
-            broker.kill()
+        plans = ([[f"bridge-{c}x{n + 1}" for n in range(c)] for c in counts] if args.mode == "load"
+                 else [["bridge-1"]])
+        # The port is only written into bundles the kiosks here do not read.
+        enroll_s = enroll_fleet(folder, ca, 8883, args.kiosks, [b for ids in plans for b in ids])
+        head = {"bench": f"fleet_load.{args.mode}", "host": platform.node(), "cpus": os.cpu_count(),
+                "ledger": "postgresql", "kiosks": args.kiosks, "enroll_s": round(enroll_s, 1)}
+        if args.mode == "load":
+            result = {**head, "per_kiosk_per_minute": args.per_minute, "seconds": args.seconds,
+                      "offered_per_s": round(args.kiosks * args.per_minute / 60, 1),
+                      "one_broker": args.one_broker, "runs": load(folder, ca, args, plans)}
+        else:
+            result = {**head, "events_per_kiosk": args.events, **ingest(folder, ca, args)}
         print(json.dumps(result, indent=2))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
