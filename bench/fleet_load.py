@@ -255,7 +255,7 @@ class Kiosk:
     def _on_message(self, _c: paho.Client, _u: Any, message: paho.MQTTMessage) -> None:
         now = time.perf_counter()
         try:
-            answers = ack_messages.decode(message.payload)
+            answers = ack_messages.decode(bytes(message.payload))
         except ack_messages.InvalidAck:
             return
         with self.lock:
