@@ -303,6 +303,7 @@ def kiosk_process(devices: list[str], folder: str, port: int, mode: str, per_min
     results.put(("ready", sum(k.ready.is_set() for k in kiosks)))
     go.wait()
     first = time.time()
+    cpu_start = time.process_time()
     published = 0
     if mode == "load":
         interval = 60.0 / per_minute
@@ -339,6 +340,7 @@ def kiosk_process(devices: list[str], folder: str, port: int, mode: str, per_min
     drain_end = time.monotonic() + DRAIN_S
     while any(k.sent for k in kiosks) and time.monotonic() < drain_end:
         time.sleep(0.1)
+    cpu_s = time.process_time() - cpu_start
     latencies = [v for k in kiosks for v in k.latencies]
     stored_at = [v for k in kiosks for v in k.stored_at]
     for kiosk in kiosks:
@@ -346,11 +348,11 @@ def kiosk_process(devices: list[str], folder: str, port: int, mode: str, per_min
         kiosk.client.loop_stop()
     results.put(("done", {"published": published, "latencies": latencies, "first": first,
                           "last": max(stored_at, default=first),
-                          "unanswered": sum(len(k.sent) for k in kiosks)}))
+                          "unanswered": sum(len(k.sent) for k in kiosks), "cpu_s": cpu_s}))
 
 
 def run_kiosks(folder: Path, port: int, kiosks: int, mode: str, per_minute: float, seconds: float,
-               events: int, window: int, pids: list[int]) -> dict[str, Any]:
+               events: int, window: int, pids: list[int], broker_pid: int) -> dict[str, Any]:
     ctx = mp.get_context("fork")
     go, results = ctx.Event(), ctx.Queue()
     names = [kiosk_name(n) for n in range(kiosks)]
@@ -364,6 +366,7 @@ def run_kiosks(folder: Path, port: int, kiosks: int, mode: str, per_minute: floa
     connect_s = time.perf_counter() - connect_start
     sampler = Sampler(pids, port)
     ticks = {pid: cpu_ticks(pid) for pid in pids}
+    broker_ticks = cpu_ticks(broker_pid)
     started = time.perf_counter()
     sampler.start()
     go.set()
@@ -390,6 +393,9 @@ def run_kiosks(folder: Path, port: int, kiosks: int, mode: str, per_minute: floa
              "cpu_percent": round((cpu_ticks(pid) - ticks[pid]) / TICK / elapsed * 100, 1)}
             for pid in pids
         ],
+        "broker_cpu_percent": round((cpu_ticks(broker_pid) - broker_ticks) / TICK / elapsed * 100, 1),
+        # the simulated kiosks share the machine: what they cost is not the central side's
+        "kiosk_processes_cpu_percent": round(sum(d["cpu_s"] for d in done) / elapsed * 100, 1),
         "broker_connections": {"max": max(sampler.connections, default=0),
                                "min": min(sampler.connections, default=0)},
     }
@@ -408,6 +414,11 @@ def running_broker(folder: Path, ca: FacilityCA, name: str) -> Iterator[Provisio
         broker.kill()
 
 
+def broker_pid(broker: ProvisionedMosquitto) -> int:
+    assert broker.proc is not None
+    return broker.proc.pid
+
+
 def load(folder: Path, ca: FacilityCA, args: argparse.Namespace,
          plans: list[list[str]]) -> list[dict[str, Any]]:
     """Each bridge count on a broker of its own, unless ``--one-broker``: a bridge that is gone
@@ -421,7 +432,7 @@ def load(folder: Path, ca: FacilityCA, args: argparse.Namespace,
                 ledger = stack.enter_context(scratch_database())
                 procs = stack.enter_context(running_bridges(folder, ids, broker.port, ledger))
                 figures = run_kiosks(folder, broker.port, args.kiosks, "load", args.per_minute, args.seconds,
-                                     0, 1_000_000, [p.pid for p in procs])
+                                     0, 1_000_000, [p.pid for p in procs], broker_pid(broker))
                 figures["broker_takeovers"] = broker.log_text().count("already connected")
             out.append({"bridges": len(ids), **figures})
     return out
@@ -457,7 +468,7 @@ def ingest(folder: Path, ca: FacilityCA, args: argparse.Namespace) -> dict[str, 
     with running_broker(folder, ca, "mosquitto") as broker, scratch_database() as ledger:
         with running_bridges(folder, ["bridge-1"], broker.port, ledger) as procs:
             figures = run_kiosks(folder, broker.port, args.kiosks, "ingest", 0, 0, args.events, args.window,
-                                 [p.pid for p in procs])
+                                 [p.pid for p in procs], broker_pid(broker))
         figures["broker_takeovers"] = broker.log_text().count("already connected")
         raw = raw_rates(ledger)
     rate = figures["stored_per_s"]
