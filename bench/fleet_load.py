@@ -198,6 +198,14 @@ def broker_connections(port: int) -> int:
     return count
 
 
+def ledger_backends(ledger: str) -> list[int]:
+    """The server processes of the bridges' connections to the scratch database, if they are local."""
+    with psycopg.connect(ledger, autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                            " AND pid <> pg_backend_pid()").fetchall()
+    return [pid for (pid,) in rows if Path(f"/proc/{pid}/stat").exists()]
+
+
 class Sampler(threading.Thread):
     """Bridge RSS and broker connections once a second while the kiosks publish."""
 
@@ -352,7 +360,7 @@ def kiosk_process(devices: list[str], folder: str, port: int, mode: str, per_min
 
 
 def run_kiosks(folder: Path, port: int, kiosks: int, mode: str, per_minute: float, seconds: float,
-               events: int, window: int, pids: list[int], broker_pid: int) -> dict[str, Any]:
+               events: int, window: int, pids: list[int], broker_pid: int, ledger: str) -> dict[str, Any]:
     ctx = mp.get_context("fork")
     go, results = ctx.Event(), ctx.Queue()
     names = [kiosk_name(n) for n in range(kiosks)]
@@ -367,6 +375,8 @@ def run_kiosks(folder: Path, port: int, kiosks: int, mode: str, per_minute: floa
     sampler = Sampler(pids, port)
     ticks = {pid: cpu_ticks(pid) for pid in pids}
     broker_ticks = cpu_ticks(broker_pid)
+    backends = ledger_backends(ledger)
+    backend_ticks = {pid: cpu_ticks(pid) for pid in backends}
     started = time.perf_counter()
     sampler.start()
     go.set()
@@ -393,6 +403,9 @@ def run_kiosks(folder: Path, port: int, kiosks: int, mode: str, per_minute: floa
              "cpu_percent": round((cpu_ticks(pid) - ticks[pid]) / TICK / elapsed * 100, 1)}
             for pid in pids
         ],
+        # the bridges' own PostgreSQL server processes (local server only; else empty)
+        "ledger_backends_cpu_percent": round(sum(cpu_ticks(pid) - t for pid, t in backend_ticks.items()
+                                                 if Path(f"/proc/{pid}").exists()) / TICK / elapsed * 100, 1),
         "broker_cpu_percent": round((cpu_ticks(broker_pid) - broker_ticks) / TICK / elapsed * 100, 1),
         # the simulated kiosks share the machine: what they cost is not the central side's
         "kiosk_processes_cpu_percent": round(sum(d["cpu_s"] for d in done) / elapsed * 100, 1),
@@ -432,7 +445,7 @@ def load(folder: Path, ca: FacilityCA, args: argparse.Namespace,
                 ledger = stack.enter_context(scratch_database())
                 procs = stack.enter_context(running_bridges(folder, ids, broker.port, ledger))
                 figures = run_kiosks(folder, broker.port, args.kiosks, "load", args.per_minute, args.seconds,
-                                     0, 1_000_000, [p.pid for p in procs], broker_pid(broker))
+                                     0, 1_000_000, [p.pid for p in procs], broker_pid(broker), ledger)
                 figures["broker_takeovers"] = broker.log_text().count("already connected")
             out.append({"bridges": len(ids), **figures})
     return out
@@ -468,7 +481,7 @@ def ingest(folder: Path, ca: FacilityCA, args: argparse.Namespace) -> dict[str, 
     with running_broker(folder, ca, "mosquitto") as broker, scratch_database() as ledger:
         with running_bridges(folder, ["bridge-1"], broker.port, ledger) as procs:
             figures = run_kiosks(folder, broker.port, args.kiosks, "ingest", 0, 0, args.events, args.window,
-                                 [p.pid for p in procs], broker_pid(broker))
+                                 [p.pid for p in procs], broker_pid(broker), ledger)
         figures["broker_takeovers"] = broker.log_text().count("already connected")
         raw = raw_rates(ledger)
     rate = figures["stored_per_s"]
