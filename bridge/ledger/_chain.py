@@ -132,18 +132,24 @@ async def adopt_unchained(tx: Tx, now: int) -> int:
     if (await tx.fetch("SELECT EXISTS (SELECT 1 FROM chain_heads)"
                        " OR NOT EXISTS (SELECT 1 FROM events)"))[0][0]:
         return 0
-    rows = await tx.fetch(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY received, facility, device, seq")
-    entries: list[Entry] = []
-    for row in rows:
-        entries.append(Entry(str(row[1]), EVENT, str(row[0]), _event_digest_of(row)))
-        if str(row[9]) != "stored" or row[10] is not None or row[11] is not None:
-            entries.append(Entry(str(row[1]), ANSWER, str(row[0]),
-                                 answer_digest(str(row[0]), str(row[9]), row[10], row[11])))
-    await append(tx, entries)
+    count, after = 0, (-1, "")
+    while True:  # in chunks, by (received, id): payloads of years of events never all in memory
+        rows = await tx.fetch(f"SELECT {_EVENT_COLUMNS} FROM events WHERE received > ? OR (received = ?"
+                              " AND id > ?) ORDER BY received, id LIMIT 5000", (after[0], *after))
+        if not rows:
+            break
+        entries: list[Entry] = []
+        for row in rows:
+            entries.append(Entry(str(row[1]), EVENT, str(row[0]), _event_digest_of(row)))
+            if str(row[9]) != "stored" or row[10] is not None or row[11] is not None:
+                entries.append(Entry(str(row[1]), ANSWER, str(row[0]),
+                                     answer_digest(str(row[0]), str(row[9]), row[10], row[11])))
+        await append(tx, entries)
+        count, after = count + len(rows), (int(rows[-1][6]), str(rows[-1][0]))
     await tx.exec_many("INSERT INTO verifications (at, facility, ok, detail) VALUES (?, '', 1, ?)",
-                       [(now, f"chained {len(rows)} events stored before the ledger had a chain,"
+                       [(now, f"chained {count} events stored before the ledger had a chain,"
                                " as they were found at this time")])
-    return len(rows)
+    return count
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,8 +131,8 @@ async def test_bridges_storing_one_licence_together_make_one_chain(ledger_url: s
             await ledger.close()
 
 
-async def test_an_older_ledger_is_chained_once_as_found(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+async def test_an_older_ledger_is_chained_once_as_found(ledger_url: str) -> None:
+    url = ledger_url
     await seeded(url)
     raw(url, "DROP TABLE chain")  # what a ledger of the version before the chain holds
     raw(url, "DROP TABLE chain_heads")
@@ -144,6 +144,8 @@ async def test_an_older_ledger_is_chained_once_as_found(tmp_path: Path) -> None:
         assert all(r.mismatch is None for r in await verify_and_record(ledger))
     finally:
         await ledger.close()
+    raw(url, "UPDATE events SET tags = '' WHERE seq = 4")  # chained once: later edits are found
+    assert "entry" in await first_mismatch(url, LICENSE)
 
 
 def cli(conf: Path, *args: str) -> subprocess.CompletedProcess[str]:
