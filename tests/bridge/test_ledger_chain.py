@@ -214,3 +214,16 @@ async def test_postgres_pg_dump_restored_into_a_fresh_database_verifies(pg_dsn: 
     finally:
         with psycopg.connect(pg_dsn.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{fresh.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+NOT_LEDGERS = [(b"SQLite format 3\x00" + bytes(range(256)) * 8, "cannot be read"),
+               (b"", "not a Canopy ledger")]
+
+
+@pytest.mark.parametrize(("content", "said"), NOT_LEDGERS)
+def test_restore_of_something_that_is_not_a_ledger_says_so(tmp_path: Path, content: bytes, said: str) -> None:
+    (tmp_path / "junk.db").write_bytes(content)
+    conf = config(tmp_path, f"sqlite:///{tmp_path / 'ledger.db'}")
+    done = cli(conf, "restore", "--from", str(tmp_path / "junk.db"), "--to", str(tmp_path / "new.db"))
+    assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "new.db").exists()
