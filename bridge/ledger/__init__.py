@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bridge.ledger._backup import backup_sqlite, has_chain, verify_and_record
 from bridge.ledger._base import (
     IncomingEvent,
     Ledger,
@@ -12,6 +13,7 @@ from bridge.ledger._base import (
     Rejected,
     StoreResult,
 )
+from bridge.ledger._chain import ChainReport, Mismatch
 from bridge.ledger._postgres import PostgresLedger
 from bridge.ledger._queries import (
     AMBIGUOUS,
@@ -34,11 +36,13 @@ __all__ = [
     "SENDING",
     "Answer",
     "Attempt",
+    "ChainReport",
     "Fence",
     "IncomingEvent",
     "LeaseLost",
     "Ledger",
     "LedgerCounts",
+    "Mismatch",
     "Outage",
     "PostgresLedger",
     "QuarantineBound",
@@ -48,7 +52,10 @@ __all__ = [
     "Timing",
     "ToSubmit",
     "Unanswered",
+    "backup_sqlite",
+    "has_chain",
     "open_ledger",
+    "verify_and_record",
 ]
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import psycopg
@@ -40,7 +40,8 @@ from bridge.ledger._base import (
     event_tag_rows,
     quarantine_key,
 )
-from bridge.ledger._queries import Fence, LeaseLost
+from bridge.ledger._chain import CHAIN_SCHEMA, EVENT, Entry, Tx, adopt_unchained, append, event_digest
+from bridge.ledger._queries import Fence, LeaseLost, now_ms
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -147,6 +148,24 @@ RETURNING id
 """
 
 
+class _Tx:
+    """A transaction on the connection; chain heads are locked ``FOR UPDATE``."""
+
+    for_update = " FOR UPDATE"
+
+    def __init__(self, conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
+        self._conn = conn
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cursor = await self._conn.execute(_pg(sql), params)
+        return list(await cursor.fetchall())
+
+    async def exec_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            async with self._conn.cursor() as cur:
+                await cur.executemany(_pg(sql), rows)
+
+
 class PostgresLedger(Ledger):
     def __init__(self, conn: psycopg.AsyncConnection[tuple[Any, ...]], dsn: str) -> None:
         self._conn = conn
@@ -161,12 +180,14 @@ class PostgresLedger(Ledger):
             # Several bridges may start together; the lock makes CREATE IF NOT EXISTS safe.
             await conn.execute("SELECT pg_advisory_xact_lock(4242001)")
             await conn.execute(_SCHEMA)
+            await conn.execute(CHAIN_SCHEMA)
             # A ledger written before event_tags existed: index its tags once.
             await conn.execute(
                 "INSERT INTO event_tags (tag, event_id)"
                 " SELECT DISTINCT unnest(string_to_array(trim(tags), ' ')), id FROM events"
                 " WHERE tags <> '' AND NOT EXISTS (SELECT 1 FROM event_tags) ON CONFLICT DO NOTHING"
             )
+            await adopt_unchained(_Tx(conn), now_ms())
         return cls(conn, dsn)
 
     async def store(self, events: list[IncomingEvent], rejected: list[Rejected]) -> StoreResult:
@@ -205,6 +226,9 @@ class PostgresLedger(Ledger):
                     " ON CONFLICT DO NOTHING",
                     ([r[0] for r in tag_rows], [r[1] for r in tag_rows]),
                 )
+            fresh = [e for e in firsts if e.id in inserted]
+            await append(_Tx(conn), [Entry(e.facility, EVENT, e.id, event_digest(
+                e.id, e.facility, e.device, e.seq, e.type, e.at, now, e.digest, e.tags)) for e in fresh])
             again = [e for e in firsts if e.id not in inserted] + repeats
             conflicts: list[Rejected] = []
             if again:
@@ -278,6 +302,11 @@ class PostgresLedger(Ledger):
             await self._check(fence, fence.guard_ms if fence else 0)
             cursor = await self._conn.execute(_pg(sql), params)
             return list(await cursor.fetchall())
+
+    async def _in_tx(self, work: Callable[[Tx], Awaitable[None]], fence: Fence | None = None) -> None:
+        async with self._lock, self._conn.transaction():
+            await self._check(fence, 0)
+            await work(_Tx(self._conn))
 
     async def _check(self, fence: Fence | None, guard_ms: int) -> None:
         """Inside the caller's transaction: the lease is still ours (and, for a new

@@ -15,9 +15,11 @@ from __future__ import annotations
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from bridge.ledger._chain import ANSWER, Entry, Tx, answer_digest, append
 
 
 def now_ms() -> int:
@@ -156,6 +158,28 @@ class LedgerQueries(ABC):
                             ) -> list[tuple[Any, ...]]:
         """``_fetch`` in one transaction with the lease check (a no-op without a fence)."""
 
+    @abstractmethod
+    async def _in_tx(self, work: Callable[[Tx], Awaitable[None]], fence: Fence | None = None) -> None:
+        """Run ``work`` in one transaction (after the lease check, with a fence)."""
+
+    async def _settle_in(self, tx: Tx, answers: Sequence[Answer]) -> None:
+        """Record verdicts and chain each one that is recorded (the first per waiting event)."""
+        now = self.clock()
+        first: dict[str, Answer] = {}
+        for answer in answers:
+            first.setdefault(answer.id, answer)
+        waiting: list[tuple[Any, ...]] = []
+        ids = list(first)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            waiting += await tx.fetch(
+                f"SELECT id, facility FROM events WHERE id IN ({','.join('?' * len(chunk))})"
+                f" AND status = 'stored' ORDER BY id{tx.for_update}", chunk)
+        await tx.exec_many(_SETTLE, [(a.status, a.message, now, a.id) for a in answers])
+        await append(tx, [Entry(str(r[1]), ANSWER, str(r[0]),
+                                answer_digest(str(r[0]), first[str(r[0])].status,
+                                              first[str(r[0])].message, now)) for r in waiting])
+
     # --- submission -----------------------------------------------------------
 
     async def to_submit(self, facility: str, limit: int) -> list[ToSubmit]:
@@ -181,8 +205,9 @@ class LedgerQueries(ABC):
     async def settle(self, answers: Sequence[Answer], fence: Fence | None = None) -> None:
         """Record verdicts; an event already settled keeps its first verdict."""
         if answers:
-            await self._exec_many(_SETTLE, [(a.status, a.message, self.clock(), a.id) for a in answers],
-                                  fence)
+            async def work(tx: Tx) -> None:
+                await self._settle_in(tx, answers)
+            await self._in_tx(work, fence)
 
     async def keep_readback(self, event_id: str, picture: str) -> None:
         """Keep what the read-back of ``event_id`` must compare with (JSON), replacing
@@ -250,12 +275,12 @@ class LedgerQueries(ABC):
         """The call's outcome and the verdicts it gives, in one transaction: a bridge
         killed between the two must not leave an answered call with unsettled events
         (they would look untried, and be sent again)."""
-        steps: list[tuple[str, Sequence[Sequence[Any]]]] = [(
-            "UPDATE attempts SET outcome = ?, http_status = ?, detail = ? WHERE n = ?",
-            [(outcome, http_status, detail[:2000], n)])]
-        if answers:
-            steps.append((_SETTLE, [(a.status, a.message, self.clock(), a.id) for a in answers]))
-        await self._exec_steps(steps, fence)
+        async def work(tx: Tx) -> None:
+            await tx.exec_many("UPDATE attempts SET outcome = ?, http_status = ?, detail = ? WHERE n = ?",
+                               [(outcome, http_status, detail[:2000], n)])
+            if answers:
+                await self._settle_in(tx, answers)
+        await self._in_tx(work, fence)
 
     async def last_unanswered(self, facility: str) -> int | None:
         """When (unix ms) the latest call began that a process left behind unanswered
@@ -394,8 +419,16 @@ class LedgerQueries(ABC):
             " confirmed = excluded.confirmed, held_for = excluded.held_for",
             (event_id, when, by, self.clock(), str(rows[0][1])),
         )
-        await self._exec("UPDATE events SET status = 'stored', message = NULL, settled = NULL"
-                         " WHERE id = ? AND status = 'held'", (event_id,))
+
+        async def release(tx: Tx) -> None:
+            # Back to waiting: chained as a verdict "stored" with nothing, like the row now.
+            rows = await tx.fetch(f"SELECT facility FROM events WHERE id = ? AND status = 'held'"
+                                  f"{tx.for_update}", (event_id,))
+            await tx.exec_many("UPDATE events SET status = 'stored', message = NULL, settled = NULL"
+                               " WHERE id = ? AND status = 'held'", [(event_id,)])
+            released = answer_digest(event_id, "stored", None, None)
+            await append(tx, [Entry(str(r[0]), ANSWER, event_id, released) for r in rows])
+        await self._in_tx(release)
         return when
 
     async def confirmations(self) -> list[tuple[Any, ...]]:
@@ -420,3 +453,14 @@ class LedgerQueries(ABC):
         for r in rows:
             out.setdefault((str(r[0]), str(r[1])), []).append((str(r[2]), int(r[3])))
         return out
+
+    # --- the tamper-evident chain (bridge/ledger/_chain.py) ------------------------
+
+    async def record_verification(self, facility: str, ok: bool, detail: str) -> None:
+        await self._exec("INSERT INTO verifications (at, facility, ok, detail) VALUES (?, ?, ?, ?)",
+                         (self.clock(), facility, int(ok), detail[:2000]))
+
+    async def last_verification(self) -> tuple[int, bool, str] | None:
+        """(unix ms, passed, what it said) of the latest `canopy bridge verify`, for a console."""
+        rows = await self._fetch("SELECT at, ok, detail FROM verifications ORDER BY at DESC LIMIT 1")
+        return (int(rows[0][0]), bool(rows[0][1]), str(rows[0][2])) if rows else None

@@ -15,7 +15,7 @@ import fcntl
 import os
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,7 +34,8 @@ from bridge.ledger._base import (
     event_tag_rows,
     quarantine_key,
 )
-from bridge.ledger._queries import Fence
+from bridge.ledger._chain import CHAIN_SCHEMA, EVENT, Entry, Tx, adopt_unchained, append, event_digest
+from bridge.ledger._queries import Fence, now_ms
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -151,6 +152,22 @@ _COUNTS = ("INSERT INTO quarantine_counts (facility, device, kept, bytes, droppe
            " bytes = excluded.bytes, dropped = excluded.dropped")
 
 
+class _Tx:
+    """A transaction on the one connection (``BEGIN IMMEDIATE`` holds the write lock)."""
+
+    for_update = ""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cursor = await self._db.execute(sql, params)
+        return [tuple(row) for row in await cursor.fetchall()]
+
+    async def exec_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await self._db.executemany(sql, rows)
+
+
 class SqliteLedger(Ledger):
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db
@@ -166,14 +183,19 @@ class SqliteLedger(Ledger):
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA synchronous = FULL")
         await db.execute("PRAGMA busy_timeout = 30000")
-        await db.executescript(_SCHEMA)
+        await db.executescript(_SCHEMA + CHAIN_SCHEMA)
         cursor = await db.execute("SELECT name FROM pragma_table_info('attempts')")
         have = {row[0] for row in await cursor.fetchall()}
         for column, sql_type in ATTEMPT_COLUMNS.items():  # a ledger from before the intents
             if column not in have:
                 await db.execute(f"ALTER TABLE attempts ADD COLUMN {column} {sql_type}")
         await _index_old_tags(db)
-        return cls(db, path)
+        ledger = cls(db, path)
+
+        async def adopt(tx: Tx) -> None:
+            await adopt_unchained(tx, now_ms())
+        await ledger._in_tx(adopt)
+        return ledger
 
     async def claim_submitting(self, bridge: str) -> None:
         """An exclusive lock on ``<ledger>.submitting`` held while the process lives:
@@ -228,6 +250,8 @@ class SqliteLedger(Ledger):
             )
             await db.executemany("INSERT OR IGNORE INTO event_tags (tag, event_id) VALUES (?, ?)",
                                  event_tag_rows(fresh))
+            await append(_Tx(db), [Entry(e.facility, EVENT, e.id, event_digest(
+                e.id, e.facility, e.device, e.seq, e.type, e.at, now, e.digest, e.tags)) for e in fresh])
             result.new = [e.id for e in fresh]
             stored_digest = {**known, **{e.id: e.digest for e in fresh}}
             conflicts: list[Rejected] = []
@@ -288,6 +312,16 @@ class SqliteLedger(Ledger):
             try:
                 for sql, rows in steps:
                     await self._db.executemany(sql, rows)
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+
+    async def _in_tx(self, work: Callable[[Tx], Awaitable[None]], fence: Fence | None = None) -> None:
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                await work(_Tx(self._db))
                 await self._db.execute("COMMIT")
             except BaseException:
                 await self._db.execute("ROLLBACK")

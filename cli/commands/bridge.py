@@ -17,7 +17,8 @@ from cli.commands._options import config_options, daemon_command
 from cli.runtime import run_until_signal, setup_logging
 
 ACTIONS: tuple[str, ...] = ("cli.commands.bridge_report", "cli.commands.bridge_fleet",
-                           "cli.commands.bridge_workers", "cli.commands.bridge_confirm")
+                           "cli.commands.bridge_workers", "cli.commands.bridge_confirm",
+                           "cli.commands.bridge_records")
 
 
 def common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
