@@ -147,12 +147,13 @@ class Session:
         if self.worker is None or self.workers is None:
             raise FlowError("sign in first" if self.workers else "no second sign-in on a headless kiosk")
         if action == "second.start":
-            purpose = args.get("purpose", "witness")
-            if purpose not in ("witness", "supervisor"):
-                raise FlowError(f"unknown second sign-in {purpose!r}")
             if not hasattr(flow, "set_witness"):
-                raise FlowError(f"no {purpose} needed here")
-            self.second = SecondPerson(str(purpose), flow)
+                raise FlowError("no second person needed here")
+            purpose = flow.second_role  # the screen says who signs, whatever the request says
+            asked = args.get("purpose", purpose)
+            if asked != purpose:
+                return refused(f"This record needs a {purpose}, not a {asked}.")
+            self.second = SecondPerson(purpose, flow)
             return Outcome(True, f"{str(purpose).capitalize()}: scan your badge or tap your name.",
                            quiet=True)
         second = self.second
@@ -182,14 +183,15 @@ class Session:
         if worker.id == self.worker.id:
             second.selected = None
             return refused(f"The {second.purpose} must be a second person, not {worker.name}.")
-        if second.purpose == "supervisor" and not worker.supervisor:
+        if flow.second_role == "supervisor" and not worker.supervisor:
             second.selected = None
             return refused(f"{worker.name} is not a supervisor.")
         self.second = None
         set_witness = getattr(second.flow, "set_witness", None)  # waste flows, the hold, Records
         if set_witness is None or second.flow is not flow:
             return refused("The screen changed: nothing to witness.")
-        outcome: Outcome = set_witness({"id": worker.id, "name": worker.name})
+        outcome: Outcome = set_witness({"id": worker.id, "name": worker.name,
+                                        "role": "supervisor" if worker.supervisor else "worker"})
         return outcome
 
     # --- the roster and idleness ----------------------------------------------------

@@ -29,11 +29,15 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
+// This boot's page secret, put in the page by the kiosk when it served it: the
+// kiosk answers API calls only with it (kiosk_ui/_server.py).
+const PAGE_TOKEN = (document.querySelector('meta[name="canopy-page"]') || {}).content || "";
+
 async function post(url, body) {
   try {
     const response = await fetch(url, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", "X-Canopy-Page": PAGE_TOKEN },
       body: JSON.stringify(body),
     });
     return await response.json();

@@ -130,3 +130,33 @@ def test_canopy_agent_add_worker_writes_the_named_workers_file(tmp_path: Path) -
         [sys.executable, "-m", "cli", "agent", "add-worker", "-c", str(conf), "--id", "w-bo",
          "--name", "Bo", "--pin-stdin"], input="12\n", capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "4 to 8 digits" in bad.stderr and "Traceback" not in bad.stderr
+
+
+async def test_a_sign_off_by_someone_who_is_not_a_supervisor_never_authorises_a_correction(
+        tmp_path: Path) -> None:
+    async with KioskRig(tmp_path) as kiosk:
+        await kiosk.sign_in(SAM)
+        await kiosk.scan(DEMO_TAG)
+        await kiosk.act("go", screen="records")
+        [row] = kiosk.state()["flow"]["rows"]
+        await kiosk.act("select", id=row["id"])
+        # The request leaves its purpose out: the screen still asks for a supervisor.
+        assert (await kiosk.act("second.start"))["ok"]
+        assert kiosk.state()["second"] == {"purpose": "supervisor"}
+        not_one = await kiosk.scan(ALEX.badge)
+        assert not not_one["ok"] and "not a supervisor" in not_one["message"]
+        await kiosk.act("second.pick", id=ALEX.id)
+        by_pin = await kiosk.act("second.pin", pin=ALEX.pin)
+        assert not by_pin["ok"] and "not a supervisor" in by_pin["message"]
+        await kiosk.act("second.cancel")
+        # Asking for a mere witness on a correction is refused outright.
+        witness = await kiosk.act("second.start", purpose="witness")
+        assert not witness["ok"] and "supervisor" in witness["message"]
+        assert kiosk.state()["second"] is None
+        # And the correction itself does not take a sign-off without the role.
+        flow = kiosk.kiosk.flow
+        assert not flow.set_witness({"id": ALEX.id, "name": ALEX.name}).ok
+        assert not flow.set_witness({"id": ALEX.id, "name": ALEX.name, "role": "worker"}).ok
+        refused = await kiosk.act("correct", reason="Scanned twice")
+        assert not refused["ok"] and "supervisor" in refused["message"]
+        assert kiosk.events("record.corrected") == []
