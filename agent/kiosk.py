@@ -160,6 +160,8 @@ class Kiosk:
         self.session.touch()
         if action == "signout":
             return self.session.sign_out("Signed out.")
+        if action == "alerts.dismiss":
+            return self.session.dismiss_alerts()
         if action == "go":
             screen = args.get("screen")
             if not isinstance(screen, str) or screen not in screens.BY_NAME:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.config import AgentConfig
+from agent.lockouts import Lockouts
 from agent.users import Worker, Workers, left_message
 from agent.workflows.base import Flow, FlowError, Outcome, refused
 from canopy.refdata import Roster
@@ -45,7 +46,10 @@ class Session:
         self.workers: Workers | None = None
         if config.workers.file is not None:
             self.workers = Workers(config.workers.file, config.workers.pin_attempts,
-                                   config.workers.lockout_s, roster=roster)
+                                   config.workers.lockout_s, roster=roster,
+                                   lockouts=Lockouts.load(config.signin_file),
+                                   badge_attempts=config.workers.badge_attempts,
+                                   badge_pause_s=config.workers.badge_pause_s)
         self.worker: Worker | None = None
         if self.workers is None:  # headless scan station: see KioskSettings.operator
             self.worker = Worker(id=config.kiosk.operator, name=config.kiosk.operator, pin="-")
@@ -90,32 +94,49 @@ class Session:
         self.message = why
         return Outcome(True, why)
 
-    async def _by_badge(self, text: str) -> Worker | None:
-        return await self.workers.by_badge(text) if self.workers is not None else None
-
     async def badge(self, text: str, flow: Flow) -> Outcome | None:
         """A scan while someone must sign in (the worker, or the second person): the
-        answer; None when the scan is the flow's."""
+        answer; None when the scan is the flow's. Unknown badges are counted (rate limit)."""
+        if self.workers is None:
+            return None
         if self.second is not None:
-            worker = await self._by_badge(text)
-            if worker is None:
-                return refused(f"The {self.second.purpose} signs in: scan a badge or tap a name.")
-            return self._second_signed(worker, flow)
+            check = await self.workers.sign_in_badge(text)
+            if check.worker is None:
+                return refused(check.message
+                               or f"The {self.second.purpose} signs in: scan a badge or tap a name.")
+            return self._second_signed(check.worker, flow)
         if self.worker is None:
-            worker = await self._by_badge(text)
-            if worker is None:
-                gone = await self.workers.removed_badge(text) if self.workers else None
-                return refused(left_message(gone) if gone
-                               else "Sign in first: scan your badge or tap your name.")
-            return self.sign_in(worker)
+            check = await self.workers.sign_in_badge(text)
+            if check.worker is None:
+                gone = await self.workers.removed_badge(text)
+                return refused(left_message(gone) if gone else check.message
+                               or "Sign in first: scan your badge or tap your name.")
+            return self.sign_in(check.worker)
         return None
 
     async def take_over(self, text: str) -> Outcome | None:
-        """On the home screen, another worker's badge signs them in instead."""
-        if self.headless:
+        """On the home screen, another worker's badge signs them in instead (a scan that
+        is neither a tag nor a badge counts as an unknown badge: the same rate limit)."""
+        if self.workers is None:
             return None
-        other = await self._by_badge(text)
-        return self.sign_in(other) if other is not None else None
+        check = await self.workers.sign_in_badge(text)
+        if check.worker is not None:
+            return self.sign_in(check.worker)
+        return refused(check.message) if check.message else None
+
+    # --- sign-in alerts -------------------------------------------------------------------
+
+    def alerts(self) -> list[str]:
+        """Repeated wrong PINs or unknown badges, for supervisors (never shown to others)."""
+        if self.workers is None or not self.is_supervisor():
+            return []
+        return list(self.workers.lockouts.alerts)
+
+    def dismiss_alerts(self) -> Outcome:
+        if self.workers is None or not self.is_supervisor():  # the role is checked here, not by the page
+            return refused("Only a supervisor can dismiss sign-in alerts.")
+        self.workers.lockouts.dismiss_alerts()
+        return Outcome(True, "Sign-in alerts dismissed.", quiet=True)
 
     async def act_signin(self, action: str, args: Mapping[str, Any]) -> Outcome:
         """A touch on the sign-in screen: tap a name, go back, type the PIN."""
@@ -253,4 +274,5 @@ class Session:
                 "error": workers.error if workers else None,
             } if signing else None,
             "second": {"purpose": second.purpose} if second else None,
+            "alerts": self.alerts(),
         }

@@ -116,7 +116,12 @@ function renderStatus() {
   if (state.worker === null) items.push(h("span", { class: "pill" }, "Nobody signed in"));
   bar.replaceChildren(...items);
   const faults = st.faults || [];
-  document.getElementById("faults").replaceChildren(...faults.map((f) => h("div", {}, `⚠ ${f}`)));
+  // Sign-in alerts (wrong PINs, unknown badges) reach supervisors only: the agent
+  // sends them only while a supervisor is signed in, and checks the role on dismiss.
+  const alerts = (state.alerts || []).map((a) => h("div", { "data-testid": "signin-alert" }, `⚠ Sign-in: ${a}`));
+  if (alerts.length) alerts.push(button("Dismiss sign-in alerts", { action: "alerts.dismiss" }, { testid: "alerts-dismiss" }));
+  document.getElementById("faults").replaceChildren(
+    ...faults.map((f) => h("div", {}, `⚠ ${f}`)), ...alerts);
 }
 
 function renderFeedback() {

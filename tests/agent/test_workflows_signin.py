@@ -3,6 +3,7 @@ auto sign-out on idle, every event carries the worker, a second person signs in 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -70,6 +71,58 @@ async def test_rule_unique_logins_personal_pin_with_lockout_after_wrong_tries(tm
         assert kiosk.kiosk.worker is None
         await kiosk.act("signin.pick", id=ALEX.id)
         assert (await kiosk.act("signin.pin", pin=ALEX.pin))["message"] == f"Signed in: {ALEX.name}"
+    # A restart (pulling the plug) does not give a guesser more tries.
+    async with KioskRig(tmp_path, config={"workers": {"pin_attempts": 3, "lockout_s": 600}}) as again:
+        await again.act("signin.pick", id=SAM.id)
+        after = await again.act("signin.pin", pin=SAM.pin)
+        assert not after["ok"] and "locked" in after["message"]
+        # The lockout is on PIN entry only: the worker's own badge still signs them in.
+        assert (await again.scan(SAM.badge))["message"] == f"Signed in: {SAM.name}"
+
+
+async def test_wrong_pins_alert_supervisors_and_never_lock_a_supervisor_out_of_their_badge(
+        tmp_path: Path) -> None:
+    async with KioskRig(tmp_path, config={"workers": {"pin_attempts": 2, "lockout_s": 600}}) as kiosk:
+        await kiosk.act("signin.pick", id=DANA.id)
+        for pin in ("0000", "1111"):
+            await kiosk.act("signin.pin", pin=pin)
+        assert kiosk.state()["alerts"] == []  # nobody signed in: nothing shown
+        assert (await kiosk.scan(DANA.badge))["message"] == f"Signed in: {DANA.name}"
+        [alert] = kiosk.state()["alerts"]
+        assert f"2 wrong PINs for {DANA.name}" in alert
+        await kiosk.act("signout")
+        await kiosk.sign_in(SAM)
+        assert kiosk.state()["alerts"] == []  # for supervisors only
+        assert not (await kiosk.act("alerts.dismiss"))["ok"]
+        await kiosk.act("signout")
+        await kiosk.scan(DANA.badge)
+        assert (await kiosk.act("alerts.dismiss"))["ok"]
+        assert kiosk.state()["alerts"] == []
+
+
+async def test_badge_tries_are_rate_limited_and_raise_an_alert(tmp_path: Path) -> None:
+    config = {"workers": {"badge_attempts": 3, "badge_pause_s": 600}}
+    async with KioskRig(tmp_path, config=config) as kiosk:
+        for n in range(2):
+            miss = await kiosk.scan(f"BADGE-GUESS-{n}")
+            assert not miss["ok"] and "Sign in first" in miss["message"]
+        paused = await kiosk.scan("BADGE-GUESS-2")
+        assert not paused["ok"] and "paused" in paused["message"]
+        # Even the right badge waits now: a guesser cannot try a thousand badges a minute.
+        right = await kiosk.scan(DANA.badge)
+        assert not right["ok"] and "paused" in right["message"]
+        assert kiosk.kiosk.worker is None
+    async with KioskRig(tmp_path, config=config) as again:  # kept across a restart
+        assert "paused" in (await again.scan(DANA.badge))["message"]
+    short = {"workers": {"badge_attempts": 3, "badge_pause_s": 1}}
+    async with KioskRig(tmp_path / "short", config=short) as later:
+        for n in range(3):
+            await later.scan(f"BADGE-GUESS-{n}")
+        assert "paused" in (await later.scan(DANA.badge))["message"]
+        await asyncio.sleep(1.1)  # the pause is over
+        assert (await later.scan(DANA.badge))["message"] == f"Signed in: {DANA.name}"
+        [alert] = later.state()["alerts"]
+        assert "3 unknown badges in a row" in alert
 
 
 async def test_rule_unique_logins_auto_sign_out_after_idle(tmp_path: Path) -> None:
