@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,9 +31,11 @@ from canopy.workerfile import (
     add_worker_arguments,
     add_worker_from_args,
     badge_digest,
+    badge_matches,
     check_pin_format,
     describe,
     from_roster,
+    hash_badge,
     hash_pin,
     read_file,
     verify_pin,
@@ -43,7 +44,7 @@ from canopy.workerfile import (
 
 __all__ = [
     "WORKER_ID_PATTERN", "PinCheck", "Worker", "WorkerFile", "WorkerFileError", "Workers",
-    "add_worker", "badge_digest", "check_pin_format", "check_roster", "hash_pin", "read_file",
+    "add_worker", "badge_digest", "check_pin_format", "check_roster", "hash_badge", "hash_pin", "read_file",
     "register_cli", "verify_pin", "write_file",
 ]
 
@@ -151,8 +152,14 @@ class Workers:
         workers = self.all()
         if not code.strip() or not any(w.badge for w in workers):
             return None
-        digest = await asyncio.to_thread(badge_digest, code, self._content.badge_salt)
-        return next((w for w in workers if w.badge and hmac.compare_digest(w.badge, digest)), None)
+        return await asyncio.to_thread(self._find_badge, workers, code, self._content.badge_salt)
+
+    @staticmethod
+    def _find_badge(workers: list[Worker], code: str, salt: str) -> Worker | None:
+        # One hash with the list's salt, then the salted hash of the few workers its
+        # index byte points at (hundreds of workers: a handful of checks).
+        digest = badge_digest(code, salt)
+        return next((w for w in workers if badge_matches(w.badge, w.badge_index, code, digest)), None)
 
     def badge_paused(self, *, now: float | None = None) -> str | None:
         """Why badge scans are refused just now (too many unknown badges), or None."""
@@ -187,8 +194,8 @@ class Workers:
     async def removed_badge(self, code: str) -> Worker | None:
         """The worker a newer list dropped whose badge this is, if any (for the refusal)."""
         for worker, salt in list(self._removed.values()):
-            if worker.badge and code.strip() and hmac.compare_digest(
-                    worker.badge, await asyncio.to_thread(badge_digest, code, salt)):
+            if worker.badge and code.strip() and await asyncio.to_thread(
+                    self._find_badge, [worker], code, salt) is not None:
                 return worker
         return None
 

@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 
 from agent.demo import DEMO_TAG, WORKERS
+from agent.lockouts import Lockouts
 from agent.testing import KioskRig, until
-from agent.users import Workers, add_worker, read_file, verify_pin
+from agent.users import Workers, add_worker, badge_digest, read_file, verify_pin
+from agent.workflows.records import RecordsFlow
+from canopy.workerfile import WorkerFile, write_file
 
 pytestmark = pytest.mark.timeout(60)
 DANA, SAM, ALEX = WORKERS
@@ -26,7 +29,8 @@ async def test_rule_unique_logins_pins_and_badges_are_stored_hashed_with_scrypt(
     assert "482913" not in text and "BADGE-7788" not in text
     assert path.stat().st_mode & 0o077 == 0  # owner-only
     worker = read_file(path).workers[0]
-    assert worker.pin.startswith("scrypt$16384$8$1$")
+    assert worker.pin.startswith("scrypt$32768$8$1$")
+    assert worker.badge is not None and worker.badge.startswith("scrypt$32768$8$1$")
     assert verify_pin("482913", worker.pin)
     assert not verify_pin("482914", worker.pin)
     workers = Workers(path)
@@ -174,15 +178,15 @@ def test_canopy_agent_add_worker_writes_the_named_workers_file(tmp_path: Path) -
     done = subprocess.run(
         [sys.executable, "-m", "cli", "agent", "add-worker", "-c", str(conf), "--id", "w-ana",
          "--name", "Ana Ruiz", "--badge", "B-42", "--supervisor", "--pin-stdin"],
-        input="5555\n", capture_output=True, text=True, timeout=60)
+        input="555555\n", capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "Ana Ruiz (w-ana, badge, supervisor) can sign in" in done.stdout
     body = json.loads((tmp_path / "workers.json").read_text())
     assert body["workers"][0]["roles"] == ["worker", "supervisor"]
     bad = subprocess.run(
         [sys.executable, "-m", "cli", "agent", "add-worker", "-c", str(conf), "--id", "w-bo",
-         "--name", "Bo", "--pin-stdin"], input="12\n", capture_output=True, text=True, timeout=60)
-    assert bad.returncode != 0 and "4 to 8 digits" in bad.stderr and "Traceback" not in bad.stderr
+         "--name", "Bo", "--pin-stdin"], input="1234\n", capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "6 to 8 digits" in bad.stderr and "Traceback" not in bad.stderr
 
 
 async def test_a_sign_off_by_someone_who_is_not_a_supervisor_never_authorises_a_correction(
@@ -208,8 +212,48 @@ async def test_a_sign_off_by_someone_who_is_not_a_supervisor_never_authorises_a_
         assert kiosk.state()["second"] is None
         # And the correction itself does not take a sign-off without the role.
         flow = kiosk.kiosk.flow
+        assert isinstance(flow, RecordsFlow)
         assert not flow.set_witness({"id": ALEX.id, "name": ALEX.name}).ok
         assert not flow.set_witness({"id": ALEX.id, "name": ALEX.name, "role": "worker"}).ok
         refused = await kiosk.act("correct", reason="Scanned twice")
         assert not refused["ok"] and "supervisor" in refused["message"]
         assert kiosk.events("record.corrected") == []
+
+
+async def test_every_pin_and_badge_hash_has_its_own_salt(tmp_path: Path) -> None:
+    path = tmp_path / "workers.json"
+    add_worker(path, worker_id="w-a", name="A", pin="482913", badge="BADGE-1")
+    add_worker(path, worker_id="w-b", name="B", pin="482913", badge="BADGE-2")
+    a, b = read_file(path).workers
+    salts = {h.split("$")[4] for h in (a.pin, b.pin, a.badge or "", b.badge or "")}
+    assert len(salts) == 4  # the same PIN twice: two unrelated hashes
+    workers = Workers(path)
+    assert (await workers.by_badge("BADGE-2")) == b
+    assert await workers.by_badge("BADGE-3") is None
+    with pytest.raises(ValueError, match="another worker"):
+        add_worker(path, worker_id="w-c", name="C", pin="111111", badge="BADGE-1")
+    with pytest.raises(ValueError, match="6 to 8 digits"):
+        add_worker(path, worker_id="w-d", name="D", pin="1234")
+
+
+async def test_worker_files_written_before_per_worker_salts_still_sign_in(tmp_path: Path) -> None:
+    import hashlib
+    import secrets
+    salt = "ab" * 16
+    psalt = secrets.token_bytes(16)
+    old_pin = "scrypt$16384$8$1$" + psalt.hex() + "$" + hashlib.scrypt(
+        b"4321", salt=psalt, n=2**14, r=8, p=1, maxmem=64 * 1024 * 1024).hex()
+    path = tmp_path / "workers.json"
+    path.write_text(json.dumps({"v": 1, "badge_salt": salt, "workers": [
+        {"id": "w-old", "name": "Old Timer", "pin": old_pin, "badge": badge_digest("BADGE-OLD", salt)}]}))
+    workers = Workers(path, lockouts=Lockouts())
+    assert (await workers.check_pin("w-old", "4321")).worker is not None  # a 4-digit PIN still verifies
+    found = await workers.by_badge("BADGE-OLD")
+    assert found is not None and found.id == "w-old"
+    # A new worker added to the old file gets the new hashes beside the old ones.
+    add_worker(path, worker_id="w-new", name="New", pin="654321", badge="BADGE-NEW")
+    content = read_file(path)
+    assert {w.id for w in content.workers} == {"w-old", "w-new"}
+    write_file(path, WorkerFile.model_validate(content.model_dump()))
+    assert (await Workers(path).by_badge("BADGE-NEW")) is not None
+    assert (await Workers(path).by_badge("BADGE-OLD")) is not None
