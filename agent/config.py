@@ -40,6 +40,9 @@ class KioskSettings(_Section):
     # in, and scans are attributed to this account. A kiosk with a workers file
     # never uses it: every event carries the worker who is signed in.
     operator: WorkerId = "demo-worker"
+    # Set by `canopy provision device --simulated-devices` (a test kiosk) and the demo:
+    # otherwise a simulated scanner, scale or printer is a failure in `canopy doctor`.
+    simulated_devices: bool = False
 
 
 class WorkersSettings(_Section):

@@ -65,6 +65,7 @@ facility = "{FACILITY}"
 device = "kiosk-01"
 room = "Flower Room 1"
 state_dir = "var/agent"
+simulated_devices = true  # on purpose: `canopy doctor` fails simulated devices otherwise
 
 [mqtt]
 host = "127.0.0.1"
