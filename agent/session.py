@@ -36,6 +36,7 @@ class SecondPerson:
     purpose: str  # "witness" or "supervisor" (who must hold that role)
     flow: Flow
     selected: Worker | None = None
+    badged: bool = False  # ``selected`` scanned their badge (a supervisor then types the PIN)
 
 
 class Session:
@@ -53,7 +54,8 @@ class Session:
         self.worker: Worker | None = None
         if self.workers is None:  # headless scan station: see KioskSettings.operator
             self.worker = Worker(id=config.kiosk.operator, name=config.kiosk.operator, pin="-")
-        self.picked: Worker | None = None  # tapped name, waiting for the PIN
+        self.picked: Worker | None = None  # tapped name (or a supervisor's badge), waiting for the PIN
+        self._badged: str | None = None  # the picked worker scanned their badge (supervisors: badge + PIN)
         self.second: SecondPerson | None = None
         self.message = ""  # the sign-in screen's line (why someone was signed out, a wrong PIN)
         self._workers_version = 0  # the worker list the signed-in worker was checked against
@@ -78,7 +80,7 @@ class Session:
     # --- signing in and out -------------------------------------------------------
 
     def sign_in(self, worker: Worker) -> Outcome:
-        self.worker, self.picked, self.message = worker, None, ""
+        self.worker, self.picked, self.message, self._badged = worker, None, "", None
         self._home()
         self.touch()
         log.info("signed in: %s", worker.id)
@@ -89,7 +91,7 @@ class Session:
             return refused("This kiosk has no sign-in (headless scan station).")
         if self.worker is not None:
             log.info("signed out: %s (%s)", self.worker.id, why)
-        self.worker, self.picked, self.second = None, None, None
+        self.worker, self.picked, self.second, self._badged = None, None, None, None
         self._home()
         self.message = why
         return Outcome(True, why)
@@ -104,6 +106,9 @@ class Session:
             if check.worker is None:
                 return refused(check.message
                                or f"The {self.second.purpose} signs in: scan a badge or tap a name.")
+            if self.second.purpose == "supervisor" and check.worker.supervisor:
+                self.second.selected, self.second.badged = check.worker, True
+                return Outcome(True, f"{check.worker.name}: now your PIN.", quiet=True)
             return self._second_signed(check.worker, flow)
         if self.worker is None:
             check = await self.workers.sign_in_badge(text)
@@ -111,8 +116,15 @@ class Session:
                 gone = await self.workers.removed_badge(text)
                 return refused(left_message(gone) if gone else check.message
                                or "Sign in first: scan your badge or tap your name.")
-            return self.sign_in(check.worker)
+            return self._badge_then_pin(check.worker)
         return None
+
+    def _badge_then_pin(self, worker: Worker) -> Outcome:
+        """A supervisor signs in with badge and PIN together; anyone else with the badge."""
+        if not worker.supervisor:
+            return self.sign_in(worker)
+        self.picked, self._badged, self.message = worker, worker.id, ""
+        return Outcome(True, f"{worker.name}: now your PIN.", quiet=True)
 
     async def take_over(self, text: str) -> Outcome | None:
         """On the home screen, another worker's badge signs them in instead (a scan that
@@ -121,7 +133,9 @@ class Session:
             return None
         check = await self.workers.sign_in_badge(text)
         if check.worker is not None:
-            return self.sign_in(check.worker)
+            if check.worker.supervisor:  # the kiosk is theirs once the PIN is typed too
+                self.sign_out("")
+            return self._badge_then_pin(check.worker)
         return refused(check.message) if check.message else None
 
     # --- sign-in alerts -------------------------------------------------------------------
@@ -146,15 +160,20 @@ class Session:
             worker = self.workers.get(str(args.get("id")))
             if worker is None:
                 return refused("Unknown worker.")
-            self.picked, self.message = worker, ""
+            if worker.supervisor:
+                return refused(f"{worker.name}: supervisors sign in with badge and PIN. Scan your badge.")
+            self.picked, self.message, self._badged = worker, "", None
             return Outcome(True, f"{worker.name}: enter your PIN.", quiet=True)
         if action == "signin.back":
-            self.picked, self.message = None, ""
+            self.picked, self.message, self._badged = None, "", None
             return Outcome(True, "Scan your badge or tap your name.", quiet=True)
         if action == "signin.pin":
             if self.picked is None:
                 return refused("Tap your name first.")
-            check = await self.workers.check_pin(self.picked.id, str(args.get("pin", "")))
+            badged = self._badged == self.picked.id
+            if self.picked.supervisor and not badged:
+                return refused("Supervisors sign in with badge and PIN: scan your badge first.")
+            check = await self.workers.check_pin(self.picked.id, str(args.get("pin", "")), badge=badged)
             if check.worker is None:
                 self.message = check.message
                 return refused(check.message)
@@ -187,12 +206,18 @@ class Session:
             worker = self.workers.get(str(args.get("id")))
             if worker is None:
                 return refused("Unknown worker.")
-            second.selected = worker
+            if second.purpose == "supervisor":
+                return refused("A supervisor signs off with badge and PIN: scan the supervisor's badge.")
+            second.selected, second.badged = worker, False
             return Outcome(True, f"{worker.name}: enter your PIN.", quiet=True)
         if action == "second.pin":
             if second.selected is None:
-                return refused("Tap the witness's name first.")
-            check = await self.workers.check_pin(second.selected.id, str(args.get("pin", "")))
+                return refused("Tap the witness's name first." if second.purpose == "witness"
+                               else "Scan the supervisor's badge first.")
+            if second.purpose == "supervisor" and not second.badged:
+                return refused("A supervisor signs off with badge and PIN: scan the supervisor's badge.")
+            check = await self.workers.check_pin(second.selected.id, str(args.get("pin", "")),
+                                                 badge=second.badged)
             if check.worker is None:
                 return refused(check.message)
             return self._second_signed(check.worker, flow)

@@ -203,7 +203,10 @@ class Workers:
         entry = self._removed.get(worker_id)
         return entry[0] if entry is not None else None
 
-    async def check_pin(self, worker_id: str, pin: str, *, now: float | None = None) -> PinCheck:
+    async def check_pin(self, worker_id: str, pin: str, *, now: float | None = None,
+                        badge: bool = False) -> PinCheck:
+        """``badge``: the worker scanned their badge first (a supervisor's badge + PIN); those
+        tries are counted apart, so wrong PINs typed at a tapped name never block the badge."""
         worker = self.get(worker_id)
         if worker is None:
             gone = self.removed(worker_id)
@@ -213,7 +216,7 @@ class Workers:
         now = time.time() if now is None else now
         # Only PIN entry by tapped name is locked: the worker's badge always works,
         # so a stranger typing wrong PINs cannot keep anyone (a supervisor) out.
-        key = f"pin:{worker_id}"
+        key = f"{'badge+pin' if badge else 'pin'}:{worker_id}"
         state = self.lockouts.get(key)
         if state.locked_until > now:
             minutes = max(1, round((state.locked_until - now) / 60))

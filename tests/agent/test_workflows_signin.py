@@ -84,22 +84,23 @@ async def test_rule_unique_logins_personal_pin_with_lockout_after_wrong_tries(tm
         assert (await again.scan(SAM.badge))["message"] == f"Signed in: {SAM.name}"
 
 
-async def test_wrong_pins_alert_supervisors_and_never_lock_a_supervisor_out_of_their_badge(
+async def test_wrong_pins_alert_supervisors_and_never_lock_a_worker_out_of_their_badge(
         tmp_path: Path) -> None:
     async with KioskRig(tmp_path, config={"workers": {"pin_attempts": 2, "lockout_s": 600}}) as kiosk:
-        await kiosk.act("signin.pick", id=DANA.id)
-        for pin in ("0000", "1111"):
+        await kiosk.act("signin.pick", id=SAM.id)
+        for pin in ("000000", "111111"):
             await kiosk.act("signin.pin", pin=pin)
         assert kiosk.state()["alerts"] == []  # nobody signed in: nothing shown
-        assert (await kiosk.scan(DANA.badge))["message"] == f"Signed in: {DANA.name}"
-        [alert] = kiosk.state()["alerts"]
-        assert f"2 wrong PINs for {DANA.name}" in alert
-        await kiosk.act("signout")
-        await kiosk.sign_in(SAM)
+        # His PIN is locked at his name, not behind his badge.
+        assert (await kiosk.scan(SAM.badge))["message"] == f"Signed in: {SAM.name}"
         assert kiosk.state()["alerts"] == []  # for supervisors only
         assert not (await kiosk.act("alerts.dismiss"))["ok"]
         await kiosk.act("signout")
-        await kiosk.scan(DANA.badge)
+        # Nobody can type wrong PINs at a supervisor's name: they sign in with badge and PIN.
+        assert not (await kiosk.act("signin.pick", id=DANA.id))["ok"]
+        await kiosk.sign_in(DANA)
+        [alert] = kiosk.state()["alerts"]
+        assert f"2 wrong PINs for {SAM.name}" in alert
         assert (await kiosk.act("alerts.dismiss"))["ok"]
         assert kiosk.state()["alerts"] == []
 
@@ -124,7 +125,7 @@ async def test_badge_tries_are_rate_limited_and_raise_an_alert(tmp_path: Path) -
             await later.scan(f"BADGE-GUESS-{n}")
         assert "paused" in (await later.scan(DANA.badge))["message"]
         await asyncio.sleep(1.1)  # the pause is over
-        assert (await later.scan(DANA.badge))["message"] == f"Signed in: {DANA.name}"
+        await later.sign_in(DANA)
         [alert] = later.state()["alerts"]
         assert "3 unknown badges in a row" in alert
 
@@ -202,9 +203,9 @@ async def test_a_sign_off_by_someone_who_is_not_a_supervisor_never_authorises_a_
         assert kiosk.state()["second"] == {"purpose": "supervisor"}
         not_one = await kiosk.scan(ALEX.badge)
         assert not not_one["ok"] and "not a supervisor" in not_one["message"]
-        await kiosk.act("second.pick", id=ALEX.id)
+        assert not (await kiosk.act("second.pick", id=ALEX.id))["ok"]  # a supervisor scans a badge
         by_pin = await kiosk.act("second.pin", pin=ALEX.pin)
-        assert not by_pin["ok"] and "not a supervisor" in by_pin["message"]
+        assert not by_pin["ok"] and "badge" in by_pin["message"]
         await kiosk.act("second.cancel")
         # Asking for a mere witness on a correction is refused outright.
         witness = await kiosk.act("second.start", purpose="witness")
@@ -257,3 +258,27 @@ async def test_worker_files_written_before_per_worker_salts_still_sign_in(tmp_pa
     write_file(path, WorkerFile.model_validate(content.model_dump()))
     assert (await Workers(path).by_badge("BADGE-NEW")) is not None
     assert (await Workers(path).by_badge("BADGE-OLD")) is not None
+
+
+async def test_supervisors_sign_in_and_sign_off_with_badge_and_pin_together(tmp_path: Path) -> None:
+    async with KioskRig(tmp_path) as kiosk:
+        # Name and PIN alone are not enough for a supervisor (a shoulder-surfed PIN is not).
+        tapped = await kiosk.act("signin.pick", id=DANA.id)
+        assert not tapped["ok"] and "badge and PIN" in tapped["message"]
+        assert (await kiosk.scan(DANA.badge))["message"] == f"{DANA.name}: now your PIN."
+        assert kiosk.kiosk.worker is None and kiosk.state()["signin"]["picked"]["id"] == DANA.id
+        assert not (await kiosk.act("signin.pin", pin="000000"))["ok"]
+        assert (await kiosk.act("signin.pin", pin=DANA.pin))["message"] == f"Signed in: {DANA.name}"
+        await kiosk.act("signout")
+        # Sam's correction: the supervisor's badge alone does not sign it off.
+        await kiosk.sign_in(SAM)
+        await kiosk.scan(DEMO_TAG)
+        await kiosk.act("go", screen="records")
+        [row] = kiosk.state()["flow"]["rows"]
+        await kiosk.act("select", id=row["id"])
+        await kiosk.act("second.start")
+        assert not (await kiosk.act("second.pick", id=DANA.id))["ok"]
+        assert (await kiosk.scan(DANA.badge))["ok"]
+        assert kiosk.state()["flow"]["supervisor"] is None
+        assert (await kiosk.act("second.pin", pin=DANA.pin))["ok"]
+        assert kiosk.state()["flow"]["supervisor"] == DANA.name

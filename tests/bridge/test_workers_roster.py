@@ -136,7 +136,7 @@ async def test_a_hire_added_at_the_bridge_signs_in_and_a_leaver_is_signed_out_ev
             pin = await kiosk.act("signin.pick", id="w-jo")
             assert not pin["ok"]
             assert kiosk.kiosk.worker is None
-            assert (await kiosk.scan(DANA.badge))["message"] == f"Signed in: {DANA.name}"
+            assert (await kiosk.sign_in(DANA))["message"] == f"Signed in: {DANA.name}"
 
 
 async def test_a_leaver_in_the_middle_of_a_task_is_signed_out_before_the_next_scan(
