@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,8 @@ class Lockouts:
     path: Path | None = None
     tries: dict[str, Tries] = field(default_factory=dict)
     alerts: list[str] = field(default_factory=list)
+    # Told the alerts whenever they change (the kiosk puts the newest in its status).
+    on_alert: Callable[[list[str]], None] | None = None
 
     @classmethod
     def load(cls, path: Path | None) -> Lockouts:
@@ -64,10 +67,14 @@ class Lockouts:
         log.warning("sign-in alert: %s", message)
         self.alerts = [*self.alerts, message][-MAX_ALERTS:]
         self.save()
+        if self.on_alert is not None:
+            self.on_alert(self.alerts)
 
     def dismiss_alerts(self) -> None:
         self.alerts = []
         self.save()
+        if self.on_alert is not None:
+            self.on_alert(self.alerts)
 
     def save(self) -> None:
         if self.path is None:

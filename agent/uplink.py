@@ -66,8 +66,10 @@ def status_payload(facility: str, device: str, state: kiosk_status.Reported,
                    status: UplinkStatus | None) -> bytes:
     if status is None:
         return kiosk_status.encode(facility, device, state)
+    # A sign-in alert (agent/kiosk.py) shows as the fault when nothing worse is wrong.
+    fault = status.fault or status.extra.get("signin_alert")
     return kiosk_status.encode(facility, device, state, backlog=status.backlog,
-                               oldest_unsent_age_s=status.oldest_unsent_age_s, fault=status.fault)
+                               oldest_unsent_age_s=status.oldest_unsent_age_s, fault=fault)
 
 
 def clock_file(outbox_path: Path) -> Path:

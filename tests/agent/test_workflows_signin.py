@@ -14,6 +14,7 @@ import pytest
 from agent.demo import DEMO_TAG, WORKERS
 from agent.lockouts import Lockouts
 from agent.testing import KioskRig, until
+from agent.uplink import status_payload
 from agent.users import Workers, add_worker, badge_digest, read_file, verify_pin
 from agent.workflows.records import RecordsFlow
 from canopy.workerfile import WorkerFile, write_file
@@ -91,6 +92,10 @@ async def test_wrong_pins_alert_supervisors_and_never_lock_a_worker_out_of_their
         for pin in ("000000", "111111"):
             await kiosk.act("signin.pin", pin=pin)
         assert kiosk.state()["alerts"] == []  # nobody signed in: nothing shown
+        # IT sees it too: the kiosk's retained status (canopy bridge fleet) carries the alert.
+        assert kiosk.agent is not None
+        status = json.loads(status_payload("F", "kiosk-01", "online", kiosk.agent.uplink.status))
+        assert f"2 wrong PINs for {SAM.name}" in status["fault"]
         # His PIN is locked at his name, not behind his badge.
         assert (await kiosk.scan(SAM.badge))["message"] == f"Signed in: {SAM.name}"
         assert kiosk.state()["alerts"] == []  # for supervisors only
@@ -103,6 +108,8 @@ async def test_wrong_pins_alert_supervisors_and_never_lock_a_worker_out_of_their
         assert f"2 wrong PINs for {SAM.name}" in alert
         assert (await kiosk.act("alerts.dismiss"))["ok"]
         assert kiosk.state()["alerts"] == []
+        status = json.loads(status_payload("F", "kiosk-01", "online", kiosk.agent.uplink.status))
+        assert status.get("fault") is None
 
 
 async def test_badge_tries_are_rate_limited_and_raise_an_alert(tmp_path: Path) -> None:
