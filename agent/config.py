@@ -40,6 +40,9 @@ class KioskSettings(_Section):
     # in, and scans are attributed to this account. A kiosk with a workers file
     # never uses it: every event carries the worker who is signed in.
     operator: WorkerId = "demo-worker"
+    # Set by `canopy provision device --simulated-devices` (a test kiosk) and the demo:
+    # otherwise a simulated scanner, scale or printer is a failure in `canopy doctor`.
+    simulated_devices: bool = False
 
 
 class WorkersSettings(_Section):
@@ -55,6 +58,8 @@ class WorkersSettings(_Section):
     idle_sign_out_s: Annotated[float, Field(gt=0)] = 120.0
     pin_attempts: Annotated[int, Field(ge=1, le=20)] = 5  # wrong PINs in a row before a lockout
     lockout_s: Annotated[float, Field(ge=0)] = 300.0
+    badge_attempts: Annotated[int, Field(ge=1, le=50)] = 5  # unknown badges in a row before a pause
+    badge_pause_s: Annotated[float, Field(ge=0)] = 30.0
 
 
 class UiSettings(_Section):
@@ -127,6 +132,11 @@ class AgentConfig(_Section):
     def floor_path(self) -> Path:
         """Cached reference data and what this kiosk recorded since (a cache, not the record)."""
         return self.kiosk.state_dir / "floor.db"
+
+    @property
+    def signin_file(self) -> Path:
+        """Wrong-PIN and unknown-badge counts, lockouts and sign-in alerts (agent/lockouts.py)."""
+        return self.kiosk.state_dir / "signin.json"
 
     @property
     def sim_socket(self) -> Path:

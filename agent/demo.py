@@ -19,7 +19,7 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from agent.users import add_worker, badge_digest, hash_pin
+from agent.users import add_worker, hash_badge, hash_pin
 from canopy import refdata, topics
 
 SCALE_ID = "SIM-SCALE-1"
@@ -41,9 +41,9 @@ class DemoWorker:
 
 
 WORKERS = (
-    DemoWorker("w-dana", "Dana Ortiz", "1234", "BADGE-0001", supervisor=True),
-    DemoWorker("w-sam", "Sam Lee", "2468", "BADGE-0002"),
-    DemoWorker("w-alex", "Alex Kim", "1357", "BADGE-0003"),
+    DemoWorker("w-dana", "Dana Ortiz", "123456", "BADGE-0001", supervisor=True),
+    DemoWorker("w-sam", "Sam Lee", "246813", "BADGE-0002"),
+    DemoWorker("w-alex", "Alex Kim", "135792", "BADGE-0003"),
 )
 
 
@@ -55,7 +55,8 @@ def flower_room_1() -> list[str]:
 def demo_roster() -> dict[str, Any]:
     """``WORKERS`` as the bridge publishes a roster: PINs and badges hashed (once per process)."""
     salt = "d3" * 16
-    workers = [{"id": w.id, "name": w.name, "pin": hash_pin(w.pin), "badge": badge_digest(w.badge, salt),
+    workers = [{"id": w.id, "name": w.name, "pin": hash_pin(w.pin),
+                **dict(zip(("badge", "badge_index"), hash_badge(w.badge, salt), strict=True)),
                 "roles": ["worker", "supervisor"] if w.supervisor else ["worker"]} for w in WORKERS]
     return {"badge_salt": salt, "workers": workers}
 

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 # Outbox changes closer together than this make one status update (a drain's acks).
 STATUS_GATHER_S = 0.1
+SIGNIN_ALERT = "signin_alert"  # UplinkStatus.extra key: see agent.uplink.status_payload
 
 
 class Kiosk:
@@ -49,6 +50,12 @@ class Kiosk:
         self.devices = devices
         self.watch = ScaleWatch(devices.scale, floor, repeats=config.scale.stable_repeats)
         self.session = Session(config, roster=lambda: floor.roster, home=self._home)
+        self._uplink_status = uplink_status
+        if self.session.workers is not None:
+            # Repeated wrong PINs or unknown badges reach IT too: the newest alert rides in
+            # the kiosk's retained status (its fault line in `canopy bridge fleet`).
+            self.session.workers.lockouts.on_alert = self._signin_alerts
+            self._signin_alerts(self.session.workers.lockouts.alerts)
         self.ctx = FlowContext(
             outbox=outbox, floor=floor, settings=config.floor, kiosk_room=config.kiosk.room,
             user=self.session.user_id, is_supervisor=self.session.is_supervisor,
@@ -131,6 +138,13 @@ class Kiosk:
             return taken  # another worker's badge: they take the kiosk over
         return await self.flow.scan(item, scan)
 
+    def _signin_alerts(self, alerts: list[str]) -> None:
+        extra = self._uplink_status().extra
+        if alerts:
+            extra[SIGNIN_ALERT] = f"sign-in alert: {alerts[-1]}"
+        else:
+            extra.pop(SIGNIN_ALERT, None)
+
     async def act(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """A touch on the screen: ``{"action": name, ...args}``; the answer the page shows."""
         action = body.get("action")
@@ -160,6 +174,8 @@ class Kiosk:
         self.session.touch()
         if action == "signout":
             return self.session.sign_out("Signed out.")
+        if action == "alerts.dismiss":
+            return self.session.dismiss_alerts()
         if action == "go":
             screen = args.get("screen")
             if not isinstance(screen, str) or screen not in screens.BY_NAME:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.config import AgentConfig
+from agent.lockouts import Lockouts
 from agent.users import Worker, Workers, left_message
 from agent.workflows.base import Flow, FlowError, Outcome, refused
 from canopy.refdata import Roster
@@ -35,6 +36,7 @@ class SecondPerson:
     purpose: str  # "witness" or "supervisor" (who must hold that role)
     flow: Flow
     selected: Worker | None = None
+    badged: bool = False  # ``selected`` scanned their badge (a supervisor then types the PIN)
 
 
 class Session:
@@ -45,11 +47,15 @@ class Session:
         self.workers: Workers | None = None
         if config.workers.file is not None:
             self.workers = Workers(config.workers.file, config.workers.pin_attempts,
-                                   config.workers.lockout_s, roster=roster)
+                                   config.workers.lockout_s, roster=roster,
+                                   lockouts=Lockouts.load(config.signin_file),
+                                   badge_attempts=config.workers.badge_attempts,
+                                   badge_pause_s=config.workers.badge_pause_s)
         self.worker: Worker | None = None
         if self.workers is None:  # headless scan station: see KioskSettings.operator
             self.worker = Worker(id=config.kiosk.operator, name=config.kiosk.operator, pin="-")
-        self.picked: Worker | None = None  # tapped name, waiting for the PIN
+        self.picked: Worker | None = None  # tapped name (or a supervisor's badge), waiting for the PIN
+        self._badged: str | None = None  # the picked worker scanned their badge (supervisors: badge + PIN)
         self.second: SecondPerson | None = None
         self.message = ""  # the sign-in screen's line (why someone was signed out, a wrong PIN)
         self._workers_version = 0  # the worker list the signed-in worker was checked against
@@ -74,7 +80,7 @@ class Session:
     # --- signing in and out -------------------------------------------------------
 
     def sign_in(self, worker: Worker) -> Outcome:
-        self.worker, self.picked, self.message = worker, None, ""
+        self.worker, self.picked, self.message, self._badged = worker, None, "", None
         self._home()
         self.touch()
         log.info("signed in: %s", worker.id)
@@ -85,37 +91,66 @@ class Session:
             return refused("This kiosk has no sign-in (headless scan station).")
         if self.worker is not None:
             log.info("signed out: %s (%s)", self.worker.id, why)
-        self.worker, self.picked, self.second = None, None, None
+        self.worker, self.picked, self.second, self._badged = None, None, None, None
         self._home()
         self.message = why
         return Outcome(True, why)
 
-    async def _by_badge(self, text: str) -> Worker | None:
-        return await self.workers.by_badge(text) if self.workers is not None else None
-
     async def badge(self, text: str, flow: Flow) -> Outcome | None:
         """A scan while someone must sign in (the worker, or the second person): the
-        answer; None when the scan is the flow's."""
+        answer; None when the scan is the flow's. Unknown badges are counted (rate limit)."""
+        if self.workers is None:
+            return None
         if self.second is not None:
-            worker = await self._by_badge(text)
-            if worker is None:
-                return refused(f"The {self.second.purpose} signs in: scan a badge or tap a name.")
-            return self._second_signed(worker, flow)
+            check = await self.workers.sign_in_badge(text)
+            if check.worker is None:
+                return refused(check.message
+                               or f"The {self.second.purpose} signs in: scan a badge or tap a name.")
+            if self.second.purpose == "supervisor" and check.worker.supervisor:
+                self.second.selected, self.second.badged = check.worker, True
+                return Outcome(True, f"{check.worker.name}: now your PIN.", quiet=True)
+            return self._second_signed(check.worker, flow)
         if self.worker is None:
-            worker = await self._by_badge(text)
-            if worker is None:
-                gone = await self.workers.removed_badge(text) if self.workers else None
-                return refused(left_message(gone) if gone
-                               else "Sign in first: scan your badge or tap your name.")
-            return self.sign_in(worker)
+            check = await self.workers.sign_in_badge(text)
+            if check.worker is None:
+                gone = await self.workers.removed_badge(text)
+                return refused(left_message(gone) if gone else check.message
+                               or "Sign in first: scan your badge or tap your name.")
+            return self._badge_then_pin(check.worker)
         return None
 
+    def _badge_then_pin(self, worker: Worker) -> Outcome:
+        """A supervisor signs in with badge and PIN together; anyone else with the badge."""
+        if not worker.supervisor:
+            return self.sign_in(worker)
+        self.picked, self._badged, self.message = worker, worker.id, ""
+        return Outcome(True, f"{worker.name}: now your PIN.", quiet=True)
+
     async def take_over(self, text: str) -> Outcome | None:
-        """On the home screen, another worker's badge signs them in instead."""
-        if self.headless:
+        """On the home screen, another worker's badge signs them in instead (a scan that
+        is neither a tag nor a badge counts as an unknown badge: the same rate limit)."""
+        if self.workers is None:
             return None
-        other = await self._by_badge(text)
-        return self.sign_in(other) if other is not None else None
+        check = await self.workers.sign_in_badge(text)
+        if check.worker is not None:
+            if check.worker.supervisor:  # the kiosk is theirs once the PIN is typed too
+                self.sign_out("")
+            return self._badge_then_pin(check.worker)
+        return refused(check.message) if check.message else None
+
+    # --- sign-in alerts -------------------------------------------------------------------
+
+    def alerts(self) -> list[str]:
+        """Repeated wrong PINs or unknown badges, for supervisors (never shown to others)."""
+        if self.workers is None or not self.is_supervisor():
+            return []
+        return list(self.workers.lockouts.alerts)
+
+    def dismiss_alerts(self) -> Outcome:
+        if self.workers is None or not self.is_supervisor():  # the role is checked here, not by the page
+            return refused("Only a supervisor can dismiss sign-in alerts.")
+        self.workers.lockouts.dismiss_alerts()
+        return Outcome(True, "Sign-in alerts dismissed.", quiet=True)
 
     async def act_signin(self, action: str, args: Mapping[str, Any]) -> Outcome:
         """A touch on the sign-in screen: tap a name, go back, type the PIN."""
@@ -125,15 +160,20 @@ class Session:
             worker = self.workers.get(str(args.get("id")))
             if worker is None:
                 return refused("Unknown worker.")
-            self.picked, self.message = worker, ""
+            if worker.supervisor:
+                return refused(f"{worker.name}: supervisors sign in with badge and PIN. Scan your badge.")
+            self.picked, self.message, self._badged = worker, "", None
             return Outcome(True, f"{worker.name}: enter your PIN.", quiet=True)
         if action == "signin.back":
-            self.picked, self.message = None, ""
+            self.picked, self.message, self._badged = None, "", None
             return Outcome(True, "Scan your badge or tap your name.", quiet=True)
         if action == "signin.pin":
             if self.picked is None:
                 return refused("Tap your name first.")
-            check = await self.workers.check_pin(self.picked.id, str(args.get("pin", "")))
+            badged = self._badged == self.picked.id
+            if self.picked.supervisor and not badged:
+                return refused("Supervisors sign in with badge and PIN: scan your badge first.")
+            check = await self.workers.check_pin(self.picked.id, str(args.get("pin", "")), badge=badged)
             if check.worker is None:
                 self.message = check.message
                 return refused(check.message)
@@ -147,12 +187,13 @@ class Session:
         if self.worker is None or self.workers is None:
             raise FlowError("sign in first" if self.workers else "no second sign-in on a headless kiosk")
         if action == "second.start":
-            purpose = args.get("purpose", "witness")
-            if purpose not in ("witness", "supervisor"):
-                raise FlowError(f"unknown second sign-in {purpose!r}")
             if not hasattr(flow, "set_witness"):
-                raise FlowError(f"no {purpose} needed here")
-            self.second = SecondPerson(str(purpose), flow)
+                raise FlowError("no second person needed here")
+            purpose = flow.second_role  # the screen says who signs, whatever the request says
+            asked = args.get("purpose", purpose)
+            if asked != purpose:
+                return refused(f"This record needs a {purpose}, not a {asked}.")
+            self.second = SecondPerson(purpose, flow)
             return Outcome(True, f"{str(purpose).capitalize()}: scan your badge or tap your name.",
                            quiet=True)
         second = self.second
@@ -165,12 +206,18 @@ class Session:
             worker = self.workers.get(str(args.get("id")))
             if worker is None:
                 return refused("Unknown worker.")
-            second.selected = worker
+            if second.purpose == "supervisor":
+                return refused("A supervisor signs off with badge and PIN: scan the supervisor's badge.")
+            second.selected, second.badged = worker, False
             return Outcome(True, f"{worker.name}: enter your PIN.", quiet=True)
         if action == "second.pin":
             if second.selected is None:
-                return refused("Tap the witness's name first.")
-            check = await self.workers.check_pin(second.selected.id, str(args.get("pin", "")))
+                return refused("Tap the witness's name first." if second.purpose == "witness"
+                               else "Scan the supervisor's badge first.")
+            if second.purpose == "supervisor" and not second.badged:
+                return refused("A supervisor signs off with badge and PIN: scan the supervisor's badge.")
+            check = await self.workers.check_pin(second.selected.id, str(args.get("pin", "")),
+                                                 badge=second.badged)
             if check.worker is None:
                 return refused(check.message)
             return self._second_signed(check.worker, flow)
@@ -182,14 +229,15 @@ class Session:
         if worker.id == self.worker.id:
             second.selected = None
             return refused(f"The {second.purpose} must be a second person, not {worker.name}.")
-        if second.purpose == "supervisor" and not worker.supervisor:
+        if flow.second_role == "supervisor" and not worker.supervisor:
             second.selected = None
             return refused(f"{worker.name} is not a supervisor.")
         self.second = None
         set_witness = getattr(second.flow, "set_witness", None)  # waste flows, the hold, Records
         if set_witness is None or second.flow is not flow:
             return refused("The screen changed: nothing to witness.")
-        outcome: Outcome = set_witness({"id": worker.id, "name": worker.name})
+        outcome: Outcome = set_witness({"id": worker.id, "name": worker.name,
+                                        "role": "supervisor" if worker.supervisor else "worker"})
         return outcome
 
     # --- the roster and idleness ----------------------------------------------------
@@ -251,4 +299,5 @@ class Session:
                 "error": workers.error if workers else None,
             } if signing else None,
             "second": {"purpose": second.purpose} if second else None,
+            "alerts": self.alerts(),
         }

@@ -185,6 +185,9 @@ class KioskRig:
     async def sign_in(self, worker: DemoWorker = WORKERS[0]) -> dict[str, Any]:
         answer = await self.scan(worker.badge)
         assert answer["ok"], answer
+        if worker.supervisor:  # badge and PIN together
+            answer = await self.act("signin.pin", pin=worker.pin)
+            assert answer["ok"], answer
         return answer
 
     async def weigh(self, value: str, unit: str = "g") -> dict[str, Any] | None:

@@ -64,8 +64,10 @@ def status_payload(facility: str, device: str, state: kiosk_status.Reported,
                    status: UplinkStatus | None) -> bytes:
     if status is None:
         return kiosk_status.encode(facility, device, state)
+    # A sign-in alert (agent/kiosk.py) shows as the fault when nothing worse is wrong.
+    fault = status.fault or status.extra.get("signin_alert")
     return kiosk_status.encode(facility, device, state, backlog=status.backlog,
-                               oldest_unsent_age_s=status.oldest_unsent_age_s, fault=status.fault)
+                               oldest_unsent_age_s=status.oldest_unsent_age_s, fault=fault)
 
 
 def parse_acks(payload: bytes) -> list[Settlement]:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.lockouts import Lockouts, Tries
 from canopy.refdata import Roster
 from canopy.workerfile import (
     PIN_RE,
@@ -31,9 +31,11 @@ from canopy.workerfile import (
     add_worker_arguments,
     add_worker_from_args,
     badge_digest,
+    badge_matches,
     check_pin_format,
     describe,
     from_roster,
+    hash_badge,
     hash_pin,
     read_file,
     verify_pin,
@@ -42,7 +44,7 @@ from canopy.workerfile import (
 
 __all__ = [
     "WORKER_ID_PATTERN", "PinCheck", "Worker", "WorkerFile", "WorkerFileError", "Workers",
-    "add_worker", "badge_digest", "check_pin_format", "check_roster", "hash_pin", "read_file",
+    "add_worker", "badge_digest", "check_pin_format", "check_roster", "hash_badge", "hash_pin", "read_file",
     "register_cli", "verify_pin", "write_file",
 ]
 
@@ -53,14 +55,15 @@ def check_roster(rows: Any) -> None:
         from_roster(rows)
 
 
+_BADGES = "badges"  # the unknown-badge count is the kiosk's, not any one worker's
+
+
+def _clock(now: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(now))
+
+
 def left_message(worker: Worker) -> str:
     return f"{worker.name} is no longer on this facility's worker list. Ask a supervisor."
-
-
-@dataclass
-class _Attempts:
-    failures: int = 0
-    locked_until: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +86,14 @@ class Workers:
     pin_attempts: int = 5
     lockout_s: float = 300.0
     roster: Callable[[], Roster | None] = lambda: None
+    # Wrong PINs, unknown badges, lockouts and alerts: on disk, so a restart keeps them.
+    lockouts: Lockouts = field(default_factory=Lockouts)
+    # Unknown badges in a row before badge scans pause (a badge is guessed like a PIN).
+    badge_attempts: int = 5
+    badge_pause_s: float = 30.0
     _content: WorkerFile = field(default_factory=WorkerFile)
     _mtime: float | None = None
     _roster: Roster | None = None
-    _attempts: dict[str, _Attempts] = field(default_factory=dict)
     # Who a newer list dropped (since this kiosk started), with the badge salt of
     # their list, so a leaver's badge or PIN is refused by name, not as a stranger.
     _removed: dict[str, tuple[Worker, str]] = field(default_factory=dict)
@@ -145,14 +152,50 @@ class Workers:
         workers = self.all()
         if not code.strip() or not any(w.badge for w in workers):
             return None
-        digest = await asyncio.to_thread(badge_digest, code, self._content.badge_salt)
-        return next((w for w in workers if w.badge and hmac.compare_digest(w.badge, digest)), None)
+        return await asyncio.to_thread(self._find_badge, workers, code, self._content.badge_salt)
+
+    @staticmethod
+    def _find_badge(workers: list[Worker], code: str, salt: str) -> Worker | None:
+        # One hash with the list's salt, then the salted hash of the few workers its
+        # index byte points at (hundreds of workers: a handful of checks).
+        digest = badge_digest(code, salt)
+        return next((w for w in workers if badge_matches(w.badge, w.badge_index, code, digest)), None)
+
+    def badge_paused(self, *, now: float | None = None) -> str | None:
+        """Why badge scans are refused just now (too many unknown badges), or None."""
+        now = time.time() if now is None else now
+        until = self.lockouts.get(_BADGES).locked_until
+        if until <= now:
+            return None
+        return (f"Too many unknown badges: badge sign-in paused for {max(1, round(until - now))} s. "
+                "A supervisor has been told.")
+
+    async def sign_in_badge(self, code: str, *, now: float | None = None) -> PinCheck:
+        """A badge scanned to sign in: the worker, or why not. Unknown badges are counted;
+        after ``badge_attempts`` in a row badge scans pause and supervisors are alerted."""
+        paused = self.badge_paused(now=now)
+        if paused is not None:
+            return PinCheck(None, paused)
+        worker = await self.by_badge(code)
+        if worker is not None:
+            self.lockouts.put(_BADGES, None)
+            return PinCheck(worker, f"Signed in: {worker.name}")
+        now = time.time() if now is None else now
+        tries = self.lockouts.get(_BADGES)
+        tries = Tries(tries.failures + 1, 0.0)
+        if tries.failures >= self.badge_attempts:
+            self.lockouts.put(_BADGES, Tries(0, now + self.badge_pause_s))
+            self.lockouts.alert(f"{_clock(now)}: {self.badge_attempts} unknown badges in a row "
+                                f"at this kiosk; badge sign-in paused {self.badge_pause_s:g} s.")
+            return PinCheck(None, self.badge_paused(now=now) or "")
+        self.lockouts.put(_BADGES, tries)
+        return PinCheck(None, "")
 
     async def removed_badge(self, code: str) -> Worker | None:
         """The worker a newer list dropped whose badge this is, if any (for the refusal)."""
         for worker, salt in list(self._removed.values()):
-            if worker.badge and code.strip() and hmac.compare_digest(
-                    worker.badge, await asyncio.to_thread(badge_digest, code, salt)):
+            if worker.badge and code.strip() and await asyncio.to_thread(
+                    self._find_badge, [worker], code, salt) is not None:
                 return worker
         return None
 
@@ -160,30 +203,40 @@ class Workers:
         entry = self._removed.get(worker_id)
         return entry[0] if entry is not None else None
 
-    async def check_pin(self, worker_id: str, pin: str, *, now: float | None = None) -> PinCheck:
+    async def check_pin(self, worker_id: str, pin: str, *, now: float | None = None,
+                        badge: bool = False) -> PinCheck:
+        """``badge``: the worker scanned their badge first (a supervisor's badge + PIN); those
+        tries are counted apart, so wrong PINs typed at a tapped name never block the badge."""
         worker = self.get(worker_id)
         if worker is None:
             gone = self.removed(worker_id)
             if gone is not None:
                 return PinCheck(None, left_message(gone))
             return PinCheck(None, "Unknown worker. Tap your name again.")
-        now = time.monotonic() if now is None else now
-        state = self._attempts.setdefault(worker_id, _Attempts())
+        now = time.time() if now is None else now
+        # Only PIN entry by tapped name is locked: the worker's badge always works,
+        # so a stranger typing wrong PINs cannot keep anyone (a supervisor) out.
+        key = f"{'badge+pin' if badge else 'pin'}:{worker_id}"
+        state = self.lockouts.get(key)
         if state.locked_until > now:
             minutes = max(1, round((state.locked_until - now) / 60))
-            return PinCheck(None, f"Too many wrong PINs: {worker.name} is locked for {minutes} min. "
-                                  "Use your badge or ask a supervisor.")
+            return PinCheck(None, f"Too many wrong PINs: PIN sign-in for {worker.name} is locked for "
+                                  f"{minutes} min. Use your badge or ask a supervisor.")
         ok = PIN_RE.match(pin) is not None and await asyncio.to_thread(verify_pin, pin, worker.pin)
         if ok:
-            self._attempts.pop(worker_id, None)
+            self.lockouts.put(key, None)
             return PinCheck(worker, f"Signed in: {worker.name}")
-        state.failures += 1
-        if state.failures >= self.pin_attempts:
-            state.failures = 0
-            state.locked_until = now + self.lockout_s
-            return PinCheck(None, f"Wrong PIN. {worker.name} is locked for "
-                                  f"{max(1, round(self.lockout_s / 60))} min.")
-        left = self.pin_attempts - state.failures
+        failures = state.failures + 1
+        if failures >= self.pin_attempts:
+            self.lockouts.put(key, Tries(0, now + self.lockout_s))
+            minutes = max(1, round(self.lockout_s / 60))
+            self.lockouts.alert(f"{_clock(now)}: {self.pin_attempts} wrong PINs for {worker.name} "
+                                f"({worker.id}); PIN sign-in locked {minutes} min.")
+            return PinCheck(None, f"Wrong PIN. PIN sign-in for {worker.name} is locked for "
+                                  f"{minutes} min: use your badge. "
+                                  "A supervisor has been told.")
+        self.lockouts.put(key, Tries(failures, 0.0))
+        left = self.pin_attempts - failures
         return PinCheck(None, f"Wrong PIN. {left} tr{'y' if left == 1 else 'ies'} left.")
 
 

@@ -39,7 +39,7 @@ class Nothing:
 
 
 async def measure(url: str, folder: Path, count: int) -> dict[str, object]:
-    pin = hash_pin("1234")
+    pin = hash_pin("123456")
     workers = WorkerFile(workers=[Worker(id=f"w-{n}", name=f"Worker {n}", pin=pin) for n in range(50)])
     write_file(folder / "workers.json", workers)
     profile = FacilityProfile.model_validate({

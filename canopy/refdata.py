@@ -119,8 +119,9 @@ class AdjustReason(_Row):
 class Worker(_Row):
     """A person who may sign in at the facility's kiosks. Secrets only as hashes.
 
-    ``pin``: ``scrypt$N$r$p$salt$hash``; ``badge``: scrypt of the badge code
-    with the roster's ``badge_salt`` (see ``agent/users.py``).
+    ``pin`` and ``badge``: ``scrypt$N$r$p$salt$hash``, each with its own salt;
+    ``badge_index``: one byte of the badge hashed with the roster's ``badge_salt``
+    (older rosters: ``badge`` is that hash in full). See ``canopy/workerfile.py``.
     """
 
     id: str
@@ -128,6 +129,7 @@ class Worker(_Row):
     roles: tuple[Literal["worker", "supervisor"], ...] = ("worker",)
     pin: str
     badge: str | None = None
+    badge_index: str | None = None
 
 
 class Roster(_Row):

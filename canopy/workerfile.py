@@ -6,10 +6,15 @@ retained ``workers`` reference list, and a kiosk's own file (``canopy agent
 add-worker``), used by a kiosk that has never received that list and by setups
 without a bridge.
 
-The file holds no secret in the clear. PINs are hashed with scrypt and a salt per
-worker. Badges are hashed with scrypt and one salt per file, so a scanned badge is
-hashed once and then looked up; a badge's barcode is a bearer token like a PIN and
-must not sit in a file anyone can copy and print again.
+The file holds no secret in the clear. PINs and badges are each hashed with
+scrypt and their own salt (``scrypt$N$r$p$salt$hash``), so a copied file must be
+attacked one worker at a time; a badge's barcode is a bearer token like a PIN and
+must not sit in a file anyone can copy and print again. To find a scanned badge
+without hashing it once per worker, each badge also keeps ``badge_index``: one
+byte of the scan hashed with the file's ``badge_salt``, which narrows the list to
+the few workers whose salted hash is then checked (one byte says next to nothing
+about the badge). Files written before (badges hashed with the file's salt only,
+4-digit PINs) are still read and still verify.
 
 Every event carries the worker's ``id`` (never the name, which can change).
 """
@@ -38,11 +43,17 @@ from canopy.errors import UserError
 
 Role = Literal["worker", "supervisor"]
 
-# scrypt cost: ~50 ms on a Pi 4 core, 16 MiB. A 4-digit PIN has only 10,000
-# values, so the real guard against guessing is the lockout, not the hash;
-# the hash keeps a copied file from giving every PIN away at once.
-_N, _R, _P = 2**14, 8, 1
+# scrypt cost for new hashes: N=2^15, r=8 (32 MiB). Measured: 0.114 s of CPU per
+# hash on one AMD EPYC core (bench/signin_hash.py); a Raspberry Pi 4 (Cortex-A72,
+# 1.5 GHz) is taken as 4x slower for scrypt, so about 0.45 s there, over the
+# 0.25 s a guess must cost. Hashes carry their own N, r, p: older ones still verify.
+_N, _R, _P = 2**15, 8, 1
+# Badge index hashes (and badges written before per-worker salts) use the old cost.
+_INDEX_N = 2**14
+_MAXMEM = 128 * 1024 * 1024
+# A PIN that still verifies (4-digit ones from older files); new PINs need NEW_PIN_RE.
 PIN_RE = re.compile(r"^\d{4,8}$")
+NEW_PIN_RE = re.compile(r"^\d{6,8}$")
 WORKER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _HASH_RE = re.compile(r"^scrypt\$\d+\$\d+\$\d+\$(?:[0-9a-f]{2})+\$(?:[0-9a-f]{2})+$")
 _HEX_RE = re.compile(r"^(?:[0-9a-f]{2})+$")
@@ -62,7 +73,10 @@ class Worker(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=80)]
     roles: tuple[Role, ...] = ("worker",)
     pin: str = Field(description="scrypt$N$r$p$salt$hash, hex")
-    badge: str | None = Field(default=None, description="scrypt of the badge code with the file's salt, hex")
+    badge: str | None = Field(default=None, description="scrypt$N$r$p$salt$hash of the badge code "
+                                                        "(older files: hex scrypt with the file's salt)")
+    badge_index: str | None = Field(default=None, description="first byte of the badge hashed with the "
+                                                              "file's salt, hex: which hashes to check")
     # When they were added (files written before this field: on the list since ever).
     added: AwareDatetime | None = None
 
@@ -125,8 +139,11 @@ class WorkerFile(BaseModel):
             if not _HASH_RE.match(worker.pin):
                 raise ValueError(f"worker {worker.id!r}: pin is not a scrypt hash")
             if worker.badge is not None:
-                if not _HEX_RE.match(worker.badge):
+                if not (_HEX_RE.match(worker.badge) or _HASH_RE.match(worker.badge)):
                     raise ValueError(f"worker {worker.id!r}: badge is not a hash")
+                if _HASH_RE.match(worker.badge) and not (
+                        worker.badge_index and re.fullmatch(r"[0-9a-f]{2}", worker.badge_index)):
+                    raise ValueError(f"worker {worker.id!r}: badge_index must be one hex byte")
                 if worker.badge in badges:
                     raise ValueError(f"worker {worker.id!r}: badge belongs to another worker too")
                 badges.add(worker.badge)
@@ -134,8 +151,9 @@ class WorkerFile(BaseModel):
 
 
 def check_pin_format(pin: str) -> None:
-    if not PIN_RE.match(pin):
-        raise ValueError("a PIN is 4 to 8 digits")
+    """For a new PIN: 6 to 8 digits (older 4-digit PINs still verify)."""
+    if not NEW_PIN_RE.match(pin):
+        raise ValueError("a PIN is 6 to 8 digits")
 
 
 def check_worker_id(worker_id: str) -> None:
@@ -145,9 +163,27 @@ def check_worker_id(worker_id: str) -> None:
 
 def hash_pin(pin: str) -> str:
     check_pin_format(pin)
+    return _hash_secret(pin)
+
+
+def _hash_secret(secret: str) -> str:
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(pin.encode(), salt=salt, n=_N, r=_R, p=_P, maxmem=64 * 1024 * 1024)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=_N, r=_R, p=_P, maxmem=_MAXMEM)
     return f"scrypt${_N}${_R}${_P}${salt.hex()}${digest.hex()}"
+
+
+def hash_badge(code: str, file_salt: str) -> tuple[str, str]:
+    """The badge's own salted hash and its index byte (see the module's docstring)."""
+    return _hash_secret(code.strip()), badge_digest(code, file_salt)[:2]
+
+
+def badge_matches(badge: str | None, index: str | None, code: str, digest: str) -> bool:
+    """Whether ``code`` (``digest``: its ``badge_digest`` with the file's salt) is this badge."""
+    if not badge:
+        return False
+    if not badge.startswith("scrypt$"):  # written before per-worker salts
+        return hmac.compare_digest(badge, digest)
+    return index == digest[:2] and verify_pin(code.strip(), badge)
 
 
 def verify_pin(pin: str, stored: str) -> bool:
@@ -156,15 +192,16 @@ def verify_pin(pin: str, stored: str) -> bool:
         if scheme != "scrypt":
             return False
         got = hashlib.scrypt(pin.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p),
-                             maxmem=64 * 1024 * 1024)
+                             maxmem=_MAXMEM)
     except (ValueError, MemoryError):
         return False
     return hmac.compare_digest(got.hex(), digest)
 
 
 def badge_digest(code: str, salt: str) -> str:
-    return hashlib.scrypt(code.strip().encode(), salt=bytes.fromhex(salt), n=_N, r=_R, p=_P,
-                          maxmem=64 * 1024 * 1024).hex()
+    """The scan hashed with the file's salt: the index byte, and older files' badge hash."""
+    return hashlib.scrypt(code.strip().encode(), salt=bytes.fromhex(salt), n=_INDEX_N, r=_R, p=_P,
+                          maxmem=_MAXMEM).hex()
 
 
 def _first_problem(exc: ValidationError) -> str:
@@ -207,15 +244,18 @@ def add_worker(path: Path, *, worker_id: str, name: str, pin: str, badge: str | 
     """Add or replace a worker (same id: new name, PIN and badge)."""
     content = read_file(path) if path.exists() else WorkerFile()
     roles: tuple[Role, ...] = ("worker", "supervisor") if supervisor else ("worker",)
-    badge_hash = badge_digest(badge, content.badge_salt) if badge else None
     others = [w for w in content.workers if w.id != worker_id]
-    if badge_hash is not None and any(w.badge == badge_hash for w in others):
-        raise ValueError("that badge already belongs to another worker")
+    badge_hash = badge_index = None
+    if badge:
+        digest = badge_digest(badge, content.badge_salt)
+        if any(badge_matches(w.badge, w.badge_index, badge, digest) for w in others):
+            raise ValueError("that badge already belongs to another worker")
+        badge_hash, badge_index = hash_badge(badge, content.badge_salt)
     before = next((w for w in content.workers if w.id == worker_id), None)
     # A new PIN or badge for someone already on the list keeps the day they joined.
     added = before.added if before is not None else _now()
     worker = Worker(id=worker_id, name=name, roles=roles, pin=hash_pin(pin), badge=badge_hash,
-                    added=added)
+                    badge_index=badge_index, added=added)
     content.workers = [*others, worker]
     write_file(path, content)
     return worker
@@ -282,7 +322,7 @@ def add_worker_from_args(path: Path, args: argparse.Namespace) -> Worker:
     if args.pin_stdin:
         pin = sys.stdin.readline().strip()
     else:
-        pin = getpass.getpass(f"PIN for {args.name} (4 to 8 digits): ")
+        pin = getpass.getpass(f"PIN for {args.name} (6 to 8 digits): ")
         if getpass.getpass("The same PIN again: ") != pin:
             raise UserError("the two PINs differ; nothing changed")
     try:

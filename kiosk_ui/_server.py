@@ -13,13 +13,20 @@ Routes:
 
 The page is only for the browser on this machine: requests must name this host
 in ``Host`` (no DNS rebinding) and POSTs must be JSON from this origin (no
-cross-site form posts from anything else the browser might show).
+cross-site form posts from anything else the browser might show). Every ``/api/``
+call must carry this boot's page secret, handed to the page when it loads: as
+the ``X-Canopy-Page`` header (the page reads it from its ``<meta>``) or the
+``canopy_page`` cookie set with the page (what ``EventSource`` and ``<img>`` send);
+POSTs need the header, so a cookie alone (a cross-site form) is never enough.
+A request without it, or with another boot's, is refused with 401.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +38,9 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 HOST = "127.0.0.1"
 HEARTBEAT_S = 15.0
+TOKEN_HEADER = "X-Canopy-Page"
+TOKEN_COOKIE = "canopy_page"
+_TOKEN_META = '<meta name="canopy-page" content="{}">'
 
 
 class Subscription(Protocol):
@@ -63,6 +73,7 @@ class KioskServer:
         self._runner: web.AppRunner | None = None
         self._streams: set[Subscription] = set()
         self.url: str | None = None
+        self.token = secrets.token_urlsafe(32)  # per boot: a new agent, a new secret
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._guard], client_max_size=64 * 1024)
@@ -127,16 +138,31 @@ class KioskServer:
                 return web.Response(status=403, text="cross-origin request refused")
             if request.content_type != "application/json":
                 return web.Response(status=415, text="JSON only")
+        if request.path.startswith("/api/") and not self._has_token(request):
+            return web.Response(status=401, text="only the kiosk's own page may use this")
         response = await handler(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Content-Security-Policy",
                                     "default-src 'self'; img-src 'self' data:; style-src 'self'")
         return response
 
+    def _has_token(self, request: web.Request) -> bool:
+        header = request.headers.get(TOKEN_HEADER)
+        if request.method != "GET":
+            given = header
+        else:
+            given = header if header is not None else request.cookies.get(TOKEN_COOKIE)
+        return given is not None and hmac.compare_digest(given.encode(), self.token.encode())
+
     # --- handlers ---------------------------------------------------------------------
 
     async def _index(self, request: web.Request) -> web.StreamResponse:
-        return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+        html = (STATIC / "index.html").read_text(encoding="utf-8")
+        html = html.replace("<head>", "<head>\n" + _TOKEN_META.format(self.token), 1)
+        response = web.Response(text=html, content_type="text/html",
+                                headers={"Cache-Control": "no-store"})
+        response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="Strict", path="/")
+        return response
 
     async def _state(self, request: web.Request) -> web.Response:
         return web.Response(text=self.model.state_json(), content_type="application/json",

@@ -148,7 +148,14 @@ async def run_doctor(
                                 f" device {config.kiosk.device}{room}"))
     if path is not None:
         add(_secrets_check(path, config))
+    simulated_ok = bool(getattr(config.kiosk, "simulated_devices", False))
     for name, kind, device_config in _devices(config):
+        if getattr(device_config, "kind", None) == "sim" and not simulated_ok:
+            # A floor kiosk recording made-up weights and printing nowhere must not say PASS.
+            add(Check(name, "fail", f"simulated {kind} on a production kiosk: configure the real "
+                                    f"{kind} ({name}.kind), or re-enroll with --simulated-devices "
+                                    "if this is a test kiosk"))
+            continue
         add(await _guarded(name, _device_check(name, kind, device_config, device_timeout)))
     add(await _guarded("broker", _broker_check(config, broker_timeout)))
     add(_clock_check())

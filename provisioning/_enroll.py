@@ -129,6 +129,19 @@ def _apply_settings(raw: dict[str, Any], settings: Mapping[str, Any]) -> None:
         node[leaf] = value
 
 
+def simulated_devices(raw: Mapping[str, Any]) -> list[str]:
+    """The devices an agent config (as TOML tables) leaves simulated: their defaults are."""
+    fields = AgentConfig.model_fields
+    out = []
+    for name in ("scanner", "scale", "printer"):
+        table = raw.get(name)
+        default = getattr(fields[name].default, "kind", None) if name in fields else None
+        kind = table.get("kind", default) if isinstance(table, Mapping) else default
+        if kind == "sim":
+            out.append(name)
+    return out
+
+
 def enroll_kiosk(
     ca: FacilityCA,
     *,
@@ -140,15 +153,24 @@ def enroll_kiosk(
     settings: Mapping[str, Any] | None = None,
     workers: Path | None = None,
     replace: bool = False,
+    headless: bool = False,
+    simulated: bool = False,
 ) -> Bundle:
     """Enroll ``device`` and return its bundle; the registry is saved only on success.
 
     ``settings``: extra agent config as dotted keys (``{"scale.kind": "serial"}``).
     ``workers``: a workers file (``canopy agent add-worker``) to carry along; it
     holds PIN hashes, so it travels and installs as a secret.
+    A kiosk without ``workers`` runs without sign-in, and one with simulated
+    devices records made-up weights: each needs its flag (``headless``,
+    ``simulated``), so neither happens by leaving something out. ``simulated``
+    is written into the config, so ``canopy doctor`` knows it was meant.
     """
     if facility is not None and facility != ca.facility:
         raise UserError(f"this CA is facility {ca.facility}'s, not {facility}'s; use that facility's --ca")
+    if workers is None and not headless:
+        raise UserError("no workers list: without one the kiosk runs without sign-in. Pass --workers FILE "
+                        "(canopy agent add-worker), or --headless for a scan station without sign-in")
     _check_name(ca, device, "kiosk", replace)
     workers_file: BundleFile | None = None
     if workers is not None:
@@ -169,6 +191,14 @@ def enroll_kiosk(
     if workers_file is not None:
         raw["workers"] = {"file": str(layout.WORKERS_FILE)}
     _apply_settings(raw, settings or {})
+    fake = simulated_devices(raw)
+    if fake and not simulated:
+        raise UserError(f"simulated {', '.join(fake)} on a floor kiosk: set the real devices "
+                        "(e.g. --set scale.kind=serial --set scale.port=/dev/serial/by-id/... "
+                        "--set printer.kind=brother; --scanner evdev), or pass --simulated-devices "
+                        "for a test kiosk")
+    if simulated:
+        raw["kiosk"]["simulated_devices"] = True
     header = (
         f"Canopy kiosk {device} of facility {ca.facility}, written by `canopy provision device`.\n"
         "Holds this kiosk's broker login: keep it 0600, owned by the canopy user."

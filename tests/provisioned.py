@@ -81,7 +81,7 @@ class ProvisionedSite:
 
     def enroll_kiosk(self, device: str, *, replace: bool = False) -> Path:
         bundle = enroll_kiosk(self.ca, device=device, room="Flower 1", scanner="sim", replace=replace,
-                              broker=self._address())
+                              broker=self._address(), headless=True, simulated=True)
         target = self.bundle(device if not replace else f"{device}-again")
         write_bundle(bundle, target)
         self.roles[device] = "kiosk"

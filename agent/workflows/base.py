@@ -99,6 +99,10 @@ class Flow:
 
     screen: ClassVar[str] = "home"
     title: ClassVar[str] = ""
+    # Who signs in as the second person for this screen's record: the role is the
+    # screen's to say, never the request's (a sign-off request that leaves out or
+    # changes its purpose must not let a plain worker sign a correction off).
+    second_role: ClassVar[str] = "witness"
 
     def __init__(self, ctx: FlowContext) -> None:
         self.ctx = ctx

@@ -25,6 +25,7 @@ _STATE_WORDS = {"pending": "saved", "stored": "sent", "accepted": "accepted", "r
 class RecordsFlow(Flow):
     screen = "records"
     title = "Records"
+    second_role = "supervisor"
 
     def __init__(self, ctx: FlowContext) -> None:
         super().__init__(ctx)
@@ -40,6 +41,8 @@ class RecordsFlow(Flow):
         """A supervisor signed in to sign off the correction (the kiosk checked the role)."""
         if self.selected is None:
             return refused("Choose the record first.")
+        if worker.get("role") != "supervisor":  # the kiosk checks too; a correction never trusts it
+            return refused(f"{worker.get('name', 'That worker')} is not a supervisor.")
         self.supervisor = worker
         return Outcome(True, f"Supervisor: {worker['name']}.")
 

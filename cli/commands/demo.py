@@ -65,6 +65,7 @@ facility = "{FACILITY}"
 device = "kiosk-01"
 room = "Flower Room 1"
 state_dir = "var/agent"
+simulated_devices = true  # on purpose: `canopy doctor` fails simulated devices otherwise
 
 [mqtt]
 host = "127.0.0.1"
@@ -183,7 +184,8 @@ def run(args: argparse.Namespace) -> int:
             )
         _wait_for_socket(Path("var/agent/sim.sock"), procs["agent"], logs / "agent.log")
         _wait_for_workers(agent_conf, logs)
-        signed = _sim(agent_conf, "scan", WORKERS[0].badge)  # Dana scans her badge
+        # Sam scans his badge (Dana, a supervisor, would have to type her PIN as well).
+        signed = _sim(agent_conf, "scan", WORKERS[1].badge)
         people = "\n".join(f"    {w.name:<11} PIN {w.pin}   badge {w.badge}"
                            + ("   (supervisor)" if w.supervisor else "") for w in WORKERS)
         print(
@@ -195,7 +197,8 @@ def run(args: argparse.Namespace) -> int:
   state    Metrc simulator http://127.0.0.1:{state_port}/_sim/state   log: {logs}/metrc.log
   kiosk    {FACILITY}/kiosk-01, simulated devices   log: {logs}/agent.log
 
-  {signed}. Demo workers (sign in by PIN on the screen, or scan the badge):
+  {signed}. Demo workers (sign in by PIN on the screen, or scan the badge;
+  a supervisor scans the badge and then types the PIN):
 {people}
 
 Try, in another terminal:

@@ -46,6 +46,11 @@ def register(sub: Any) -> None:
                         " --set scale.port=/dev/serial/by-id/... (repeatable; values as in TOML)")
     device.add_argument("--workers", type=Path,
                         help="workers file (canopy agent add-worker) to install with the kiosk")
+    device.add_argument("--headless", action="store_true",
+                        help="no --workers on purpose: a scan station without sign-in (kiosk.operator)")
+    device.add_argument("--simulated-devices", action="store_true",
+                        help="allow simulated scanner, scale or printer (a test kiosk; canopy doctor "
+                             "fails them otherwise)")
     device.add_argument("--out", type=Path, required=True,
                         help="bundle: a new directory, or a file ending in .tar.gz")
     device.add_argument("--replace", action="store_true",
@@ -151,7 +156,8 @@ def run_device(args: argparse.Namespace) -> int:
     bundle = enroll_kiosk(ca, device=args.device, room=args.room, facility=args.facility,
                           broker=BrokerAddress(args.broker_host, args.broker_port),
                           scanner=args.scanner, settings=_settings(args.settings),
-                          workers=args.workers, replace=args.replace)
+                          workers=args.workers, replace=args.replace, headless=args.headless,
+                          simulated=args.simulated_devices)
     out = write_bundle(bundle, args.out)
     print(f"enrolled kiosk {args.device} of {ca.facility}: bundle {out}")
     print("  it holds the kiosk's certificate key: carry it safely, delete it after install")

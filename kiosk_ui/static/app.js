@@ -29,11 +29,15 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
+// This boot's page secret, put in the page by the kiosk when it served it: the
+// kiosk answers API calls only with it (kiosk_ui/_server.py).
+const PAGE_TOKEN = (document.querySelector('meta[name="canopy-page"]') || {}).content || "";
+
 async function post(url, body) {
   try {
     const response = await fetch(url, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", "X-Canopy-Page": PAGE_TOKEN },
       body: JSON.stringify(body),
     });
     return await response.json();
@@ -112,7 +116,12 @@ function renderStatus() {
   if (state.worker === null) items.push(h("span", { class: "pill" }, "Nobody signed in"));
   bar.replaceChildren(...items);
   const faults = st.faults || [];
-  document.getElementById("faults").replaceChildren(...faults.map((f) => h("div", {}, `⚠ ${f}`)));
+  // Sign-in alerts (wrong PINs, unknown badges) reach supervisors only: the agent
+  // sends them only while a supervisor is signed in, and checks the role on dismiss.
+  const alerts = (state.alerts || []).map((a) => h("div", { "data-testid": "signin-alert" }, `⚠ Sign-in: ${a}`));
+  if (alerts.length) alerts.push(button("Dismiss sign-in alerts", { action: "alerts.dismiss" }, { testid: "alerts-dismiss" }));
+  document.getElementById("faults").replaceChildren(
+    ...faults.map((f) => h("div", {}, `⚠ ${f}`)), ...alerts);
 }
 
 function renderFeedback() {

@@ -164,6 +164,7 @@ async def test_rule_error_correction_by_a_worker_needs_a_supervisor_to_sign_off(
         not_one = await kiosk.scan(alex.badge)
         assert not not_one["ok"] and "not a supervisor" in not_one["message"]
         assert (await kiosk.scan(dana.badge))["ok"]
+        assert (await kiosk.act("second.pin", pin=dana.pin))["ok"]  # badge and PIN together
         assert kiosk.state()["flow"]["supervisor"] == dana.name
         assert (await kiosk.act("correct", reason="Scanned twice"))["ok"]
         fix = kiosk.events("record.corrected")[0]

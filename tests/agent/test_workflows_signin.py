@@ -3,6 +3,7 @@ auto sign-out on idle, every event carries the worker, a second person signs in 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -11,8 +12,12 @@ from pathlib import Path
 import pytest
 
 from agent.demo import DEMO_TAG, WORKERS
+from agent.lockouts import Lockouts
 from agent.testing import KioskRig, until
-from agent.users import Workers, add_worker, read_file, verify_pin
+from agent.uplink import status_payload
+from agent.users import Workers, add_worker, badge_digest, read_file, verify_pin
+from agent.workflows.records import RecordsFlow
+from canopy.workerfile import WorkerFile, write_file
 
 pytestmark = pytest.mark.timeout(60)
 DANA, SAM, ALEX = WORKERS
@@ -25,7 +30,8 @@ async def test_rule_unique_logins_pins_and_badges_are_stored_hashed_with_scrypt(
     assert "482913" not in text and "BADGE-7788" not in text
     assert path.stat().st_mode & 0o077 == 0  # owner-only
     worker = read_file(path).workers[0]
-    assert worker.pin.startswith("scrypt$16384$8$1$")
+    assert worker.pin.startswith("scrypt$32768$8$1$")
+    assert worker.badge is not None and worker.badge.startswith("scrypt$32768$8$1$")
     assert verify_pin("482913", worker.pin)
     assert not verify_pin("482914", worker.pin)
     workers = Workers(path)
@@ -70,6 +76,65 @@ async def test_rule_unique_logins_personal_pin_with_lockout_after_wrong_tries(tm
         assert kiosk.kiosk.worker is None
         await kiosk.act("signin.pick", id=ALEX.id)
         assert (await kiosk.act("signin.pin", pin=ALEX.pin))["message"] == f"Signed in: {ALEX.name}"
+    # A restart (pulling the plug) does not give a guesser more tries.
+    async with KioskRig(tmp_path, config={"workers": {"pin_attempts": 3, "lockout_s": 600}}) as again:
+        await again.act("signin.pick", id=SAM.id)
+        after = await again.act("signin.pin", pin=SAM.pin)
+        assert not after["ok"] and "locked" in after["message"]
+        # The lockout is on PIN entry only: the worker's own badge still signs them in.
+        assert (await again.scan(SAM.badge))["message"] == f"Signed in: {SAM.name}"
+
+
+async def test_wrong_pins_alert_supervisors_and_never_lock_a_worker_out_of_their_badge(
+        tmp_path: Path) -> None:
+    async with KioskRig(tmp_path, config={"workers": {"pin_attempts": 2, "lockout_s": 600}}) as kiosk:
+        await kiosk.act("signin.pick", id=SAM.id)
+        for pin in ("000000", "111111"):
+            await kiosk.act("signin.pin", pin=pin)
+        assert kiosk.state()["alerts"] == []  # nobody signed in: nothing shown
+        # IT sees it too: the kiosk's retained status (canopy bridge fleet) carries the alert.
+        assert kiosk.agent is not None
+        status = json.loads(status_payload("F", "kiosk-01", "online", kiosk.agent.uplink.status))
+        assert f"2 wrong PINs for {SAM.name}" in status["fault"]
+        # His PIN is locked at his name, not behind his badge.
+        assert (await kiosk.scan(SAM.badge))["message"] == f"Signed in: {SAM.name}"
+        assert kiosk.state()["alerts"] == []  # for supervisors only
+        assert not (await kiosk.act("alerts.dismiss"))["ok"]
+        await kiosk.act("signout")
+        # Nobody can type wrong PINs at a supervisor's name: they sign in with badge and PIN.
+        assert not (await kiosk.act("signin.pick", id=DANA.id))["ok"]
+        await kiosk.sign_in(DANA)
+        [alert] = kiosk.state()["alerts"]
+        assert f"2 wrong PINs for {SAM.name}" in alert
+        assert (await kiosk.act("alerts.dismiss"))["ok"]
+        assert kiosk.state()["alerts"] == []
+        status = json.loads(status_payload("F", "kiosk-01", "online", kiosk.agent.uplink.status))
+        assert status.get("fault") is None
+
+
+async def test_badge_tries_are_rate_limited_and_raise_an_alert(tmp_path: Path) -> None:
+    config = {"workers": {"badge_attempts": 3, "badge_pause_s": 600}}
+    async with KioskRig(tmp_path, config=config) as kiosk:
+        for n in range(2):
+            miss = await kiosk.scan(f"BADGE-GUESS-{n}")
+            assert not miss["ok"] and "Sign in first" in miss["message"]
+        paused = await kiosk.scan("BADGE-GUESS-2")
+        assert not paused["ok"] and "paused" in paused["message"]
+        # Even the right badge waits now: a guesser cannot try a thousand badges a minute.
+        right = await kiosk.scan(DANA.badge)
+        assert not right["ok"] and "paused" in right["message"]
+        assert kiosk.kiosk.worker is None
+    async with KioskRig(tmp_path, config=config) as again:  # kept across a restart
+        assert "paused" in (await again.scan(DANA.badge))["message"]
+    short = {"workers": {"badge_attempts": 3, "badge_pause_s": 1}}
+    async with KioskRig(tmp_path / "short", config=short) as later:
+        for n in range(3):
+            await later.scan(f"BADGE-GUESS-{n}")
+        assert "paused" in (await later.scan(DANA.badge))["message"]
+        await asyncio.sleep(1.1)  # the pause is over
+        await later.sign_in(DANA)
+        [alert] = later.state()["alerts"]
+        assert "3 unknown badges in a row" in alert
 
 
 async def test_rule_unique_logins_auto_sign_out_after_idle(tmp_path: Path) -> None:
@@ -121,12 +186,106 @@ def test_canopy_agent_add_worker_writes_the_named_workers_file(tmp_path: Path) -
     done = subprocess.run(
         [sys.executable, "-m", "cli", "agent", "add-worker", "-c", str(conf), "--id", "w-ana",
          "--name", "Ana Ruiz", "--badge", "B-42", "--supervisor", "--pin-stdin"],
-        input="5555\n", capture_output=True, text=True, timeout=60)
+        input="555555\n", capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "Ana Ruiz (w-ana, badge, supervisor) can sign in" in done.stdout
     body = json.loads((tmp_path / "workers.json").read_text())
     assert body["workers"][0]["roles"] == ["worker", "supervisor"]
     bad = subprocess.run(
         [sys.executable, "-m", "cli", "agent", "add-worker", "-c", str(conf), "--id", "w-bo",
-         "--name", "Bo", "--pin-stdin"], input="12\n", capture_output=True, text=True, timeout=60)
-    assert bad.returncode != 0 and "4 to 8 digits" in bad.stderr and "Traceback" not in bad.stderr
+         "--name", "Bo", "--pin-stdin"], input="1234\n", capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "6 to 8 digits" in bad.stderr and "Traceback" not in bad.stderr
+
+
+async def test_a_sign_off_by_someone_who_is_not_a_supervisor_never_authorises_a_correction(
+        tmp_path: Path) -> None:
+    async with KioskRig(tmp_path) as kiosk:
+        await kiosk.sign_in(SAM)
+        await kiosk.scan(DEMO_TAG)
+        await kiosk.act("go", screen="records")
+        [row] = kiosk.state()["flow"]["rows"]
+        await kiosk.act("select", id=row["id"])
+        # The request leaves its purpose out: the screen still asks for a supervisor.
+        assert (await kiosk.act("second.start"))["ok"]
+        assert kiosk.state()["second"] == {"purpose": "supervisor"}
+        not_one = await kiosk.scan(ALEX.badge)
+        assert not not_one["ok"] and "not a supervisor" in not_one["message"]
+        assert not (await kiosk.act("second.pick", id=ALEX.id))["ok"]  # a supervisor scans a badge
+        by_pin = await kiosk.act("second.pin", pin=ALEX.pin)
+        assert not by_pin["ok"] and "badge" in by_pin["message"]
+        await kiosk.act("second.cancel")
+        # Asking for a mere witness on a correction is refused outright.
+        witness = await kiosk.act("second.start", purpose="witness")
+        assert not witness["ok"] and "supervisor" in witness["message"]
+        assert kiosk.state()["second"] is None
+        # And the correction itself does not take a sign-off without the role.
+        flow = kiosk.kiosk.flow
+        assert isinstance(flow, RecordsFlow)
+        assert not flow.set_witness({"id": ALEX.id, "name": ALEX.name}).ok
+        assert not flow.set_witness({"id": ALEX.id, "name": ALEX.name, "role": "worker"}).ok
+        refused = await kiosk.act("correct", reason="Scanned twice")
+        assert not refused["ok"] and "supervisor" in refused["message"]
+        assert kiosk.events("record.corrected") == []
+
+
+async def test_every_pin_and_badge_hash_has_its_own_salt(tmp_path: Path) -> None:
+    path = tmp_path / "workers.json"
+    add_worker(path, worker_id="w-a", name="A", pin="482913", badge="BADGE-1")
+    add_worker(path, worker_id="w-b", name="B", pin="482913", badge="BADGE-2")
+    a, b = read_file(path).workers
+    salts = {h.split("$")[4] for h in (a.pin, b.pin, a.badge or "", b.badge or "")}
+    assert len(salts) == 4  # the same PIN twice: two unrelated hashes
+    workers = Workers(path)
+    assert (await workers.by_badge("BADGE-2")) == b
+    assert await workers.by_badge("BADGE-3") is None
+    with pytest.raises(ValueError, match="another worker"):
+        add_worker(path, worker_id="w-c", name="C", pin="111111", badge="BADGE-1")
+    with pytest.raises(ValueError, match="6 to 8 digits"):
+        add_worker(path, worker_id="w-d", name="D", pin="1234")
+
+
+async def test_worker_files_written_before_per_worker_salts_still_sign_in(tmp_path: Path) -> None:
+    import hashlib
+    import secrets
+    salt = "ab" * 16
+    psalt = secrets.token_bytes(16)
+    old_pin = "scrypt$16384$8$1$" + psalt.hex() + "$" + hashlib.scrypt(
+        b"4321", salt=psalt, n=2**14, r=8, p=1, maxmem=64 * 1024 * 1024).hex()
+    path = tmp_path / "workers.json"
+    path.write_text(json.dumps({"v": 1, "badge_salt": salt, "workers": [
+        {"id": "w-old", "name": "Old Timer", "pin": old_pin, "badge": badge_digest("BADGE-OLD", salt)}]}))
+    workers = Workers(path, lockouts=Lockouts())
+    assert (await workers.check_pin("w-old", "4321")).worker is not None  # a 4-digit PIN still verifies
+    found = await workers.by_badge("BADGE-OLD")
+    assert found is not None and found.id == "w-old"
+    # A new worker added to the old file gets the new hashes beside the old ones.
+    add_worker(path, worker_id="w-new", name="New", pin="654321", badge="BADGE-NEW")
+    content = read_file(path)
+    assert {w.id for w in content.workers} == {"w-old", "w-new"}
+    write_file(path, WorkerFile.model_validate(content.model_dump()))
+    assert (await Workers(path).by_badge("BADGE-NEW")) is not None
+    assert (await Workers(path).by_badge("BADGE-OLD")) is not None
+
+
+async def test_supervisors_sign_in_and_sign_off_with_badge_and_pin_together(tmp_path: Path) -> None:
+    async with KioskRig(tmp_path) as kiosk:
+        # Name and PIN alone are not enough for a supervisor (a shoulder-surfed PIN is not).
+        tapped = await kiosk.act("signin.pick", id=DANA.id)
+        assert not tapped["ok"] and "badge and PIN" in tapped["message"]
+        assert (await kiosk.scan(DANA.badge))["message"] == f"{DANA.name}: now your PIN."
+        assert kiosk.kiosk.worker is None and kiosk.state()["signin"]["picked"]["id"] == DANA.id
+        assert not (await kiosk.act("signin.pin", pin="000000"))["ok"]
+        assert (await kiosk.act("signin.pin", pin=DANA.pin))["message"] == f"Signed in: {DANA.name}"
+        await kiosk.act("signout")
+        # Sam's correction: the supervisor's badge alone does not sign it off.
+        await kiosk.sign_in(SAM)
+        await kiosk.scan(DEMO_TAG)
+        await kiosk.act("go", screen="records")
+        [row] = kiosk.state()["flow"]["rows"]
+        await kiosk.act("select", id=row["id"])
+        await kiosk.act("second.start")
+        assert not (await kiosk.act("second.pick", id=DANA.id))["ok"]
+        assert (await kiosk.scan(DANA.badge))["ok"]
+        assert kiosk.state()["flow"]["supervisor"] is None
+        assert (await kiosk.act("second.pin", pin=DANA.pin))["ok"]
+        assert kiosk.state()["flow"]["supervisor"] == DANA.name

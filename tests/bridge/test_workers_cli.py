@@ -69,17 +69,17 @@ def test_add_list_and_remove_workers(conf: Path, tmp_path: Path, monkeypatch: py
                                      capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = canopy(monkeypatch, capsys, "bridge", "add-worker", "-c", str(conf), "--id", "w-ana",
                             "--name", "Ana Ruiz", "--badge", "B-42", "--supervisor", "--pin-stdin",
-                            stdin="5555\n")
+                            stdin="555555\n")
     assert code == 0, err
     assert "Ana Ruiz (w-ana, badge, supervisor) can sign in at every kiosk of CCL24-0000101" in out
     canopy(monkeypatch, capsys, "bridge", "add-worker", "-c", str(conf), "--id", "w-bo", "--name", "Bo Chen",
-           "--pin-stdin", stdin="86420\n")
+           "--pin-stdin", stdin="864209\n")
     path = tmp_path / "workers.json"
     assert path.stat().st_mode & 0o077 == 0  # owner-only, like the kiosk's file
     text = path.read_text()
-    assert "5555" not in text and "B-42" not in text
+    assert "555555" not in text and "B-42" not in text
     content = read_file(path)
-    assert verify_pin("86420", next(w for w in content.workers if w.id == "w-bo").pin)
+    assert verify_pin("864209", next(w for w in content.workers if w.id == "w-bo").pin)
 
     code, out, _ = canopy(monkeypatch, capsys, "bridge", "list-workers", "-c", str(conf))
     assert code == 0
@@ -100,16 +100,16 @@ def test_add_list_and_remove_workers(conf: Path, tmp_path: Path, monkeypatch: py
 
 
 @pytest.mark.parametrize(("args", "stdin", "expect"), [
-    (("--id", "w-cy", "--name", "Cy"), "12\n", "a PIN is 4 to 8 digits"),
-    (("--id", "w-cy", "--name", "Cy"), "12ab\n", "a PIN is 4 to 8 digits"),
-    (("--id", "bad id", "--name", "Cy"), "1234\n", "worker id 'bad id'"),
-    (("--id", "w-cy", "--name", "Cy", "--badge", "B-1"), "1234\n", "that badge already belongs to another"),
+    (("--id", "w-cy", "--name", "Cy"), "12\n", "a PIN is 6 to 8 digits"),
+    (("--id", "w-cy", "--name", "Cy"), "12ab\n", "a PIN is 6 to 8 digits"),
+    (("--id", "bad id", "--name", "Cy"), "123456\n", "worker id 'bad id'"),
+    (("--id", "w-cy", "--name", "Cy", "--badge", "B-1"), "123456\n", "that badge already belongs to another"),
 ])
 def test_add_worker_refuses_bad_input_and_changes_nothing(
         conf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         args: tuple[str, ...], stdin: str, expect: str) -> None:
     canopy(monkeypatch, capsys, "bridge", "add-worker", "-c", str(conf), "--id", "w-ana", "--name", "Ana",
-           "--badge", "B-1", "--pin-stdin", stdin="5555\n")
+           "--badge", "B-1", "--pin-stdin", stdin="555555\n")
     before = (tmp_path / "workers.json").read_bytes()
     code, _, err = canopy(monkeypatch, capsys, "bridge", "add-worker", "-c", str(conf), *args, "--pin-stdin",
                           stdin=stdin)
@@ -129,7 +129,7 @@ def test_which_file_the_commands_edit(tmp_path: Path, monkeypatch: pytest.Monkey
     code, _, err = canopy(monkeypatch, capsys, "bridge", "list-workers", "-c", str(two))
     assert code == 2 and "several facilities have a workers file" in err and "--facility" in err
     code, _, err = canopy(monkeypatch, capsys, "bridge", "add-worker", "-c", str(two), "--facility",
-                          "CCL24-0000202", "--id", "w-di", "--name", "Di", "--pin-stdin", stdin="2222\n")
+                          "CCL24-0000202", "--id", "w-di", "--name", "Di", "--pin-stdin", stdin="222222\n")
     assert code == 0, err
     assert [w.id for w in read_file(tmp_path / "b.json").workers] == ["w-di"]
     assert not (tmp_path / "a.json").exists()
@@ -169,7 +169,7 @@ async def test_the_feed_publishes_changes_and_keeps_the_last_good_list_when_the_
         capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "workers.json"
     canopy(monkeypatch, capsys, "bridge", "add-worker", "-c", str(conf), "--id", "w-ana", "--name", "Ana",
-           "--pin-stdin", stdin="5555\n")
+           "--pin-stdin", stdin="555555\n")
     bridge, kiosk = Bridge(provisioned), Watcher(provisioned, FACILITY)
     sync = RefSync(FACILITY, _NoState(), bridge.publish, interval_s=3600, static={"profile": PROFILE})
     roster, started = read_roster(path)
@@ -184,7 +184,7 @@ async def test_the_feed_publishes_changes_and_keeps_the_last_good_list_when_the_
         assert not await feed.check()  # unchanged: nothing sent
 
         canopy(monkeypatch, capsys, "bridge", "add-worker", "-c", str(conf), "--id", "w-bo", "--name", "Bo",
-               "--pin-stdin", stdin="6666\n")
+               "--pin-stdin", stdin="666666\n")
         assert await feed.check()
         await kiosk.barrier(bridge)
         assert [w.id for w in kiosk.rows("workers").workers] == ["w-ana", "w-bo"]
@@ -206,7 +206,7 @@ async def test_the_feed_publishes_changes_and_keeps_the_last_good_list_when_the_
 
         # Everyone removed is a valid list, and it is published as such.
         canopy(monkeypatch, capsys, "bridge", "add-worker", "-c", str(conf), "--id", "w-cy", "--name", "Cy",
-               "--pin-stdin", stdin="7777\n")
+               "--pin-stdin", stdin="777777\n")
         canopy(monkeypatch, capsys, "bridge", "remove-worker", "-c", str(conf), "--id", "w-cy")
         assert await feed.check()
         assert feed.error is None

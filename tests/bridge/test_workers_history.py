@@ -25,11 +25,11 @@ PIN_HASH = "scrypt$16384$8$1$" + "ab" * 16 + "$" + "cd" * 32
 def test_a_leaver_stays_in_the_file_without_secrets_and_is_not_published(tmp_path: Path) -> None:
     path = tmp_path / "workers.json"
     before = datetime.now(UTC)
-    add_worker(path, worker_id="w-lee", name="Lee Park", pin="2468", badge="BADGE-9")
-    add_worker(path, worker_id="w-sam", name="Sam Reyes", pin="1357")
+    add_worker(path, worker_id="w-lee", name="Lee Park", pin="246813", badge="BADGE-9")
+    add_worker(path, worker_id="w-sam", name="Sam Reyes", pin="135790")
     joined = read_file(path).workers[0].added
     assert joined is not None and joined >= before
-    add_worker(path, worker_id="w-lee", name="Lee Park", pin="8642")  # a new PIN keeps the start
+    add_worker(path, worker_id="w-lee", name="Lee Park", pin="864201")  # a new PIN keeps the start
     assert read_file(path).on_roster("w-lee", joined) is not None
     remove_worker(path, "w-lee")
     content = read_file(path)
@@ -44,9 +44,9 @@ def test_a_leaver_stays_in_the_file_without_secrets_and_is_not_published(tmp_pat
     # Kiosks get only who may sign in now, as before.
     assert [w.id for w in to_roster(content).workers] == ["w-sam"]
     # The badge is free again for someone else.
-    add_worker(path, worker_id="w-kim", name="Kim Lo", pin="1111", badge="BADGE-9")
+    add_worker(path, worker_id="w-kim", name="Kim Lo", pin="111111", badge="BADGE-9")
     # Back after leaving: a new spell, the old one kept.
-    add_worker(path, worker_id="w-lee", name="Lee Park", pin="2222")
+    add_worker(path, worker_id="w-lee", name="Lee Park", pin="222222")
     again = read_file(path)
     assert again.on_roster("w-lee", joined + timedelta(microseconds=1)) == former
     assert again.on_roster("w-lee", datetime.now(UTC) + timedelta(seconds=1)) is not None

@@ -114,11 +114,11 @@ async def test_a_hire_added_at_the_bridge_signs_in_and_a_leaver_is_signed_out_ev
 
             # IT adds a new hire at the bridge; the running bridge picks the file up.
             code = await canopy(monkeypatch, "bridge", "add-worker", "-c", str(conf), "--id", "w-jo",
-                                "--name", "Jo Park", "--badge", "BADGE-JO", "--pin-stdin", stdin="4321\n")
+                                "--name", "Jo Park", "--badge", "BADGE-JO", "--pin-stdin", stdin="432198\n")
             assert code == 0
             await until(lambda: "w-jo" in roster_ids(kiosk), "the new hire at the kiosk", 30)
             assert (await kiosk.act("signin.pick", id="w-jo"))["ok"]
-            assert (await kiosk.act("signin.pin", pin="4321"))["message"] == "Signed in: Jo Park"
+            assert (await kiosk.act("signin.pin", pin="432198"))["message"] == "Signed in: Jo Park"
             await kiosk.act("signout")
             assert (await kiosk.scan("BADGE-JO"))["message"] == "Signed in: Jo Park"
 
@@ -136,7 +136,7 @@ async def test_a_hire_added_at_the_bridge_signs_in_and_a_leaver_is_signed_out_ev
             pin = await kiosk.act("signin.pick", id="w-jo")
             assert not pin["ok"]
             assert kiosk.kiosk.worker is None
-            assert (await kiosk.scan(DANA.badge))["message"] == f"Signed in: {DANA.name}"
+            assert (await kiosk.sign_in(DANA))["message"] == f"Signed in: {DANA.name}"
 
 
 async def test_a_leaver_in_the_middle_of_a_task_is_signed_out_before_the_next_scan(

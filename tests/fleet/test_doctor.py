@@ -201,3 +201,18 @@ def test_a_kiosk_clock_off_from_the_bridge_is_flagged(
     assert line.split()[0] == status and words in line, result.out
     if offset == 1200.0:
         assert "held at the bridge" in line and result.code == 1
+
+
+def test_simulated_devices_fail_on_a_production_kiosk(estate: Estate, tmp_path: Path) -> None:
+    """kiosk-a was enrolled as a test kiosk (``--simulated-devices``); the same config
+    without that flag is a production kiosk, where a simulated device is a failure."""
+    asyncio.run(demo_outbox(tmp_path))
+    config = kiosk_config(estate, tmp_path, **{"simulated_devices = true": "simulated_devices = false"})
+    assert "simulated_devices = false" in config.read_text()
+    result = run_cli("doctor", "-c", str(config))
+    assert result.code != 0
+    lines = {line.split()[1]: line for line in result.out.splitlines()[1:-1]}
+    for device in ("scanner", "scale", "printer"):
+        assert lines[device].split()[0] == "FAIL", result.out
+        assert f"simulated {device} on a production kiosk" in lines[device]
+    assert "--simulated-devices" in lines["scale"]

@@ -33,10 +33,12 @@ def pki(tmp_path: Path) -> Path:
     return tmp_path / "pki"
 
 
-def enroll(pki: Path, out: Path, device: str = "kiosk-01", *extra: str) -> tuple[int, str, str]:
+def enroll(pki: Path, out: Path, device: str = "kiosk-01", *extra: str,
+           bench: tuple[str, ...] = ("--headless", "--simulated-devices")) -> tuple[int, str, str]:
+    """``bench``: the flags a kiosk without workers list and with simulated devices needs."""
     result = run_cli("provision", "device", "--ca", str(pki), "--facility", "LIC-0042", "--device", device,
                      "--room", "Flower 1", "--broker-host", "mqtt.example", "--broker-port", "8883",
-                     "--out", str(out), *extra)
+                     "--out", str(out), *bench, *extra)
     return result.code, result.out, result.err
 
 
@@ -164,6 +166,26 @@ def test_enrollment_rules(pki: Path, tmp_path: Path) -> None:
                               "--broker-host", "h", "--out", str(tmp_path / "bf"))
     assert bridge_as_fleet.code == 2 and "fleet view" in bridge_as_fleet.err
     assert sorted(FacilityCA.open(pki).registry.identities) == ["kiosk-01"]
+
+
+def test_no_workers_list_or_simulated_devices_only_with_their_flag(pki: Path, tmp_path: Path) -> None:
+    workers = tmp_path / "workers.json"
+    add_worker(workers, worker_id="w-7", name="Ana", pin="482910")
+    code, _, err = enroll(pki, tmp_path / "k1", "kiosk-01", bench=("--simulated-devices",))
+    assert code == 2 and "no workers list" in err and "--headless" in err
+    code, _, err = enroll(pki, tmp_path / "k1", "kiosk-01", "--workers", str(workers), bench=())
+    assert code == 2 and "simulated scale, printer on a floor kiosk" in err and "--simulated-devices" in err
+    real = ("--workers", str(workers), "--set", "scale.kind=serial", "--set", "scale.port=/dev/ttyUSB0",
+            "--set", "printer.kind=brother", "--set", "printer.model=QL-820NWB",
+            "--set", "printer.url=tcp://10.0.0.9:9100")
+    code, _, err = enroll(pki, tmp_path / "k2", "kiosk-02", *real, bench=())
+    assert code == 0, err
+    assert load_config(AgentConfig, tmp_path / "k2/agent.toml").kiosk.simulated_devices is False
+    code, _, err = enroll(pki, tmp_path / "k3", "kiosk-03")
+    assert code == 0, err
+    assert load_config(AgentConfig, tmp_path / "k3/agent.toml").kiosk.simulated_devices is True
+    # Nothing refused reached the registry.
+    assert sorted(FacilityCA.open(pki).registry.identities) == ["kiosk-02", "kiosk-03"]
 
 
 def test_bridge_bundle(pki: Path, tmp_path: Path) -> None:

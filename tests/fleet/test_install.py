@@ -69,7 +69,8 @@ def ca(tmp_path: Path) -> FacilityCA:
 
 @pytest.fixture
 def kiosk_bundle(tmp_path: Path, ca: FacilityCA) -> Path:
-    bundle = enroll_kiosk(ca, device="kiosk-07", room="Veg 2", broker=BrokerAddress("mqtt.example", 8883))
+    bundle = enroll_kiosk(ca, device="kiosk-07", room="Veg 2", broker=BrokerAddress("mqtt.example", 8883),
+                          headless=True, simulated=True)
     return write_bundle(bundle, tmp_path / "kiosk-07.tar.gz")
 
 
@@ -195,7 +196,8 @@ def test_udev_rules_parse(tmp_path: Path, kiosk_bundle: Path) -> None:
 
 
 def test_tampered_or_foreign_bundle_is_refused(tmp_path: Path, ca: FacilityCA) -> None:
-    bundle = write_bundle(enroll_kiosk(ca, device="kiosk-08", broker=BrokerAddress("mqtt.example")),
+    bundle = write_bundle(enroll_kiosk(ca, device="kiosk-08", broker=BrokerAddress("mqtt.example"),
+                                           headless=True, simulated=True),
                           tmp_path / "kiosk-08")
     agent = bundle / "agent.toml"
     agent.write_text(agent.read_text().replace('port = 8883', 'port = 1883'))

@@ -64,8 +64,8 @@ async def lines() -> AsyncIterator[list[Line]]:
 def workers_file(tmp: Path) -> Path:
     """Sam (worker), Dana (supervisor), and Lee, who left ten minutes ago."""
     path = tmp / "workers.json"
-    add_worker(path, worker_id="w-sam", name="Sam Reyes", pin="2468")
-    add_worker(path, worker_id="w-dana", name="Dana Ortiz", pin="1234", supervisor=True)
+    add_worker(path, worker_id="w-sam", name="Sam Reyes", pin="246813")
+    add_worker(path, worker_id="w-dana", name="Dana Ortiz", pin="123456", supervisor=True)
     content = read_file(path)
     # Both were on the list long before the events below (added just now by the calls above).
     content.workers = [w.model_copy(update={"added": None}) for w in content.workers]

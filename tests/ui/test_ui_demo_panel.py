@@ -23,6 +23,8 @@ async def test_simulator_panel_feeds_scans_and_weights_and_shows_printed_labels(
         await expect(panel).to_be_visible()
         await page.get_by_test_id("sim-code").fill(WORKERS[0].badge)
         await page.get_by_test_id("sim-scan").click()
+        await kp.says("Dana Ortiz: now your PIN.")  # a supervisor: badge and PIN together
+        await kp.enter_pin(WORKERS[0].pin)
         await kp.says("Signed in: Dana Ortiz")
         await kp.tap_id("tile-harvest")
         await kp.tap_id("new-batch")

@@ -3,6 +3,7 @@ state, faults in plain words; and the page server answers only its own browser."
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import aiohttp
@@ -54,6 +55,10 @@ async def test_the_page_server_answers_only_its_own_browser(tmp_path: Path) -> N
     async with KioskRig(tmp_path, ui=True) as kiosk, aiohttp.ClientSession() as http:
         url = kiosk.url
         assert url.startswith("http://127.0.0.1:")
+        async with http.get(url) as page:  # the page carries this boot's secret
+            token = re.search(r'name="canopy-page" content="([^"]+)"', await page.text())
+        assert token is not None
+        http.headers["X-Canopy-Page"] = token.group(1)
         async with http.get(url + "api/state") as ok:
             assert ok.status == 200
         async with http.get(url + "api/state", headers={"Host": "evil.example:80"}) as rebound:
