@@ -67,6 +67,7 @@ async def test_a_postgres_ledger_from_before_the_index_is_indexed_when_opened(pg
     await ledger.close()
     async with await psycopg.AsyncConnection.connect(pg_dsn, autocommit=True) as conn:
         await conn.execute("DELETE FROM event_tags")
+        await conn.execute("DROP TABLE ledger_schema")  # what the previous version left
     reopened = await open_ledger(pg_dsn)
     try:
         assert [r[0] for r in await reopened.activity(TAG_B)] == [event.id]
