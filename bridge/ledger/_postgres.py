@@ -173,7 +173,7 @@ _SCHEMA_DIGEST = hashlib.sha256((_SCHEMA + CHAIN_SCHEMA).encode()).hexdigest()
 
 
 async def _schema_current(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> bool:
-    async with conn.transaction():
+    async with conn.transaction():  # nested: a savepoint inside open()'s transaction
         cursor = await conn.execute("SELECT to_regclass('ledger_schema') IS NOT NULL")
         row = await cursor.fetchone()
         if row is None or not row[0]:
@@ -199,8 +199,11 @@ class PostgresLedger(Ledger):
             # while another bridge is mid-transaction deadlocked (tests/submit/test_several_bridges).
             return cls(conn, dsn)
         async with conn.transaction():
-            # Several bridges may start together; the lock makes CREATE IF NOT EXISTS safe.
+            # Several bridges may start together; the lock makes CREATE IF NOT EXISTS safe,
+            # and the one that waited finds the schema done by the other (no DDL again).
             await conn.execute("SELECT pg_advisory_xact_lock(4242001)")
+            if await _schema_current(conn):
+                return cls(conn, dsn)
             await conn.execute(_SCHEMA)
             await conn.execute(CHAIN_SCHEMA)
             # A ledger written before event_tags existed: index its tags once.
