@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from canopy.workerfile import _N, _P, _R, hash_pin, verify_pin
+from canopy.workerfile import SCRYPT_N, SCRYPT_P, SCRYPT_R, hash_pin, verify_pin
 
 PI4_FACTOR = 4.0
 ROUNDS = 5
@@ -35,7 +35,8 @@ def main() -> None:
     here = min(times)
     space = 10 ** 6
     print(json.dumps({
-        "scrypt": {"N": _N, "r": _R, "p": _P, "memory_mib": 128 * _N * _R // 2**20},
+        "scrypt": {"N": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P,
+                   "memory_mib": 128 * SCRYPT_N * SCRYPT_R // 2**20},
         "guess_s_here": round(here, 4),
         "pi4_factor_assumed": PI4_FACTOR,
         "guess_s_pi4": round(here * PI4_FACTOR, 3),

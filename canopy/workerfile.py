@@ -47,7 +47,7 @@ Role = Literal["worker", "supervisor"]
 # hash on one AMD EPYC core (bench/signin_hash.py); a Raspberry Pi 4 (Cortex-A72,
 # 1.5 GHz) is taken as 4x slower for scrypt, so about 0.45 s there, over the
 # 0.25 s a guess must cost. Hashes carry their own N, r, p: older ones still verify.
-_N, _R, _P = 2**15, 8, 1
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 # Badge index hashes (and badges written before per-worker salts) use the old cost.
 _INDEX_N = 2**14
 _MAXMEM = 128 * 1024 * 1024
@@ -168,8 +168,8 @@ def hash_pin(pin: str) -> str:
 
 def _hash_secret(secret: str) -> str:
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(secret.encode(), salt=salt, n=_N, r=_R, p=_P, maxmem=_MAXMEM)
-    return f"scrypt${_N}${_R}${_P}${salt.hex()}${digest.hex()}"
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, maxmem=_MAXMEM)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
 
 
 def hash_badge(code: str, file_salt: str) -> tuple[str, str]:
@@ -200,7 +200,7 @@ def verify_pin(pin: str, stored: str) -> bool:
 
 def badge_digest(code: str, salt: str) -> str:
     """The scan hashed with the file's salt: the index byte, and older files' badge hash."""
-    return hashlib.scrypt(code.strip().encode(), salt=bytes.fromhex(salt), n=_INDEX_N, r=_R, p=_P,
+    return hashlib.scrypt(code.strip().encode(), salt=bytes.fromhex(salt), n=_INDEX_N, r=SCRYPT_R, p=SCRYPT_P,
                           maxmem=_MAXMEM).hex()
 
 
