@@ -33,7 +33,12 @@ function h(tag, attrs, ...children) {
 // kiosk answers API calls only with it (kiosk_ui/_server.py).
 const PAGE_TOKEN = (document.querySelector('meta[name="canopy-page"]') || {}).content || "";
 
+// Requests not yet answered. A tap's effect on the kiosk is done once its answer
+// is back; tests wait for zero before scanning, as a worker waits for the screen.
+window.canopyInFlight = 0;
+
 async function post(url, body) {
+  window.canopyInFlight += 1;
   try {
     const response = await fetch(url, {
       method: "POST",
@@ -43,6 +48,8 @@ async function post(url, body) {
     return await response.json();
   } catch (err) {
     return { ok: false, message: "The kiosk program did not answer." };
+  } finally {
+    window.canopyInFlight -= 1;
   }
 }
 const act = (body) => post("/api/act", body);

@@ -29,9 +29,16 @@ class KioskPage:
     async def tap(self, name: str) -> None:
         """Tap the button whose text is exactly ``name`` on the main screen."""
         await self.page.locator("#screen").get_by_role("button", name=name, exact=True).click()
+        await self.settled()
 
     async def tap_id(self, testid: str) -> None:
         await self.page.get_by_test_id(testid).click()
+        await self.settled()
+
+    async def settled(self) -> None:
+        """Wait until the kiosk has answered every tap: a scan sent before that would
+        reach the screen the worker was leaving (the scanner is a separate channel)."""
+        await self.page.wait_for_function("() => window.canopyInFlight === 0")
 
     async def says(self, text: str) -> None:
         """The feedback band shows ``text`` (waits for it: the page is pushed, not polled)."""
