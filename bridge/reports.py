@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -169,8 +169,30 @@ async def activity(ledger: Ledger, key: str, facility: str | None = None,
     return Report(f"Everything recorded about {key}", ACTIVITY_COLUMNS, rows)
 
 
+@dataclass(frozen=True)
+class Register:
+    """One report a facility keeps: its command and web name, and how it is built.
+
+    The command line (``canopy bridge report NAME``) and the compliance console
+    both list these, so a register added here appears in both.
+    """
+
+    name: str
+    help: str
+    build: Callable[[Ledger, str | None, Clock], Awaitable[Report]]
+
+
+REGISTERS: tuple[Register, ...] = (
+    Register("outages", "loss of access to the state system: start, end, cause, alert", outages),
+    Register("rejections", "records the state refused, and whether they were corrected", rejections),
+    Register("held", "records held for a person to confirm their time", held),
+)
+BY_NAME: Mapping[str, Register] = {r.name: r for r in REGISTERS}
+
+
 def render(report: Report, fmt: str) -> str:
     return {"table": report.as_table, "json": report.as_json, "csv": report.as_csv}[fmt]()
 
 
-__all__: Sequence[str] = ("Clock", "Facts", "Report", "activity", "held", "outages", "rejections", "render")
+__all__: Sequence[str] = ("BY_NAME", "REGISTERS", "Clock", "Facts", "Register", "Report", "activity", "held",
+                          "outages", "rejections", "render")
