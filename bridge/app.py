@@ -36,6 +36,7 @@ from bridge.submit import LicenceLeases, Submitter
 from bridge.vetting import vetted
 from canopy import bridge_status, topics
 from canopy.errors import UserError
+from canopy.mqtt import NotConnected
 from canopy.refdata import Profile, Roster
 from canopy.workerfile import WorkerFileError
 
@@ -57,16 +58,31 @@ async def run_bridge(config: BridgeConfig) -> None:
     refsyncs: list[RefSync] = []
     status_topic = topics.bridge_status(config.bridge.id)
 
+    def announce() -> None:
+        # A live "online" tells kiosks to publish again now what is unconfirmed.
+        try:
+            ingest.conn.publish(status_topic, bridge_status.encode(config.bridge.id, "online"), retain=True)
+        except NotConnected:
+            log.warning("could not announce bridge %s online: not connected", config.bridge.id)
+
     def connected(_session_present: bool) -> None:
-        # "online" tells kiosks to resend what is unconfirmed now (a restarted
-        # broker dropped what it held for us); reference data is published
-        # again in case the broker lost its retained copies.
-        ingest.conn.publish(status_topic, bridge_status.encode(config.bridge.id, "online"), retain=True)
+        # A restarted broker (or our own ended session) dropped what it held for
+        # us; reference data is published again in case the broker lost its
+        # retained copies.
+        announce()
         for sync in refsyncs:
             sync.request_republish()
 
+    def bridge_offline(bridge: str) -> None:
+        # What the broker held for that bridge (received, not yet stored) is gone with
+        # its session: have the kiosks send it again now, to the bridges still here.
+        if bridge != config.bridge.id:
+            log.info("bridge %s went offline: asking kiosks to publish again what they have"
+                     " not seen stored", bridge)
+            announce()
+
     ingest = Ingest(config.mqtt, config.ingest, ledger, client_id=config.bridge.id,
-                    on_publish=answers.on_publish, on_connect=connected,
+                    on_publish=answers.on_publish, on_connect=connected, on_bridge_offline=bridge_offline,
                     will=(status_topic, bridge_status.encode(config.bridge.id, "offline"), True))
     answers.conn = ingest.conn
     ref_mqtt = ingest.conn

@@ -6,7 +6,17 @@ commit gets the message again (the broker redelivers to our persistent
 session) and the kiosk republishes anything still unconfirmed anyway.
 
 Several bridge processes share the load through an MQTT v5 shared
-subscription (``$share/<group>/canopy/v1/+/+/events``).
+subscription (``$share/<group>/canopy/v1/+/+/events``). Mosquitto hands each
+member of the share its turn whether it is connected or not: a bridge killed
+with a persistent session would keep taking its share of new events into a
+queue nobody reads, for as long as the session lasts (days). So the shared
+session ends with the connection (``SHARED_SESSION_EXPIRY_S``): the broker
+drops a dead bridge from the share at once, and what it held for it (received,
+never acked) is dropped too, which is safe because a kiosk keeps every event
+until a bridge says "stored". The bridges watch each other's status: when one
+goes offline, the others announce "online" again, and kiosks publish again at
+once what is unconfirmed (``canopy.bridge_status``) rather than at their ack
+timeout; the ledger stores each id once, so a resend is answered, not doubled.
 """
 
 from __future__ import annotations
@@ -23,12 +33,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.ledger import IncomingEvent, Ledger, QuarantineBound, Rejected, StoreResult
 from canopy import acks as ack_messages
-from canopy import topics
+from canopy import bridge_status, topics
 from canopy.events import MAX_MESSAGE_BYTES, InvalidEvent, format_utc, parse_event, split_message
 from canopy.mqtt import Message, MqttConnection, MqttSettings, NotConnected
 from canopy.payload import json_object
 
 log = logging.getLogger(__name__)
+
+# The session of a bridge in the shared subscription ends when its connection does
+# (see the module's text); a bridge on a plain subscription keeps the [mqtt] setting.
+SHARED_SESSION_EXPIRY_S = 0
+
+
+_BRIDGES_PREFIX = topics.BRIDGES + "/"
 
 
 class IngestSettings(BaseModel):
@@ -67,7 +84,11 @@ class Ingest:
         on_publish: Callable[[int, bool, str], None] | None = None,
         on_connect: Callable[[bool], None] | None = None,
         will: tuple[str, bytes, bool] | None = None,
+        on_bridge_offline: Callable[[str], None] | None = None,
     ) -> None:
+        """``will``: the bridge's "offline", published by the broker if the bridge dies and
+        by the bridge itself when it stops. ``on_bridge_offline(bridge_id)``: a bridge's
+        "offline" just arrived (its will or its stop), this bridge's own included."""
         self.settings = settings
         self.ledger = ledger
         ledger.quarantine_bound = QuarantineBound(settings.quarantine_max_rows,
@@ -81,16 +102,21 @@ class Ingest:
             if use_share
             else topics.ALL_EVENTS
         )
+        if use_share:
+            mqtt = mqtt.model_copy(update={"session_expiry_s": SHARED_SESSION_EXPIRY_S})
+        self._on_bridge_offline = on_bridge_offline
+        watch = (topics.ALL_BRIDGES,) if on_bridge_offline is not None else ()
         self.conn = MqttConnection(
             mqtt,
             client_id=client_id,
             manual_ack=True,
             receive_maximum=settings.receive_window,
-            subscriptions=(subscription,),
+            subscriptions=(subscription, *watch),
             on_message=self._on_message,
             on_publish=on_publish,
             on_connect=on_connect,
             will=will,
+            will_on_stop=True,
         )
         self._queue: list[Message] = []
         self._arrived = asyncio.Event()
@@ -101,6 +127,14 @@ class Ingest:
             tasks.create_task(self._batches(), name="ingest")
 
     def _on_message(self, message: Message) -> None:
+        if message.topic.startswith(_BRIDGES_PREFIX):
+            self.conn.ack(message)
+            status = bridge_status.decode(message.topic, message.payload)
+            # A retained copy is old news, delivered because we subscribed.
+            if (status is not None and status.state == "offline" and not message.retain
+                    and self._on_bridge_offline is not None):
+                self._on_bridge_offline(status.bridge)
+            return
         self._queue.append(message)
         self._arrived.set()
 

@@ -118,6 +118,7 @@ class MqttConnection:
         on_connect: Callable[[bool], None] | None = None,
         on_disconnect: Callable[[str], None] | None = None,
         on_publish: Callable[[int, bool, str], None] | None = None,
+        will_on_stop: bool = False,
     ) -> None:
         self.settings = settings
         self.client_id = client_id
@@ -126,6 +127,11 @@ class MqttConnection:
         self._on_connect_cb = on_connect
         self._on_disconnect_cb = on_disconnect
         self._on_publish_cb = on_publish
+        # A broker sends the last will only when a connection drops without a DISCONNECT:
+        # with ``will_on_stop`` a clean stop publishes the will's message itself first,
+        # so what the will says (a bridge "offline") holds after a stop as after a crash.
+        self._will = will if will_on_stop else None
+        self._pubacks: dict[int, asyncio.Future[bool]] = {}
         self._v5 = settings.protocol == "5"
         self._receive_maximum = receive_maximum
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -243,6 +249,8 @@ class MqttConnection:
                 await asyncio.sleep(delay(attempt))
                 attempt += 1
         finally:
+            if self._will is not None and self._connected.is_set():
+                await self._last_words(self._will)
             self._connected.clear()
             self._drop_socket()
 
@@ -252,6 +260,23 @@ class MqttConnection:
             self._client.disconnect()
             await asyncio.sleep(0)
         self._drop_socket()
+
+    async def _last_words(self, will: tuple[str, bytes, bool], timeout: float = 2.0) -> None:
+        """Publish ``will`` and wait (at most ``timeout``) for the broker to take it, then
+        DISCONNECT: on a clean stop the broker would not send the will itself."""
+        topic, payload, retain = will
+        try:
+            mid = self.publish(topic, payload, qos=1, retain=retain)
+        except NotConnected:
+            return
+        assert self._loop is not None
+        taken = self._pubacks[mid] = self._loop.create_future()
+        done, _ = await asyncio.wait([taken], timeout=timeout)
+        self._pubacks.pop(mid, None)
+        if not done:
+            log.warning("the broker did not confirm %s within %g s", topic, timeout)
+        self._client.disconnect()
+        self._client.loop_write()  # out now: the socket is closed right after
 
     # --- connection machinery ------------------------------------------------
 
@@ -438,9 +463,14 @@ class MqttConnection:
     def _on_publish(
         self, client: paho.Client, userdata: Any, mid: int, reason: Any, properties: Any
     ) -> None:
+        code = int(reason.value) if hasattr(reason, "value") else int(reason)
+        waiter = self._pubacks.pop(mid, None)
+        if waiter is not None:
+            if not waiter.done():
+                waiter.set_result(code in _ACCEPTED_REASONS)
+            return
         if self._on_publish_cb is None:
             return
-        code = int(reason.value) if hasattr(reason, "value") else int(reason)
         self._on_publish_cb(mid, code in _ACCEPTED_REASONS, str(reason))
 
 

@@ -17,7 +17,9 @@ allowed unless granted here (``defaultACLAccess`` all false).
   publish too); read only its own ``acks`` and ``cmd``, its facility's
   ``ref/#`` and the bridges' status.
 - bridge: read every kiosk's ``events`` (plain or through a ``$share`` group)
-  and ``status``; send ``acks``, ``cmd``, ``ref`` and its own bridge status.
+  and ``status``, and every bridge's status (when one goes offline the others
+  have the kiosks resend what it held); send ``acks``, ``cmd``, ``ref`` and its
+  own bridge status.
 - fleet twin of a bridge (``canopy.topics.fleet_login``, a certificate of its
   own): read ``status`` only, plus its own probe topic, outside ``canopy/v1``.
 
@@ -79,6 +81,7 @@ def identity_rules(identity: Identity) -> list[tuple[str, list[Grant]]]:
             Grant("send", topics.ref(ANY, "#")),
             Grant("read", topics.ref(ANY, "#")),
             Grant("send", topics.bridge_status(identity.name)),
+            Grant("read", topics.ALL_BRIDGES),
         ]),
         (twin, [Grant("read", topics.status(ANY, ANY)), Grant("send", probe_topic(twin)),
                 Grant("read", probe_topic(twin))]),
