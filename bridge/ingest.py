@@ -300,21 +300,47 @@ def classify(message: Message) -> list[IncomingEvent | Rejected]:
     return out
 
 
+# Where an event's payload names tags and names, by field: each payload class gets the
+# fields it has of these once (``_Mentions.of``), so an event costs plain attribute reads,
+# not a lookup of every name on every class (pydantic answers a missing attribute by
+# raising, which cost more than validating the event).
 _TAG_FIELDS = ("tag", "new_tag", "uid", "mother_tag")
 _TAG_LISTS = ("scanned", "missing", "extra")
+_NAME_FIELDS = ("harvest_name", "plant_batch", "source_batch", "name")
+_NAME_LISTS = {"sources": "harvest_name"}  # a list of parts, and the field of each that is a name
+CORRECTS = "corrects:"  # the index key under which a correction is found from what it corrects
+
+
+@dataclass(frozen=True, slots=True)
+class _Mentions:
+    tags: tuple[str, ...]
+    tag_lists: tuple[str, ...]
+    names: tuple[str, ...]
+    name_lists: tuple[tuple[str, str], ...]
+
+    @staticmethod
+    def of(payload_class: type) -> _Mentions:
+        found = _MENTIONS.get(payload_class)
+        if found is None:
+            has = getattr(payload_class, "model_fields", {})
+            found = _MENTIONS[payload_class] = _Mentions(
+                tuple(f for f in _TAG_FIELDS if f in has), tuple(f for f in _TAG_LISTS if f in has),
+                tuple(f for f in _NAME_FIELDS if f in has),
+                tuple((f, part) for f, part in _NAME_LISTS.items() if f in has))
+        return found
+
+
+_MENTIONS: dict[type, _Mentions] = {}  # per payload class, filled as each type first arrives
 
 
 def mentioned_tags(event: Any) -> str:
     """The state tags an event names, as " T1 T2 " for the activity-per-tag report."""
     data = event.data
-    found: list[str] = [v for f in _TAG_FIELDS if isinstance(v := getattr(data, f, None), str)]
-    for name in _TAG_LISTS:
-        found.extend(getattr(data, name, None) or [])
+    where = _Mentions.of(type(data))
+    found: list[str] = [v for f in where.tags if isinstance(v := getattr(data, f), str)]
+    for name in where.tag_lists:
+        found.extend(getattr(data, name) or ())
     return f" {' '.join(dict.fromkeys(found))} " if found else ""
-
-
-_NAME_FIELDS = ("harvest_name", "plant_batch", "source_batch", "name")
-CORRECTS = "corrects:"  # the index key under which a correction is found from what it corrects
 
 
 def mentioned_names(event: Any) -> tuple[str, ...]:
@@ -322,8 +348,10 @@ def mentioned_names(event: Any) -> tuple[str, ...]:
     batches it names, and ``corrects:<id>`` for a correction (so a rejection's report can
     say whether it was corrected). Names may hold spaces, so they are not in ``tags``."""
     data = event.data
-    found = [v for f in _NAME_FIELDS if isinstance(v := getattr(data, f, None), str)]
-    found.extend(s.harvest_name for s in getattr(data, "sources", None) or ())
+    where = _Mentions.of(type(data))
+    found = [v for f in where.names if isinstance(v := getattr(data, f), str)]
+    for name, part in where.name_lists:
+        found.extend(getattr(item, part) for item in getattr(data, name) or ())
     if event.corrects is not None:
         found.append(f"{CORRECTS}{event.corrects}")
     return tuple(dict.fromkeys(found))

@@ -167,6 +167,10 @@ class _Tx:
     async def exec_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         await self._db.executemany(sql, rows)
 
+    async def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        marks = ", ".join("?" * len(columns))
+        await self._db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
 
 class SqliteLedger(Ledger):
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
