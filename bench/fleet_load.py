@@ -98,7 +98,8 @@ def enroll_fleet(folder: Path, ca: FacilityCA, port: int, kiosks: int, bridges: 
     address = BrokerAddress("127.0.0.1", port)
     for n in range(kiosks):
         device = kiosk_name(n)
-        bundle = enroll_kiosk(ca, device=device, broker=address, scanner="sim")
+        bundle = enroll_kiosk(ca, device=device, broker=address, scanner="sim", headless=True,
+                              simulated=True)
         target = folder / "kiosks" / device
         target.mkdir(parents=True)
         for name in ("client.crt", "client.key"):
@@ -400,7 +401,8 @@ def run_kiosks(folder: Path, port: int, kiosks: int, mode: str, per_minute: floa
         "bridges_proc": [
             {"rss_peak_mb": round(sampler.rss_peak[pid] / 1024, 1),
              "rss_hwm_mb": round(status_kb(pid, "VmHWM") / 1024, 1),
-             "cpu_percent": round((cpu_ticks(pid) - ticks[pid]) / TICK / elapsed * 100, 1)}
+             "cpu_percent": round((cpu_ticks(pid) - ticks[pid]) / TICK / elapsed * 100, 1),
+             "cpu_s": round((cpu_ticks(pid) - ticks[pid]) / TICK, 2)}
             for pid in pids
         ],
         # the bridges' own PostgreSQL server processes (local server only; else empty)
@@ -485,6 +487,10 @@ def ingest(folder: Path, ca: FacilityCA, args: argparse.Namespace) -> dict[str, 
         figures["broker_takeovers"] = broker.log_text().count("already connected")
         raw = raw_rates(ledger)
     rate = figures["stored_per_s"]
+    # What a stored event costs the bridge in CPU: unlike the rates, it hardly depends on
+    # what else the machine is running.
+    cpu_s = sum(b["cpu_s"] for b in figures["bridges_proc"])
+    figures["bridge_cpu_us_per_event"] = round(cpu_s / max(figures["stored_acked"], 1) * 1e6, 1)
     return {**figures, "raw": raw, "ratio_vs_copy": round(rate / raw["copy_per_s"], 3),
             "ratio_vs_unnest": round(rate / raw["unnest_per_s"], 3), "target_ratio": 0.5}
 

@@ -102,7 +102,8 @@ async def run(folder: Path, scans: int, bridges: int) -> dict[str, Any]:
     broker = ProvisionedMosquitto(folder / "mosquitto", ca)
     address = BrokerAddress("127.0.0.1", broker.port)
     kiosk = folder / "bundles" / "kiosk-01"
-    write_bundle(enroll_kiosk(ca, device="kiosk-01", broker=address, scanner="sim"), kiosk)
+    write_bundle(enroll_kiosk(ca, device="kiosk-01", broker=address, scanner="sim", headless=True,
+                              simulated=True), kiosk)
     ids = [f"bridge-{n + 1}" for n in range(bridges)]
     for bridge_id in ids:
         write_bundle(enroll_bridge(ca, bridge_id=bridge_id, broker=address), folder / "bundles" / bridge_id)

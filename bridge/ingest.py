@@ -118,7 +118,10 @@ class Ingest:
             will=will,
             will_on_stop=True,
         )
-        self._queue: list[Message] = []
+        # Messages with their events, classified as they arrive: that work is done while
+        # the previous batch's commit is in flight, not after it.
+        self._queue: list[tuple[Message, list[IncomingEvent | Rejected]]] = []
+        self._queued = 0  # events in _queue
         self._arrived = asyncio.Event()
 
     async def run(self) -> None:
@@ -135,30 +138,33 @@ class Ingest:
                     and self._on_bridge_offline is not None):
                 self._on_bridge_offline(status.bridge)
             return
-        self._queue.append(message)
+        items = classify(message)
+        self._queue.append((message, items))
+        self._queued += len(items)
         self._arrived.set()
 
     async def _batches(self) -> None:
         while True:
             await self._arrived.wait()
-            if self.settings.batch_wait_ms and len(self._queue) < self.settings.batch_max:
+            if self.settings.batch_wait_ms and self._queued < self.settings.batch_max:
                 # A short wait turns a burst into one commit (one fsync) instead of many.
                 await asyncio.sleep(self.settings.batch_wait_ms / 1000)
             # Bound the batch by events, not messages: a message may carry a hundred.
             taken, events = 0, 0
             while taken < len(self._queue) and (taken == 0 or events < self.settings.batch_max):
-                events += self._queue[taken].payload.count(b"\n") + 1
+                events += len(self._queue[taken][1])
                 taken += 1
             batch = self._queue[:taken]
             del self._queue[:taken]
+            self._queued -= events
             if not self._queue:
                 self._arrived.clear()
             await self._handle(batch)
 
-    async def _handle(self, batch: list[Message]) -> None:
+    async def _handle(self, batch: list[tuple[Message, list[IncomingEvent | Rejected]]]) -> None:
         # Each message's events are classified once; a ledger error then never
         # blocks the others (see _store_isolating). Acked only after the commit.
-        items = [item for message in batch for item in classify(message)]
+        items = [item for _, classified in batch for item in classified]
         delay = 0.5
         while True:
             try:
@@ -170,7 +176,7 @@ class Ingest:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
         self.stats.batches += 1
-        for message in batch:
+        for message, _ in batch:
             self.conn.ack(message)
 
     async def _store_isolating(self, items: list[IncomingEvent | Rejected]) -> None:
