@@ -187,6 +187,10 @@ async def test_a_bridge_stopped_cleanly_says_offline(site: Site) -> None:
     first.stop()  # SIGTERM: a clean stop
     assert "Traceback" not in first.tail(200)
     assert await retained_status(site, first.name) == "offline"
+    # Said by the bridge itself before a clean DISCONNECT, after which the broker sends no
+    # will (Mosquitto logs a dropped connection as "closed its connection").
+    log = site.provisioned.broker.log_text()
+    assert f"Client {first.name} disconnected" in log, log[-2000:]
     # The other bridge heard it and had the kiosks resend what the stopped one held.
     await wait_until(lambda: "bridge-1 went offline" in second.tail(), 10, "the survivor heard it",
                      site.bridges)
