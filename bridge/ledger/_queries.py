@@ -99,6 +99,10 @@ class Attempt:
     digest: str = ""
 
 
+# The columns a register reads of an event, in this order (``e`` is ``events``).
+EVENT_ROW = ("e.id, e.facility, e.device, e.seq, e.type, e.at, e.status, coalesce(e.message, ''),"
+             " e.payload")
+
 # How long an event waits for its kiosk's previous event to reach the ledger (real time:
 # it covers two bridges storing one kiosk's events a moment apart).
 GAP_WAIT_MS = 5_000
@@ -359,16 +363,48 @@ class LedgerQueries(ABC):
             f" WHERE status = 'rejected' {where} ORDER BY at, device, seq", params,
         )
 
-    async def activity(self, key: str, facility: str | None = None) -> list[tuple[Any, ...]]:
+    async def activity(self, key: str | Sequence[str], facility: str | None = None
+                       ) -> list[tuple[Any, ...]]:
         """(id, facility, device, seq, type, at, status, message, payload) of the events
-        naming ``key`` (a tag, a batch name, ``corrects:<id>``), found literally by index."""
-        where, params = (" AND e.facility = ?", [key, facility]) if facility else ("", [key])
+        naming ``key`` (a tag, a batch name, ``corrects:<id>``, ``worker:<id>``,
+        ``kiosk:<device>``; or any of several keys), found literally by index."""
+        keys = [key] if isinstance(key, str) else list(dict.fromkeys(key))
+        if not keys:
+            return []
+        where, params = (" AND e.facility = ?", [*keys, facility]) if facility else ("", keys)
         return await self._fetch(
-            "SELECT e.id, e.facility, e.device, e.seq, e.type, e.at, e.status,"
-            " coalesce(e.message, ''), e.payload"
-            " FROM event_tags t JOIN events e ON e.id = t.event_id"
-            f" WHERE t.tag = ?{where} ORDER BY e.at, e.device, e.seq",
+            f"SELECT {EVENT_ROW} FROM events e WHERE e.id IN (SELECT t.event_id FROM event_tags t"
+            f" WHERE t.tag IN ({','.join('?' * len(keys))})){where} ORDER BY e.at, e.device, e.seq",
             params,
+        )
+
+    async def of_types(self, types: Sequence[str], facility: str | None = None) -> list[tuple[Any, ...]]:
+        """``EVENT_ROW`` of every event of these types (index ``events_type``), oldest first."""
+        where, params = (" AND e.facility = ?", [*types, facility]) if facility else ("", list(types))
+        return await self._fetch(
+            f"SELECT {EVENT_ROW} FROM events e WHERE e.type IN ({','.join('?' * len(types))}){where}"
+            " ORDER BY e.at, e.device, e.seq", params,
+        )
+
+    async def events(self, ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+        """``EVENT_ROW`` of each of these events the ledger holds, by id."""
+        found: dict[str, tuple[Any, ...]] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            rows = await self._fetch(
+                f"SELECT {EVENT_ROW} FROM events e WHERE e.id IN ({','.join('?' * len(chunk))})", chunk)
+            found.update({str(r[0]): r for r in rows})
+        return found
+
+    async def waiting(self, facility: str | None = None) -> list[tuple[Any, ...]]:
+        """``EVENT_ROW`` of every event still waiting for the state (stored or held),
+        oldest first: what the overdue register compares with the state's deadline."""
+        where, params = (" AND e.facility = ?", [facility]) if facility else ("", [])
+        return await self._fetch(
+            f"SELECT {EVENT_ROW} FROM events e WHERE e.status = 'stored'{where} UNION ALL"
+            f" SELECT {EVENT_ROW} FROM events e WHERE e.status = 'held'{where} ORDER BY 6, 3, 4",
+            params * 2,
         )
 
     async def keyed(self, keys: Sequence[str]) -> dict[str, str]:

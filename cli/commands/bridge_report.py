@@ -1,7 +1,9 @@
-"""``canopy bridge report outages|rejections|held|activity KEY``: compliance reports.
+"""``canopy bridge report REGISTER|activity KEY``: compliance registers and one key's history.
 
-Times are the facility's own (its profile's time zone). ``activity`` takes a plant
-or package tag, a harvest batch name or a plant batch name, literally.
+The registers are ``bridge.reports.REGISTERS`` (``canopy bridge report list``).
+Times are the facility's own (its profile's time zone); the overdue register uses
+each profile's ``report_deadline``. ``activity`` takes a plant or package tag, a
+harvest or plant batch name, a worker id or a kiosk's device id, literally.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from cli.commands.bridge import common
 
 def register(actions: Any) -> None:
     parser: argparse.ArgumentParser = actions.add_parser(
-        "report", help="compliance reports: outages, rejections, held records, activity of one tag or batch"
+        "report", help="compliance registers (waste, corrections, harvests, scales, tags, overdue, outages,"
+                       " rejections, held) and the activity of one tag, batch, worker or kiosk"
     )
     common(parser)
     # Checked in run(): the register table lives in the bridge, which a kiosk's
@@ -26,7 +29,8 @@ def register(actions: Any) -> None:
     parser.add_argument("kind", metavar="REPORT",
                         help="activity, or a register: `canopy bridge report list` names them all")
     parser.add_argument("tag", nargs="?", metavar="KEY",
-                        help="for activity: a plant or package tag, or a harvest or plant batch name")
+                        help="for activity: a plant or package tag, a harvest or plant batch name,"
+                             " a worker id or a kiosk's device id")
     parser.add_argument("--facility", help="one licence only")
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", dest="fmt", action="store_const", const="json")
@@ -50,17 +54,18 @@ def run(args: argparse.Namespace) -> int:
 
     if args.kind == "list":
         print("\n".join(f"{r.name:12}  {r.help}" for r in reports.REGISTERS)
-              + "\nactivity      everything recorded about one tag or batch (give KEY)")
+              + "\nactivity      everything about one tag, batch, worker or kiosk (give KEY)")
         return 0
     if args.kind != "activity" and args.kind not in reports.BY_NAME:
         known = ", ".join([r.name for r in reports.REGISTERS] + ["activity"])
         raise UserError(f"no report called {args.kind!r}: the reports are {known}")
     if args.kind == "activity" and not args.tag:
-        raise UserError("activity needs a tag or batch name: canopy bridge report activity 1A4FF01…")
+        raise UserError("activity needs a tag, batch name, worker id or kiosk id:"
+                        " canopy bridge report activity 1A4FF01…")
     config = load_config(BridgeConfig, args.config)
     must_exist(config.ledger.url, args.config)
 
-    clock = reports.Clock({f.license: f.timezone for f in config.facilities})
+    clock = reports.Clock.of(config.facilities)
 
     async def make() -> reports.Report:
         try:
