@@ -94,10 +94,13 @@ class Clock:
 
 
 def instant_of(text: str) -> datetime | None:
-    """An RFC 3339 time from the ledger as an aware datetime (None if it is not one)."""
+    """An RFC 3339 time from the ledger as an aware datetime (None if it is not one, or is
+    too near the calendar's ends to be shown in a zone or moved by a deadline: shown as recorded)."""
     try:
         instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
+        return None
+    if not 1 < instant.year < 9999:
         return None
     return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
 
@@ -254,6 +257,9 @@ GRAMS: Mapping[str, Decimal] = {"g": Decimal(1), "kg": Decimal(1000), "lb": Deci
                                 "oz": Decimal("28.349523125")}
 
 
+PLAUSIBLE = Decimal(10) ** 9
+
+
 def grams(weight: object) -> Decimal | None:
     """A stored weight (``{"value": "812.4", "unit": "g"}``) in grams; None if it is not one."""
     if not isinstance(weight, dict):
@@ -266,11 +272,12 @@ def grams(weight: object) -> Decimal | None:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
-    return amount * factor if amount.is_finite() else None
+    # A weight no scale shows (not a number, or beyond a tonne-scale's range) is not summed.
+    return amount * factor if amount.is_finite() and abs(amount) < PLAUSIBLE else None
 
 
 def _g(amount: Decimal | None) -> str:
-    return "" if amount is None else f"{amount.quantize(Decimal('0.1'))}"
+    return "" if amount is None else f"{amount:.1f}"
 
 
 async def _rows(ledger: Ledger, types: Sequence[str], facility: str | None) -> list[Stored]:
@@ -386,7 +393,7 @@ async def harvests(ledger: Ledger, facility: str | None = None, clock: Clock | N
             batch(plant_in[(e.facility, e.text("tag"))], e).dry += weight
     rows = []
     for (fac, name), h in sorted(batches.items(), key=lambda kv: (kv[1].first, kv[0])):
-        loss = "" if not (h.wet and h.dry) else f"{((h.wet - h.dry) / h.wet * 100).quantize(Decimal('0.1'))}"
+        loss = "" if not (h.wet and h.dry) else _g((h.wet - h.dry) / h.wet * 100)
         said = ", ".join(f"{n} {s}" for s, n in sorted(h.answers.items()))
         rows.append((name, fac, clock.iso(fac, h.first), clock.iso(fac, h.last), len(h.plants),
                      _g(h.wet), _g(h.waste), _g(h.dry) if h.dry else "", loss, said))

@@ -3,8 +3,14 @@ PostgreSQL), row by row, in the facility's local time."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -241,3 +247,51 @@ async def test_every_register_builds_on_an_empty_ledger_with_its_columns(ledger:
         report = await register.build(ledger, LICENSE, CLOCK)
         assert report.rows == [] and report.columns
         assert report.as_csv().splitlines() == [",".join(report.columns)]
+
+
+def bridge_report(conf: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([sys.executable, "-m", "cli", "bridge", "-c", str(conf), "report", *args],
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode == 0) is ok, done.stderr
+    return done
+
+
+def config_with_deadline(tmp: Path, url: str, deadline: str) -> Path:
+    conf = tmp / "bridge.toml"
+    conf.write_text(
+        f'[ledger]\nurl = "{url}"\n\n[[facilities]]\nlicense = "{LICENSE}"\nstate = "CA"\n'
+        f'system = "metrc"\nbase_url = "http://127.0.0.1:9"\ntimezone = "{LA}"\n'
+        f"report_deadline = {deadline}\n"
+        '[facilities.metrc]\nvendor_key = "v"\nuser_key = "u"\n')
+    return conf
+
+
+async def test_the_command_lists_and_prints_every_register_in_local_time(tmp_path: Path,
+                                                                          ledger_url: str) -> None:
+    ledger = await open_ledger(ledger_url)
+    floor = Floor()
+    gone = floor.add("plant.destroyed", {"tag": TAG, "reason": "Pest infestation", "method": "Grinder",
+                                         "weight": weighed("812.4")}, NOV22, witness="w-sam")
+    old = floor.add("plant.moved", {"tag": TAG2, "location": "Flower Room A"},
+                    datetime(2026, 1, 5, tzinfo=UTC))
+    await floor.store(ledger, [Answer(gone, "accepted")])
+    await ledger.close()
+    conf = config_with_deadline(tmp_path, ledger_url, "{ hours = 24 }")
+    listed = bridge_report(conf, "list").stdout
+    assert [line.split()[0] for line in listed.splitlines()] == [r.name for r in REGISTERS] + ["activity"]
+    [row] = list(csv.DictReader(io.StringIO(bridge_report(conf, "waste", "--csv").stdout)))
+    assert (row["when"], row["what"], row["witness"], row["weight"]) == (
+        "2026-11-22 10:30:00 PST", f"plant {TAG}", "w-sam", "812.4 g")
+    [late] = json.loads(bridge_report(conf, "overdue", "--json", "--facility", LICENSE).stdout)
+    assert (late["event"], late["deadline"], late["due"]) == (old, "24 h", "2026-01-05 16:00:00 PST")
+    assert json.loads(bridge_report(conf, "overdue", "--json", "--facility", OTHER).stdout) == []
+    assert "Tags received, used and retired" in bridge_report(conf, "tags").stdout
+    refused = bridge_report(conf, "wastes", ok=False)
+    assert "no report called 'wastes': the reports are outages, rejections, held, overdue" in refused.stderr
+
+
+def test_a_deadline_is_business_days_or_hours_and_the_config_says_which(tmp_path: Path) -> None:
+    conf = config_with_deadline(tmp_path, f"sqlite:///{tmp_path / 'l.db'}",
+                                "{ business_days = 3, hours = 24 }")
+    refused = bridge_report(conf, "overdue", ok=False)
+    assert "give the deadline as business_days or as hours, not both" in refused.stderr
