@@ -15,13 +15,13 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bridge.config import DEFAULT_DEADLINE, Deadline, FacilityProfile
 from bridge.ingest import CORRECTS, KIOSK, WORKER
 from bridge.ledger import Ledger
-from canopy.events import LABELS
+from canopy.events import LABELS, format_utc
 from canopy.payload import json_object
 
 
@@ -105,6 +105,35 @@ def instant_of(text: str) -> datetime | None:
     return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
 
 
+@dataclass(frozen=True)
+class Period:
+    """The stretch of time a register covers: from ``since``, before ``until`` (aware
+    datetimes; None: unbounded). Registers of "now" (held, overdue) take no period."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @classmethod
+    def days(cls, first: date | None, last: date | None, zone: ZoneInfo | None) -> Period:
+        """Whole local days, ``first`` to ``last`` inclusive, in the facility's zone."""
+        def midnight(day: date | None) -> datetime | None:
+            return None if day is None else datetime.combine(day, datetime.min.time(), zone or UTC)
+        return cls(midnight(first), midnight(last + timedelta(days=1) if last else None))
+
+    def bounds(self) -> tuple[str | None, str | None]:
+        """As the ledger stores times (RFC 3339 UTC text), for its ``since``/``until``."""
+        return (None if self.since is None else format_utc(self.since),
+                None if self.until is None else format_utc(self.until))
+
+    def holds_ms(self, started: int, ended: int | None) -> bool:
+        """Whether a stretch (unix ms; ``ended`` None: still going) overlaps the period."""
+        after = self.since is None or ended is None or ended >= self.since.timestamp() * 1000
+        return after and (self.until is None or started < self.until.timestamp() * 1000)
+
+
+ALL_TIME = Period()
+
+
 def _weight(value: object) -> str:
     if not isinstance(value, dict):
         return ""
@@ -151,10 +180,13 @@ def _record(type_: str) -> str:
     return LABELS.get(type_, type_)
 
 
-async def outages(ledger: Ledger, facility: str | None = None, clock: Clock | None = None) -> Report:
+async def outages(ledger: Ledger, facility: str | None = None, clock: Clock | None = None, *,
+        period: Period = ALL_TIME) -> Report:
     clock = clock or Clock()
     rows: list[tuple[Any, ...]] = []
     for o in await ledger.outages(facility):
+        if not period.holds_ms(o.started, o.ended):
+            continue
         rows.append((o.facility, clock.ms(o.facility, o.started),
                      clock.ms(o.facility, o.ended) or "ongoing", round(o.hours(), 2),
                      o.cause, "yes" if o.alerted else "no"))
@@ -162,10 +194,11 @@ async def outages(ledger: Ledger, facility: str | None = None, clock: Clock | No
                   "cause", "alert_raised"), rows)
 
 
-async def rejections(ledger: Ledger, facility: str | None = None, clock: Clock | None = None) -> Report:
+async def rejections(ledger: Ledger, facility: str | None = None, clock: Clock | None = None, *,
+        period: Period = ALL_TIME) -> Report:
     """Every record the state refused, with who recorded it and whether it was corrected."""
     clock = clock or Clock()
-    found = await ledger.rejections(facility)
+    found = await ledger.rejections(facility, *period.bounds())
     corrected = await ledger.keyed([f"{CORRECTS}{r[0]}" for r in found])
     rows = []
     for event_id, fac, device, seq, type_, at, message, payload in found:
@@ -176,7 +209,8 @@ async def rejections(ledger: Ledger, facility: str | None = None, clock: Clock |
                   "worker", "state_said", "corrected_by", "event"), rows)
 
 
-async def held(ledger: Ledger, facility: str | None = None, clock: Clock | None = None) -> Report:
+async def held(ledger: Ledger, facility: str | None = None, clock: Clock | None = None, *,
+        period: Period = ALL_TIME) -> Report:
     clock = clock or Clock()
     rows = [(*r[:5], clock.iso(r[1], r[5]), clock.ms(r[1], int(r[6])), r[7])
             for r in await ledger.held(facility)]
@@ -194,13 +228,13 @@ ACTIVITY_COLUMNS = ("when", "facility", "device", "seq", "record", "worker", "wi
 
 
 async def activity(ledger: Ledger, key: str, facility: str | None = None,
-                   clock: Clock | None = None) -> Report:
+                   clock: Clock | None = None, *, period: Period = ALL_TIME) -> Report:
     """Everything recorded about a tag, a harvest or plant batch, a package, a worker (by
     id) or a kiosk (by device id); the key is found literally (``%`` is just a character)."""
     clock = clock or Clock()
     rows = []
     for event_id, fac, device, seq, type_, at, status, message, payload in await ledger.activity(
-            activity_keys(key), facility):
+            activity_keys(key), facility, *period.bounds()):
         f = Facts.of(bytes(payload))
         rows.append((clock.iso(fac, at), fac, device, seq, _record(type_), f.worker, f.witness,
                      f.weight, f.scale, f.reason, f.method, f.where, status, message, event_id))
@@ -280,8 +314,8 @@ def _g(amount: Decimal | None) -> str:
     return "" if amount is None else f"{amount:.1f}"
 
 
-async def _rows(ledger: Ledger, types: Sequence[str], facility: str | None) -> list[Stored]:
-    return [Stored.of(r) for r in await ledger.of_types(types, facility)]
+async def _rows(ledger: Ledger, types: Sequence[str], facility: str | None, period: Period) -> list[Stored]:
+    return [Stored.of(r) for r in await ledger.of_types(types, facility, *period.bounds())]
 
 
 # What each kind of waste record is about, and its reason (declared once).
@@ -296,10 +330,11 @@ WASTE_COLUMNS = ("when", "facility", "record", "what", "reason", "method", "mixe
                  "event")
 
 
-async def waste(ledger: Ledger, facility: str | None = None, clock: Clock | None = None) -> Report:
+async def waste(ledger: Ledger, facility: str | None = None, clock: Clock | None = None, *,
+        period: Period = ALL_TIME) -> Report:
     """Waste and destruction: what, why, how, how much, mixed with what, who saw it, and the hold."""
     clock = clock or Clock()
-    found = await _rows(ledger, (*WASTE_SUBJECT, "plant.destroy_completed"), facility)
+    found = await _rows(ledger, (*WASTE_SUBJECT, "plant.destroy_completed"), facility, period)
     completed = {e.text("scheduled"): e for e in found if e.type == "plant.destroy_completed"}
     rows = []
     for e in found:
@@ -326,11 +361,12 @@ CORRECTION_COLUMNS = ("when", "facility", "worker", "signed_off_by", "reason", "
                       "device", "seq", "event")
 
 
-async def corrections(ledger: Ledger, facility: str | None = None, clock: Clock | None = None) -> Report:
+async def corrections(ledger: Ledger, facility: str | None = None, clock: Clock | None = None, *,
+        period: Period = ALL_TIME) -> Report:
     """Every correction: what it corrects (as first recorded, and the state's answer), why,
     who recorded it and who signed it off (the supervisor signs as the witness)."""
     clock = clock or Clock()
-    found = await _rows(ledger, ("record.corrected",), facility)
+    found = await _rows(ledger, ("record.corrected",), facility, period)
     originals = {k: Stored.of(v) for k, v in (await ledger.events(
         [e.envelope("corrects") for e in found if e.envelope("corrects")])).items()}
     rows = []
@@ -363,10 +399,11 @@ HARVEST_COLUMNS = ("harvest", "facility", "started", "last_weighed", "plants", "
 WET = ("plant.harvested", "plant.manicured")
 
 
-async def harvests(ledger: Ledger, facility: str | None = None, clock: Clock | None = None) -> Report:
+async def harvests(ledger: Ledger, facility: str | None = None, clock: Clock | None = None, *,
+        period: Period = ALL_TIME) -> Report:
     """Each harvest batch: plants, wet weight, waste, dry weight and moisture loss."""
     clock = clock or Clock()
-    found = await _rows(ledger, (*WET, "harvest.waste", "plant.cured"), facility)
+    found = await _rows(ledger, (*WET, "harvest.waste", "plant.cured"), facility, period)
     batches: dict[tuple[str, str], _Harvest] = {}
     plant_in: dict[tuple[str, str], tuple[str, str]] = {}  # (facility, tag) -> its harvest batch
 
@@ -404,12 +441,13 @@ SCALE_COLUMNS = ("day", "when", "facility", "scale", "zero", "test_weight", "rea
                  "result", "legal_for_trade", "worker", "device", "event")
 
 
-async def scales(ledger: Ledger, facility: str | None = None, clock: Clock | None = None) -> Report:
+async def scales(ledger: Ledger, facility: str | None = None, clock: Clock | None = None, *,
+        period: Period = ALL_TIME) -> Report:
     """Each scale's daily zero and test-weight check: readings, result and who checked."""
     clock = clock or Clock()
     lft = {"True": "on", "False": "OFF", "": "not reported"}
     rows = []
-    for e in await _rows(ledger, ("scale.checked",), facility):
+    for e in await _rows(ledger, ("scale.checked",), facility, period):
         instant = instant_of(e.at)
         rows.append((str(clock.day(e.facility, instant)) if instant else "", clock.iso(e.facility, e.at),
                      e.facility, e.text("scale_id"), e.text("zero"), e.text("reference"), e.text("reading"),
@@ -435,12 +473,13 @@ TAG_COLUMNS = ("when", "facility", "what", "kind", "first", "last", "count", "wo
                "state_said", "device", "event")
 
 
-async def tags(ledger: Ledger, facility: str | None = None, clock: Clock | None = None) -> Report:
+async def tags(ledger: Ledger, facility: str | None = None, clock: Clock | None = None, *,
+        period: Period = ALL_TIME) -> Report:
     """Tag receipts (first and last tag of each roll, how many, who, when) and every tag
     used or retired, with the date until which it must at least be kept."""
     clock = clock or Clock()
     rows: list[tuple[Any, ...]] = []
-    for e in await _rows(ledger, ("tags.received", *RETIRES), facility):
+    for e in await _rows(ledger, ("tags.received", *RETIRES), facility, period):
         if e.type == "tags.received":
             count = e.data.get("count")
             rows.append((clock.iso(e.facility, e.at), e.facility, "received", e.text("kind"), e.text("first"),
@@ -461,7 +500,8 @@ OVERDUE_COLUMNS = ("facility", "record", "when", "due", "deadline", "overdue_hou
                    "device", "seq", "event")
 
 
-async def overdue(ledger: Ledger, facility: str | None = None, clock: Clock | None = None) -> Report:
+async def overdue(ledger: Ledger, facility: str | None = None, clock: Clock | None = None, *,
+        period: Period = ALL_TIME) -> Report:
     """Records still waiting for the state past the state's deadline (the profile's
     ``report_deadline``: 3 business days in California, 24 hours where a state says so)."""
     clock = clock or Clock()
@@ -481,6 +521,13 @@ async def overdue(ledger: Ledger, facility: str | None = None, clock: Clock | No
     return Report("Records waiting past the state's deadline", OVERDUE_COLUMNS, rows)
 
 
+class Build(Protocol):
+    """How a register is built: ``build(ledger, facility, clock)``, optionally for a period."""
+
+    def __call__(self, ledger: Ledger, facility: str | None, clock: Clock | None, /, *,
+                 period: Period = ALL_TIME) -> Awaitable[Report]: ...
+
+
 @dataclass(frozen=True)
 class Register:
     """One report a facility keeps: its command and web name, and how it is built.
@@ -491,7 +538,7 @@ class Register:
 
     name: str
     help: str
-    build: Callable[[Ledger, str | None, Clock], Awaitable[Report]]
+    build: Build
 
 
 REGISTERS: tuple[Register, ...] = (
@@ -515,6 +562,31 @@ def render(report: Report, fmt: str) -> str:
 
 
 __all__: Sequence[str] = (
-    "BY_NAME", "GRAMS", "REGISTERS", "RETIRED_TAGS_KEPT", "RETIRES", "Clock", "Facts", "Register", "Report",
-    "Stored", "activity", "activity_keys", "corrections", "grams", "harvests", "held", "instant_of",
-    "outages", "overdue", "rejections", "render", "scales", "tags", "waste")
+    "ALL_TIME",
+    "BY_NAME",
+    "GRAMS",
+    "REGISTERS",
+    "RETIRED_TAGS_KEPT",
+    "RETIRES",
+    "Build",
+    "Clock",
+    "Facts",
+    "Period",
+    "Register",
+    "Report",
+    "Stored",
+    "activity",
+    "activity_keys",
+    "corrections",
+    "grams",
+    "harvests",
+    "held",
+    "instant_of",
+    "outages",
+    "overdue",
+    "rejections",
+    "render",
+    "scales",
+    "tags",
+    "waste",
+)

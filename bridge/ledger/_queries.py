@@ -138,6 +138,16 @@ class LeaseLost(RuntimeError):
     """This bridge no longer holds the licence's lease: another bridge submits it now."""
 
 
+def within(alias: str, facility: str | None, since: str | None, until: str | None
+           ) -> tuple[str, list[Any]]:
+    """`` AND …`` clauses (and their parameters) keeping one facility's events recorded from
+    ``since`` and before ``until``: times as stored, RFC 3339 UTC with milliseconds, which
+    sort as text (``canopy.events.format_utc``)."""
+    clauses = [(f"{alias}.facility = ?", facility), (f"{alias}.at >= ?", since), (f"{alias}.at < ?", until)]
+    kept = [(sql, value) for sql, value in clauses if value]
+    return "".join(f" AND {sql}" for sql, _ in kept), [value for _, value in kept]
+
+
 class LedgerQueries(ABC):
     # Wall clock in unix ms; tests replace it to let days of outage pass in seconds.
     clock: Callable[[], int] = staticmethod(now_ms)
@@ -355,32 +365,37 @@ class LedgerQueries(ABC):
 
     # --- reports ----------------------------------------------------------------
 
-    async def rejections(self, facility: str | None = None) -> list[tuple[Any, ...]]:
-        """(id, facility, device, seq, type, at, message, payload) of every rejected event."""
-        where, params = ("AND facility = ?", [facility]) if facility else ("", [])
+    async def rejections(self, facility: str | None = None, since: str | None = None,
+                         until: str | None = None) -> list[tuple[Any, ...]]:
+        """(id, facility, device, seq, type, at, message, payload) of every rejected event
+        (recorded from ``since`` and before ``until``, RFC 3339 UTC, when given)."""
+        where, params = within("e", facility, since, until)
         return await self._fetch(
-            "SELECT id, facility, device, seq, type, at, coalesce(message, ''), payload FROM events"
-            f" WHERE status = 'rejected' {where} ORDER BY at, device, seq", params,
+            "SELECT id, facility, device, seq, type, at, coalesce(message, ''), payload FROM events e"
+            f" WHERE status = 'rejected'{where} ORDER BY at, device, seq", params,
         )
 
-    async def activity(self, key: str | Sequence[str], facility: str | None = None
-                       ) -> list[tuple[Any, ...]]:
+    async def activity(self, key: str | Sequence[str], facility: str | None = None,
+                       since: str | None = None, until: str | None = None) -> list[tuple[Any, ...]]:
         """(id, facility, device, seq, type, at, status, message, payload) of the events
         naming ``key`` (a tag, a batch name, ``corrects:<id>``, ``worker:<id>``,
         ``kiosk:<device>``; or any of several keys), found literally by index."""
         keys = [key] if isinstance(key, str) else list(dict.fromkeys(key))
         if not keys:
             return []
-        where, params = (" AND e.facility = ?", [*keys, facility]) if facility else ("", keys)
+        where, more = within("e", facility, since, until)
+        params = [*keys, *more]
         return await self._fetch(
             f"SELECT {EVENT_ROW} FROM events e WHERE e.id IN (SELECT t.event_id FROM event_tags t"
             f" WHERE t.tag IN ({','.join('?' * len(keys))})){where} ORDER BY e.at, e.device, e.seq",
             params,
         )
 
-    async def of_types(self, types: Sequence[str], facility: str | None = None) -> list[tuple[Any, ...]]:
+    async def of_types(self, types: Sequence[str], facility: str | None = None, since: str | None = None,
+                       until: str | None = None) -> list[tuple[Any, ...]]:
         """``EVENT_ROW`` of every event of these types (index ``events_type``), oldest first."""
-        where, params = (" AND e.facility = ?", [*types, facility]) if facility else ("", list(types))
+        where, more = within("e", facility, since, until)
+        params = [*types, *more]
         return await self._fetch(
             f"SELECT {EVENT_ROW} FROM events e WHERE e.type IN ({','.join('?' * len(types))}){where}"
             " ORDER BY e.at, e.device, e.seq", params,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ def register(actions: Any) -> None:
                         help="for activity: a plant or package tag, a harvest or plant batch name,"
                              " a worker id or a kiosk's device id")
     parser.add_argument("--facility", help="one licence only")
+    parser.add_argument("--since", metavar="YYYY-MM-DD", help="from this day on (the facility's local days)")
+    parser.add_argument("--until", metavar="YYYY-MM-DD", help="up to and including this day")
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", dest="fmt", action="store_const", const="json")
     fmt.add_argument("--csv", dest="fmt", action="store_const", const="csv")
@@ -45,6 +48,16 @@ def must_exist(url: str, config: Path | None) -> None:
         if not path.is_file():
             where = f"the config {config}" if config else "the built-in config (no -c given)"
             raise UserError(f"no ledger at {path} (from {where}): is this the bridge's config?")
+
+
+def day(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{option} takes a day as YYYY-MM-DD (e.g. {option} 2026-11-01), not {text!r}"
+                        ) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
     must_exist(config.ledger.url, args.config)
 
     clock = reports.Clock.of(config.facilities)
+    period = reports.Period.days(day(args.since, "--since"), day(args.until, "--until"),
+                                 clock.zone(args.facility))
 
     async def make() -> reports.Report:
         try:
@@ -74,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"cannot open the ledger {config.ledger.url!r}: {exc}") from None
         try:
             if args.kind == "activity":
-                return await reports.activity(ledger, args.tag, args.facility, clock)
-            return await reports.BY_NAME[args.kind].build(ledger, args.facility, clock)
+                return await reports.activity(ledger, args.tag, args.facility, clock, period=period)
+            return await reports.BY_NAME[args.kind].build(ledger, args.facility, clock, period=period)
         finally:
             await ledger.close()
 

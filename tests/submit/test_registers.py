@@ -19,7 +19,7 @@ import pytest
 from bridge.config import Deadline
 from bridge.ingest import mentioned_names, mentioned_tags
 from bridge.ledger import Answer, IncomingEvent, Ledger, open_ledger
-from bridge.reports import BY_NAME, REGISTERS, Clock, Report, activity
+from bridge.reports import BY_NAME, REGISTERS, Clock, Period, Report, activity
 from canopy.events import build_event, format_utc
 from canopy.ids import uuid7
 
@@ -194,6 +194,23 @@ async def test_tags_register_lists_rolls_received_and_tags_retired_with_their_ke
     ]
 
 
+async def test_a_period_is_whole_local_days_of_the_facility(ledger: Ledger) -> None:
+    floor = Floor()
+    check = {"scale_id": "SCALE-7", "unit": "g", "zero": "0.0", "reference": "500.0", "tolerance": "0.2",
+             "reading": "500.0", "passed": True}
+    late = floor.add("scale.checked", check, datetime(2026, 11, 23, 7, 59, tzinfo=UTC))  # 23:59 on the 22nd
+    floor.add("scale.checked", check, datetime(2026, 11, 23, 8, 0, tzinfo=UTC))  # midnight: the 23rd
+    early = floor.add("scale.checked", check, datetime(2026, 11, 22, 8, 0, tzinfo=UTC))
+    floor.add("scale.checked", check, datetime(2026, 11, 22, 7, 59, tzinfo=UTC))
+    await floor.store(ledger)
+    day = Period.days(date(2026, 11, 22), date(2026, 11, 22), ZoneInfo(LA))
+    got = await BY_NAME["scales"].build(ledger, LICENSE, CLOCK, period=day)
+    assert [r[-1] for r in got.rows] == [early, late]
+    utc_days = Period.days(date(2026, 11, 23), None, None)
+    since = await BY_NAME["scales"].build(ledger, LICENSE, CLOCK, period=utc_days)
+    assert len(since.rows) == 2  # from midnight UTC: both on the 23rd UTC
+
+
 def test_three_business_days_skip_the_weekend_and_holidays() -> None:
     la = ZoneInfo(LA)
     friday = datetime(2026, 11, 20, 23, 0, tzinfo=la)
@@ -286,6 +303,11 @@ async def test_the_command_lists_and_prints_every_register_in_local_time(tmp_pat
     assert (late["event"], late["deadline"], late["due"]) == (old, "24 h", "2026-01-05 16:00:00 PST")
     assert json.loads(bridge_report(conf, "overdue", "--json", "--facility", OTHER).stdout) == []
     assert "Tags received, used and retired" in bridge_report(conf, "tags").stdout
+    one_day = ("--facility", LICENSE, "--since", "2026-11-22", "--until", "2026-11-22", "--json")
+    assert [r["event"] for r in json.loads(bridge_report(conf, "waste", *one_day).stdout)] == [gone]
+    assert json.loads(bridge_report(conf, "waste", "--since", "2026-11-23", "--json").stdout) == []
+    bad_day = bridge_report(conf, "waste", "--since", "22/11", ok=False)
+    assert "--since takes a day as YYYY-MM-DD" in bad_day.stderr
     refused = bridge_report(conf, "wastes", ok=False)
     assert "no report called 'wastes': the reports are outages, rejections, held, overdue" in refused.stderr
 
