@@ -281,21 +281,26 @@ def mentioned_tags(event: Any) -> str:
 
 _NAME_FIELDS = ("harvest_name", "plant_batch", "source_batch", "name")
 CORRECTS = "corrects:"  # the index key under which a correction is found from what it corrects
-WORKER = "worker:"  # the index key of everything one worker recorded
-KIOSK = "kiosk:"  # the index key of everything recorded at one kiosk (device id)
+# The index key of everything one worker recorded at one facility: ``worker:<facility>/<id>``
+# (a kiosk's records are found by the events' own (facility, device) index).
+WORKER = "worker:"
+
+
+def worker_key(facility: str, user: str) -> str:
+    return f"{WORKER}{facility}/{user}"
 
 
 def mentioned_names(event: Any) -> tuple[str, ...]:
     """Other keys the activity report finds an event by: the harvest batches and plant
     batches it names, ``corrects:<id>`` for a correction (so a rejection's report can
-    say whether it was corrected), and the worker and kiosk that recorded it. Names may
-    hold spaces, so they are not in ``tags``."""
+    say whether it was corrected), and the worker who recorded it. Names may hold spaces,
+    so they are not in ``tags``."""
     data = event.data
     found = [v for f in _NAME_FIELDS if isinstance(v := getattr(data, f, None), str)]
     found.extend(s.harvest_name for s in getattr(data, "sources", None) or ())
     if event.corrects is not None:
         found.append(f"{CORRECTS}{event.corrects}")
-    found += [f"{WORKER}{event.user}", f"{KIOSK}{event.device}"]
+    found.append(worker_key(event.facility, event.user))
     return tuple(dict.fromkeys(found))
 
 

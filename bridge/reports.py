@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bridge.config import DEFAULT_DEADLINE, Deadline, FacilityProfile
-from bridge.ingest import CORRECTS, KIOSK, WORKER
+from bridge.ingest import CORRECTS, worker_key
 from bridge.ledger import Ledger
 from canopy.events import LABELS, format_utc
 from canopy.payload import json_object
@@ -218,9 +218,11 @@ async def held(ledger: Ledger, facility: str | None = None, clock: Clock | None 
                   ("event", "facility", "device", "seq", "type", "at", "received", "why"), rows)
 
 
-def activity_keys(key: str) -> tuple[str, ...]:
-    """The index keys ``activity`` looks ``key`` up under: as a tag or name, a worker, a kiosk."""
-    return (key, f"{WORKER}{key}", f"{KIOSK}{key}")
+async def activity_keys(ledger: Ledger, key: str, facility: str | None) -> tuple[str, ...]:
+    """The index keys ``activity`` looks ``key`` up under: as a tag or name, and as a worker
+    (at ``facility``, or at each facility in the ledger)."""
+    places = [facility] if facility else await ledger.facilities()
+    return (key, *(worker_key(place, key) for place in places))
 
 
 ACTIVITY_COLUMNS = ("when", "facility", "device", "seq", "record", "worker", "witness", "weight",
@@ -234,7 +236,7 @@ async def activity(ledger: Ledger, key: str, facility: str | None = None,
     clock = clock or Clock()
     rows = []
     for event_id, fac, device, seq, type_, at, status, message, payload in await ledger.activity(
-            activity_keys(key), facility, *period.bounds()):
+            await activity_keys(ledger, key, facility), facility, *period.bounds(), device=key):
         f = Facts.of(bytes(payload))
         rows.append((clock.iso(fac, at), fac, device, seq, _record(type_), f.worker, f.witness,
                      f.weight, f.scale, f.reason, f.method, f.where, status, message, event_id))

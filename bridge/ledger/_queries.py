@@ -376,20 +376,36 @@ class LedgerQueries(ABC):
         )
 
     async def activity(self, key: str | Sequence[str], facility: str | None = None,
-                       since: str | None = None, until: str | None = None) -> list[tuple[Any, ...]]:
-        """(id, facility, device, seq, type, at, status, message, payload) of the events
-        naming ``key`` (a tag, a batch name, ``corrects:<id>``, ``worker:<id>``,
-        ``kiosk:<device>``; or any of several keys), found literally by index."""
+                       since: str | None = None, until: str | None = None, *,
+                       device: str | None = None) -> list[tuple[Any, ...]]:
+        """``EVENT_ROW`` of the events naming ``key`` (a tag, a batch name, ``corrects:<id>``,
+        ``worker:<facility>/<id>``; or any of several keys), found literally by index; with
+        ``device``, also every event recorded at that kiosk (of ``facility``, or of any)."""
         keys = [key] if isinstance(key, str) else list(dict.fromkeys(key))
-        if not keys:
-            return []
         where, more = within("e", facility, since, until)
-        params = [*keys, *more]
-        return await self._fetch(
-            f"SELECT {EVENT_ROW} FROM events e WHERE e.id IN (SELECT t.event_id FROM event_tags t"
-            f" WHERE t.tag IN ({','.join('?' * len(keys))})){where} ORDER BY e.at, e.device, e.seq",
-            params,
-        )
+        parts, params = [], []
+        if keys:
+            parts.append(f"SELECT {EVENT_ROW} FROM events e WHERE e.id IN (SELECT t.event_id FROM"
+                         f" event_tags t WHERE t.tag IN ({','.join('?' * len(keys))})){where}")
+            params += [*keys, *more]
+        if device is not None:
+            # The (facility, device, seq) index, one facility at a time.
+            places = [facility] if facility else await self.facilities()
+            for place in places:
+                at, bounds = within("e", None, since, until)
+                parts.append(f"SELECT {EVENT_ROW} FROM events e WHERE e.facility = ? AND e.device = ?{at}")
+                params += [place, device, *bounds]
+        if not parts:
+            return []
+        return await self._fetch(f"{' UNION '.join(parts)} ORDER BY 6, 2, 3, 4", params)
+
+    async def facilities(self) -> list[str]:
+        """Every facility with an event in the ledger (a skip scan of the facility index)."""
+        rows = await self._fetch(
+            "WITH RECURSIVE f(name) AS (SELECT min(facility) FROM events UNION ALL"
+            " SELECT (SELECT min(facility) FROM events WHERE facility > f.name) FROM f"
+            " WHERE f.name IS NOT NULL) SELECT name FROM f WHERE name IS NOT NULL")
+        return [str(r[0]) for r in rows]
 
     async def of_types(self, types: Sequence[str], facility: str | None = None, since: str | None = None,
                        until: str | None = None) -> list[tuple[Any, ...]]:

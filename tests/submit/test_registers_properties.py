@@ -13,6 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bridge.ingest import worker_key
 from bridge.ledger import Answer, IncomingEvent, open_ledger
 from bridge.reports import REGISTERS, Clock, activity
 from canopy.ids import uuid7
@@ -42,7 +43,7 @@ async def build_all(stored: list[tuple[str, bytes]], at: str) -> None:
         ledger = await open_ledger(f"sqlite:///{Path(tmp) / 'ledger.db'}")
         try:
             events = [IncomingEvent(uuid7(), LICENSE, "kiosk-01", n, type_, at, payload, " T1 ",
-                                    ("worker:w-1",))
+                                    (worker_key(LICENSE, "w-1"),))
                       for n, (type_, payload) in enumerate(stored, start=1)]
             await ledger.store(events, [])
             await ledger.settle([Answer(e.id, "rejected", "no") for e in events[::2]])
