@@ -218,11 +218,12 @@ async def held(ledger: Ledger, facility: str | None = None, clock: Clock | None 
                   ("event", "facility", "device", "seq", "type", "at", "received", "why"), rows)
 
 
-async def activity_keys(ledger: Ledger, key: str, facility: str | None) -> tuple[str, ...]:
+async def activity_keys(ledger: Ledger, key: str, facility: str | None,
+                        workers: Sequence[str] = ()) -> tuple[str, ...]:
     """The index keys ``activity`` looks ``key`` up under: as a tag or name, and as a worker
-    (at ``facility``, or at each facility in the ledger)."""
+    (``key`` and the ``workers`` ids, at ``facility`` or at each facility in the ledger)."""
     places = [facility] if facility else await ledger.facilities()
-    return (key, *(worker_key(place, key) for place in places))
+    return (key, *(worker_key(place, w) for place in places for w in dict.fromkeys((key, *workers))))
 
 
 ACTIVITY_COLUMNS = ("when", "facility", "device", "seq", "record", "worker", "witness", "weight",
@@ -230,13 +231,15 @@ ACTIVITY_COLUMNS = ("when", "facility", "device", "seq", "record", "worker", "wi
 
 
 async def activity(ledger: Ledger, key: str, facility: str | None = None,
-                   clock: Clock | None = None, *, period: Period = ALL_TIME) -> Report:
+                   clock: Clock | None = None, *, period: Period = ALL_TIME,
+                   workers: Sequence[str] = ()) -> Report:
     """Everything recorded about a tag, a harvest or plant batch, a package, a worker (by
-    id) or a kiosk (by device id); the key is found literally (``%`` is just a character)."""
+    id; ``workers``: the ids of the workers whose name ``key`` is) or a kiosk (by device
+    id); the key is found literally (``%`` is just a character)."""
     clock = clock or Clock()
     rows = []
     for event_id, fac, device, seq, type_, at, status, message, payload in await ledger.activity(
-            await activity_keys(ledger, key, facility), facility, *period.bounds(), device=key):
+            await activity_keys(ledger, key, facility, workers), facility, *period.bounds(), device=key):
         f = Facts.of(bytes(payload))
         rows.append((clock.iso(fac, at), fac, device, seq, _record(type_), f.worker, f.witness,
                      f.weight, f.scale, f.reason, f.method, f.where, status, message, event_id))

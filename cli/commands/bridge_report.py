@@ -12,11 +12,15 @@ import argparse
 import asyncio
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from canopy.config import load_config
 from canopy.errors import UserError
+from canopy.workerfile import BRIDGE_HINT, WorkerFileError, read_file
 from cli.commands.bridge import common
+
+if TYPE_CHECKING:
+    from bridge.config import BridgeConfig
 
 
 def register(actions: Any) -> None:
@@ -60,6 +64,25 @@ def day(text: str | None, option: str) -> date | None:
                         ) from None
 
 
+def named(config: BridgeConfig, name: str, facility: str | None) -> list[str]:
+    """The ids of the workers called ``name`` (now or before they left) in the workers files
+    of the facilities asked about: a worker is looked up by name as well as by id."""
+    ids: list[str] = []
+    for profile in config.facilities:
+        if profile.workers_file is None or facility not in (None, profile.license):
+            continue
+        if not profile.workers_file.exists():
+            continue
+        try:
+            content = read_file(profile.workers_file, hint=BRIDGE_HINT)
+        except WorkerFileError as exc:
+            raise UserError(f"{exc} (needed to find a worker by name; give the worker's id instead)"
+                            ) from None
+        everyone = [(w.id, w.name) for w in content.workers] + [(f.id, f.name) for f in content.former]
+        ids += [worker_id for worker_id, called in everyone if called.casefold() == name.casefold()]
+    return list(dict.fromkeys(ids))
+
+
 def run(args: argparse.Namespace) -> int:
     from bridge import reports
     from bridge.config import BridgeConfig
@@ -89,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"cannot open the ledger {config.ledger.url!r}: {exc}") from None
         try:
             if args.kind == "activity":
-                return await reports.activity(ledger, args.tag, args.facility, clock, period=period)
+                return await reports.activity(ledger, args.tag, args.facility, clock, period=period,
+                                              workers=named(config, args.tag, args.facility))
             return await reports.BY_NAME[args.kind].build(ledger, args.facility, clock, period=period)
         finally:
             await ledger.close()

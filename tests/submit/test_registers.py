@@ -317,3 +317,23 @@ def test_a_deadline_is_business_days_or_hours_and_the_config_says_which(tmp_path
                                 "{ business_days = 3, hours = 24 }")
     refused = bridge_report(conf, "overdue", ok=False)
     assert "give the deadline as business_days or as hours, not both" in refused.stderr
+
+
+async def test_activity_finds_a_worker_by_the_name_in_the_workers_file(tmp_path: Path,
+                                                                      ledger_url: str) -> None:
+    from canopy.workerfile import add_worker
+
+    workers = tmp_path / "workers.json"
+    add_worker(workers, worker_id="w-kim", name="Kim Lee", pin="482913")
+    ledger = await open_ledger(ledger_url)
+    floor = Floor()
+    by_kim = floor.add("plant.moved", {"tag": TAG, "location": "Flower Room A"}, NOV22, user="w-kim")
+    floor.add("plant.moved", {"tag": TAG2, "location": "Flower Room A"}, NOV22, user="w-dana")
+    await floor.store(ledger)
+    await ledger.close()
+    conf = config_with_deadline(tmp_path, ledger_url, "{ business_days = 3 }")
+    with_file = conf.read_text().replace("report_deadline", f'workers_file = "{workers}"\nreport_deadline')
+    conf.write_text(with_file)
+    found = json.loads(bridge_report(conf, "activity", "kim lee", "--json").stdout)
+    assert [(r["event"], r["worker"]) for r in found] == [(by_kim, "w-kim")]
+    assert json.loads(bridge_report(conf, "activity", "Kim", "--json").stdout) == []  # a name, not a part
