@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -337,3 +338,9 @@ async def test_activity_finds_a_worker_by_the_name_in_the_workers_file(tmp_path:
     found = json.loads(bridge_report(conf, "activity", "kim lee", "--json").stdout)
     assert [(r["event"], r["worker"]) for r in found] == [(by_kim, "w-kim")]
     assert json.loads(bridge_report(conf, "activity", "Kim", "--json").stdout) == []  # a name, not a part
+
+
+def test_the_readme_table_lists_every_register_in_order() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("| register | what each row holds |", 1)[1].split("\n\n", 1)[0]
+    assert re.findall(r"^\| `([a-z-]+)` \|", table, flags=re.M) == [r.name for r in REGISTERS]
