@@ -255,6 +255,9 @@ async def test_activity_finds_a_worker_a_kiosk_and_a_batch_literally_per_facilit
     assert [r[-1] for r in (await activity(ledger, "w-kim", None, CLOCK)).rows] == [by_kim, there]
     assert [r[-1] for r in (await activity(ledger, "w-kim", LICENSE, CLOCK)).rows] == [by_kim]
     assert [r[-1] for r in (await activity(ledger, "kiosk-02", LICENSE, CLOCK)).rows] == [at_two]
+    at_one = {r[-1] for r in (await activity(ledger, "kiosk-01", None, CLOCK)).rows}
+    assert at_one == {by_kim, there, batch}  # the kiosk of that id at every facility
+    assert await ledger.facilities() == [LICENSE, OTHER]
     assert [r[-1] for r in (await activity(ledger, "Clones 100%", LICENSE, CLOCK)).rows] == [batch]
     assert (await activity(ledger, "Clones 100_", LICENSE, CLOCK)).rows == []
     assert (await activity(ledger, "%", None, CLOCK)).rows == []
