@@ -90,9 +90,28 @@ def _payload(event_id: str, type_: str, facility: str, device: str, seq: int, at
     ).encode()
 
 
+@dataclass(frozen=True)
+class Drawn:
+    """One event as the generator drew it, for a ``make`` that builds its own record."""
+
+    id: str
+    type: str
+    facility: str
+    device: str
+    seq: int
+    at: str
+    user: str
+    tag: str
+    rng: random.Random
+
+
 async def fill(ledger: Ledger, shape: Shape, *, seed: int = 7,
-               progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Store ``shape.events`` events through ``Ledger.store``, settle them, add outages."""
+               progress: Callable[[int], None] | None = None,
+               make: Callable[[Drawn], IncomingEvent] | None = None) -> dict[str, Any]:
+    """Store ``shape.events`` events through ``Ledger.store``, settle them, add outages.
+
+    ``make`` builds each stored event from what was drawn (bench/registers.py: real
+    contract events with every field a register reads); by default a compact payload."""
     rng = random.Random(seed)
     types = [t for t, _ in MIX]
     weights = [w for _, w in MIX]
@@ -114,9 +133,13 @@ async def fill(ledger: Ledger, shape: Shape, *, seed: int = 7,
             tag = tag_for(f, rng.randrange(shape.plants))
             at = format_utc(datetime.fromtimestamp((base + i * 37) / 1000, UTC))
             facility, device, event_id = facility_name(f), f"kiosk-{k:02d}", uuid7()
+            user = rng.choice(WORKERS)
+            if make is not None:
+                batch.append(make(Drawn(event_id, type_, facility, device, seq, at, user, tag, rng)))
+                continue
             batch.append(IncomingEvent(event_id, facility, device, seq, type_, at,
                                        _payload(event_id, type_, facility, device, seq, at,
-                                                rng.choice(WORKERS), tag), f" {tag} "))
+                                                user, tag), f" {tag} "))
         await ledger.store(batch, [])
         answers = []
         for e in batch:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import socket
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Self
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -57,6 +59,45 @@ class BioTrackCredentials(BaseModel):
     training: bool = False
 
 
+class Deadline(BaseModel):
+    """How long an event may wait before the state system must have it.
+
+    California (CDFA §8402/§8405, the Trellis document): changes in disposition
+    within three business days; a state that says 24 hours sets ``hours = 24``.
+    Business days skip weekends and the profile's ``holidays``; the deadline falls
+    at the end (local midnight) of the last business day."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    business_days: Annotated[int, Field(ge=1, le=60)] | None = None
+    hours: Annotated[float, Field(gt=0, le=24 * 60)] | None = None
+    holidays: list[date] = Field(default_factory=list, description="dates that are not business days")
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if (self.business_days is None) == (self.hours is None):
+            raise ValueError("give the deadline as business_days or as hours, not both")
+        return self
+
+    def due(self, happened: datetime, zone: ZoneInfo) -> datetime:
+        """When an event that happened at ``happened`` (aware) is overdue."""
+        if self.hours is not None:
+            return happened + timedelta(hours=self.hours)
+        day, left = happened.astimezone(zone).date(), self.business_days or 0
+        while left:
+            day += timedelta(days=1)
+            if day.weekday() < 5 and day not in self.holidays:
+                left -= 1
+        return datetime.combine(day + timedelta(days=1), time(), zone)
+
+    def describe(self) -> str:
+        return f"{self.hours:g} h" if self.hours is not None else f"{self.business_days} business days"
+
+
+# California's: three business days (weekends not counted).
+DEFAULT_DEADLINE = Deadline(business_days=3)
+
+
 class FacilityProfile(BaseModel):
     """One licence the bridge reports for: which state system, how, and its rules."""
 
@@ -87,6 +128,8 @@ class FacilityProfile(BaseModel):
     # person to confirm, and `canopy bridge fleet` flags the kiosk.
     max_clock_skew_s: Annotated[float, Field(gt=0)] = 300.0
     outage_alert_hours: Annotated[float, Field(gt=0)] = 72.0  # CA: notify the state after 72 h
+    # How long a record may wait for the state system (the overdue register).
+    report_deadline: Deadline = DEFAULT_DEADLINE
     refsync_interval_s: Annotated[float, Field(gt=0)] = 300.0
     scales: list[Scale] = Field(default_factory=list, description="registered legal-for-trade scales")
     # What a room is for where the state's location types cannot tell (Metrc: a room for

@@ -349,10 +349,20 @@ def mentioned_tags(event: Any) -> str:
     return f" {' '.join(dict.fromkeys(found))} " if found else ""
 
 
+# The index key of everything one worker recorded at one facility: ``worker:<facility>/<id>``
+# (a kiosk's records are found by the events' own (facility, device) index).
+WORKER = "worker:"
+
+
+def worker_key(facility: str, user: str) -> str:
+    return f"{WORKER}{facility}/{user}"
+
+
 def mentioned_names(event: Any) -> tuple[str, ...]:
     """Other keys the activity report finds an event by: the harvest batches and plant
-    batches it names, and ``corrects:<id>`` for a correction (so a rejection's report can
-    say whether it was corrected). Names may hold spaces, so they are not in ``tags``."""
+    batches it names, ``corrects:<id>`` for a correction (so a rejection's report can
+    say whether it was corrected), and the worker who recorded it. Names may hold spaces,
+    so they are not in ``tags``."""
     data = event.data
     where = _Mentions.of(type(data))
     found = [v for f in where.names if isinstance(v := getattr(data, f), str)]
@@ -360,6 +370,7 @@ def mentioned_names(event: Any) -> tuple[str, ...]:
         found.extend(getattr(item, part) for item in getattr(data, name) or ())
     if event.corrects is not None:
         found.append(f"{CORRECTS}{event.corrects}")
+    found.append(worker_key(event.facility, event.user))
     return tuple(dict.fromkeys(found))
 
 

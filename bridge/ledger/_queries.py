@@ -99,6 +99,10 @@ class Attempt:
     digest: str = ""
 
 
+# The columns a register reads of an event, in this order (``e`` is ``events``).
+EVENT_ROW = ("e.id, e.facility, e.device, e.seq, e.type, e.at, e.status, coalesce(e.message, ''),"
+             " e.payload")
+
 # How long an event waits for its kiosk's previous event to reach the ledger (real time:
 # it covers two bridges storing one kiosk's events a moment apart).
 GAP_WAIT_MS = 5_000
@@ -132,6 +136,16 @@ class Fence:
 
 class LeaseLost(RuntimeError):
     """This bridge no longer holds the licence's lease: another bridge submits it now."""
+
+
+def within(alias: str, facility: str | None, since: str | None, until: str | None
+           ) -> tuple[str, list[Any]]:
+    """`` AND …`` clauses (and their parameters) keeping one facility's events recorded from
+    ``since`` and before ``until``: times as stored, RFC 3339 UTC with milliseconds, which
+    sort as text (``canopy.events.format_utc``)."""
+    clauses = [(f"{alias}.facility = ?", facility), (f"{alias}.at >= ?", since), (f"{alias}.at < ?", until)]
+    kept = [(sql, value) for sql, value in clauses if value]
+    return "".join(f" AND {sql}" for sql, _ in kept), [value for _, value in kept]
 
 
 class LedgerQueries(ABC):
@@ -351,24 +365,79 @@ class LedgerQueries(ABC):
 
     # --- reports ----------------------------------------------------------------
 
-    async def rejections(self, facility: str | None = None) -> list[tuple[Any, ...]]:
-        """(id, facility, device, seq, type, at, message, payload) of every rejected event."""
-        where, params = ("AND facility = ?", [facility]) if facility else ("", [])
+    async def rejections(self, facility: str | None = None, since: str | None = None,
+                         until: str | None = None) -> list[tuple[Any, ...]]:
+        """(id, facility, device, seq, type, at, message, payload) of every rejected event
+        (recorded from ``since`` and before ``until``, RFC 3339 UTC, when given)."""
+        where, params = within("e", facility, since, until)
         return await self._fetch(
-            "SELECT id, facility, device, seq, type, at, coalesce(message, ''), payload FROM events"
-            f" WHERE status = 'rejected' {where} ORDER BY at, device, seq", params,
+            "SELECT id, facility, device, seq, type, at, coalesce(message, ''), payload FROM events e"
+            f" WHERE status = 'rejected'{where} ORDER BY at, device, seq", params,
         )
 
-    async def activity(self, key: str, facility: str | None = None) -> list[tuple[Any, ...]]:
-        """(id, facility, device, seq, type, at, status, message, payload) of the events
-        naming ``key`` (a tag, a batch name, ``corrects:<id>``), found literally by index."""
-        where, params = (" AND e.facility = ?", [key, facility]) if facility else ("", [key])
+    async def activity(self, key: str | Sequence[str], facility: str | None = None,
+                       since: str | None = None, until: str | None = None, *,
+                       device: str | None = None) -> list[tuple[Any, ...]]:
+        """``EVENT_ROW`` of the events naming ``key`` (a tag, a batch name, ``corrects:<id>``,
+        ``worker:<facility>/<id>``; or any of several keys), found literally by index; with
+        ``device``, also every event recorded at that kiosk (of ``facility``, or of any)."""
+        keys = [key] if isinstance(key, str) else list(dict.fromkeys(key))
+        where, more = within("e", facility, since, until)
+        parts, params = [], []
+        if keys:
+            # From the keys to their events (CROSS JOIN keeps SQLite to that order: starting
+            # from the facility's rows instead read all of them for a worker's month).
+            parts.append(f"SELECT DISTINCT {EVENT_ROW} FROM event_tags t CROSS JOIN events e"
+                         f" WHERE e.id = t.event_id AND t.tag IN ({','.join('?' * len(keys))}){where}")
+            params += [*keys, *more]
+        if device is not None:
+            # The (facility, device, at) index, one facility at a time.
+            places = [facility] if facility else await self.facilities()
+            for place in places:
+                at, bounds = within("e", None, since, until)
+                parts.append(f"SELECT {EVENT_ROW} FROM events e WHERE e.facility = ? AND e.device = ?{at}")
+                params += [place, device, *bounds]
+        if not parts:
+            return []
+        return await self._fetch(f"{' UNION '.join(parts)} ORDER BY 6, 2, 3, 4", params)
+
+    async def facilities(self) -> list[str]:
+        """Every facility with an event in the ledger (a skip scan of the facility index)."""
+        rows = await self._fetch(
+            "WITH RECURSIVE f(name) AS (SELECT min(facility) FROM events UNION ALL"
+            " SELECT (SELECT min(facility) FROM events WHERE facility > f.name) FROM f"
+            " WHERE f.name IS NOT NULL) SELECT name FROM f WHERE name IS NOT NULL")
+        return [str(r[0]) for r in rows]
+
+    async def of_types(self, types: Sequence[str], facility: str | None = None, since: str | None = None,
+                       until: str | None = None) -> list[tuple[Any, ...]]:
+        """``EVENT_ROW`` of every event of these types (index ``events_type``), oldest first."""
+        where, more = within("e", facility, since, until)
+        params = [*types, *more]
         return await self._fetch(
-            "SELECT e.id, e.facility, e.device, e.seq, e.type, e.at, e.status,"
-            " coalesce(e.message, ''), e.payload"
-            " FROM event_tags t JOIN events e ON e.id = t.event_id"
-            f" WHERE t.tag = ?{where} ORDER BY e.at, e.device, e.seq",
-            params,
+            f"SELECT {EVENT_ROW} FROM events e WHERE e.type IN ({','.join('?' * len(types))}){where}"
+            " ORDER BY e.at, e.device, e.seq", params,
+        )
+
+    async def events(self, ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+        """``EVENT_ROW`` of each of these events the ledger holds, by id."""
+        found: dict[str, tuple[Any, ...]] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            rows = await self._fetch(
+                f"SELECT {EVENT_ROW} FROM events e WHERE e.id IN ({','.join('?' * len(chunk))})", chunk)
+            found.update({str(r[0]): r for r in rows})
+        return found
+
+    async def waiting(self, facility: str | None = None) -> list[tuple[Any, ...]]:
+        """``EVENT_ROW`` of every event still waiting for the state (stored or held),
+        oldest first: what the overdue register compares with the state's deadline."""
+        where, params = (" AND e.facility = ?", [facility]) if facility else ("", [])
+        return await self._fetch(
+            f"SELECT {EVENT_ROW} FROM events e WHERE e.status = 'stored'{where} UNION ALL"
+            f" SELECT {EVENT_ROW} FROM events e WHERE e.status = 'held'{where} ORDER BY 6, 3, 4",
+            params * 2,
         )
 
     async def keyed(self, keys: Sequence[str]) -> dict[str, str]:

@@ -105,6 +105,12 @@ CREATE TABLE IF NOT EXISTS event_tags (
 ) STRICT, WITHOUT ROWID;
 -- The rejections report (and the "to fix" list) reads only rejected events.
 CREATE INDEX IF NOT EXISTS events_rejected ON events(facility, at) WHERE status = 'rejected';
+-- The registers (waste, corrections, harvests, scales, tags) read events of a few types.
+CREATE INDEX IF NOT EXISTS events_type ON events(type, facility, at);
+-- Held records (the held and overdue registers) are few: found without a scan.
+CREATE INDEX IF NOT EXISTS events_held ON events(facility, device, seq) WHERE status = 'held';
+-- One kiosk's records over a period (activity of a kiosk).
+CREATE INDEX IF NOT EXISTS events_device_at ON events(facility, device, at);
 -- Per device: quarantine rows and bytes kept, and records over the bound only counted.
 CREATE TABLE IF NOT EXISTS quarantine_counts (
     facility TEXT    NOT NULL,  -- '' for messages off kiosk topics
