@@ -41,6 +41,7 @@ from canopy.refdata import (
     AdjustReason,
     Harvest,
     HarvestWasteType,
+    Item,
     Plant,
     PlantBatch,
     Profile,
@@ -197,6 +198,10 @@ class Floor:
     def adjust_reasons(self) -> list[AdjustReason]:
         return list(self.ref.rows("adjust_reasons") or ())
 
+    def items(self) -> list[Item]:
+        """The state's items (products) a package may be made as."""
+        return list(self.ref.rows("items") or ())
+
     def package_rooms(self) -> list[Room]:
         return [room for room in self._ix.rooms.values() if room.for_packages]
 
@@ -225,7 +230,12 @@ class Floor:
         return list(islice(fresh, limit))
 
     def package_tags(self, limit: int | None = None) -> list[str]:
-        return list(islice(self.ref.pool("package_tags"), limit))
+        """Unused package tags, as far as this kiosk knows."""
+        return list(islice((t for t in self.ref.pool("package_tags") if not self.package_made(t)), limit))
+
+    def package_made(self, tag: str) -> bool:
+        """This kiosk put ``tag`` on a new package (the state's list of unused tags may lag)."""
+        return self.facts.get("package", tag) is not None
 
     def plants_in(self, room: str) -> list[PlantInfo]:
         # The list's plants there (one query, not a lookup per plant), and those this kiosk
@@ -348,7 +358,7 @@ class Floor:
             return Resolved("plant", tag, tag=tag, plant=plant)
         if self.ref.in_pool("plant_tags", tag):
             return Resolved("fresh_tag", tag, tag=tag)
-        if self.ref.in_pool("package_tags", tag):
+        if self.ref.in_pool("package_tags", tag) and not self.package_made(tag):
             return Resolved("package_tag", tag, tag=tag)
         labels = {"plants": "plant", "plant_tags": "available plant tag",
                   "package_tags": "available package tag"}

@@ -648,6 +648,44 @@ Object.assign(screens, {
   },
 });
 
+// New package from a harvest: batch, unused package tag, item and room, weight from the scale, label.
+Object.assign(screens, {
+  package_new() {
+    const f = state.flow;
+    const out = [h("h1", {}, "New package from a harvest")];
+    const step = !f.harvest ? "Scan the harvest batch's label, or tap the batch."
+      : !f.tag ? `Harvest ${f.harvest}: scan an unused package tag.`
+      : `Package ${f.tag}: put it on the scale.`;
+    out.push(h("div", { class: `step ${f.tag ? "done" : ""}`, "data-testid": "step" }, step));
+    if (f.made) {
+      out.push(h("div", { class: "card", "data-testid": "made" }, `Package ${f.made} saved.`,
+        f.printed ? ` Label printed (${f.printed}).` : ""),
+      h("img", { class: "preview", src: `/api/preview.png?v=${f.made}-${f.printed}`, alt: `label ${f.made}`, "data-testid": "preview" }),
+      h("div", { class: "row" }, button(f.printed ? "Print again" : "Print its label", { action: "print" },
+        { class: f.printed ? null : "primary", testid: "print" })));
+    }
+    out.push(h("h2", {}, "Harvest batch"), h("div", { class: "row", "data-testid": "harvests" },
+      f.harvests.map((n) => choice(n, { action: "batch", name: n }, n === f.harvest))));
+    if (f.tag) {
+      const what = [h("h2", {}, "Item"), h("div", { class: "row", "data-testid": "items" },
+        f.items_known ? f.items.map((n) => choice(n, { action: "item", name: n }, n === f.item))
+          : h("span", { class: "card bad" }, "The state's items never reached this kiosk: a package cannot be made offline without them.")),
+      h("h2", {}, "Room"), h("div", { class: "row", "data-testid": "rooms" },
+        f.rooms.map((r) => choice(r, { action: "room", name: r }, r === f.room)))];
+      const proof = [h("h2", {}, "Weight (from the scale)"), scaleBlocked(), weightBlock(),
+        h("div", { class: "big", "data-testid": "package-weight" }, f.weight ? `Taken: ${f.weight}` : "Put the package on the scale.")];
+      if (f.missing.length) proof.push(h("p", { class: "muted", "data-testid": "missing" }, `To do: ${f.missing.join(", ")}.`));
+      proof.push(h("div", { class: "row" },
+        button("Save package", { action: "save" }, { class: "primary", disabled: f.missing.length > 0, testid: "save" }),
+        button("Cancel", { action: "cancel" })));
+      out.push(h("div", { class: "cols" }, h("div", {}, what), h("div", {}, proof)));
+    }
+    out.push(savedList(f.saved, (s) => `${s.tag}: ${s.weight} ${s.item} from ${s.harvest}`));
+    out.push(h("div", { class: "row" }, button("Done", { action: "go", screen: "packages" })));
+    return out;
+  },
+});
+
 function stateChip(r) {
   const words = { saved: "saved here", sent: "sent", accepted: "accepted", rejected: "REJECTED" };
   return h("span", { class: `chip ${r.state}` }, words[r.state] || r.state);
