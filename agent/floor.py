@@ -11,6 +11,7 @@ so (``unchecked``) instead of guessing. The answers are plain values
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiosqlite
 
-from agent.cachedb import open_cache, open_reader
+from agent.cachedb import Cache, memory_copy, open_floor_cache
 from agent.facts import REF_FOR_KIND, LocalFacts
 from agent.floorinfo import LIVE_PHASES as LIVE_PHASES
 from agent.floorinfo import HarvestInfo as HarvestInfo
@@ -34,6 +35,7 @@ from agent.journal import Journal
 from agent.projection import project
 from agent.refcache import RefCache
 from agent.reflookup import RefCopy
+from agent.storage import full_error
 from agent.users import check_roster
 from agent.workflows.tags import NotATag, TagFormat, check_tag
 from canopy.events import Event
@@ -89,13 +91,31 @@ class Floor:
         # The one clock for floor rules that run over hours or days (daily scale check,
         # waste holds); tests replace it instead of sleeping.
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.in_memory = False  # the disk was full at start: this cache lives in memory only
         self._reindex()
 
     @classmethod
     async def open(cls, path: Path, *, facility: str, default_tag_format: TagFormat = "any",
                    settled: Callable[[], Awaitable[set[str]]] | None = None) -> Floor:
-        db = await open_cache(path)
-        ref = RefCache(db, facility, checks={"workers": check_roster}, reader=open_reader(path))
+        cache = await open_floor_cache(path)
+        try:
+            floor = await cls._load(cache, facility, default_tag_format, settled)
+        except (sqlite3.Error, OSError) as exc:
+            if cache.in_memory or not full_error(exc, path):
+                raise
+            cache.reader.close()
+            await cache.db.close()
+            log.error("floor cache %s cannot be written (%s): working on a copy in memory", path, exc)
+            cache = await memory_copy(path)
+            floor = await cls._load(cache, facility, default_tag_format, settled)
+        floor.in_memory = cache.in_memory
+        return floor
+
+    @classmethod
+    async def _load(cls, cache: Cache, facility: str, default_tag_format: TagFormat,
+                    settled: Callable[[], Awaitable[set[str]]] | None) -> Floor:
+        db = cache.db
+        ref = RefCache(db, facility, checks={"workers": check_roster}, reader=cache.reader)
         facts, journal = LocalFacts(db), Journal(db)
         await ref.load()
         await facts.load()

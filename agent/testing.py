@@ -102,7 +102,7 @@ class KioskRig:
 
     async def __aenter__(self) -> Self:
         self.root.mkdir(parents=True, exist_ok=True)
-        if self.workers:
+        if self.workers and not (self.root / "workers.json").exists():  # a restart keeps its list
             _demo_workers(self.root / "workers.json")
         self.config = config = self._config()
         self.outbox = await Outbox.open(config.outbox_path, facility=config.kiosk.facility,
