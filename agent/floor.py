@@ -44,6 +44,7 @@ from canopy.refdata import (
     Harvest,
     HarvestWasteType,
     Item,
+    LotSource,
     Plant,
     PlantBatch,
     Profile,
@@ -52,6 +53,7 @@ from canopy.refdata import (
     Scale,
     WasteMethod,
     WasteReason,
+    lot_source,
 )
 
 log = logging.getLogger(__name__)
@@ -190,6 +192,14 @@ class Floor:
     def max_plants_per_lot(self) -> int:
         profile = self.profile
         return min(100, profile.max_plants_per_lot) if profile is not None else 100
+
+    @property
+    def lot_source(self) -> LotSource:
+        """What a new immature lot names as its source (the profile's, else its state's rule)."""
+        profile = self.profile
+        if profile is None:
+            return "none"
+        return profile.lot_source or lot_source(profile.system, profile.state)
 
     @property
     def hold_hours(self) -> int:

@@ -36,7 +36,7 @@ from bridge.submit import LicenceLeases, Submitter
 from bridge.vetting import vetted
 from canopy import bridge_status, topics
 from canopy.errors import UserError
-from canopy.refdata import Profile, Roster
+from canopy.refdata import Profile, Roster, lot_source
 from canopy.workerfile import WorkerFileError
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,7 @@ def _static_ref(profile: FacilityProfile) -> dict[str, object]:
     return {
         "profile": Profile(system=profile.system, state=profile.state, timezone=profile.timezone,
                            tag_format=profile.tag_format,
-                           witness_required_for_waste=profile.witness_required_for_waste),
+                           witness_required_for_waste=profile.witness_required_for_waste,
+                           lot_source=profile.lot_source or lot_source(profile.system, profile.state)),
         "scales": list(profile.scales),
     }

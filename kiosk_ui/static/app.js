@@ -364,9 +364,7 @@ const screens = {
       return out;
     }
     if (f.needs_source) {
-      out.push(h("div", { class: `step ${f.source ? "done" : ""}`, "data-testid": "source" }, f.source
-        ? `From package ${f.source.name}: ${f.source.count} ${f.source.strain || ""} left.`
-        : "Scan the clone or seed package the plants come from."));
+      out.push(h("div", { class: `step ${f.has_source ? "done" : ""}`, "data-testid": "source" }, f.source_words));
     }
     out.push(h("h2", {}, "Strain"));
     out.push(h("div", { class: "row" }, f.strains.length || !f.strain
@@ -383,7 +381,7 @@ const screens = {
       : h("span", { class: "muted" }, "Scan an unused plant tag, or"),
       button("Suggest a name", { action: "suggest" })));
     out.push(h("div", { class: "row" }, button("Save lot", { action: "create" },
-      { class: "primary", disabled: !(f.strain && f.room && f.name && (f.source || !f.needs_source)), testid: "create" }),
+      { class: "primary", disabled: !(f.strain && f.room && f.name && (f.has_source || !f.needs_source)), testid: "create" }),
       button("Cancel", { action: "go", screen: "home" })));
     return out;
   },
