@@ -88,6 +88,7 @@ SLOW = (
     "ui/",
     "pipeline/test_delivery.py",
     "pipeline/test_demo.py",
+    "pipeline/test_demo_memory.py",
     "fleet/test_watchdog.py",
     "bridge/test_refsync_faults.py",
     "submit/test_outage_days.py",
