@@ -20,7 +20,7 @@ from agent.kiosk import Devices, Kiosk
 from agent.outbox import Outbox, OutboxFault
 from agent.refcache import RefRejected
 from agent.simcontrol import SimControl, SimDevices, panel_view
-from agent.storage import STORAGE_FULL_PREFIX, storage_fault
+from agent.storage import STORAGE_FULL_PREFIX, STORAGE_FULL_REFUSAL, storage_fault, storage_full
 from agent.uplink import Uplink
 from agent.watchdog import Watchdog
 from canopy.errors import UserError
@@ -224,10 +224,23 @@ class Agent:
         self.kiosk.hub.close()
 
 
+async def open_outbox(config: AgentConfig) -> Outbox:
+    """The kiosk's outbox; on a full disk where none can be made yet, one that refuses every
+    record with that reason, so the kiosk still comes up and says so (``OutboxFault`` else)."""
+    path = config.outbox_path
+    try:
+        return await Outbox.open(path, facility=config.kiosk.facility, device=config.kiosk.device)
+    except OutboxFault as exc:
+        if not storage_full(path):
+            raise
+        log.error("outbox %s cannot be opened on a full disk (%s): every record is refused", path, exc)
+        return await Outbox.unwritable(path, facility=config.kiosk.facility, device=config.kiosk.device,
+                                       refusal=STORAGE_FULL_REFUSAL)
+
+
 async def run_agent(config: AgentConfig) -> None:
     try:
-        outbox = await Outbox.open(config.outbox_path, facility=config.kiosk.facility,
-                                   device=config.kiosk.device)
+        outbox = await open_outbox(config)
     except OutboxFault as exc:
         raise UserError(str(exc)) from None
 

@@ -17,6 +17,8 @@ from pathlib import Path
 # the kiosk says storage is full before a worker finds out by a refused scan.
 LOW_BYTES = 1024 * 1024
 STORAGE_FULL_PREFIX = "Kiosk storage"  # every storage fault's first words (agent.outbox_db too)
+# A record refused because no outbox file could be made: the words of a full disk's refusal.
+STORAGE_FULL_REFUSAL = "Kiosk storage is full: this record was NOT saved. Free space or call IT."
 
 
 def free_bytes(path: Path) -> int | None:

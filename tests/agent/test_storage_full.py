@@ -109,6 +109,29 @@ async def test_a_kiosk_started_on_a_full_disk_shows_it_refuses_records_and_sends
         listener.close()
 
 
+async def test_a_new_kiosk_on_a_full_disk_comes_up_and_refuses_records_with_the_reason(
+        small_disk: Path) -> None:
+    root = small_disk / "kiosk"
+    root.mkdir()
+    async with KioskRig(root / "first"):  # only to leave the workers file where a kiosk has it
+        pass
+    (root / "workers.json").write_bytes((root / "first" / "workers.json").read_bytes())
+    fill(small_disk)
+    async with KioskRig(root, ui=True) as kiosk:  # no outbox and no floor cache could be made
+        assert kiosk.outbox.refusal is not None and kiosk.floor.in_memory
+        await until(lambda: any(f.startswith("Kiosk storage is full")
+                                for f in kiosk.state()["status"].get("faults", [])),
+                    "the storage fault on the status bar")
+        await kiosk.sign_in()
+        await kiosk.act("go", screen="move")
+        await kiosk.scan("Flower Room 2")
+        refused = await kiosk.scan(flower_room_1()[0])
+        assert refused["message"] == \
+            "NOT saved: Kiosk storage is full: this record was NOT saved. Free space or call IT."
+        path = kiosk.config.outbox_path
+        assert not path.exists() or path.stat().st_size == 0  # nothing in it: nothing claimed saved
+
+
 @pytest.mark.parametrize(("error", "full"), [
     pytest.param(sqlite3.OperationalError("database or disk is full"), True, id="SQLITE_FULL"),
     pytest.param(OSError(errno.ENOSPC, "No space left on device"), True, id="ENOSPC"),
