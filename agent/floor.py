@@ -263,6 +263,10 @@ class Floor:
         """Unused package tags, as far as this kiosk knows."""
         return list(islice((t for t in self.ref.pool("package_tags") if not self.package_made(t)), limit))
 
+    def packages_made(self) -> list[str]:
+        """The tags this kiosk put on new packages, as far as its lists do not say yet."""
+        return sorted(key for key, _ in self.facts.items("package"))
+
     def package_made(self, tag: str) -> bool:
         """This kiosk put ``tag`` on a new package (the state's list of unused tags may lag)."""
         return self.facts.get("package", tag) is not None

@@ -55,6 +55,8 @@ async def test_package_from_a_harvest_weighed_on_the_scale_then_its_label(tmp_pa
         again = await kiosk.scan(TAGS[0])
         assert not again["ok"] and "already on a package" in again["message"]
         assert kiosk.kiosk.floor.package_tags() == [tag(9, n) for n in range(2, 11)]
+        codes = {c["code"]: c["label"] for c in kiosk.state()["sim"]["codes"]}
+        assert (codes[TAGS[0]], codes[TAGS[1]]) == ("Package", "Unused package tag")  # the demo panel
         await kiosk.empty_scale()
         assert (await kiosk.scan(TAGS[1]))["ok"]  # the next package from the same harvest
 
