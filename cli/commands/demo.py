@@ -44,6 +44,7 @@ DEMO_TAG = "1A4FF0100000022000000123"
 FACILITY = "CA-DEMO-0001"
 AGENT_STATE = Path("var/agent")  # the kiosk's state folder: `canopy sim` finds it without -c
 JOURNAL = "metrc-journal.jsonl"
+SEED = "metrc-seed.json"  # written once per farm: the journal's writes replay onto the same seed
 # Processes the demo starts again when they stop (the state simulator: an outage, not the end).
 RESTARTED = frozenset({"metrc"})
 REMEMBERS = "Kiosk, bridge and state simulator remember between runs; `canopy demo --fresh` starts over."
@@ -160,7 +161,7 @@ user_key = "{DEMO_USER_KEY}"
 
 def _state_files(root: Path) -> list[Path]:
     """Everything the three parts remember between runs (kept or removed together)."""
-    return [*root.glob("ledger.db*"), root / JOURNAL, AGENT_STATE]
+    return [*root.glob("ledger.db*"), root / JOURNAL, root / SEED, AGENT_STATE]
 
 
 def _reset_if_needed(root: Path, fresh: bool) -> str | None:
@@ -210,8 +211,9 @@ def run(args: argparse.Namespace) -> int:
 
     ui_port = free_port()
     state_port = free_port()
-    seed = root / "metrc-seed.json"
-    seed.write_text(json.dumps(metrc_seed(FACILITY), indent=1))
+    seed = root / SEED
+    if not seed.exists():  # dates in it are relative to the day the farm was made
+        seed.write_text(json.dumps(metrc_seed(FACILITY), indent=1))
     agent_conf, bridge_conf = _write_configs(root, broker.port, broker.protocol, ui_port,
                                              f"http://127.0.0.1:{state_port}")
     workers_file = root / "workers.json"
