@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from typing import Any
 
 from agent.config import AgentConfig
@@ -19,6 +20,7 @@ from agent.kiosk import Devices, Kiosk
 from agent.outbox import Outbox, OutboxFault
 from agent.refcache import RefRejected
 from agent.simcontrol import SimControl, SimDevices, panel_view
+from agent.storage import STORAGE_FULL_PREFIX, STORAGE_FULL_REFUSAL, storage_fault, storage_full
 from agent.uplink import Uplink
 from agent.watchdog import Watchdog
 from canopy.errors import UserError
@@ -143,8 +145,11 @@ class Agent:
     def _page_started(self, url: str) -> None:
         self.kiosk.ui_url = url
         path = self.config.ui_url_file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(url + "\n")
+        try:  # for the kiosk browser's unit; the page itself does not need it
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(url + "\n")
+        except OSError as exc:
+            log.error("kiosk page address not written to %s: %s", path, exc)
         log.info("kiosk page at %s", url)
 
     async def _scans(self) -> None:
@@ -176,6 +181,7 @@ class Agent:
             if loop.time() >= next_printer:
                 await kiosk.refresh_printer()
                 next_printer = loop.time() + PRINTER_INTERVAL_S
+            self._check_storage()
             try:
                 if await kiosk.update_status():
                     kiosk.push()
@@ -184,14 +190,28 @@ class Agent:
             await kiosk.idle_check()
             await asyncio.sleep(STATUS_INTERVAL_S)
 
+    def _check_storage(self) -> None:
+        """A full disk is on the status bar from the start and until there is room again."""
+        fault = storage_fault(self.config.outbox_path)
+        if fault is None and self.floor.in_memory:
+            fault = ("Kiosk storage was full at start: this kiosk's lists are kept in memory only. "
+                     "Restart it once space is free.")
+        if fault is not None:
+            self.kiosk.faults["storage"] = fault
+        elif self.kiosk.faults.get("storage", "").startswith(STORAGE_FULL_PREFIX):
+            self.kiosk.faults.pop("storage")
+
     async def _prune(self) -> None:
         retention_s = self.config.outbox.retention_days * 86400
         while True:
-            removed = await self.outbox.prune(retention_s)
-            if removed:
-                log.info("pruned %d settled event(s) older than %.0f days", removed,
-                         self.config.outbox.retention_days)
-            await self.floor.journal.prune()
+            try:
+                removed = await self.outbox.prune(retention_s)
+                if removed:
+                    log.info("pruned %d settled event(s) older than %.0f days", removed,
+                             self.config.outbox.retention_days)
+                await self.floor.journal.prune()
+            except (OutboxFault, sqlite3.Error) as exc:  # a full disk: the next round tries again
+                log.error("pruning not done: %s", exc)
             await asyncio.sleep(self.config.outbox.prune_interval_s)
 
     async def aclose(self) -> None:
@@ -204,10 +224,23 @@ class Agent:
         self.kiosk.hub.close()
 
 
+async def open_outbox(config: AgentConfig) -> Outbox:
+    """The kiosk's outbox; on a full disk where none can be made yet, one that refuses every
+    record with that reason, so the kiosk still comes up and says so (``OutboxFault`` else)."""
+    path = config.outbox_path
+    try:
+        return await Outbox.open(path, facility=config.kiosk.facility, device=config.kiosk.device)
+    except OutboxFault as exc:
+        if not storage_full(path):
+            raise
+        log.error("outbox %s cannot be opened on a full disk (%s): every record is refused", path, exc)
+        return await Outbox.unwritable(path, facility=config.kiosk.facility, device=config.kiosk.device,
+                                       refusal=STORAGE_FULL_REFUSAL)
+
+
 async def run_agent(config: AgentConfig) -> None:
     try:
-        outbox = await Outbox.open(config.outbox_path, facility=config.kiosk.facility,
-                                   device=config.kiosk.device)
+        outbox = await open_outbox(config)
     except OutboxFault as exc:
         raise UserError(str(exc)) from None
 

@@ -47,6 +47,14 @@ WORKERS = (
 )
 
 
+# Packages the demo farm's state system holds (the kiosk has no package list: it learns of a
+# package when one is scanned), so the package flows have something to move and re-weigh.
+DEMO_PACKAGES: tuple[dict[str, str], ...] = tuple(
+    {"tag": tag(8, n), "item": "Buds", "grams": grams, "location": "Vault", "harvest": "HB-20250520-1"}
+    for n, grams in ((1, "453.6"), (2, "226.8"), (3, "113.4"))
+)
+
+
 def flower_room_1() -> list[str]:
     return [tag(0, n) for n in range(101, 125)]
 

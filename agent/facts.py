@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS fact (
 """
 
 # Which reference list makes a kind of fact obsolete.
-REF_FOR_KIND = {"plant": "plants", "batch": "plant_batches", "harvest": "harvests"}
+REF_FOR_KIND = {"plant": "plants", "batch": "plant_batches", "harvest": "harvests",
+                "package": "package_tags"}
 
 
 def _now_ms() -> int:

@@ -11,6 +11,7 @@ so (``unchecked``) instead of guessing. The answers are plain values
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiosqlite
 
-from agent.cachedb import open_cache, open_reader
+from agent.cachedb import Cache, memory_copy, open_floor_cache
 from agent.facts import REF_FOR_KIND, LocalFacts
 from agent.floorinfo import LIVE_PHASES as LIVE_PHASES
 from agent.floorinfo import HarvestInfo as HarvestInfo
@@ -34,6 +35,7 @@ from agent.journal import Journal
 from agent.projection import project
 from agent.refcache import RefCache
 from agent.reflookup import RefCopy
+from agent.storage import full_error
 from agent.users import check_roster
 from agent.workflows.tags import NotATag, TagFormat, check_tag
 from canopy.events import Event
@@ -41,6 +43,8 @@ from canopy.refdata import (
     AdjustReason,
     Harvest,
     HarvestWasteType,
+    Item,
+    LotSource,
     Plant,
     PlantBatch,
     Profile,
@@ -49,6 +53,7 @@ from canopy.refdata import (
     Scale,
     WasteMethod,
     WasteReason,
+    lot_source,
 )
 
 log = logging.getLogger(__name__)
@@ -88,13 +93,31 @@ class Floor:
         # The one clock for floor rules that run over hours or days (daily scale check,
         # waste holds); tests replace it instead of sleeping.
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.in_memory = False  # the disk was full at start: this cache lives in memory only
         self._reindex()
 
     @classmethod
     async def open(cls, path: Path, *, facility: str, default_tag_format: TagFormat = "any",
                    settled: Callable[[], Awaitable[set[str]]] | None = None) -> Floor:
-        db = await open_cache(path)
-        ref = RefCache(db, facility, checks={"workers": check_roster}, reader=open_reader(path))
+        cache = await open_floor_cache(path)
+        try:
+            floor = await cls._load(cache, facility, default_tag_format, settled)
+        except (sqlite3.Error, OSError) as exc:
+            if cache.in_memory or not full_error(exc, path):
+                raise
+            cache.reader.close()
+            await cache.db.close()
+            log.error("floor cache %s cannot be written (%s): working on a copy in memory", path, exc)
+            cache = await memory_copy(path)
+            floor = await cls._load(cache, facility, default_tag_format, settled)
+        floor.in_memory = cache.in_memory
+        return floor
+
+    @classmethod
+    async def _load(cls, cache: Cache, facility: str, default_tag_format: TagFormat,
+                    settled: Callable[[], Awaitable[set[str]]] | None) -> Floor:
+        db = cache.db
+        ref = RefCache(db, facility, checks={"workers": check_roster}, reader=cache.reader)
         facts, journal = LocalFacts(db), Journal(db)
         await ref.load()
         await facts.load()
@@ -171,6 +194,14 @@ class Floor:
         return min(100, profile.max_plants_per_lot) if profile is not None else 100
 
     @property
+    def lot_source(self) -> LotSource:
+        """What a new immature lot names as its source (the profile's, else its state's rule)."""
+        profile = self.profile
+        if profile is None:
+            return "none"
+        return profile.lot_source or lot_source(profile.system, profile.state)
+
+    @property
     def hold_hours(self) -> int:
         """How long destroyed plants' waste stays on hold (NM), 0 where it does not."""
         profile = self.profile
@@ -196,6 +227,10 @@ class Floor:
 
     def adjust_reasons(self) -> list[AdjustReason]:
         return list(self.ref.rows("adjust_reasons") or ())
+
+    def items(self) -> list[Item]:
+        """The state's items (products) a package may be made as."""
+        return list(self.ref.rows("items") or ())
 
     def package_rooms(self) -> list[Room]:
         return [room for room in self._ix.rooms.values() if room.for_packages]
@@ -225,7 +260,16 @@ class Floor:
         return list(islice(fresh, limit))
 
     def package_tags(self, limit: int | None = None) -> list[str]:
-        return list(islice(self.ref.pool("package_tags"), limit))
+        """Unused package tags, as far as this kiosk knows."""
+        return list(islice((t for t in self.ref.pool("package_tags") if not self.package_made(t)), limit))
+
+    def packages_made(self) -> list[str]:
+        """The tags this kiosk put on new packages, as far as its lists do not say yet."""
+        return sorted(key for key, _ in self.facts.items("package"))
+
+    def package_made(self, tag: str) -> bool:
+        """This kiosk put ``tag`` on a new package (the state's list of unused tags may lag)."""
+        return self.facts.get("package", tag) is not None
 
     def plants_in(self, room: str) -> list[PlantInfo]:
         # The list's plants there (one query, not a lookup per plant), and those this kiosk
@@ -348,7 +392,7 @@ class Floor:
             return Resolved("plant", tag, tag=tag, plant=plant)
         if self.ref.in_pool("plant_tags", tag):
             return Resolved("fresh_tag", tag, tag=tag)
-        if self.ref.in_pool("package_tags", tag):
+        if self.ref.in_pool("package_tags", tag) and not self.package_made(tag):
             return Resolved("package_tag", tag, tag=tag)
         labels = {"plants": "plant", "plant_tags": "available plant tag",
                   "package_tags": "available package tag"}

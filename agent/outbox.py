@@ -137,6 +137,9 @@ class Outbox:
         self.version = 0
         self.on_change: list[Callable[[], None]] = []
         self.last_prune = PruneReport()
+        # Set when no outbox file could be made (a new kiosk on a full disk): every record
+        # is refused with this, and the kiosk still comes up to say so (``unwritable``).
+        self.refusal: str | None = None
 
     @classmethod
     async def open(cls, path: Path, *, facility: str, device: str) -> Outbox:
@@ -155,6 +158,14 @@ class Outbox:
             if isinstance(exc, OutboxFault):
                 raise
             raise _fault(exc, "the outbox cannot be opened") from None
+        return outbox
+
+    @classmethod
+    async def unwritable(cls, path: Path, *, facility: str, device: str, refusal: str) -> Outbox:
+        """An empty outbox in memory that refuses every record with ``refusal``: for a kiosk
+        whose outbox file cannot be made (nothing to send, nothing may be saved)."""
+        outbox = await cls.open(Path(":memory:"), facility=facility, device=device)
+        outbox.path, outbox.refusal = path, refusal
         return outbox
 
     def _run(self, fn: Callable[[], T]) -> asyncio.Future[T]:
@@ -205,6 +216,8 @@ class Outbox:
         Raises ``InvalidEvent`` (bad data: nothing saved) or ``OutboxFault``
         (storage problem: nothing saved, everything saved before is intact).
         """
+        if self.refusal is not None:
+            raise OutboxFault(self.refusal)
         async with self._lock:
             seq = self._next_seq
             type_, content = (data.type_name, data) if isinstance(data, Payload) else (data, body or {})

@@ -232,6 +232,9 @@ def _statements(script: str) -> list[str]:
 # --- what the outbox's thread runs ------------------------------------------------------
 
 
+_AUTO_VACUUM_INCREMENTAL = 2  # ``PRAGMA auto_vacuum``'s answer for INCREMENTAL
+
+
 def prepare(db: sqlite3.Connection, path: Path) -> tuple[int, Backlog]:
     """Check, set up and upgrade the file; the next seq and the kept counts."""
     check = db.execute("PRAGMA quick_check").fetchone()
@@ -240,8 +243,10 @@ def prepare(db: sqlite3.Connection, path: Path) -> tuple[int, Backlog]:
             f"Kiosk outbox {path} is damaged ({check[0] if check else '?'}). "
             "Do not delete it: call IT to move it aside and recover unsent events."
         )
-    # auto_vacuum only takes effect before the first table is created.
-    db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+    # auto_vacuum only takes effect before the first table is created. Set only when not yet:
+    # setting it writes, and a kiosk started on a full disk must still open what it holds.
+    if (db.execute("PRAGMA auto_vacuum").fetchone() or (0,))[0] != _AUTO_VACUUM_INCREMENTAL:
+        db.execute("PRAGMA auto_vacuum = INCREMENTAL")
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = FULL")
     db.execute("PRAGMA busy_timeout = 5000")

@@ -121,7 +121,10 @@ def project(event: Event, before: Picture) -> list[FactChange]:
         case RecordCorrectedEvent():
             assert event.corrects is not None  # the contract's rule
             return [Forget(event.corrects)]
-        case (PlantScannedEvent() | HarvestWasteEvent() | PackageCreatedEvent() | PackageMovedEvent()
+        case PackageCreatedEvent(data=d):  # the tag is used now, whatever the tag list still says
+            return [Merge("package", d.tag, {"item": d.item, "location": d.location or "",
+                                             "harvest": d.sources[0].harvest_name})]
+        case (PlantScannedEvent() | HarvestWasteEvent() | PackageMovedEvent()
               | PackageAdjustedEvent() | RoomCountedEvent() | TagsReceivedEvent()):
             return []  # nothing the kiosk looks up changes
         case _:

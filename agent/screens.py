@@ -24,6 +24,7 @@ from agent.workflows.hold import HoldFlow
 from agent.workflows.labels import LabelsFlow
 from agent.workflows.lot import LotFlow
 from agent.workflows.move import MoveFlow
+from agent.workflows.package_new import PackageCreateFlow
 from agent.workflows.packages import PackageAdjustFlow, PackageMoveFlow, PackagesMenu
 from agent.workflows.receive import TagReceiptFlow
 from agent.workflows.records import RecordsFlow
@@ -79,6 +80,7 @@ SCREENS: tuple[Screen, ...] = (
     Screen("cure", lambda b: CureFlow(b.ctx)),
     Screen("package_move", lambda b: PackageMoveFlow(b.ctx)),
     Screen("package_adjust", lambda b: PackageAdjustFlow(b.ctx)),
+    Screen("package_new", lambda b: PackageCreateFlow(b.ctx, b.printer)),
 )
 BY_NAME = {screen.name: screen for screen in SCREENS}
 

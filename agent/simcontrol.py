@@ -219,7 +219,8 @@ def panel_view(devices: SimDevices, floor: Floor) -> dict[str, Any]:
     for phase, tags in sorted(by_phase.items()):
         codes += [{"label": f"{phase} plant", "code": t} for t in tags[:4]]
     codes += [{"label": "Unused plant tag", "code": t} for t in floor.fresh_plant_tags(3)]
-    codes += [{"label": "Package tag", "code": t} for t in floor.package_tags(1)]
+    codes += [{"label": "Unused package tag", "code": t} for t in floor.package_tags(1)]
+    codes += [{"label": "Package", "code": t} for t in floor.packages_made()[:3]]
     codes += [{"label": f"Lot ({lot.count})", "code": lot.name} for lot in floor.lots()[:3]]
     codes += [{"label": "Harvest batch", "code": h.name} for h in floor.harvests()[:3]]
     return {

@@ -30,12 +30,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from agent.app import Agent
+from agent.app import Agent, open_outbox
 from agent.config import AgentConfig
 from agent.demo import SCALE_ID, WORKERS, DemoWorker, publish_reference, reference, write_workers
 from agent.floor import Floor
 from agent.kiosk import Kiosk
-from agent.outbox import Outbox
 from canopy import refdata
 from drivers.gpio import SimGpio
 
@@ -102,11 +101,10 @@ class KioskRig:
 
     async def __aenter__(self) -> Self:
         self.root.mkdir(parents=True, exist_ok=True)
-        if self.workers:
+        if self.workers and not (self.root / "workers.json").exists():  # a restart keeps its list
             _demo_workers(self.root / "workers.json")
         self.config = config = self._config()
-        self.outbox = await Outbox.open(config.outbox_path, facility=config.kiosk.facility,
-                                        device=config.kiosk.device)
+        self.outbox = await open_outbox(config)
         self.floor = await Floor.open(config.floor_path, facility=config.kiosk.facility,
                                       default_tag_format=config.kiosk.tag_format, settled=self._settled)
         if self.broker_port is None:

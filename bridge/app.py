@@ -37,7 +37,7 @@ from bridge.vetting import vetted
 from canopy import bridge_status, topics
 from canopy.errors import UserError
 from canopy.mqtt import NotConnected
-from canopy.refdata import Profile, Roster
+from canopy.refdata import Profile, Roster, lot_source
 from canopy.workerfile import WorkerFileError
 
 log = logging.getLogger(__name__)
@@ -152,6 +152,7 @@ def _static_ref(profile: FacilityProfile) -> dict[str, object]:
     return {
         "profile": Profile(system=profile.system, state=profile.state, timezone=profile.timezone,
                            tag_format=profile.tag_format,
-                           witness_required_for_waste=profile.witness_required_for_waste),
+                           witness_required_for_waste=profile.witness_required_for_waste,
+                           lot_source=profile.lot_source or lot_source(profile.system, profile.state)),
         "scales": list(profile.scales),
     }

@@ -14,7 +14,7 @@ from bridge.ingest import IngestSettings
 from bridge.state.registry import SYSTEMS, SystemName
 from canopy.config import TimeZoneName
 from canopy.mqtt import MqttSettings
-from canopy.refdata import RoomKind, Scale
+from canopy.refdata import LotSource, RoomKind, Scale
 from canopy.topics import NAME_PATTERN
 
 
@@ -121,6 +121,8 @@ class FacilityProfile(BaseModel):
     reads_at_once: Annotated[int, Field(ge=1)] = 10
     timeout_s: Annotated[float, Field(gt=0)] = 30.0
     witness_required_for_waste: bool = False
+    # What a new immature lot names as its source; unset: the state's rule (canopy.refdata.LOT_SOURCES).
+    lot_source: LotSource | None = None
     # A correction by a worker who is not a supervisor needs a supervisor's sign-off
     # (the kiosk's rule, agent/config.py); the bridge checks it too (bridge/vetting.py).
     corrections_need_supervisor: bool = True

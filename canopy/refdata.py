@@ -57,6 +57,24 @@ class _Row(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)  # newer bridges may add fields
 
 
+# What a new immature lot must name as where its plants came from.
+#   none: nothing (the kiosk names the lot; Metrc plantings from nothing)
+#   mother_or_package: a mother plant (clones taken from it) or a clone/seed package (Metrc, CA)
+#   package: the clone or seed package (BioTrack plant_new's source)
+LotSource = Literal["none", "mother_or_package", "package"]
+# By (system, state); a state not listed takes its system's row (state None). One table.
+LOT_SOURCES: dict[tuple[str, str | None], LotSource] = {
+    ("metrc", "CA"): "mother_or_package",
+    ("metrc", None): "none",
+    ("biotrack", None): "package",
+}
+
+
+def lot_source(system: str, state: str) -> LotSource:
+    """What a new immature lot names as its source in ``state`` on ``system``."""
+    return LOT_SOURCES.get((system, state), LOT_SOURCES.get((system, None), "none"))
+
+
 class Profile(_Row):
     """The facility's rules as the kiosk must apply them."""
 
@@ -72,6 +90,8 @@ class Profile(_Row):
     # Prompt each registered scale's zero and check-weight test once a day
     # before it may weigh (domain.md §2.6 "Scale legality").
     daily_scale_check: bool = True
+    # None: the state's rule (``lot_source``), which older bridges leave for the kiosk to apply.
+    lot_source: LotSource | None = None
 
 
 # What a room is for: from the state's data where it tells, else the facility profile.

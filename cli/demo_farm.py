@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from agent.demo import reference
+from agent.demo import DEMO_PACKAGES, reference
 from statesim.metrc import demo_seed
 
 # Location types the demo's Metrc simulator uses, named so the bridge's
@@ -45,6 +45,10 @@ def metrc_seed(facility: str, lists: dict[str, Any] | None = None) -> dict[str, 
                    for p in lists["plants"]],
         "harvests": [{"name": h["name"], "drying_location": h["location"], "wet_weight": "0",
                       "strains": [h["strain"]], "start_date": flowering} for h in lists["harvests"]],
+        "packages": [{"label": p["tag"], "item": p["item"], "quantity": p["grams"],
+                      "unit_of_measure": "Grams", "location": p["location"], "source_harvest": p["harvest"],
+                      "packaged_date": flowering}
+                     for p in DEMO_PACKAGES],
     }
     types = {t["name"] for t in base["location_types"]}
     base["location_types"] += [{"name": n, "for_harvests": False, "for_packages": False,

@@ -89,6 +89,7 @@ SLOW = (
     "pipeline/test_delivery.py",
     "pipeline/test_demo.py",
     "pipeline/test_bridge_killed.py",
+    "pipeline/test_demo_memory.py",
     "fleet/test_watchdog.py",
     "bridge/test_refsync_faults.py",
     "submit/test_outage_days.py",

@@ -6,10 +6,16 @@ a scanned unused plant tag (Metrc in CA and MI ties a batch to a tag) or a
 suggested name for states where it can be anything. One strain per lot by
 construction; the 101st plant is refused (the profile may set a lower limit).
 
-In BioTrack a new plant names its source: the clone, seed or plant-tissue
-inventory it came from (16-digit id; the bridge publishes those as the
-``plant_batches`` list). There the worker scans that package first; the lot
-takes its strain and cannot hold more plants than the package has left.
+Where the state asks where the plants came from, the facility profile says so
+(``Profile.lot_source``, by state in ``canopy.refdata.LOT_SOURCES``) and the worker
+scans the source first:
+
+- ``package`` (BioTrack): the clone, seed or plant-tissue inventory they came from
+  (16-digit id; the bridge publishes those as the ``plant_batches`` list). The lot
+  takes its strain and cannot hold more plants than the package has left.
+- ``mother_or_package`` (Metrc, California): the mother plant the clones were cut
+  from (a living plant this kiosk knows; the lot takes its strain), or the clone or
+  seed package (the kiosk has no package list: the state checks it).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from agent.floor import LotInfo, Resolved
+from agent.floor import LIVE_PHASES, LotInfo, PlantInfo, Resolved
 from agent.workflows.base import Flow, FlowContext, Outcome, arg_int, arg_str, refused
 from agent.workflows.labels import build_label, print_label
 from canopy.events import PlantBatchCreated
@@ -47,10 +53,28 @@ class LotFlow(Flow):
         self.created: str | None = None  # the lot's name once saved
         self.printed = 0
         self.source: LotInfo | None = None  # BioTrack: the clone/seed package
+        self.mother: PlantInfo | None = None  # Metrc CA: the plant the clones were cut from
+        self.source_tag: str | None = None  # Metrc CA: the clone/seed package's tag
 
     @property
     def needs_source(self) -> bool:
-        return self.ctx.floor.system == "biotrack"
+        return self.ctx.floor.lot_source != "none"
+
+    @property
+    def has_source(self) -> bool:
+        return self.source is not None or self.mother is not None or self.source_tag is not None
+
+    def source_words(self) -> str:
+        """The source as the worker reads it, or what to scan for it."""
+        if self.source is not None:
+            return f"From package {self.source.name}: {self.source.count} {self.source.strain} left."
+        if self.mother is not None:
+            return f"Clones from mother plant {self.mother.tag} ({self.mother.strain or 'strain not known'})."
+        if self.source_tag is not None:
+            return f"From package {self.source_tag}."
+        if self.ctx.floor.lot_source == "mother_or_package":
+            return "Scan the mother plant the clones were cut from, or the clone or seed package."
+        return "Scan the clone or seed package the plants come from."
 
     @property
     def limit(self) -> int:
@@ -73,7 +97,9 @@ class LotFlow(Flow):
             return refused(f"Lot {self.created} is made. Print its labels or start a new lot.")
         if item.kind == "room" and item.room is not None:
             return await self.act("room", {"name": item.text})
-        if self.needs_source and self.source is None:
+        if self.needs_source and not self.has_source:
+            if self.ctx.floor.lot_source == "mother_or_package":
+                return self._mother_or_package(item)
             return self._source(item)
         if item.kind == "fresh_tag" or (item.kind == "unknown_tag" and item.unchecked):
             self.name = item.text
@@ -104,6 +130,29 @@ class LotFlow(Flow):
         return refused(f"{item.text} is not a clone or seed package of this facility "
                        "(or the state shows nothing left). Scan the package the plants come from.")
 
+    def _mother_or_package(self, item: Resolved) -> Outcome:
+        """Metrc (CA): the scan names the mother plant or the clone/seed package."""
+        if item.kind == "plant" and item.plant is not None:
+            plant = item.plant
+            if plant.phase not in LIVE_PHASES:
+                return refused(f"Plant {plant.tag} is {plant.phase.lower()}: scan a living mother plant "
+                               "or the clone package.")
+            self.mother = plant
+            if plant.strain:
+                self.strain = plant.strain
+            return Outcome(True, self.source_words())
+        if item.kind == "unknown_tag" and item.tag is not None:
+            self.source_tag = item.tag
+            return Outcome(True, self.source_words(),
+                           detail="Not checked: this kiosk has no list of packages (the state checks it).")
+        if item.kind in ("fresh_tag", "package_tag"):
+            return refused(f"{item.text} is an unused tag. Scan the mother plant or the clone or seed "
+                           "package the plants come from.")
+        if item.kind == "not_a_tag":
+            return refused(item.message)
+        return refused(f"{item.describe().capitalize()} is not a mother plant or a package. Scan the "
+                       "mother plant or the clone or seed package the plants come from.")
+
     async def act(self, action: str, args: Mapping[str, Any]) -> Outcome:
         floor = self.ctx.floor
         if action == "new":
@@ -117,6 +166,8 @@ class LotFlow(Flow):
             name = arg_str(args, "name")
             if name not in floor.strains():
                 return refused(f"{name} is not one of this facility's strains.")
+            if self.mother is not None and self.mother.strain and name != self.mother.strain:
+                return refused(f"Clones from mother plant {self.mother.tag} are {self.mother.strain}.")
             self.strain = name
             return Outcome(True, f"Strain: {name}.", quiet=True)
         if action == "type":
@@ -148,8 +199,8 @@ class LotFlow(Flow):
         return await super().act(action, args)
 
     async def _create(self) -> Outcome:
-        if self.needs_source and self.source is None:
-            return refused("Scan the clone or seed package the plants come from first.")
+        if self.needs_source and not self.has_source:
+            return refused(self.source_words().replace("Scan", "First scan", 1))
         if self.source is not None and self.count > self.source.count:
             return refused(f"Package {self.source.name} has only {self.source.count} left.")
         if self.strain is None or self.room is None or self.name is None:
@@ -158,10 +209,12 @@ class LotFlow(Flow):
             return refused(f"An immature lot holds at most {self.limit} plants.")
         if self._taken(self.name):
             return refused(f"{self.name} is already used. Choose another name.")
+        package = self.source.name if self.source else self.source_tag
+        mother = self.mother.tag if self.mother else None
         data = PlantBatchCreated(name=self.name, type=self.type,  # type: ignore[arg-type]
                                  count=self.count, strain=self.strain, location=self.room,
-                                 source_package=self.source.name if self.source else None)
-        source = f" from {self.source.name}" if self.source else ""
+                                 source_package=package, mother_tag=mother)
+        source = f" from {package or f'mother plant {mother}'}" if package or mother else ""
         what = f"{self.count} {self.strain} {self.type.lower()}s"
         event = await self.ctx.record(data,
                                       summary=f"Lot {self.name}: {what} in {self.room}{source}")
@@ -195,6 +248,8 @@ class LotFlow(Flow):
             "created": self.created,
             "printed": self.printed,
             "needs_source": self.needs_source,
+            "has_source": self.has_source,
+            "source_words": self.source_words(),
             "source": {"name": self.source.name, "strain": self.source.strain, "count": self.source.count}
             if self.source else None,
         }

@@ -22,6 +22,7 @@ from agent.workflows.base import (
     refused,
     weight_text,
 )
+from agent.workflows.package_new import makes_packages
 from canopy.events import PackageAdjusted, PackageMoved
 from canopy.refdata import AdjustReason, Room
 from drivers.scanner import Scan
@@ -56,10 +57,12 @@ class PackagesMenu(Flow):
     screen = "menu"
     title = "Packages"
     CHOICES: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("package_move", "Move packages"), ("package_adjust", "Adjust a package"))
+        ("package_new", "New package from a harvest"), ("package_move", "Move packages"),
+        ("package_adjust", "Adjust a package"))
 
     def view(self) -> dict[str, Any]:
-        return {"choices": [{"screen": s, "title": t} for s, t in self.CHOICES]}
+        shown = [(s, t) for s, t in self.CHOICES if s != "package_new" or makes_packages(self.ctx.floor)]
+        return {"choices": [{"screen": s, "title": t} for s, t in shown]}
 
 
 class PackageMoveFlow(Flow):

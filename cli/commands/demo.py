@@ -11,6 +11,16 @@ data from it to the kiosk, exactly as in production. The demo's workers are the
 facility's list at the bridge (`canopy bridge add-worker -c var/demo/bridge.toml`),
 published to the kiosk as reference data. A demo worker is signed in by badge
 so `canopy sim scan` works straight away.
+
+The demo remembers between runs, all three parts together: the kiosk (its outbox
+and floor cache in ``var/agent``), the bridge's ledger and the state simulator
+(the writes it took, replayed on start: ``metrc-journal.jsonl``). So a plant
+destroyed in one run stays destroyed in the next, everywhere. ``--fresh`` starts
+all three over from the seed; so does a demo folder whose simulator journal is
+missing (the parts would disagree). A state simulator that stops is started
+again with its journal (the bridge holds records meanwhile, as for a real
+outage), and reported when it keeps stopping; the kiosk and the bridge stopping
+still end the demo.
 """
 
 from __future__ import annotations
@@ -18,10 +28,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +42,14 @@ from cli.broker import EmbeddedBroker, Mosquitto, find_mosquitto, free_port
 
 DEMO_TAG = "1A4FF0100000022000000123"
 FACILITY = "CA-DEMO-0001"
+AGENT_STATE = Path("var/agent")  # the kiosk's state folder: `canopy sim` finds it without -c
+JOURNAL = "metrc-journal.jsonl"
+SEED = "metrc-seed.json"  # written once per farm: the journal's writes replay onto the same seed
+# Processes the demo starts again when they stop (the state simulator: an outage, not the end).
+RESTARTED = frozenset({"metrc"})
+REMEMBERS = "Kiosk, bridge and state simulator remember between runs; `canopy demo --fresh` starts over."
+MAX_RESTARTS = 3  # within RESTART_WINDOW_S; then it is reported and left stopped
+RESTART_WINDOW_S = 60.0
 
 
 def register(sub: Any) -> None:
@@ -43,6 +63,8 @@ def register(sub: Any) -> None:
                         help="auto: Mosquitto when installed, else the embedded Python broker")
     parser.add_argument("--for", dest="duration", type=float, default=0,
                         help="stop by itself after this many seconds (default: run until Ctrl-C)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start the kiosk, the bridge and the state simulator over from the demo farm")
     parser.set_defaults(func=run)
 
 
@@ -64,7 +86,7 @@ def _write_configs(root: Path, port: int, protocol: str, ui_port: int,
 facility = "{FACILITY}"
 device = "kiosk-01"
 room = "Flower Room 1"
-state_dir = "var/agent"
+state_dir = "{AGENT_STATE}"
 simulated_devices = true  # on purpose: `canopy doctor` fails simulated devices otherwise
 
 [mqtt]
@@ -137,10 +159,46 @@ user_key = "{DEMO_USER_KEY}"
     return agent, bridge
 
 
+def _state_files(root: Path) -> list[Path]:
+    """Everything the three parts remember between runs (kept or removed together)."""
+    return [*root.glob("ledger.db*"), root / JOURNAL, root / SEED, AGENT_STATE]
+
+
+def _reset_if_needed(root: Path, fresh: bool) -> str | None:
+    """Start all three over when asked, or when they would disagree; what was done, if anything."""
+    kept = [p for p in _state_files(root) if p.exists()]
+    if not kept:
+        return None
+    if not fresh and (root / JOURNAL).exists():
+        return None
+    for path in kept:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    if fresh:
+        return "Started over: kiosk, bridge and state simulator are back to the demo farm."
+    return (f"Started over: {root / JOURNAL} (what the state simulator took) was missing, so the kiosk "
+            "and the bridge were reset with it to the demo farm.")
+
+
+@dataclass
+class _Restarts:
+    """When a restarted process stopped, to tell a hiccup from a process that keeps dying."""
+
+    times: list[float] = field(default_factory=list)
+    given_up: bool = False
+
+    def allow(self, now: float) -> bool:
+        self.times = [t for t in self.times if now - t < RESTART_WINDOW_S] + [now]
+        return len(self.times) <= MAX_RESTARTS
+
+
 def run(args: argparse.Namespace) -> int:
     root: Path = args.dir
     logs = root / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    reset = _reset_if_needed(root, args.fresh)
     broker: Mosquitto | EmbeddedBroker
     if args.broker == "embedded" or (args.broker == "auto" and find_mosquitto() is None):
         broker = EmbeddedBroker(root / "broker", args.port or None)
@@ -148,13 +206,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         broker = Mosquitto(root / "broker", args.port or None)
         broker_name = "mosquitto"
-    from agent.demo import WORKERS, write_workers
+    from agent.demo import DEMO_PACKAGES, WORKERS, write_workers
     from cli.demo_farm import metrc_seed
 
     ui_port = free_port()
     state_port = free_port()
-    seed = root / "metrc-seed.json"
-    seed.write_text(json.dumps(metrc_seed(FACILITY), indent=1))
+    seed = root / SEED
+    if not seed.exists():  # dates in it are relative to the day the farm was made
+        seed.write_text(json.dumps(metrc_seed(FACILITY), indent=1))
     agent_conf, bridge_conf = _write_configs(root, broker.port, broker.protocol, ui_port,
                                              f"http://127.0.0.1:{state_port}")
     workers_file = root / "workers.json"
@@ -172,17 +231,23 @@ def run(args: argparse.Namespace) -> int:
     try:
         broker.start()
         commands = {
-            "metrc": ["sim", "metrc", "--port", str(state_port), "--seed", str(seed)],
+            "metrc": ["sim", "metrc", "--port", str(state_port), "--seed", str(seed),
+                      "--journal", str(root / JOURNAL)],
             "bridge": ["bridge", "-c", str(bridge_conf)],
             "agent": ["agent", "-c", str(agent_conf)],
         }
-        for name, command in commands.items():
+
+        def start(name: str) -> None:
             log = (logs / f"{name}.log").open("ab")
             procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "cli", *command],
+                [sys.executable, "-m", "cli", *commands[name]],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
-        _wait_for_socket(Path("var/agent/sim.sock"), procs["agent"], logs / "agent.log")
+
+        for name in commands:
+            start(name)
+        (root / JOURNAL).touch()  # from now on the three parts remember together
+        _wait_for_socket(AGENT_STATE / "sim.sock", procs["agent"], logs / "agent.log")
         _wait_for_workers(agent_conf, logs)
         # Sam scans his badge (Dana, a supervisor, would have to type her PIN as well).
         signed = _sim(agent_conf, "scan", WORKERS[1].badge)
@@ -197,6 +262,7 @@ def run(args: argparse.Namespace) -> int:
   state    Metrc simulator http://127.0.0.1:{state_port}/_sim/state   log: {logs}/metrc.log
   kiosk    {FACILITY}/kiosk-01, simulated devices   log: {logs}/agent.log
 
+  {reset + chr(10) + "  " if reset else ""}{REMEMBERS}
   {signed}. Demo workers (sign in by PIN on the screen, or scan the badge;
   a supervisor scans the badge and then types the PIN):
 {people}
@@ -207,6 +273,7 @@ Try, in another terminal:
   .venv/bin/canopy sim weight 812.4 g                  # a plant on the simulated scale
   .venv/bin/canopy sim weight 500 g                    # the test weight of the daily Scale check
   .venv/bin/canopy sim status                          # backlog, online, faults
+  .venv/bin/canopy sim scan {DEMO_PACKAGES[0]["tag"]}    # a package (Packages: move, adjust)
   sqlite3 {root}/ledger.db 'select type, device, seq, status, message from events'
   .venv/bin/canopy bridge report activity {DEMO_TAG} -c {bridge_conf}
   .venv/bin/canopy bridge list-workers -c {bridge_conf}   # the facility's workers, sent to every kiosk
@@ -214,10 +281,26 @@ Try, in another terminal:
             flush=True,
         )
         deadline = time.monotonic() + args.duration if args.duration else None
+        restarts = {name: _Restarts() for name in RESTARTED}
         while not stopping:
-            for name, proc in procs.items():
-                if proc.poll() is not None:
+            for name, proc in list(procs.items()):
+                if proc.poll() is None:
+                    continue
+                if name not in restarts:
                     raise UserError(f"the {name} stopped (exit {proc.returncode}); see {logs}/{name}.log")
+                tries = restarts[name]
+                if tries.given_up:
+                    continue
+                if tries.allow(time.monotonic()):
+                    print(f"The {name} simulator stopped (exit {proc.returncode}); started again with its "
+                          f"journal. The bridge holds records meanwhile. See {logs}/{name}.log", flush=True)
+                    start(name)
+                else:
+                    tries.given_up = True
+                    print(f"The {name} simulator stopped {MAX_RESTARTS + 1} times within "
+                          f"{RESTART_WINDOW_S:.0f} s (exit {proc.returncode}); left stopped: the kiosk and "
+                          f"the bridge go on and hold records as in a state outage. See {logs}/{name}.log; "
+                          "restart the demo to try again.", flush=True)
             if deadline is not None and time.monotonic() > deadline:
                 break
             time.sleep(0.2)

@@ -364,9 +364,7 @@ const screens = {
       return out;
     }
     if (f.needs_source) {
-      out.push(h("div", { class: `step ${f.source ? "done" : ""}`, "data-testid": "source" }, f.source
-        ? `From package ${f.source.name}: ${f.source.count} ${f.source.strain || ""} left.`
-        : "Scan the clone or seed package the plants come from."));
+      out.push(h("div", { class: `step ${f.has_source ? "done" : ""}`, "data-testid": "source" }, f.source_words));
     }
     out.push(h("h2", {}, "Strain"));
     out.push(h("div", { class: "row" }, f.strains.length || !f.strain
@@ -383,7 +381,7 @@ const screens = {
       : h("span", { class: "muted" }, "Scan an unused plant tag, or"),
       button("Suggest a name", { action: "suggest" })));
     out.push(h("div", { class: "row" }, button("Save lot", { action: "create" },
-      { class: "primary", disabled: !(f.strain && f.room && f.name && (f.source || !f.needs_source)), testid: "create" }),
+      { class: "primary", disabled: !(f.strain && f.room && f.name && (f.has_source || !f.needs_source)), testid: "create" }),
       button("Cancel", { action: "go", screen: "home" })));
     return out;
   },
@@ -644,6 +642,44 @@ Object.assign(screens, {
         h("li", {}, `${r.count} ${r.kind} tags: `, h("span", { class: "tag" }, r.first), " to ", h("span", { class: "tag" }, r.last)))));
     }
     out.push(h("div", { class: "row" }, button("Done", { action: "go", screen: "home" })));
+    return out;
+  },
+});
+
+// New package from a harvest: batch, unused package tag, item and room, weight from the scale, label.
+Object.assign(screens, {
+  package_new() {
+    const f = state.flow;
+    const out = [h("h1", {}, "New package from a harvest")];
+    const step = !f.harvest ? "Scan the harvest batch's label, or tap the batch."
+      : !f.tag ? `Harvest ${f.harvest}: scan an unused package tag.`
+      : `Package ${f.tag}: put it on the scale.`;
+    out.push(h("div", { class: `step ${f.tag ? "done" : ""}`, "data-testid": "step" }, step));
+    if (f.made) {
+      out.push(h("div", { class: "card", "data-testid": "made" }, `Package ${f.made} saved.`,
+        f.printed ? ` Label printed (${f.printed}).` : ""),
+      h("img", { class: "preview", src: `/api/preview.png?v=${f.made}-${f.printed}`, alt: `label ${f.made}`, "data-testid": "preview" }),
+      h("div", { class: "row" }, button(f.printed ? "Print again" : "Print its label", { action: "print" },
+        { class: f.printed ? null : "primary", testid: "print" })));
+    }
+    out.push(h("h2", {}, "Harvest batch"), h("div", { class: "row", "data-testid": "harvests" },
+      f.harvests.map((n) => choice(n, { action: "batch", name: n }, n === f.harvest))));
+    if (f.tag) {
+      const what = [h("h2", {}, "Item"), h("div", { class: "row", "data-testid": "items" },
+        f.items_known ? f.items.map((n) => choice(n, { action: "item", name: n }, n === f.item))
+          : h("span", { class: "card bad" }, "The state's items never reached this kiosk: a package cannot be made offline without them.")),
+      h("h2", {}, "Room"), h("div", { class: "row", "data-testid": "rooms" },
+        f.rooms.map((r) => choice(r, { action: "room", name: r }, r === f.room)))];
+      const proof = [h("h2", {}, "Weight (from the scale)"), scaleBlocked(), weightBlock(),
+        h("div", { class: "big", "data-testid": "package-weight" }, f.weight ? `Taken: ${f.weight}` : "Put the package on the scale.")];
+      if (f.missing.length) proof.push(h("p", { class: "muted", "data-testid": "missing" }, `To do: ${f.missing.join(", ")}.`));
+      proof.push(h("div", { class: "row" },
+        button("Save package", { action: "save" }, { class: "primary", disabled: f.missing.length > 0, testid: "save" }),
+        button("Cancel", { action: "cancel" })));
+      out.push(h("div", { class: "cols" }, h("div", {}, what), h("div", {}, proof)));
+    }
+    out.push(savedList(f.saved, (s) => `${s.tag}: ${s.weight} ${s.item} from ${s.harvest}`));
+    out.push(h("div", { class: "row" }, button("Done", { action: "go", screen: "packages" })));
     return out;
   },
 });

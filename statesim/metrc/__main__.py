@@ -31,6 +31,9 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
     parser.add_argument("--seed", type=Path, help="seed JSON (default: the demo seed)")
+    parser.add_argument("--journal", type=Path,
+                        help="keep the writes taken in this file and replay them on start (the demo's "
+                        "memory)")
     parser.add_argument("--config", type=Path, help="simulator settings, a JSON file (GET limits, switches)")
     parser.add_argument(
         "--faults",
@@ -50,6 +53,8 @@ async def _run(args: argparse.Namespace) -> None:
     faults = FaultPlan.model_validate_json(_json_arg(args.faults)) if args.faults else None
 
     def ready(simulator: MetrcSimulator) -> None:
+        if simulator.replayed:
+            print(f"Metrc simulator replayed {simulator.replayed} write(s) from {args.journal}", flush=True)
         print(f"Metrc simulator listening on {simulator.url}", flush=True)
 
     task = asyncio.current_task()
@@ -58,7 +63,8 @@ async def _run(args: argparse.Namespace) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, task.cancel)
     with contextlib.suppress(asyncio.CancelledError):
-        await serve(args.host, args.port, seed=seed, config=config, faults=faults, ready=ready)
+        await serve(args.host, args.port, seed=seed, config=config, faults=faults, ready=ready,
+                    journal=args.journal)
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "canopy sim metrc") -> int:

@@ -27,6 +27,7 @@ from statesim.metrc import _reads, _shapes
 from statesim.metrc._config import SimConfig
 from statesim.metrc._faults import FaultInjector, FaultPlan, FaultRule
 from statesim.metrc._fields import NotYourLicense
+from statesim.metrc._journal import Journal
 from statesim.metrc._limits import GetLimiter
 from statesim.metrc._seed import SimSeed, UserKey
 from statesim.metrc._state import World, utc_now
@@ -64,10 +65,13 @@ class Caller:
 class SimCore:
     """The simulator without its socket: world, faults, limits, log."""
 
-    def __init__(self, seed: SimSeed, config: SimConfig, faults: FaultPlan) -> None:
+    def __init__(self, seed: SimSeed, config: SimConfig, faults: FaultPlan,
+                 journal: Journal | None = None) -> None:
         self.seed = seed
         self.config = config
         self.world = World(seed, config)
+        self.journal = journal  # the writes taken, replayed on start (see ``_journal``)
+        self.replayed = journal.replay(self.world) if journal is not None else 0
         self.injector = FaultInjector(faults, utc_now())
         self.limiter = GetLimiter(config)
         self.log: deque[dict[str, Any]] = deque(maxlen=5000)
@@ -77,8 +81,10 @@ class SimCore:
         self.busy: set[asyncio.BaseTransport] = set()
 
     def reset(self) -> None:
-        """Back to the seed (faults and log are kept)."""
+        """Back to the seed (faults and log are kept; the journal is emptied)."""
         self.world = World(self.seed, self.config)
+        if self.journal is not None:
+            self.journal.clear()
 
     async def set_faults(self, plan: FaultPlan | Mapping[str, Any]) -> None:
         """Install a fault plan (Metrc's rule vocabulary: ``FaultPlan`` or its JSON form)."""
@@ -318,17 +324,21 @@ def _write_handler(op: WriteOp) -> Handler:
             return message(413, f"{len(rows)} objects sent; at most {core.config.max_objects} are allowed.")
         after = exchange.after
         try:
+            now = utc_now()
             outcome = run_batch(
                 core.world,
                 caller.license_number,
                 op,
                 rows,
-                now=utc_now(),
+                now=now,
                 user_name=caller.user.name,
                 apply_first=after.rows if after and after.action == "partial" else None,
             )
         except NotYourLicense:
             return message(401, DENIED)
+        if core.journal is not None and (outcome.ids or not outcome.errors or after is not None):
+            core.journal.add(caller.license_number, op, rows, at=now, user_name=caller.user.name,
+                             apply_first=after.rows if after and after.action == "partial" else None)
         if outcome.errors:
             return json_response([{"row": i, "message": m} for i, m in outcome.errors], 400)
         if after is not None:

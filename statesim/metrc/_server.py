@@ -12,6 +12,7 @@ from aiohttp import web
 from statesim.metrc._app import SimCore, build_app
 from statesim.metrc._config import SimConfig
 from statesim.metrc._faults import FaultPlan
+from statesim.metrc._journal import Journal
 from statesim.metrc._seed import SimSeed, demo_seed, load_seed
 from statesim.metrc._state import utc_now
 
@@ -38,8 +39,10 @@ class MetrcSimulator(SimCore):
         *,
         config: SimConfig | None = None,
         faults: FaultPlan | None = None,
+        journal: Path | None = None,
     ) -> None:
-        super().__init__(seed or demo_seed(), config or SimConfig(), faults or FaultPlan())
+        super().__init__(seed or demo_seed(), config or SimConfig(), faults or FaultPlan(),
+                         Journal(journal) if journal is not None else None)
         self.app = build_app(self)
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -140,10 +143,11 @@ async def serve(
     config: SimConfig | None = None,
     faults: FaultPlan | None = None,
     ready: Callable[[MetrcSimulator], None] | None = None,
+    journal: Path | None = None,
 ) -> None:
     """Run a simulator until cancelled. ``seed`` is a ``SimSeed`` or a JSON file path
     (default: the demo seed); ``ready`` is called once it listens."""
-    simulator = MetrcSimulator(_as_seed(seed), config=config, faults=faults)
+    simulator = MetrcSimulator(_as_seed(seed), config=config, faults=faults, journal=journal)
     await simulator.start(host, port)
     try:
         if ready is not None:

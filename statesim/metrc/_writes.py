@@ -229,6 +229,25 @@ def create_plantings(ctx: WriteContext, row: Row) -> list[int]:
     return [batch.id]
 
 
+def create_plant_plantings(ctx: WriteContext, row: Row) -> list[int]:
+    """``POST /plants/v2/plantings``: a new batch of clones or seeds taken from a plant,
+    which stays as it is. The plant must be alive and not on hold; the batch takes the
+    strain named in the row [I: Metrc's check that it matches the plant's is not in the
+    reference], planted not before the plant was."""
+    plant = ctx.tracked_plant(ctx.plant_labelled(row.text("PlantLabel")))
+    name = row.text("PlantBatchName")
+    batch_type = _batch_type(row, "PlantBatchType")
+    count = row.integer("PlantCount", minimum=1)
+    strain = ctx.strain(row.text("StrainName"))
+    location_name = row.optional_text("LocationName")
+    location = ctx.location(location_name, "plant_batches") if location_name else None
+    sublocation = row.optional_text("SublocationName")
+    planted = ctx.check_date("ActualDate", row.day("ActualDate"), not_before=plant.planted_date,
+                             what="plant's planted date")
+    batch = _new_batch(ctx, row, name, batch_type, strain, location, sublocation, count, planted)
+    return [batch.id]
+
+
 def create_package_plantings(ctx: WriteContext, row: Row) -> list[int]:
     """``POST /packages/v2/plantings``: a new batch whose plants come out of a package.
 
@@ -794,6 +813,7 @@ WRITE_OPS: tuple[WriteOp, ...] = (
     WriteOp("POST", "/plantbatches/v2/growthphase", change_batch_growth_phase, True),
     WriteOp("DELETE", "/plantbatches/v2", destroy_plant_batch, True),
     WriteOp("POST", "/packages/v2/plantings", create_package_plantings, True),
+    WriteOp("POST", "/plants/v2/plantings", create_plant_plantings, True),
     WriteOp("PUT", "/plants/v2/location", move_plant, False),
     WriteOp("PUT", "/plants/v2/growthphase", change_plant_growth_phase, False),
     WriteOp("PUT", "/plants/v2/harvest", harvest_plant, False),

@@ -165,10 +165,14 @@ async def test_disk_full_is_a_clear_fault_and_harms_nothing(small_disk: Path) ->
     next_seq = box._next_seq
     assert next_seq == len(saved) + 1  # the failed append did not burn a seq
     await box.close()
-    # While the disk is still full, the kiosk says so at start instead of crashing.
+    # While the disk is still full, a restarted kiosk opens what it holds (to send it) and
+    # refuses new records with the reason (tests/agent/test_storage_full.py: the whole kiosk).
     if _is_tmpfs(small_disk):
-        with pytest.raises(OutboxFault, match="storage is full"):
-            await Outbox.open(small_disk / "outbox.db", facility="F-1", device="k-1")
+        full = await Outbox.open(small_disk / "outbox.db", facility="F-1", device="k-1")
+        assert list(await full.states()) == [e.id for e in saved]
+        with pytest.raises(OutboxFault, match="storage is full: this record was NOT saved"):
+            await full.append("plant.scanned", {"tag": TAG}, user="u")
+        await full.close()
         (small_disk / "filler").unlink()  # IT frees space
     reopened = await Outbox.open(small_disk / "outbox.db", facility="F-1", device="k-1")
     assert list(await reopened.states()) == [e.id for e in saved]

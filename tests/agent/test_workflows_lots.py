@@ -15,6 +15,8 @@ from agent.testing import KioskRig
 pytestmark = pytest.mark.timeout(60)
 FRESH = [tag(1, n) for n in range(1, 61)]
 PACKAGE = tag(9, 1)
+CLONE_PACKAGE = tag(8, 1)  # a package: on no list the kiosk has
+MOTHER = tag(0, 301)  # a vegetative Gelato plant of the demo farm
 
 
 def barcodes(path: Path) -> set[str]:
@@ -40,6 +42,7 @@ async def test_rule_immature_lot_at_most_100_plants(tmp_path: Path) -> None:
 async def test_rule_immature_lot_one_strain_and_lot_labels_carry_the_lot_id(tmp_path: Path) -> None:
     async with KioskRig(tmp_path) as kiosk:
         await new_lot(kiosk)
+        assert (await kiosk.scan(CLONE_PACKAGE))["ok"]  # California: where the plants came from
         assert not (await kiosk.act("strain", name="Mystery Kush"))["ok"]
         await kiosk.act("strain", name="Sour Diesel")
         await kiosk.act("type", type="Seed")
@@ -53,7 +56,7 @@ async def test_rule_immature_lot_one_strain_and_lot_labels_carry_the_lot_id(tmp_
         assert created["ok"], created
         [event] = kiosk.events("plant_batch.created")
         assert event["data"] == {"name": FRESH[0], "type": "Seed", "count": 6, "strain": "Sour Diesel",
-                                 "location": "Veg Room"}
+                                 "location": "Veg Room", "source_package": CLONE_PACKAGE}
         printed = await kiosk.act("print")
         assert printed["ok"], printed
         [label] = kiosk.events("label.printed")
@@ -183,3 +186,49 @@ async def test_biotrack_lot_source_cannot_be_checked_without_the_package_list(tm
         refused = await kiosk.scan("6647000000000901")
         assert not refused["ok"] and "cannot be checked offline" in refused["message"]
         assert kiosk.state()["flow"]["source"] is None
+
+
+async def test_california_lot_names_its_mother_plant_and_takes_its_strain(tmp_path: Path) -> None:
+    async with KioskRig(tmp_path) as kiosk:  # the demo farm is a California Metrc one
+        await new_lot(kiosk)
+        flow = kiosk.state()["flow"]
+        assert flow["needs_source"] and flow["source_words"] == \
+            "Scan the mother plant the clones were cut from, or the clone or seed package."
+        await kiosk.act("room", name="Clone Room")
+        await kiosk.act("suggest")
+        early = await kiosk.act("create")
+        assert not early["ok"] and early["message"].startswith("First scan the mother plant")
+        unused = await kiosk.scan(FRESH[0])
+        assert not unused["ok"] and "is an unused tag" in unused["message"]
+        mother = await kiosk.scan(MOTHER)
+        assert mother["ok"] and mother["message"] == f"Clones from mother plant {MOTHER} (Gelato)."
+        assert not (await kiosk.act("strain", name="OG Kush"))["ok"]  # the mother's strain
+        await kiosk.act("count", count=24)
+        created = await kiosk.act("create")
+        assert created["ok"], created
+        [event] = kiosk.events("plant_batch.created")
+        data = event["data"]
+        assert (data["mother_tag"], data["strain"], data["count"], data.get("source_package")) == \
+            (MOTHER, "Gelato", 24, None)
+
+
+async def test_a_destroyed_plant_is_no_mother(tmp_path: Path) -> None:
+    ref = reference()
+    ref["plants"] = [*ref["plants"], {"tag": tag(0, 400), "location": "Veg Room", "phase": "Destroyed",
+                                      "strain": "Gelato"}]
+    async with KioskRig(tmp_path, ref=ref) as kiosk:
+        await new_lot(kiosk)
+        dead = await kiosk.scan(tag(0, 400))
+        assert not dead["ok"] and "scan a living mother plant" in dead["message"]
+
+
+async def test_where_the_state_asks_no_source_the_lot_flow_asks_none(tmp_path: Path) -> None:
+    ref = reference()
+    ref["profile"] = {**ref["profile"], "state": "CO"}  # Metrc elsewhere: plantings from nothing
+    async with KioskRig(tmp_path, ref=ref) as kiosk:
+        await new_lot(kiosk)
+        assert kiosk.state()["flow"]["needs_source"] is False
+        assert (await kiosk.scan(FRESH[0]))["message"] == f"Lot name: {FRESH[0]}."
+        await kiosk.load_ref({"profile": {**ref["profile"], "lot_source": "mother_or_package"}})
+        await kiosk.act("new")
+        assert kiosk.state()["flow"]["needs_source"] is True  # the facility profile's override wins

@@ -21,7 +21,8 @@ async def test_move_packages_room_first_then_tags_with_a_running_count(tmp_path:
         await kiosk.sign_in()
         await kiosk.act("go", screen="packages")
         assert kiosk.state()["screen"] == "menu"
-        assert [c["screen"] for c in kiosk.state()["flow"]["choices"]] == ["package_move", "package_adjust"]
+        assert [c["screen"] for c in kiosk.state()["flow"]["choices"]] == \
+            ["package_new", "package_move", "package_adjust"]
         await kiosk.act("go", screen="package_move")
         first = await kiosk.scan(PACKAGES[0])
         assert not first["ok"] and "room's barcode first" in first["message"]

@@ -20,6 +20,7 @@ from bridge.state.metrc import (
     CreateHarvestPackage,
     CreatePackagePlantings,
     CreatePlantings,
+    CreatePlantPlantings,
     DestroyPlant,
     DestroyPlantBatch,
     FinishHarvest,
@@ -122,6 +123,15 @@ PACKAGE_PLANTINGS = CreatePackagePlantings(
     planted_date=DAY,
     unpackaged_date=DAY,
 )
+PLANT_PLANTINGS = CreatePlantPlantings(
+    plant_label="1A4FF0100000022000000101",
+    plant_batch_name="BD Cuts",
+    plant_batch_type="Clone",
+    plant_count=8,
+    location_name="Clone Room",
+    strain_name="Blue Dream",
+    actual_date=DAY,
+)
 
 WRITES: list[tuple[str, str, MetrcRow, Callable[[MetrcClient, list[Any]], Awaitable[WriteResult]]]] = [
     ("POST", "/plantbatches/v2/plantings", PLANTINGS, lambda c, rows: c.create_plantings(rows)),
@@ -175,6 +185,7 @@ WRITES: list[tuple[str, str, MetrcRow, Callable[[MetrcClient, list[Any]], Awaita
     ("DELETE", "/plants/v2", DESTROY, lambda c, rows: c.destroy_plants(rows)),
     ("DELETE", "/plantbatches/v2", BATCH_DESTROY, lambda c, rows: c.destroy_plant_batches(rows)),
     ("POST", "/packages/v2/plantings", PACKAGE_PLANTINGS, lambda c, rows: c.create_package_plantings(rows)),
+    ("POST", "/plants/v2/plantings", PLANT_PLANTINGS, lambda c, rows: c.create_plant_plantings(rows)),
     (
         "POST",
         "/plants/v2/waste",

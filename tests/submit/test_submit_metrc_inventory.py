@@ -119,3 +119,20 @@ async def test_manicure_and_batch_destroy_count_once_after_commit_then_timeout_o
     assert {"commit_then_hang", "commit_then_error"} <= {str(f) for f in faults}
     messages = {r.id: r.message for r in await line.outbox.recent(10)}
     assert "confirmed by reading it back" in {messages[i] for i in ids}
+
+
+async def test_clones_from_a_mother_plant_land_as_a_batch_and_an_unknown_mother_is_named(line: Line) -> None:
+    """California's lot source (canopy.refdata.LOT_SOURCES): POST /plants/v2/plantings."""
+    def cuts(name: str, mother: str) -> dict[str, Any]:
+        return {"name": name, "type": "Clone", "count": 8, "strain": "Blue Dream",
+                "location": "Clone Room", "mother_tag": mother}
+    unknown_mother = "1A4FF0100000022000009999"
+    planted = await line.record("plant_batch.created", cuts("BD Cuts 1", PLANT.format(10)))
+    orphan = await line.record("plant_batch.created", cuts("BD Cuts 2", unknown_mother))
+    states = await line.settled([planted, orphan])
+    assert (states[planted], states[orphan]) == ("accepted", "rejected")
+    rows = {r.id: r for r in await line.outbox.recent(10)}
+    assert rows[orphan].message == f"Plant {unknown_mother} could not be found."
+    batch = named(line, "plant_batches", "BD Cuts 1")
+    assert (batch["UntrackedCount"], batch["LocationName"]) == (8, "Clone Room")
+    assert line.plant(PLANT.format(10))["State"] == "Tracked"  # the mother stays as it was

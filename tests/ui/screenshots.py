@@ -207,6 +207,7 @@ async def shoot(out: Path, work: Path) -> list[Path]:
                 kp = await open_kiosk(browser, demo.url)
                 await demo.sign_in(SAM)
                 await kp.tap_id("tile-lot")
+                await demo.scan(tag(0, 301))  # California: the mother plant (a Gelato) first
                 await kp.tap("Gelato")
                 await kp.tap("+10")
                 await kp.tap("Veg Room")

@@ -21,6 +21,9 @@ async def test_new_lot_and_its_labels_then_tag_it_for_flowering(tmp_path: Path, 
         page = kp.page
         await kiosk.sign_in()
         await kp.tap_id("tile-lot")
+        await kiosk.scan(tag(0, 301))  # California: the mother plant first (a Gelato)
+        await expect(page.get_by_test_id("source")).to_have_text(
+            f"Clones from mother plant {tag(0, 301)} (Gelato).")
         await kp.tap("Gelato")
         await kp.tap("Seeds")
         for _ in range(10):

@@ -70,3 +70,35 @@ async def test_adjust_a_package_from_the_scale_with_a_reason_and_a_note(
         data = event["data"]
         assert (data["reason"], data["note"]) == ("Entry Error", "Weighed wrong at packaging")
         assert not kp.errors
+
+
+async def test_new_package_from_a_harvest_weighed_saved_and_its_label_printed(
+        tmp_path: Path, browser: Browser) -> None:
+    new_tag = tag(9, 2)
+    async with KioskRig(tmp_path, ui=True) as kiosk:
+        kp = await open_kiosk(browser, kiosk.url)
+        page = kp.page
+        await kiosk.sign_in()
+        await kp.tap_id("tile-packages")
+        await kp.tap_id("tile-package_new")
+        await kp.screen("package_new")
+        await kp.tap("HB-20250520-1")
+        await expect(page.get_by_test_id("step")).to_have_text(
+            "Harvest HB-20250520-1: scan an unused package tag.")
+        await kiosk.scan(new_tag)
+        await kp.tap("Buds")
+        await kp.tap("Vault")
+        await expect(page.get_by_test_id("missing")).to_have_text("To do: weigh the package on the scale.")
+        await expect(page.get_by_test_id("save")).to_be_disabled()
+        await kiosk.weigh("226.8")
+        await expect(page.get_by_test_id("package-weight")).to_have_text("Taken: 226.8 g")
+        await kp.tap_id("save")
+        await kp.says(f"Saved: package {new_tag}, 226.8 g Buds from HB-20250520-1. Print its label.")
+        await expect(page.get_by_test_id("preview")).to_be_visible()
+        await kp.tap_id("print")
+        await expect(page.get_by_test_id("made")).to_contain_text("Label printed (1).")
+        await expect(page.get_by_test_id("saved")).to_contain_text(
+            f"{new_tag}: 226.8 g Buds from HB-20250520-1")
+        assert [e["data"]["tag"] for e in kiosk.events("package.created")] == [new_tag]
+        assert [e["data"]["kind"] for e in kiosk.events("label.printed")] == ["package"]
+        assert not kp.errors

@@ -49,6 +49,7 @@ from bridge.state.metrc._requests import (
     CreateHarvestPackage,
     CreatePackagePlantings,
     CreatePlantings,
+    CreatePlantPlantings,
     DestroyPlant,
     DestroyPlantBatch,
     FinishHarvest,
@@ -131,6 +132,10 @@ class MetrcClient:
     async def create_package_plantings(self, rows: Sequence[CreatePackagePlantings]) -> WriteResult:
         """Plant batches from clone or seed packages (the package gives up the plants)."""
         return await self._write("POST", "/packages/v2/plantings", rows)
+
+    async def create_plant_plantings(self, rows: Sequence[CreatePlantPlantings]) -> WriteResult:
+        """Plant batches of clones or seeds taken from a (mother) plant."""
+        return await self._write("POST", "/plants/v2/plantings", rows)
 
     async def destroy_plant_batches(self, rows: Sequence[DestroyPlantBatch]) -> WriteResult:
         """Destroy part of plant batches. Collection-level DELETE with a JSON body, like

@@ -22,6 +22,7 @@ from bridge.state.metrc import (
     CreateHarvestPackage,
     CreatePackagePlantings,
     CreatePlantings,
+    CreatePlantPlantings,
     DestroyPlant,
     DestroyPlantBatch,
     HarvestIngredient,
@@ -167,6 +168,14 @@ class MetrcMapper:
                                                      plant_count=d.count, location_name=d.location,
                                                      strain_name=d.strain, planted_date=day,
                                                      unpackaged_date=day),
+                              double_counts=True, landed=lambda: self._batch_exists(name))
+                if d.mother_tag is not None:
+                    # Clones taken from a mother plant (California asks for the source).
+                    return Op(event.id, self.client.create_plant_plantings,
+                              CreatePlantPlantings(plant_label=d.mother_tag, plant_batch_name=name,
+                                                   plant_batch_type=d.type, plant_count=d.count,
+                                                   location_name=d.location, strain_name=d.strain,
+                                                   actual_date=day),
                               double_counts=True, landed=lambda: self._batch_exists(name))
                 return Op(event.id, self.client.create_plantings,
                           CreatePlantings(name=name, type=d.type, count=d.count, strain=d.strain,

@@ -124,6 +124,24 @@ class CreatePackagePlantings(MetrcRow):
     unpackaged_date: date
 
 
+class CreatePlantPlantings(MetrcRow):
+    """``POST /plants/v2/plantings``: clones (or seeds) taken from a plant become a new batch.
+
+    The body every public client sends (v1 ``/plants/v1/create/plantings`` had ``RoomName``
+    where v2 has ``LocationName``); the mother plant stays where it is.
+    """
+
+    plant_label: str
+    plant_batch_name: str
+    plant_batch_type: PlantBatchType
+    plant_count: int = Field(gt=0)
+    location_name: str | None = None
+    sublocation_name: str | None = None
+    strain_name: str
+    patient_license_number: str | None = None
+    actual_date: date
+
+
 class ChangePlantBatchGrowthPhase(MetrcRow):
     """``POST /plantbatches/v2/growthphase``: tag ``count`` immature plants.
 
