@@ -63,6 +63,8 @@ class FacilityProfile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     license: Annotated[str, Field(pattern=NAME_PATTERN)]
+    # As the licence names the business: shown on the console's pages and exports.
+    name: Annotated[str, Field(max_length=120)] = ""
     state: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
     system: SystemName
     base_url: str

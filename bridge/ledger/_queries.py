@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.ledger._chain import ANSWER, Entry, Tx, answer_digest, append
+from bridge.ledger._console import ConsoleRecords
 
 
 def now_ms() -> int:
@@ -134,7 +135,7 @@ class LeaseLost(RuntimeError):
     """This bridge no longer holds the licence's lease: another bridge submits it now."""
 
 
-class LedgerQueries(ABC):
+class LedgerQueries(ConsoleRecords, ABC):
     # Wall clock in unix ms; tests replace it to let days of outage pass in seconds.
     clock: Callable[[], int] = staticmethod(now_ms)
 
@@ -453,6 +454,16 @@ class LedgerQueries(ABC):
         for r in rows:
             out.setdefault((str(r[0]), str(r[1])), []).append((str(r[2]), int(r[3])))
         return out
+
+    async def waiting(self, facility: str) -> tuple[dict[str, int], int | None]:
+        """Events per status for one licence, and when (unix ms) the oldest still waiting
+        for the state arrived: the floor status a console shows."""
+        rows = await self._fetch("SELECT status, count(*) FROM events WHERE facility = ? GROUP BY status",
+                                 (facility,))
+        oldest = await self._fetch(
+            "SELECT min(received) FROM events WHERE facility = ? AND status = 'stored'", (facility,))
+        return ({str(r[0]): int(r[1]) for r in rows},
+                None if not oldest or oldest[0][0] is None else int(oldest[0][0]))
 
     # --- the tamper-evident chain (bridge/ledger/_chain.py) ------------------------
 
