@@ -163,17 +163,24 @@ def _disable(args: argparse.Namespace) -> int:
 
 
 def cached_fleet(config: BridgeConfig) -> Callable[[], Awaitable[list[KioskStatus]]]:
-    """The kiosks' retained status, read from the broker at most every ``FLEET_CACHE_S``."""
+    """The kiosks' retained status, read from the broker at most every ``FLEET_CACHE_S``; a
+    broker that does not answer is not asked again for as long (each try waits its timeout)."""
     from bridge.fleet import collect_fleet
 
-    kept: list[tuple[float, list[KioskStatus]]] = []
+    kept: list[tuple[float, list[KioskStatus] | UserError]] = []
 
     async def fleet() -> list[KioskStatus]:
-        if kept and time.monotonic() - kept[0][0] < FLEET_CACHE_S:
-            return kept[0][1]
-        rows = await collect_fleet(config.mqtt, client_id=f"{config.bridge.id}-console", timeout=5.0)
-        kept[:] = [(time.monotonic(), rows)]
-        return rows
+        if not kept or time.monotonic() - kept[0][0] >= FLEET_CACHE_S:
+            try:
+                found: list[KioskStatus] | UserError = await collect_fleet(
+                    config.mqtt, client_id=f"{config.bridge.id}-console", timeout=5.0)
+            except UserError as exc:
+                found = exc
+            kept[:] = [(time.monotonic(), found)]
+        result = kept[0][1]
+        if isinstance(result, UserError):
+            raise result
+        return result
     return fleet
 
 

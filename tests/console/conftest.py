@@ -12,15 +12,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.ledger import Ledger, open_ledger
-from bridge.reports import Clock
-from canopy.kiosk_status import KioskStatus
-from console.views import Context, Facility
 from console.web import Console
-from tests.console.floor_records import LICENSE, NAME, OTHER, PASSWORD, Floor, add_accounts, fill
+from tests.console.floor_records import LICENSE, PASSWORD, Floor, add_accounts, console_for, fill
 
 Client = TestClient[web.Request, web.Application]
-KIOSKS = [KioskStatus(LICENSE, "kiosk-01", "online", None, 3, 12.0, "0.1.0", None),
-          KioskStatus(LICENSE, "kiosk-02", "offline", None, None, None, "0.1.0", "scanner unplugged")]
 
 
 @dataclass
@@ -56,10 +51,6 @@ async def csrf_token(client: Client, path: str = f"/f/{LICENSE}/floor") -> str:
     return csrf_of(await (await client.get(path)).text())
 
 
-async def fleet() -> list[KioskStatus]:
-    return KIOSKS
-
-
 @pytest.fixture
 async def site(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Site]:
     url = getattr(request, "param", None) or f"sqlite:///{tmp_path / 'ledger.db'}"
@@ -67,9 +58,7 @@ async def site(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[
     floor = await fill(ledger)
     await add_accounts(ledger)
     now = [1_800_000_000.0]
-    console = Console(Context(ledger, [Facility(LICENSE, NAME, "America/Los_Angeles", "CA"),
-                                       Facility(OTHER, OTHER, "America/Denver", "CO")], fleet,
-                              Clock({LICENSE: "America/Los_Angeles", OTHER: "America/Denver"})))
+    console = console_for(ledger)
     console.sessions.clock = console.throttle.clock = console.wall = lambda: now[0]
     client: Client = TestClient(TestServer(console.app()))
     await client.start_server()

@@ -14,11 +14,15 @@ from typing import Any
 
 from bridge.ingest import classify
 from bridge.ledger import Answer, IncomingEvent, Ledger, open_ledger, verify_and_record
+from bridge.reports import Clock
 from canopy import topics
 from canopy.events import build_event
 from canopy.ids import uuid7
+from canopy.kiosk_status import KioskStatus
 from canopy.mqtt import Message
 from console.accounts import hash_password
+from console.views import Context, Facility
+from console.web import Console
 
 LICENSE, OTHER = "CCL24-0000101", "CCL24-0000202"
 NAME = "Green Valley Farms"
@@ -30,6 +34,17 @@ LONG_REFUSAL = ("Location Flower Room Z does not exist for this facility. Check 
                 " original stays in the ledger as rejected with this message.")
 PASSWORD = "correct horse battery"  # every test account's
 ACCOUNTS = {"casey": "compliance", "sam": "supervisor", "ines": "auditor"}
+
+
+KIOSKS = [KioskStatus(LICENSE, "kiosk-01", "online", datetime(2026, 11, 22, 23, 0, tzinfo=UTC), 3, 12.0,
+                      "0.1.0", None),
+          KioskStatus(LICENSE, "kiosk-02", "offline", datetime(2026, 11, 22, 20, 15, tzinfo=UTC), None, None,
+                      "0.1.0", "scanner unplugged")]
+
+
+async def fleet() -> list[KioskStatus]:
+    """The kiosks' status as the broker's retained messages would give it."""
+    return KIOSKS
 
 
 @dataclass
@@ -126,3 +141,10 @@ async def filled(url: str, moves: int = 60) -> Floor:
         return floor
     finally:
         await ledger.close()
+
+
+def console_for(ledger: Ledger) -> Console:
+    """The console ``canopy console serve -c`` the ``bridge_toml`` above would run, kiosks included."""
+    return Console(Context(ledger, [Facility(LICENSE, NAME, "America/Los_Angeles", "CA"),
+                                    Facility(OTHER, OTHER, "America/Denver", "CO")], fleet,
+                           Clock({LICENSE: "America/Los_Angeles", OTHER: "America/Denver"})))
