@@ -21,6 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 IDLE_S = 30 * 60
+# Sign-in pages open at once (anonymous sessions): past this, the least recently used go,
+# so a flood of page loads cannot fill the console's memory. Signed-in sessions stay.
+MAX_ANONYMOUS = 5000
 COOKIE = "canopy_console"
 FREE_TRIES = 5
 FIRST_LOCK_S = 60.0
@@ -46,6 +49,10 @@ class Sessions:
 
     def new(self, user: str | None = None, role: str | None = None) -> Session:
         self._expire()
+        anonymous = [s for s in self._live.values() if s.user is None]
+        if user is None and len(anonymous) >= MAX_ANONYMOUS:
+            for old in sorted(anonymous, key=lambda s: s.last_seen)[: len(anonymous) - MAX_ANONYMOUS + 1]:
+                del self._live[old.token]
         session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), user, role, self.clock())
         self._live[session.token] = session
         return session
@@ -85,6 +92,7 @@ def csrf_ok(session: Session | None, sent: str | None) -> bool:
 class _Count:
     failures: int = 0
     locked_until: float = 0.0
+    told: float = 0.0  # the lock a refusal was last recorded for
 
 
 @dataclass
@@ -111,6 +119,17 @@ class Throttle:
             if over >= 0:
                 count.locked_until = now + min(FIRST_LOCK_S * 2 ** over, MAX_LOCK_S)
         return self.locked_until(*keys)
+
+    def first_refusal(self, *keys: str) -> bool:
+        """Whether this is the first attempt refused during the current lock: only that one
+        is recorded in the ledger, so hammering a locked sign-in does not grow the log."""
+        until = self.locked_until(*keys)
+        counts = [c for k in keys if (c := self._counts.get(k)) and c.locked_until == until]
+        if until is None or all(c.told == until for c in counts):
+            return False
+        for count in counts:
+            count.told = until
+        return True
 
     def succeeded(self, key: str) -> None:
         self._counts.pop(key, None)

@@ -35,6 +35,19 @@ class Heading:
     by: str
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula: text from the floor
+# (a note, a name) must not become one on the inspector's computer (OWASP "CSV injection").
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA):
+        return "'" + value
+    return value
+
+
 def as_csv(sections: Sequence[Report], heading: Heading) -> str:
     """One CSV: a line naming the export, then each table under its title."""
     buffer = io.StringIO()
@@ -45,7 +58,7 @@ def as_csv(sections: Sequence[Report], heading: Heading) -> str:
         writer.writerow([])
         writer.writerow([report.title])
         writer.writerow(report.columns)
-        writer.writerows(["" if v is None else v for v in row] for row in report.rows)
+        writer.writerows([_cell(v) for v in row] for row in report.rows)
     return buffer.getvalue()
 
 

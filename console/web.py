@@ -155,7 +155,8 @@ class Console:
         keys = (auth.account_key(name), auth.address_key(request.remote or ""))
         locked = self.throttle.locked_until(*keys)
         if locked is not None:
-            await self.record(request, name, "sign-in refused", "locked: too many failed sign-ins")
+            if self.throttle.first_refusal(*keys):
+                await self.record(request, name, "sign-in refused", "locked: too many failed sign-ins")
             return self.login_page(
                 session, f"Too many failed sign-ins. Try again after {self._until(locked)}.", 429)
         user = await self.ctx.ledger.console_user(name)

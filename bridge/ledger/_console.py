@@ -127,6 +127,8 @@ class ConsoleRecords(ABC):
     async def console_record(self, who: str, action: str, what: str, address: str) -> int:
         """Append one action to the console log; its position."""
         at = self.clock()
+        # Bounded as stored: a name typed at the sign-in page is anyone's text.
+        who, action, what, address = who[:64], action[:64], what[:500], address[:64]
         done: list[int] = []
 
         async def work(tx: Tx) -> None:
@@ -137,7 +139,7 @@ class ConsoleRecords(ABC):
             hashed = link(prev, CONSOLE, str(n), entry_digest(n, at, who, action, what, address))
             await tx.exec_many("INSERT INTO console_log (n, at, who, action, what, address, prev, hash)"
                                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                               [(n, at, who, action, what[:500], address, prev, hashed)])
+                               [(n, at, who, action, what, address, prev, hashed)])
             await tx.exec_many("UPDATE console_head SET n = ?, hash = ? WHERE one = 1", [(n, hashed)])
             done.append(n)
 

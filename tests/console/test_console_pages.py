@@ -87,6 +87,17 @@ async def test_a_csv_export_has_the_heading_and_every_row(site: Site) -> None:
     assert ("ines", "export", f"{LICENSE} rejections csv") in log
 
 
+async def test_a_csv_cell_never_becomes_a_spreadsheet_formula(site: Site,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    async def build(ledger: object, facility: str | None, clock: object) -> Report:
+        return Report("Notes", ("note", "count"),
+                      [('=HYPERLINK("http://x.example","open")', -3), ("@SUM(A1)", 1)])
+    monkeypatch.setattr("bridge.reports.REGISTERS", (Register("notes", "typed on the floor", build),))
+    assert await sign_in(site.client, "ines") == 302
+    rows = list(csv.reader(io.StringIO(await (await site.client.get(f"/f/{LICENSE}/notes.csv")).text())))
+    assert rows[4:] == [["'=HYPERLINK(\"http://x.example\",\"open\")", "-3"], ["'@SUM(A1)", "1"]]
+
+
 async def test_a_pdf_export_has_heading_page_numbers_and_a_repeated_header(site: Site) -> None:
     assert await sign_in(site.client, "casey") == 302
     response = await site.client.get(f"/f/{LICENSE}/activity.pdf", params={"q": "1A4FF0100000022000001001"})
@@ -113,7 +124,8 @@ async def test_the_console_log_is_chained_and_an_edit_is_named(tmp_path: Path, l
     ledger = await open_ledger(ledger_url)
     try:
         for n in range(1, 6):
-            await ledger.console_record("casey", "view", f"{LICENSE} floor {n}", "10.0.0.5")
+            await ledger.console_record("casey", "view", f"{LICENSE} floor {n}" + "x" * 1000 * (n == 2),
+                                        "10.0.0.5")
         report = await ledger.verify_console_log()
         assert (report.entries, report.mismatch) == (5, None)
         [*_, last] = await verify_and_record(ledger)
