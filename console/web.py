@@ -34,9 +34,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 STYLE = """
 body { font: 18px/1.45 system-ui, sans-serif; margin: 0; color: #1b1b1b; background: #fafaf7; }
-header { background: #24452f; color: #fff; padding: 10px 20px; display: flex; gap: 20px;
-         align-items: center; }
+header { background: #24452f; color: #fff; padding: 10px 20px; display: flex; flex-wrap: wrap;
+         gap: 8px 20px; align-items: center; }
+header a, header .who { white-space: nowrap; }
 header .who { margin-left: auto; }
+header a { color: #fff; text-decoration: none; padding: 4px 8px; border-radius: 4px; }
+header a.here { background: #fff; color: #24452f; }
+.facility { color: #444; margin-top: -8px; }
 header form { display: inline; }
 nav { background: #e7eee7; padding: 8px 20px; display: flex; flex-wrap: wrap; gap: 6px 16px; }
 nav a { color: #1d3a27; text-decoration: none; padding: 4px 8px; border-radius: 4px; }
@@ -99,7 +103,11 @@ class Console:
         role = ROLES.get(session.role or "")
         fac_links = " ".join(
             f'<a href="/f/{quote(f.license)}/floor" class="{"here" if facility == f else ""}">'
-            f"{esc(f.name)} ({esc(f.license)})</a>" for f in self.ctx.facilities)
+            f"{esc(f.name if f.name != f.license else '')} {esc(f.license)}</a>" for f in self.ctx.facilities)
+        about = "" if facility is None else (
+            f'<p class="facility">{esc(facility.name)} · licence {esc(facility.license)}'
+            f"{' · ' + esc(facility.state) if facility.state else ''}"
+            f" · times in {esc(facility.timezone)}</p>")
         allowed = [v for v in views() if may(session.role or "", v.permission)]
         menu = [f'<a href="/f/{quote(facility.license)}/{v.name}" class="{"here" if here == v.name else ""}">'
                 f"{esc(v.title)}</a>" for v in allowed if v.per_facility and facility is not None]
@@ -110,7 +118,7 @@ class Console:
 <span class="who">{esc(session.user)} ({esc(role.title if role else session.role)})</span>
 <form method="post" action="/logout"><input type="hidden" name="csrf" value="{esc(session.csrf)}">
 <button type="submit">Sign out</button></form></header>
-<nav>{"".join(menu)}</nav><main><h1>{esc(title)}</h1>{body}</main></body></html>"""
+<nav>{"".join(menu)}</nav><main><h1>{esc(title)}</h1>{about}{body}</main></body></html>"""
         return web.Response(text=page, content_type="text/html")
 
     # --- sign-in -------------------------------------------------------------------
