@@ -31,7 +31,8 @@ async def shoot(out: Path, work: Path) -> list[Path]:
         try:
             page = await signed_in(browser, site.url, "casey", out / "console-1-sign-in.png")
             taken.append(out / "console-1-sign-in.png")
-            for name, path in (("2-floor", f"/f/{LICENSE}/floor"), ("3-rejections", f"/f/{LICENSE}/rejections"),
+            for name, path in (("2-floor", f"/f/{LICENSE}/floor"),
+                               ("3-rejections", f"/f/{LICENSE}/rejections"),
                                ("4-activity", f"/f/{LICENSE}/activity?q={HARVEST}"),
                                ("5-chain", f"/f/{LICENSE}/chain"), ("6-accounts", "/console/users"),
                                ("7-console-log", "/console/console-log")):
