@@ -153,6 +153,8 @@ async def test_each_role_sees_and_does_only_what_it_may(site: Site, role: str) -
         assert response.status == (200 if manages else 403), path
         if not manages:
             assert "may not do this" in await response.text()
+        for ext in (".csv", ".pdf"):
+            assert (await site.client.get(path + ext)).status == (200 if manages else 403), path + ext
     floor = await (await site.client.get(f"/f/{LICENSE}/floor")).text()
     assert ("/console/users" in floor) == manages  # not even offered
     token = await csrf_token(site.client)
@@ -220,3 +222,13 @@ async def test_a_new_account_is_checked_before_it_is_added(site: Site) -> None:
     assert "Account dora added as Auditor." in await response.text()
     await site.client.post("/logout", data={"csrf": token})
     assert await sign_in(site.client, "dora", "long enough pw") == 302
+
+
+async def test_without_a_session_every_page_leads_to_sign_in_and_every_form_is_refused(site: Site) -> None:
+    for path in [*PAGES, *MANAGE_PAGES, *(p + ".csv" for p in REGISTER_PAGES), "/"]:
+        response = await site.client.get(path, allow_redirects=False)
+        assert (response.status, response.headers.get("Location")) == (302, "/login"), path
+    for path in (f"/f/{LICENSE}/chain/verify", "/console/users/add", "/console/users/disable", "/logout"):
+        response = await site.client.post(path, data={"csrf": "x"}, allow_redirects=False)
+        assert response.status == 403, path
+    assert [e.action for e in await site.ledger.console_log()] == []  # nothing was shown to anyone
