@@ -18,6 +18,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import landscape, letter
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import inch
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
 
@@ -117,13 +118,22 @@ def _widths(report: Report, total: float) -> list[float]:
     return [s + _PAD for s in sizes]
 
 
+def _fits(text: str, width: float) -> bool:
+    return "\n" not in text and stringWidth(text, _CELL.fontName, _CELL.fontSize) <= width - _PAD
+
+
 def _table(report: Report) -> list[Flowable]:
-    head = [Paragraph(_escape(c), _HEAD) for c in report.columns]
-    body = [[Paragraph(_escape("" if v is None else str(v)), _CELL) for v in row] for row in report.rows]
-    if not body:
+    if not report.rows:
         return [Paragraph(_escape(report.title), _STYLES["Heading3"]), Paragraph("(none)", _CELL)]
-    table = LongTable([head, *body], colWidths=_widths(report, _PAGE[0] - 2 * _MARGIN), repeatRows=1)
+    widths = _widths(report, _PAGE[0] - 2 * _MARGIN)
+    head = [Paragraph(_escape(c), _HEAD) for c in report.columns]
+    # A cell that fits on one line is drawn as plain text (ten times cheaper than a
+    # paragraph); only longer ones are paragraphs, which wrap inside the column.
+    body = [[text if _fits(text := "" if v is None else str(v), w) else Paragraph(_escape(text), _CELL)
+             for v, w in zip(row, widths, strict=True)] for row in report.rows]
+    table = LongTable([head, *body], colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle([
+        ("FONT", (0, 1), (-1, -1), _CELL.fontName, _CELL.fontSize, _CELL.leading),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dfe8df")),
         ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),

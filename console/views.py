@@ -69,6 +69,10 @@ def _ago(now: float, then: float | None) -> str:
     return "ahead of this clock" if now < then else f"{age_text(now - then)} ago"
 
 
+WAITING = {"stored": "waiting for the state", "held": "held for a person to confirm their time",
+           "rejected": "rejected by the state"}
+
+
 async def floor(ctx: Context, facility: Facility | None, query: str) -> Page:
     assert facility is not None
     lic, now = facility.license, time.time()
@@ -77,7 +81,7 @@ async def floor(ctx: Context, facility: Facility | None, query: str) -> Page:
     state_rows = [("no: outage open", ctx.clock.ms(lic, o.started), age_text(o.hours(int(now * 1000)) * 3600),
                    o.cause) for o in open_] or [("yes", "", "", "")]
     counts, oldest = await ctx.ledger.waiting(lic)
-    ledger_rows: list[tuple[object, ...]] = [(status, n) for status, n in sorted(counts.items())]
+    ledger_rows: list[tuple[object, ...]] = [(WAITING[status], n) for status, n in counts.items()]
     if oldest is not None:
         ledger_rows.append(("oldest waiting for the state", f"{ctx.clock.ms(lic, oldest)}"
                             f" ({_ago(now, oldest / 1000)})"))
@@ -93,7 +97,7 @@ async def floor(ctx: Context, facility: Facility | None, query: str) -> Page:
                    k.version or "-", k.fault or "") for k in kiosks]
     return Page("Floor status", [
         Report("State system reachable", ("reachable", "outage since", "for", "cause"), list(state_rows)),
-        Report("Ledger: events by status", ("status", "events"), list(ledger_rows)),
+        Report("Records not accepted yet", ("status", "records"), list(ledger_rows)),
         Report("Kiosks", ("kiosk", "state", "last seen", "ago", "backlog", "oldest unsent", "version",
                           "fault"), list(kiosk_rows)),
     ], notes)

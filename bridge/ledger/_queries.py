@@ -456,14 +456,17 @@ class LedgerQueries(ConsoleRecords, ABC):
         return out
 
     async def waiting(self, facility: str) -> tuple[dict[str, int], int | None]:
-        """Events per status for one licence, and when (unix ms) the oldest still waiting
-        for the state arrived: the floor status a console shows."""
-        rows = await self._fetch("SELECT status, count(*) FROM events WHERE facility = ? GROUP BY status",
-                                 (facility,))
+        """Events of one licence not (yet) accepted, per status, and when (unix ms) the oldest
+        still waiting for the state arrived: the floor status a console shows. Each count
+        reads its own partial index, never the licence's years of accepted events."""
+        counts = {}
+        for status in ("stored", "held", "rejected"):
+            rows = await self._fetch("SELECT count(*) FROM events WHERE facility = ? AND status = ?",
+                                     (facility, status))
+            counts[status] = int(rows[0][0])
         oldest = await self._fetch(
             "SELECT min(received) FROM events WHERE facility = ? AND status = 'stored'", (facility,))
-        return ({str(r[0]): int(r[1]) for r in rows},
-                None if not oldest or oldest[0][0] is None else int(oldest[0][0]))
+        return counts, None if not oldest or oldest[0][0] is None else int(oldest[0][0])
 
     # --- the tamper-evident chain (bridge/ledger/_chain.py) ------------------------
 

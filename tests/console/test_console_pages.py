@@ -26,7 +26,7 @@ async def test_the_floor_status_shows_the_open_outage_the_backlog_and_the_kiosks
     page = await (await site.client.get(f"/f/{LICENSE}/floor")).text()
     assert "no: outage open" in page and "timeout: api-ca.metrc.com did not answer in 30 s" in page
     assert "oldest waiting for the state" in page
-    assert re.search(r"<td>rejected</td><td>1</td>", page)
+    assert "<td>rejected by the state</td><td>1</td>" in page
     assert "kiosk-02</td><td>offline" in page and "scanner unplugged" in page
     assert " PST" in page  # the facility's own time
 
