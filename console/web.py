@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import logging
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -29,7 +28,6 @@ from console.accounts import ROLES, Permission, may
 from console.export import Heading, as_csv, as_pdf
 from console.views import Context, Facility, Page, View, by_name, views
 
-log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 STYLE = """
@@ -111,7 +109,8 @@ class Console:
         allowed = [v for v in views() if may(session.role or "", v.permission)]
         menu = [f'<a href="/f/{quote(facility.license)}/{v.name}" class="{"here" if here == v.name else ""}">'
                 f"{esc(v.title)}</a>" for v in allowed if v.per_facility and facility is not None]
-        admin = [f'<a href="/console/{v.name}">{esc(v.title)}</a>' for v in allowed if not v.per_facility]
+        admin = [f'<a href="/console/{v.name}" class="{"here" if here == v.name else ""}">{esc(v.title)}</a>'
+                 for v in allowed if not v.per_facility]
         page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>{esc(title)} - Canopy console</title><link rel="stylesheet" href="/style.css"></head><body>
 <header><strong>Canopy compliance console</strong> {fac_links} {" ".join(admin)}
@@ -283,17 +282,22 @@ class Console:
         if may(session.role or "", Permission.EXPORT):
             parts.append(f'<p class="exports"><a href="{base}.csv{suffix}" download>Download CSV</a>'
                          f'<a href="{base}.pdf{suffix}" download>Download PDF</a></p>')
-        if view.name == "chain" and facility is not None and may(session.role or "", Permission.VERIFY):
-            parts.append(f'<form method="post" action="/f/{quote(facility.license)}/chain/verify">'
-                         f'<input type="hidden" name="csrf" value="{esc(session.csrf)}">'
-                         '<button type="submit">Verify now</button></form>')
-        if view.name == "users" and may(session.role or "", Permission.MANAGE):
-            parts.append(self._user_forms(session))
+        form = FORMS.get(view.name)
+        if form is not None and may(session.role or "", form[0]):
+            parts.append(form[1](session, facility))
         for report in built.sections:
             parts.append(_table(report))
         return "\n".join(parts)
 
-    def _user_forms(self, session: auth.Session) -> str:
+    @staticmethod
+    def _verify_form(session: auth.Session, facility: Facility | None) -> str:
+        assert facility is not None
+        return (f'<form method="post" action="/f/{quote(facility.license)}/chain/verify">'
+                f'<input type="hidden" name="csrf" value="{esc(session.csrf)}">'
+                '<button type="submit">Verify now</button></form>')
+
+    @staticmethod
+    def _user_forms(session: auth.Session, facility: Facility | None) -> str:
         options = "".join(f'<option value="{esc(r.name)}">{esc(r.title)}: {esc(r.help)}</option>'
                           for r in ROLES.values())
         token = f'<input type="hidden" name="csrf" value="{esc(session.csrf)}">'
@@ -395,6 +399,13 @@ class Console:
         app.router.add_get(r"/f/{facility}/{view:[a-z0-9_-]+}" + ext, self.page)
         app.router.add_get(r"/console/{view:[a-z0-9_-]+}" + ext, self.page)
         return app
+
+
+# The forms a page offers, to the roles with the permission their action needs.
+FORMS: dict[str, tuple[Permission, Callable[[auth.Session, Facility | None], str]]] = {
+    "chain": (Permission.VERIFY, Console._verify_form),
+    "users": (Permission.MANAGE, Console._user_forms),
+}
 
 
 def _field(form: Any, name: str) -> str | None:
