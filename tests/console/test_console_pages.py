@@ -13,12 +13,22 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from pypdf import PdfReader
 
 from bridge.ledger import open_ledger, verify_and_record
 from bridge.reports import REGISTERS, Register, Report
-from tests.console.conftest import Site, sign_in
-from tests.console.floor_records import HARVEST, LICENSE, LONG_REFUSAL, NAME, add_accounts, bridge_toml, fill
+from tests.console.conftest import Client, Site, sign_in
+from tests.console.floor_records import (
+    HARVEST,
+    LICENSE,
+    LONG_REFUSAL,
+    NAME,
+    add_accounts,
+    bridge_toml,
+    console_for,
+    fill,
+)
 
 
 async def test_the_floor_status_shows_the_open_outage_the_backlog_and_the_kiosks(site: Site) -> None:
@@ -196,3 +206,28 @@ async def test_accounts_from_the_command_line(tmp_path: Path) -> None:
                        ("account disabled", "casey", "command line")]
     finally:
         await ledger.close()
+
+
+async def test_the_console_works_the_same_on_both_databases(ledger_url: str) -> None:
+    ledger = await open_ledger(ledger_url)
+    client: Client = TestClient(TestServer(console_for(ledger).app()))
+    try:
+        await fill(ledger, moves=3)
+        await add_accounts(ledger)
+        await client.start_server()
+        assert await sign_in(client, "ines") == 302
+        page = await (await client.get(f"/f/{LICENSE}/rejections")).text()
+        assert html.escape(LONG_REFUSAL) in page
+        pdf = await (await client.get(f"/f/{LICENSE}/rejections.pdf")).read()
+        assert NAME in pdf_text(pdf)
+        log = [(e.who, e.action, e.what) for e in reversed(await ledger.console_log())]
+        assert log[-3:] == [("ines", "sign-in", "role auditor"), ("ines", "view", f"{LICENSE} rejections"),
+                            ("ines", "export", f"{LICENSE} rejections pdf")]
+        assert (await ledger.verify_console_log()).mismatch is None
+    finally:
+        await client.close()
+        await ledger.close()
+
+
+def pdf_text(body: bytes) -> str:
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)
