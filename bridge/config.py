@@ -40,6 +40,18 @@ class LedgerSettings(BaseModel):
     lease_s: Annotated[float, Field(ge=1.0, le=600.0)] = 10.0
 
 
+class ConsoleSettings(BaseModel):
+    """Where the compliance console listens (``canopy console serve``, a process of its own
+    that reads this file); its command-line flags override these."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str | None = Field(default=None, description="default: 127.0.0.1, or every address with TLS")
+    port: Annotated[int, Field(ge=1, le=65535)] = 8470
+    cert_file: Path | None = Field(default=None, description="TLS certificate (PEM) to serve HTTPS")
+    key_file: Path | None = Field(default=None, description="its private key (PEM)")
+
+
 class MetrcCredentials(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -125,6 +137,7 @@ class BridgeConfig(BaseModel):
     mqtt: MqttSettings = MqttSettings()
     ingest: IngestSettings = IngestSettings()
     ledger: LedgerSettings = LedgerSettings()
+    console: ConsoleSettings = ConsoleSettings()
     facilities: list[FacilityProfile] = Field(
         default_factory=list, description="the licences this bridge reports for ([[facilities]])"
     )

@@ -1,13 +1,14 @@
 """``canopy console``: the compliance console, a web application on the ledger.
 
-    canopy console serve -c bridge.toml [--host H] [--port P] [--cert FILE --key FILE]
+    canopy console serve -c bridge.toml [--host H] [--port P] [--cert FILE --key FILE]   (or [console])
     canopy console user add NAME --role compliance|supervisor|auditor [--password-stdin] -c bridge.toml
     canopy console user list -c bridge.toml
     canopy console user disable NAME -c bridge.toml
 
 It runs as its own process beside the bridge (see console/__init__.py for why),
-reading the bridge's config and ledger. Without --cert/--key it serves plain
-HTTP on 127.0.0.1 only; with them, HTTPS on every address (or --host).
+reading the bridge's config and ledger. Without a certificate (--cert/--key, or
+cert_file/key_file in the config's [console] section) it serves plain HTTP on
+127.0.0.1 only; with one, HTTPS on every address (or --host / host).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from canopy.kiosk_status import KioskStatus
 
 T = TypeVar("T")
-DEFAULT_PORT = 8470
 FLEET_CACHE_S = 15.0
 
 
@@ -46,9 +46,11 @@ def register(sub: Any) -> None:
     config_options(serve, "bridge")
     serve.add_argument("--host", help="address to listen on (default: 127.0.0.1, or every address"
                                       " with --cert and --key)")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
-    serve.add_argument("--cert", type=Path, help="TLS certificate (PEM, chain included) to serve HTTPS")
-    serve.add_argument("--key", type=Path, help="the certificate's private key (PEM)")
+    serve.add_argument("--port", type=int, help="default: the config's [console] port (8470 unless set)")
+    serve.add_argument("--cert", type=Path, help="TLS certificate (PEM, chain included) to serve HTTPS"
+                                                 " (default: [console] cert_file)")
+    serve.add_argument("--key", type=Path,
+                       help="the certificate's private key (PEM; default: [console] key_file)")
     serve.set_defaults(func=_serve)
 
     user = actions.add_parser("user", help="console accounts: add, list, disable")
@@ -193,11 +195,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     config = _config(args)
     setup_logging(args.verbose)
+    settings = config.console
     try:
-        tls = ssl_context(args.cert, args.key)
+        tls = ssl_context(args.cert or settings.cert_file, args.key or settings.key_file)
     except (ValueError, OSError) as exc:
         raise UserError(f"cannot use the certificate: {exc}") from None
-    host = args.host or ("0.0.0.0" if tls else "127.0.0.1")
+    host = args.host or settings.host or ("0.0.0.0" if tls else "127.0.0.1")
+    port = args.port or settings.port
     facilities = [Facility(f.license, f.name or f.license, f.timezone, f.state) for f in config.facilities]
 
     async def main() -> None:
@@ -209,7 +213,7 @@ def _serve(args: argparse.Namespace) -> int:
                       " `canopy console user add NAME --role compliance -c CONFIG`", file=sys.stderr)
             ctx = Context(ledger, facilities, cached_fleet(config),
                           Clock({f.license: f.timezone for f in config.facilities}))
-            await serve(Console(ctx, secure=tls is not None), host, args.port, tls)
+            await serve(Console(ctx, secure=tls is not None), host, port, tls)
         finally:
             await ledger.close()
     return run_until_signal(main())

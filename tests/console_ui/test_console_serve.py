@@ -91,11 +91,19 @@ def test_without_a_certificate_it_serves_this_machine_only_and_says_so(conf: Pat
             assert "Kiosk status unavailable" in home.text and "no: outage open" in home.text
 
 
-def test_with_a_certificate_it_serves_https_with_secure_cookies(conf: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["flags", "config"])
+def test_with_a_certificate_it_serves_https_with_secure_cookies(conf: Path, tmp_path: Path,
+                                                                where: str) -> None:
     cert, key = self_signed(tmp_path)
     port = free_port()
-    tls = ("--cert", str(cert), "--key", str(key))
-    with console(conf, "--port", str(port), "--host", "127.0.0.1", *tls) as said:
+    if where == "flags":
+        args: tuple[str, ...] = ("--port", str(port), "--host", "127.0.0.1", "--cert", str(cert),
+                                 "--key", str(key))
+    else:  # the [console] section of the bridge's config
+        args = ()
+        conf.write_text(f'[console]\nhost = "127.0.0.1"\nport = {port}\ncert_file = "{cert}"\n'
+                        f'key_file = "{key}"\n\n{conf.read_text()}')
+    with console(conf, *args) as said:
         assert said.strip() == f"compliance console at https://127.0.0.1:{port}/"
         with httpx.Client(verify=ssl.create_default_context(cafile=cert), follow_redirects=True) as client:
             base = f"https://localhost:{port}"
