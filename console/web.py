@@ -425,12 +425,21 @@ def user_problem(name: str, role: str, password: str) -> str | None:
     return accounts.password_problem(password)
 
 
+# Rows a page shows at most: a browser table of years of rows helps nobody; the exports hold them all.
+SHOWN = 1000
+
+
 def _table(report: Report) -> str:
     head = "".join(f'<th scope="col">{esc(c)}</th>' for c in report.columns)
-    rows = "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in row) + "</tr>" for row in report.rows)
+    rows = "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in row) + "</tr>"
+                   for row in report.rows[:SHOWN])
     if not rows:
         rows = f'<tr><td colspan="{len(report.columns)}">(none)</td></tr>'
-    return f"<h2>{esc(report.title)}</h2><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    more = "" if len(report.rows) <= SHOWN else (
+        f'<p class="note">The first {SHOWN} of {len(report.rows)} rows: download the CSV or PDF for all'
+        " of them.</p>")
+    return (f"<h2>{esc(report.title)}</h2>{more}<table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
 
 
 _TIME_COLUMNS = ("when", "at", "started", "verified", "received")

@@ -53,6 +53,18 @@ async def test_every_register_in_the_table_has_a_page(site: Site, monkeypatch: p
     assert "A register added later" in page and f"for {LICENSE}" in page
 
 
+async def test_a_long_register_shows_its_first_rows_and_exports_all(site: Site,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    async def build(ledger: object, facility: str | None, clock: object) -> Report:
+        return Report("Many", ("n",), [(n,) for n in range(2500)])
+    monkeypatch.setattr("bridge.reports.REGISTERS", (Register("many", "a long one", build),))
+    assert await sign_in(site.client, "ines") == 302
+    page = await (await site.client.get(f"/f/{LICENSE}/many")).text()
+    assert page.count("<tr>") == 1 + 1000 and "The first 1000 of 2500 rows" in page
+    exported = await (await site.client.get(f"/f/{LICENSE}/many.csv")).text()
+    assert len(exported.splitlines()) == 4 + 2500
+
+
 async def test_rejections_show_the_states_words_and_the_correction(site: Site) -> None:
     assert await sign_in(site.client, "ines") == 302
     page = await (await site.client.get(f"/f/{LICENSE}/rejections")).text()
