@@ -80,7 +80,7 @@ async def floor(ctx: Context, facility: Facility | None, query: str) -> Page:
     open_ = await ctx.ledger.outages(lic, open_only=True)
     state_rows = [("no: outage open", ctx.clock.ms(lic, o.started), age_text(o.hours(int(now * 1000)) * 3600),
                    o.cause) for o in open_] or [("yes", "", "", "")]
-    counts, oldest = await ctx.ledger.waiting(lic)
+    counts, oldest = await ctx.ledger.not_accepted(lic)
     ledger_rows: list[tuple[object, ...]] = [(WAITING[status], n) for status, n in counts.items()]
     if oldest is not None:
         ledger_rows.append(("oldest waiting for the state", f"{ctx.clock.ms(lic, oldest)}"

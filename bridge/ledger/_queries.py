@@ -455,7 +455,7 @@ class LedgerQueries(ConsoleRecords, ABC):
             out.setdefault((str(r[0]), str(r[1])), []).append((str(r[2]), int(r[3])))
         return out
 
-    async def waiting(self, facility: str) -> tuple[dict[str, int], int | None]:
+    async def not_accepted(self, facility: str) -> tuple[dict[str, int], int | None]:
         """Events of one licence not (yet) accepted, per status, and when (unix ms) the oldest
         still waiting for the state arrived: the floor status a console shows. Each count
         reads its own partial index, never the licence's years of accepted events."""
