@@ -9,15 +9,17 @@ import re
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pypdf import PdfReader
 
-from bridge.ledger import open_ledger, verify_and_record
-from bridge.reports import REGISTERS, Register, Report
+from bridge.ledger import Ledger, open_ledger, verify_and_record
+from bridge.reports import REGISTERS, Clock, Register, Report
 from tests.console.conftest import Client, Site, sign_in
 from tests.console.floor_records import (
     HARVEST,
@@ -41,23 +43,29 @@ async def test_the_floor_status_shows_the_open_outage_the_backlog_and_the_kiosks
     assert " PST" in page  # the facility's own time
 
 
+def a_register(name: str, report: Callable[[str | None], Report]) -> Register:
+    """A register as another module would add one to ``REGISTERS``."""
+    async def build(ledger: Ledger, facility: str | None, clock: Clock | None = None,
+                    **period: Any) -> Report:
+        return report(facility)
+    return Register(name, f"the {name} register", build)
+
+
 async def test_every_register_in_the_table_has_a_page(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
-    async def build(ledger: object, facility: str | None, clock: object) -> Report:
-        return Report("A register added later", ("what",), [(f"for {facility}",)])
-    monkeypatch.setattr("bridge.reports.REGISTERS", (*REGISTERS, Register("added_later", "a new one", build)))
+    later = a_register("added_later", lambda f: Report("A register added later", ("what",), [(f"for {f}",)]))
+    monkeypatch.setattr("bridge.reports.REGISTERS", (*REGISTERS, later))
     assert await sign_in(site.client, "sam") == 302
     floor = await (await site.client.get(f"/f/{LICENSE}/floor")).text()
-    for register in (*REGISTERS, Register("added_later", "", build)):
-        assert f'href="/f/{LICENSE}/{register.name}"' in floor
+    for one in (*REGISTERS, later):
+        assert f'href="/f/{LICENSE}/{one.name}"' in floor
     page = await (await site.client.get(f"/f/{LICENSE}/added_later")).text()
     assert "A register added later" in page and f"for {LICENSE}" in page
 
 
 async def test_a_long_register_shows_its_first_rows_and_exports_all(site: Site,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    async def build(ledger: object, facility: str | None, clock: object) -> Report:
-        return Report("Many", ("n",), [(n,) for n in range(2500)])
-    monkeypatch.setattr("bridge.reports.REGISTERS", (Register("many", "a long one", build),))
+    many = a_register("many", lambda f: Report("Many", ("n",), [(n,) for n in range(2500)]))
+    monkeypatch.setattr("bridge.reports.REGISTERS", (many,))
     assert await sign_in(site.client, "ines") == 302
     page = await (await site.client.get(f"/f/{LICENSE}/many")).text()
     assert page.count("<tr>") == 1 + 1000 and "The first 1000 of 2500 rows" in page
@@ -111,10 +119,9 @@ async def test_a_csv_export_has_the_heading_and_every_row(site: Site) -> None:
 
 async def test_a_csv_cell_never_becomes_a_spreadsheet_formula(site: Site,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    async def build(ledger: object, facility: str | None, clock: object) -> Report:
-        return Report("Notes", ("note", "count"),
-                      [('=HYPERLINK("http://x.example","open")', -3), ("@SUM(A1)", 1)])
-    monkeypatch.setattr("bridge.reports.REGISTERS", (Register("notes", "typed on the floor", build),))
+    typed = [('=HYPERLINK("http://x.example","open")', -3), ("@SUM(A1)", 1)]
+    notes = a_register("notes", lambda f: Report("Notes", ("note", "count"), list(typed)))
+    monkeypatch.setattr("bridge.reports.REGISTERS", (notes,))
     assert await sign_in(site.client, "ines") == 302
     rows = list(csv.reader(io.StringIO(await (await site.client.get(f"/f/{LICENSE}/notes.csv")).text())))
     assert rows[4:] == [["'=HYPERLINK(\"http://x.example\",\"open\")", "-3"], ["'@SUM(A1)", "1"]]
