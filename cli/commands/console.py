@@ -5,8 +5,8 @@
     canopy console user list -c bridge.toml
     canopy console user disable NAME -c bridge.toml
 
-It runs as its own process beside the bridge (see console/__init__.py for why),
-reading the bridge's config and ledger. Without a certificate (--cert/--key, or
+It runs as its own process beside the bridge, so a busy or failing console never
+holds up ingest or submission, reading the bridge's config and ledger. Without a certificate (--cert/--key, or
 cert_file/key_file in the config's [console] section) it serves plain HTTP on
 127.0.0.1 only; with one, HTTPS on every address (or --host / host).
 """
