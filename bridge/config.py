@@ -42,6 +42,18 @@ class LedgerSettings(BaseModel):
     lease_s: Annotated[float, Field(ge=1.0, le=600.0)] = 10.0
 
 
+class ConsoleSettings(BaseModel):
+    """Where the compliance console listens (``canopy console serve``, a process of its own
+    that reads this file); its command-line flags override these."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str | None = Field(default=None, description="default: 127.0.0.1, or every address with TLS")
+    port: Annotated[int, Field(ge=1, le=65535)] = 8470
+    cert_file: Path | None = Field(default=None, description="TLS certificate (PEM) to serve HTTPS")
+    key_file: Path | None = Field(default=None, description="its private key (PEM)")
+
+
 class MetrcCredentials(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -104,6 +116,8 @@ class FacilityProfile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     license: Annotated[str, Field(pattern=NAME_PATTERN)]
+    # As the licence names the business: shown on the console's pages and exports.
+    name: Annotated[str, Field(max_length=120)] = ""
     state: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
     system: SystemName
     base_url: str
@@ -168,6 +182,7 @@ class BridgeConfig(BaseModel):
     mqtt: MqttSettings = MqttSettings()
     ingest: IngestSettings = IngestSettings()
     ledger: LedgerSettings = LedgerSettings()
+    console: ConsoleSettings = ConsoleSettings()
     facilities: list[FacilityProfile] = Field(
         default_factory=list, description="the licences this bridge reports for ([[facilities]])"
     )

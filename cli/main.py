@@ -21,6 +21,7 @@ from canopy.errors import UserError
 COMMAND_MODULES = (
     "agent",
     "bridge",
+    "console",
     "demo",
     "sim",
     "label",

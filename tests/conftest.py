@@ -86,6 +86,7 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 # a single test may also carry @pytest.mark.slow itself.
 SLOW = (
     "ui/",
+    "console_ui/",
     "pipeline/test_delivery.py",
     "pipeline/test_demo.py",
     "pipeline/test_bridge_killed.py",

@@ -14,6 +14,7 @@ from bridge.ledger._base import (
     StoreResult,
 )
 from bridge.ledger._chain import ChainReport, Mismatch
+from bridge.ledger._console import ConsoleEntry, ConsoleUser, UserExists
 from bridge.ledger._postgres import PostgresLedger
 from bridge.ledger._queries import (
     AMBIGUOUS,
@@ -37,6 +38,8 @@ __all__ = [
     "Answer",
     "Attempt",
     "ChainReport",
+    "ConsoleEntry",
+    "ConsoleUser",
     "Fence",
     "IncomingEvent",
     "LeaseLost",
@@ -52,6 +55,7 @@ __all__ = [
     "Timing",
     "ToSubmit",
     "Unanswered",
+    "UserExists",
     "backup_sqlite",
     "has_chain",
     "open_ledger",

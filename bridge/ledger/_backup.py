@@ -20,6 +20,10 @@ from bridge.ledger._chain import ChainReport, verify
 async def verify_and_record(ledger: Ledger, facility: str | None = None) -> list[ChainReport]:
     """Walk the chains, and keep the result in the ledger (what a console shows)."""
     reports = await verify(ledger, facility)
+    if facility is None:  # the console's own log, once it has any entry
+        console = await ledger.verify_console_log()
+        if console.entries or console.mismatch is not None:
+            reports.append(console)
     bad = [r.mismatch for r in reports if r.mismatch is not None]
     heads = "; ".join(f"{r.facility}: {r.entries} entries, head {r.head}" for r in reports)
     detail = f"first mismatch: {bad[0]}" if bad else heads or "empty ledger"

@@ -42,6 +42,7 @@ from bridge.ledger._base import (
     quarantine_key,
 )
 from bridge.ledger._chain import CHAIN_SCHEMA, EVENT, Entry, Tx, adopt_unchained, append, event_digest
+from bridge.ledger._console import CONSOLE_SCHEMA
 from bridge.ledger._queries import Fence, LeaseLost, now_ms
 
 _SCHEMA = """
@@ -191,7 +192,7 @@ class _Tx:
 
 # What the schema script and its one-time migrations amount to: a ledger that records
 # this digest has run them all, and is opened without any DDL.
-_SCHEMA_DIGEST = hashlib.sha256((_SCHEMA + CHAIN_SCHEMA).encode()).hexdigest()
+_SCHEMA_DIGEST = hashlib.sha256((_SCHEMA + CHAIN_SCHEMA + CONSOLE_SCHEMA).encode()).hexdigest()
 
 
 async def _schema_current(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> bool:
@@ -236,6 +237,7 @@ class PostgresLedger(Ledger):
                 return
             await conn.execute(_SCHEMA)
             await conn.execute(CHAIN_SCHEMA)
+            await conn.execute(CONSOLE_SCHEMA)
             # A ledger written before event_tags existed: index its tags once.
             await conn.execute(
                 "INSERT INTO event_tags (tag, event_id)"

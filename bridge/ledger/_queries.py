@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.ledger._chain import ANSWER, Entry, Tx, answer_digest, append
+from bridge.ledger._console import ConsoleRecords
 
 
 def now_ms() -> int:
@@ -148,7 +149,7 @@ def within(alias: str, facility: str | None, since: str | None, until: str | Non
     return "".join(f" AND {sql}" for sql, _ in kept), [value for _, value in kept]
 
 
-class LedgerQueries(ABC):
+class LedgerQueries(ConsoleRecords, ABC):
     # Wall clock in unix ms; tests replace it to let days of outage pass in seconds.
     clock: Callable[[], int] = staticmethod(now_ms)
 
@@ -522,6 +523,19 @@ class LedgerQueries(ABC):
         for r in rows:
             out.setdefault((str(r[0]), str(r[1])), []).append((str(r[2]), int(r[3])))
         return out
+
+    async def not_accepted(self, facility: str) -> tuple[dict[str, int], int | None]:
+        """Events of one licence not (yet) accepted, per status, and when (unix ms) the oldest
+        still waiting for the state arrived: the floor status a console shows. Each count
+        reads its own partial index, never the licence's years of accepted events."""
+        counts = {}
+        for status in ("stored", "held", "rejected"):
+            rows = await self._fetch("SELECT count(*) FROM events WHERE facility = ? AND status = ?",
+                                     (facility, status))
+            counts[status] = int(rows[0][0])
+        oldest = await self._fetch(
+            "SELECT min(received) FROM events WHERE facility = ? AND status = 'stored'", (facility,))
+        return counts, None if not oldest or oldest[0][0] is None else int(oldest[0][0])
 
     # --- the tamper-evident chain (bridge/ledger/_chain.py) ------------------------
 

@@ -35,6 +35,7 @@ from bridge.ledger._base import (
     quarantine_key,
 )
 from bridge.ledger._chain import CHAIN_SCHEMA, EVENT, Entry, Tx, adopt_unchained, append, event_digest
+from bridge.ledger._console import CONSOLE_SCHEMA
 from bridge.ledger._queries import Fence, now_ms
 
 _SCHEMA = """
@@ -193,7 +194,7 @@ class SqliteLedger(Ledger):
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA synchronous = FULL")
         await db.execute("PRAGMA busy_timeout = 30000")
-        await db.executescript(_SCHEMA + CHAIN_SCHEMA)
+        await db.executescript(_SCHEMA + CHAIN_SCHEMA + CONSOLE_SCHEMA)
         cursor = await db.execute("SELECT name FROM pragma_table_info('attempts')")
         have = {row[0] for row in await cursor.fetchall()}
         for column, sql_type in ATTEMPT_COLUMNS.items():  # a ledger from before the intents

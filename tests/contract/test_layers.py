@@ -27,7 +27,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "bridge": frozenset({"canopy"}),
     "statesim": frozenset({"canopy", "bridge"}),
     "provisioning": frozenset({"canopy", "drivers", "agent", "bridge"}),
-    "cli": frozenset({"canopy", "drivers", "kiosk_ui", "agent", "bridge", "statesim", "provisioning"}),
+    "console": frozenset({"canopy", "bridge"}),
+    "cli": frozenset({"canopy", "drivers", "kiosk_ui", "agent", "bridge", "statesim", "provisioning",
+                      "console"}),
 }
 PACKAGES = frozenset(ALLOWED)
 

@@ -1,0 +1,110 @@
+"""The compliance console's pages on a filled ledger: how long each takes to answer.
+
+    .venv/bin/python bench/console.py [--events 200000] [--samples 30]
+
+Fills a SQLite ledger with bench/ledger.py's generator (20 facilities, 7 years),
+serves the console in-process and signs in as a compliance manager, then requests
+every page of one facility (floor status, each register, activity of random tags,
+the chain, the console log) and the CSV and PDF of the rejections, ``--samples``
+times each, through HTTP as a browser would. Prints one JSON object: the fill, and
+p50/p95 (ms) per page. Each request also appends its row to the console log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from aiohttp import web  # noqa: E402
+from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
+
+from bench.ledger import Shape, facility_name, fill, tag_for  # noqa: E402
+from bridge.ledger import open_ledger, verify_and_record  # noqa: E402
+from bridge.reports import REGISTERS, Clock  # noqa: E402
+from canopy.kiosk_status import KioskStatus  # noqa: E402
+from console.accounts import hash_password  # noqa: E402
+from console.views import Context, Facility  # noqa: E402
+from console.web import Console  # noqa: E402
+
+PASSWORD = "bench password"
+
+
+async def no_kiosks() -> list[KioskStatus]:
+    return []
+
+
+async def timed(client: TestClient[web.Request, web.Application], paths: list[str]) -> dict[str, float]:
+    times = []
+    for path in paths:
+        began = time.perf_counter()
+        response = await client.get(path)
+        await response.read()
+        assert response.status == 200, (path, response.status)
+        times.append((time.perf_counter() - began) * 1000)
+    times.sort()
+    return {"p50_ms": round(statistics.median(times), 1),
+            "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 1)}
+
+
+async def run(events: int, samples: int, scratch: Path) -> dict[str, Any]:
+    shape = Shape(events)
+    ledger = await open_ledger(f"sqlite:///{scratch / 'ledger.db'}")
+    try:
+        filled = await fill(ledger, shape)
+        await verify_and_record(ledger)
+        await ledger.add_console_user("bench", "compliance", hash_password(PASSWORD))
+        facilities = [Facility(facility_name(n), f"Farm {n}", "America/Los_Angeles")
+                      for n in range(shape.facilities)]
+        console = Console(Context(ledger, facilities, no_kiosks,
+                                  Clock({f.license: f.timezone for f in facilities})))
+        client: TestClient[web.Request, web.Application] = TestClient(TestServer(console.app()))
+        await client.start_server()
+        try:
+            page = await (await client.get("/login")).text()
+            token = re.search(r'name="csrf" value="([^"]+)"', page)
+            assert token
+            await client.post("/login", data={"csrf": token.group(1), "name": "bench", "password": PASSWORD})
+            lic = facility_name(3)
+            rng = random.Random(5)
+            pages: dict[str, list[str]] = {
+                "floor": [f"/f/{lic}/floor"] * samples,
+                **{r.name: [f"/f/{lic}/{r.name}"] * samples for r in REGISTERS},
+                "activity_per_tag": [f"/f/{lic}/activity?q={tag_for(3, rng.randrange(shape.plants))}"
+                                     for _ in range(samples)],
+                "chain": [f"/f/{lic}/chain"] * samples,
+                "console_log": ["/console/console-log"] * samples,
+                "rejections_csv": [f"/f/{lic}/rejections.csv"] * samples,
+                "rejections_pdf": [f"/f/{lic}/rejections.pdf"] * max(3, samples // 5),
+            }
+            timings = {name: await timed(client, paths) for name, paths in pages.items()}
+        finally:
+            await client.close()
+        rejected = len(await ledger.rejections(lic))
+    finally:
+        await ledger.close()
+    return {"fill": filled, "facility_rejections": rejected, "pages": timings}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--samples", type=int, default=30)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="canopy-console-bench-") as scratch:
+        print(json.dumps(asyncio.run(run(args.events, args.samples, Path(scratch))), indent=2))
+
+
+if __name__ == "__main__":
+    main()

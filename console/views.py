@@ -1,0 +1,167 @@
+"""Every page of the console, declared once: what it shows, who may open it, how it is built.
+
+A page is one or more ``Report`` tables (``bridge.reports``), so the browser, the
+CSV and the PDF show the same rows. Per facility: the floor status, one page per
+register in ``bridge.reports.REGISTERS`` (a register added there appears here with
+no change), the activity search and the chain's last verification. Across
+facilities, for compliance managers: the console log and the accounts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bridge import reports
+from bridge.ledger import Ledger
+from bridge.reports import Clock, Report
+from canopy.kiosk_status import KioskStatus, age_text
+from console.accounts import ROLES, Permission
+
+Fleet = Callable[[], Awaitable[list[KioskStatus]]]
+
+
+@dataclass(frozen=True)
+class Facility:
+    license: str
+    name: str
+    timezone: str
+    state: str = ""
+
+
+@dataclass
+class Context:
+    """What every page is built from."""
+
+    ledger: Ledger
+    facilities: Sequence[Facility]
+    fleet: Fleet
+    clock: Clock = field(default_factory=Clock)
+
+    def facility(self, license: str) -> Facility | None:
+        return next((f for f in self.facilities if f.license == license), None)
+
+
+@dataclass(frozen=True)
+class Page:
+    title: str
+    sections: list[Report]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class View:
+    """One page: its path name, its menu title, what a role needs to open it, and how
+    it is built for a facility (``None`` for pages across facilities) and a query."""
+
+    name: str
+    title: str
+    build: Callable[[Context, Facility | None, str], Awaitable[Page]]
+    permission: Permission = Permission.VIEW
+    per_facility: bool = True
+    search: str = ""  # the query box's label, for pages that take one
+
+
+def _ago(now: float, then: float | None) -> str:
+    if then is None:
+        return "-"
+    return "ahead of this clock" if now < then else f"{age_text(now - then)} ago"
+
+
+WAITING = {"stored": "waiting for the state", "held": "held for a person to confirm their time",
+           "rejected": "rejected by the state"}
+
+
+async def floor(ctx: Context, facility: Facility | None, query: str) -> Page:
+    assert facility is not None
+    lic, now = facility.license, time.time()
+    notes: list[str] = []
+    open_ = await ctx.ledger.outages(lic, open_only=True)
+    state_rows = [("no: outage open", ctx.clock.ms(lic, o.started), age_text(o.hours(int(now * 1000)) * 3600),
+                   o.cause) for o in open_] or [("yes", "", "", "")]
+    counts, oldest = await ctx.ledger.not_accepted(lic)
+    ledger_rows: list[tuple[object, ...]] = [(WAITING[status], n) for status, n in counts.items()]
+    if oldest is not None:
+        ledger_rows.append(("oldest waiting for the state", f"{ctx.clock.ms(lic, oldest)}"
+                            f" ({_ago(now, oldest / 1000)})"))
+    try:
+        kiosks = [k for k in await ctx.fleet() if k.facility == lic]
+    except Exception as exc:  # the broker is another service: its trouble is shown, not raised
+        kiosks = []
+        notes.append(f"Kiosk status unavailable: {exc}")
+    kiosk_rows = [(k.device, k.state, ctx.clock.show(lic, k.last_seen) if k.last_seen else "-",
+                   _ago(now, k.last_seen.timestamp() if k.last_seen else None),
+                   "-" if k.backlog is None else k.backlog,
+                   "-" if k.oldest_unsent_age_s is None else age_text(k.oldest_unsent_age_s),
+                   k.version or "-", k.fault or "") for k in kiosks]
+    return Page("Floor status", [
+        Report("State system reachable", ("reachable", "outage since", "for", "cause"), list(state_rows)),
+        Report("Records not accepted yet", ("status", "records"), list(ledger_rows)),
+        Report("Kiosks", ("kiosk", "state", "last seen", "ago", "backlog", "oldest unsent", "version",
+                          "fault"), list(kiosk_rows)),
+    ], notes)
+
+
+def register_view(register: reports.Register) -> View:
+    async def build(ctx: Context, facility: Facility | None, query: str) -> Page:
+        assert facility is not None
+        report = await register.build(ctx.ledger, facility.license, ctx.clock)
+        return Page(report.title, [report])
+    return View(register.name, register.name.replace("_", " ").capitalize(), build)
+
+
+async def activity(ctx: Context, facility: Facility | None, query: str) -> Page:
+    assert facility is not None
+    if not query:
+        return Page("Activity", [], ["Enter a plant or package tag, a harvest or plant batch name,"
+                                     " a worker or a kiosk."])
+    report = await reports.activity(ctx.ledger, query, facility.license, ctx.clock)
+    return Page(report.title, [report])
+
+
+async def verification(ctx: Context, facility: Facility | None, query: str) -> Page:
+    assert facility is not None
+    last = await ctx.ledger.last_verification()
+    if last is None:
+        rows: list[tuple[object, ...]] = [("never", "", "run `canopy bridge verify` or Verify now")]
+    else:
+        at, ok, detail = last
+        rows = [(ctx.clock.ms(facility.license, at), "passed" if ok else "FAILED", detail)]
+    return Page("Ledger chain", [Report("Last verification of the ledger's chain",
+                                        ("verified", "result", "detail"), list(rows))])
+
+
+async def console_log(ctx: Context, facility: Facility | None, query: str) -> Page:
+    entries = await ctx.ledger.console_log(500, query or None)
+    zone = ctx.facilities[0].license if ctx.facilities else None
+    rows: list[tuple[object, ...]] = [(e.n, ctx.clock.ms(zone, e.at), e.who, e.action, e.what, e.address)
+                                      for e in entries]
+    return Page("Console log", [Report("Console log (latest 500 first)",
+                                       ("n", "when", "who", "action", "what", "address"), rows)])
+
+
+async def accounts(ctx: Context, facility: Facility | None, query: str) -> Page:
+    zone = ctx.facilities[0].license if ctx.facilities else None
+    rows: list[tuple[object, ...]] = [
+        (u.name, ROLES[u.role].title if u.role in ROLES else u.role, ctx.clock.ms(zone, u.created),
+         "active" if u.active else f"disabled {ctx.clock.ms(zone, u.disabled)}")
+        for u in await ctx.ledger.console_users()]
+    return Page("Accounts", [Report("Console accounts", ("name", "role", "created", "status"), rows)])
+
+
+def views() -> tuple[View, ...]:
+    """Built when asked, so registers added to ``REGISTERS`` at import time all appear."""
+    return (
+        View("floor", "Floor status", floor),
+        *(register_view(r) for r in reports.REGISTERS),
+        View("activity", "Activity", activity, search="Tag, batch, worker or kiosk"),
+        View("chain", "Ledger chain", verification),
+        View("console-log", "Console log", console_log, Permission.MANAGE, per_facility=False,
+             search="Account"),
+        View("users", "Accounts", accounts, Permission.MANAGE, per_facility=False),
+    )
+
+
+def by_name() -> Mapping[str, View]:
+    return {v.name: v for v in views()}

@@ -1,0 +1,485 @@
+"""The console's aiohttp application: server-rendered pages, forms, CSV and PDF downloads.
+
+Every request but the sign-in page needs a live session; every page and form checks
+the session's role against the permission its view declares (``console.views``);
+every POST checks the session's CSRF token. Each thing a person does is appended to
+the ledger's console log before the answer goes out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from aiohttp import web
+
+from bridge.ledger import UserExists
+from bridge.reports import Report
+from console import accounts, auth
+from console.accounts import ROLES, Permission, may
+from console.export import Heading, as_csv, as_pdf
+from console.views import Context, Facility, Page, View, by_name, views
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+STYLE = """
+body { font: 18px/1.45 system-ui, sans-serif; margin: 0; color: #1b1b1b; background: #fafaf7; }
+header { background: #24452f; color: #fff; padding: 10px 20px; display: flex; flex-wrap: wrap;
+         gap: 8px 20px; align-items: center; }
+header a, header .who { white-space: nowrap; }
+header .who { margin-left: auto; }
+header a { color: #fff; text-decoration: none; padding: 4px 8px; border-radius: 4px; }
+header a.here { background: #fff; color: #24452f; }
+.facility { color: #444; margin-top: -8px; }
+header form { display: inline; }
+nav { background: #e7eee7; padding: 8px 20px; display: flex; flex-wrap: wrap; gap: 6px 16px; }
+nav a { color: #1d3a27; text-decoration: none; padding: 4px 8px; border-radius: 4px; }
+nav a.here { background: #24452f; color: #fff; }
+main { padding: 16px 20px; }
+table { border-collapse: collapse; margin: 8px 0 24px; min-width: 50%; }
+th, td { border: 1px solid #c9d3c9; padding: 6px 10px; text-align: left; vertical-align: top; }
+th { background: #dfe8df; position: sticky; top: 0; }
+tr:nth-child(even) td { background: #f2f4f0; }
+.exports a, button, input[type=submit] { font-size: 18px; padding: 8px 14px; margin-right: 8px; }
+input, select { font-size: 18px; padding: 6px; }
+.error { background: #fde2e2; border: 1px solid #d99; padding: 10px; }
+.note { background: #fff5d6; border: 1px solid #e5cf80; padding: 10px; }
+.ok { background: #e2f5e2; border: 1px solid #8c8; padding: 10px; }
+label { display: block; margin: 10px 0 4px; }
+"""
+
+# Content-Security-Policy: no script at all, styles only from this server.
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self';"
+                               " frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def esc(value: object) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+@dataclass
+class Console:
+    """The running console: what pages are built from, and who is signed in."""
+
+    ctx: Context
+    secure: bool = False  # served over TLS: cookies are marked Secure
+    sessions: auth.Sessions = field(default_factory=auth.Sessions)
+    throttle: auth.Throttle = field(default_factory=auth.Throttle)
+    wall: Callable[[], float] = time.time
+
+    # --- helpers -------------------------------------------------------------------
+
+    async def record(self, request: web.Request, who: str, action: str, what: str) -> None:
+        await self.ctx.ledger.console_record(who, action, what, request.remote or "")
+
+    def session(self, request: web.Request) -> auth.Session | None:
+        return self.sessions.get(request.cookies.get(auth.COOKIE))
+
+    def set_cookie(self, response: web.StreamResponse, session: auth.Session) -> None:
+        response.set_cookie(auth.COOKIE, session.token, httponly=True, samesite="Strict", secure=self.secure,
+                            path="/")
+
+    def now_text(self, facility: str | None) -> str:
+        return self.ctx.clock.show(facility, datetime.fromtimestamp(self.wall(), UTC))
+
+    def layout(self, session: auth.Session, title: str, body: str, facility: Facility | None = None,
+               here: str = "") -> web.Response:
+        role = ROLES.get(session.role or "")
+        fac_links = " ".join(
+            f'<a href="/f/{quote(f.license)}/floor" class="{"here" if facility == f else ""}">'
+            f"{esc(f.name if f.name != f.license else '')} {esc(f.license)}</a>" for f in self.ctx.facilities)
+        about = "" if facility is None else (
+            f'<p class="facility">{esc(facility.name)} · licence {esc(facility.license)}'
+            f"{' · ' + esc(facility.state) if facility.state else ''}"
+            f" · times in {esc(facility.timezone)}</p>")
+        allowed = [v for v in views() if may(session.role or "", v.permission)]
+        menu = [f'<a href="/f/{quote(facility.license)}/{v.name}" class="{"here" if here == v.name else ""}">'
+                f"{esc(v.title)}</a>" for v in allowed if v.per_facility and facility is not None]
+        admin = [f'<a href="/console/{v.name}" class="{"here" if here == v.name else ""}">{esc(v.title)}</a>'
+                 for v in allowed if not v.per_facility]
+        page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{esc(title)} - Canopy console</title><link rel="stylesheet" href="/style.css"></head><body>
+<header><strong>Canopy compliance console</strong> {fac_links} {" ".join(admin)}
+<span class="who">{esc(session.user)} ({esc(role.title if role else session.role)})</span>
+<form method="post" action="/logout"><input type="hidden" name="csrf" value="{esc(session.csrf)}">
+<button type="submit">Sign out</button></form></header>
+<nav>{"".join(menu)}</nav><main><h1>{esc(title)}</h1>{about}{body}</main></body></html>"""
+        return web.Response(text=page, content_type="text/html")
+
+    # --- sign-in -------------------------------------------------------------------
+
+    def login_page(self, session: auth.Session, message: str = "", status: int = 200) -> web.Response:
+        note = f'<p class="error" role="alert">{esc(message)}</p>' if message else ""
+        plain = "" if self.secure else ('<p class="note">This console is served without TLS: use it only'
+                                        " on this machine or behind an HTTPS proxy.</p>")
+        page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Sign in - Canopy console</title><link rel="stylesheet" href="/style.css"></head><body>
+<header><strong>Canopy compliance console</strong></header>
+<main><h1>Sign in</h1>{note}{plain}<form method="post" action="/login">
+<input type="hidden" name="csrf" value="{esc(session.csrf)}">
+<label for="name">Account</label><input id="name" name="name" autocomplete="username" required autofocus>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<p><button type="submit">Sign in</button></p></form></main></body></html>"""
+        response = web.Response(text=page, content_type="text/html", status=status)
+        self.set_cookie(response, session)
+        return response
+
+    async def get_login(self, request: web.Request) -> web.StreamResponse:
+        session = self.session(request)
+        if session is not None and session.user is not None:
+            raise web.HTTPFound("/")
+        return self.login_page(session or self.sessions.new())
+
+    def _until(self, until: float) -> str:
+        minutes = max(1, round((until - self.wall()) / 60))
+        at = datetime.fromtimestamp(until, UTC)
+        zone = self.ctx.facilities[0].license if self.ctx.facilities else None
+        return f"{self.ctx.clock.show(zone, at)} (in {minutes} min)"
+
+    async def post_login(self, request: web.Request) -> web.StreamResponse:
+        session = self.session(request)
+        form = await request.post()
+        if session is None or not auth.csrf_ok(session, _field(form, "csrf")):
+            return self.login_page(self.sessions.new(),
+                                   "Your sign-in page had expired: please sign in again.", 403)
+        name = (_field(form, "name") or "").strip().lower()
+        password = _field(form, "password") or ""
+        keys = (auth.account_key(name), auth.address_key(request.remote or ""))
+        locked = self.throttle.locked_until(*keys)
+        if locked is not None:
+            if self.throttle.first_refusal(*keys):
+                await self.record(request, name, "sign-in refused", "locked: too many failed sign-ins")
+            return self.login_page(
+                session, f"Too many failed sign-ins. Try again after {self._until(locked)}.", 429)
+        user = await self.ctx.ledger.console_user(name)
+        good = await asyncio.to_thread(accounts.check_password, password, user.secret if user else None)
+        if user is None or not good or not user.active:
+            locked = self.throttle.failed(*keys)
+            why = "disabled account" if user is not None and good else "wrong account or password"
+            await self.record(request, name, "sign-in refused", why)
+            message = ("This account is disabled: ask a compliance manager." if why == "disabled account"
+                       else "Wrong account or password.")
+            if locked is not None:
+                message += f" Too many failed sign-ins: try again after {self._until(locked)}."
+            return self.login_page(session, message, 401)
+        self.throttle.succeeded(keys[0])
+        self.sessions.end(session.token)
+        fresh = self.sessions.new(user.name, user.role)
+        await self.record(request, user.name, "sign-in", f"role {user.role}")
+        response = web.HTTPFound("/")
+        self.set_cookie(response, fresh)
+        raise response
+
+    async def post_logout(self, request: web.Request) -> web.StreamResponse:
+        session = self._signed_in(request)
+        await self._csrf(request, session)
+        self.sessions.end(session.token)
+        await self.record(request, session.user or "", "sign-out", "")
+        response = web.HTTPFound("/login")
+        response.del_cookie(auth.COOKIE, path="/")
+        raise response
+
+    # --- pages ---------------------------------------------------------------------
+
+    def _signed_in(self, request: web.Request) -> auth.Session:
+        session = self.session(request)
+        if session is None or session.user is None:
+            if request.method == "GET":
+                raise web.HTTPFound("/login")
+            raise web.HTTPForbidden(text="Your session has ended: sign in again.")
+        return session
+
+    async def _csrf(self, request: web.Request, session: auth.Session) -> Any:
+        form = await request.post()
+        if not auth.csrf_ok(session, _field(form, "csrf")):
+            raise web.HTTPForbidden(text="This form had expired (its security token did not match):"
+                                         " go back, reload the page and try again.")
+        return form
+
+    def _allowed(self, session: auth.Session, permission: Permission) -> None:
+        if not may(session.role or "", permission):
+            role = ROLES.get(session.role or "")
+            raise web.HTTPForbidden(text=f"Your role ({role.title if role else session.role}) may not do"
+                                         " this: ask a compliance manager.")
+
+    async def home(self, request: web.Request) -> web.StreamResponse:
+        session = self._signed_in(request)
+        if self.ctx.facilities:
+            raise web.HTTPFound(f"/f/{quote(self.ctx.facilities[0].license)}/floor")
+        if may(session.role or "", Permission.MANAGE):
+            raise web.HTTPFound("/console/users")
+        return self.layout(session, "No facilities", "<p>The bridge config lists no [[facilities]].</p>")
+
+    def _view(self, name: str, per_facility: bool) -> View:
+        view = by_name().get(name)
+        if view is None or view.per_facility != per_facility:
+            raise web.HTTPNotFound(text=f"There is no page {name!r}.")
+        return view
+
+    async def page(self, request: web.Request) -> web.StreamResponse:
+        session = self._signed_in(request)
+        license = request.match_info.get("facility")
+        facility = None
+        if license is not None:
+            facility = self.ctx.facility(license)
+            if facility is None:
+                raise web.HTTPNotFound(text=f"There is no facility {license!r} in the bridge config.")
+        view = self._view(request.match_info["view"], facility is not None)
+        self._allowed(session, view.permission)
+        fmt = request.match_info.get("ext", "").lstrip(".")
+        if fmt:
+            self._allowed(session, Permission.EXPORT)
+        query = request.query.get("q", "").strip()[:200]
+        built = await view.build(self.ctx, facility, query)
+        what = " ".join(x for x in (facility.license if facility else "all", view.name, fmt,
+                                    f"q={query}" if query else "") if x)
+        await self.record(request, session.user or "", "export" if fmt else "view", what)
+        if fmt:
+            return self._export(built, view, facility, session, fmt, query)
+        return self.layout(session, built.title, self._body(built, view, facility, session, query),
+                           facility, view.name)
+
+    def _export(self, built: Page, view: View, facility: Facility | None, session: auth.Session,
+                fmt: str, query: str) -> web.Response:
+        zone = facility.license if facility else None
+        title = built.title
+        heading = Heading(title, f"{facility.name} (licence {facility.license})" if facility
+                          else "all facilities", _period(built.sections, self.now_text(zone)),
+                          self.now_text(zone), f"{session.user} ({ROLES[session.role or ''].title})")
+        stem = "-".join(x for x in (facility.license if facility else "console", view.name,
+                                    datetime.fromtimestamp(self.wall(), UTC).strftime("%Y%m%d-%H%M")) if x)
+        disposition = {"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'}
+        if fmt == "csv":
+            return web.Response(text=as_csv(built.sections, heading), content_type="text/csv",
+                                charset="utf-8", headers=disposition)
+        return web.Response(body=as_pdf(built.sections, heading, built.notes), content_type="application/pdf",
+                            headers=disposition)
+
+    def _body(self, built: Page, view: View, facility: Facility | None, session: auth.Session,
+              query: str) -> str:
+        parts = [f'<p class="note">{esc(n)}</p>' for n in built.notes]
+        base = f"/f/{quote(facility.license)}/{view.name}" if facility else f"/console/{view.name}"
+        suffix = f"?{urlencode({'q': query})}" if query else ""
+        if view.search:
+            parts.append(f'<form method="get" action="{base}"><label for="q">{esc(view.search)}</label>'
+                         f'<input id="q" name="q" value="{esc(query)}" size="40"> '
+                         '<button type="submit">Search</button></form>')
+        if may(session.role or "", Permission.EXPORT):
+            parts.append(f'<p class="exports"><a href="{base}.csv{suffix}" download>Download CSV</a>'
+                         f'<a href="{base}.pdf{suffix}" download>Download PDF</a></p>')
+        form = FORMS.get(view.name)
+        if form is not None and may(session.role or "", form[0]):
+            parts.append(form[1](session, facility))
+        for report in built.sections:
+            parts.append(_table(report))
+        return "\n".join(parts)
+
+    @staticmethod
+    def _verify_form(session: auth.Session, facility: Facility | None) -> str:
+        assert facility is not None
+        return (f'<form method="post" action="/f/{quote(facility.license)}/chain/verify">'
+                f'<input type="hidden" name="csrf" value="{esc(session.csrf)}">'
+                '<button type="submit">Verify now</button></form>')
+
+    @staticmethod
+    def _user_forms(session: auth.Session, facility: Facility | None) -> str:
+        options = "".join(f'<option value="{esc(r.name)}">{esc(r.title)}: {esc(r.help)}</option>'
+                          for r in ROLES.values())
+        token = f'<input type="hidden" name="csrf" value="{esc(session.csrf)}">'
+        return f"""<h2>Add an account</h2><form method="post" action="/console/users/add">{token}
+<label for="new-name">Account name (lower case)</label><input id="new-name" name="name" required>
+<label for="new-role">Role</label><select id="new-role" name="role">{options}</select>
+<label for="new-password">Password (at least {accounts.MIN_PASSWORD} characters)</label>
+<input id="new-password" name="password" type="password" autocomplete="new-password" required>
+<p><button type="submit">Add account</button></p></form>
+<h2>Disable an account</h2><form method="post" action="/console/users/disable">{token}
+<label for="off-name">Account name</label><input id="off-name" name="name" required>
+<p><button type="submit">Disable account</button></p></form>"""
+
+    # --- actions -------------------------------------------------------------------
+
+    async def verify_now(self, request: web.Request) -> web.StreamResponse:
+        from bridge.ledger import verify_and_record
+
+        session = self._signed_in(request)
+        self._allowed(session, Permission.VERIFY)
+        await self._csrf(request, session)
+        facility = self.ctx.facility(request.match_info["facility"])
+        if facility is None:
+            raise web.HTTPNotFound(text="There is no such facility in the bridge config.")
+        found = await verify_and_record(self.ctx.ledger)
+        bad = [r for r in found if r.mismatch is not None]
+        await self.record(request, session.user or "", "verify", "FAILED" if bad else "passed")
+        raise web.HTTPSeeOther(f"/f/{quote(facility.license)}/chain")
+
+    async def add_user(self, request: web.Request) -> web.StreamResponse:
+        session = self._signed_in(request)
+        self._allowed(session, Permission.MANAGE)
+        form = await self._csrf(request, session)
+        name = (_field(form, "name") or "").strip().lower()
+        role, password = _field(form, "role") or "", _field(form, "password") or ""
+        problem = user_problem(name, role, password)
+        if problem is None:
+            secret = await asyncio.to_thread(accounts.hash_password, password)
+            try:
+                await self.ctx.ledger.add_console_user(name, role, secret)
+            except UserExists:
+                problem = f"there is already an account {name!r} (names are never reused)"
+        if problem is not None:
+            return await self._users_again(session, request, problem, 400)
+        await self.record(request, session.user or "", "account added", f"{name} as {role}")
+        return await self._users_again(session, request, f"Account {name} added as {ROLES[role].title}.")
+
+    async def disable_user(self, request: web.Request) -> web.StreamResponse:
+        session = self._signed_in(request)
+        self._allowed(session, Permission.MANAGE)
+        form = await self._csrf(request, session)
+        name = (_field(form, "name") or "").strip().lower()
+        if name == session.user:
+            return await self._users_again(session, request, "You cannot disable your own account.", 400)
+        if not await self.ctx.ledger.disable_console_user(name):
+            return await self._users_again(session, request, f"No active account {name!r}.", 400)
+        self.sessions.end_user(name)
+        await self.record(request, session.user or "", "account disabled", name)
+        return await self._users_again(session, request, f"Account {name} disabled and signed out.")
+
+    async def _users_again(self, session: auth.Session, request: web.Request, message: str,
+                           status: int = 200) -> web.Response:
+        view = self._view("users", False)
+        built = await view.build(self.ctx, None, "")
+        kind = "ok" if status == 200 else "error"
+        body = f'<p class="{kind}" role="status">{esc(message)}</p>'
+        body += self._body(built, view, None, session, "")
+        response = self.layout(session, built.title, body, None, "users")
+        response.set_status(status)
+        return response
+
+    # --- the application -------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        @web.middleware
+        async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+            extra = {**HEADERS, **({"Strict-Transport-Security": "max-age=31536000"} if self.secure else {})}
+            try:
+                response = await handler(request)
+            except web.HTTPException as exc:
+                exc.headers.update(extra)
+                raise
+            response.headers.update(extra)
+            return response
+
+        async def style(request: web.Request) -> web.StreamResponse:
+            return web.Response(text=STYLE, content_type="text/css")
+
+        app = web.Application(middlewares=[headers], client_max_size=64 * 1024)
+        ext = r"{ext:(\.csv|\.pdf)?}"
+        app.router.add_get("/style.css", style)
+        app.router.add_get("/login", self.get_login)
+        app.router.add_post("/login", self.post_login)
+        app.router.add_post("/logout", self.post_logout)
+        app.router.add_get("/", self.home)
+        app.router.add_post("/f/{facility}/chain/verify", self.verify_now)
+        app.router.add_post("/console/users/add", self.add_user)
+        app.router.add_post("/console/users/disable", self.disable_user)
+        app.router.add_get(r"/f/{facility}/{view:[a-z0-9_-]+}" + ext, self.page)
+        app.router.add_get(r"/console/{view:[a-z0-9_-]+}" + ext, self.page)
+        return app
+
+
+# The forms a page offers, to the roles with the permission their action needs.
+FORMS: dict[str, tuple[Permission, Callable[[auth.Session, Facility | None], str]]] = {
+    "chain": (Permission.VERIFY, Console._verify_form),
+    "users": (Permission.MANAGE, Console._user_forms),
+}
+
+
+def _field(form: Any, name: str) -> str | None:
+    value = form.get(name)
+    return value if isinstance(value, str) else None
+
+
+def user_problem(name: str, role: str, password: str) -> str | None:
+    """What is wrong with a new account, said so a person can fix it; None if nothing."""
+    import re
+
+    if not re.fullmatch(accounts.NAME_PATTERN, name):
+        return (f"{name!r} cannot be an account name: 2 to 32 lower-case letters, digits, '.', '_' or '-',"
+                " starting with a letter")
+    if role not in ROLES:
+        return f"no role {role!r}: the roles are {', '.join(ROLES)}"
+    return accounts.password_problem(password)
+
+
+# Rows a page shows at most: a browser table of years of rows helps nobody; the exports hold them all.
+SHOWN = 1000
+
+
+def _table(report: Report) -> str:
+    head = "".join(f'<th scope="col">{esc(c)}</th>' for c in report.columns)
+    rows = "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in row) + "</tr>"
+                   for row in report.rows[:SHOWN])
+    if not rows:
+        rows = f'<tr><td colspan="{len(report.columns)}">(none)</td></tr>'
+    more = "" if len(report.rows) <= SHOWN else (
+        f'<p class="note">The first {SHOWN} of {len(report.rows)} rows: download the CSV or PDF for all'
+        " of them.</p>")
+    return (f"<h2>{esc(report.title)}</h2>{more}<table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
+
+
+_TIME_COLUMNS = ("when", "at", "started", "verified", "received")
+
+
+def _period(sections: Sequence[Report], generated: str) -> str:
+    """The first and last time the rows carry (their first time column), else everything so far."""
+    times: list[str] = []
+    for report in sections:
+        column = next((report.columns.index(c) for c in _TIME_COLUMNS if c in report.columns), None)
+        if column is not None:
+            times += [str(r[column]) for r in report.rows if r[column] and str(r[column])[:2] in ("19", "20")]
+    if not times:
+        return f"all records up to {generated}"
+    return f"{min(times)} to {max(times)}"
+
+
+def ssl_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise ValueError("give both --cert and --key (a certificate and its private key), or neither")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def serve(console: Console, host: str, port: int, tls: ssl.SSLContext | None,
+                started: Callable[[str], None] = print) -> None:
+    """Serve until cancelled."""
+    runner = web.AppRunner(console.app(), access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, ssl_context=tls, reuse_address=True)
+    await site.start()
+    scheme = "https" if tls else "http"
+    started(f"compliance console at {scheme}://{host}:{port}/"
+            + ("" if tls else " (no TLS: bound to this machine only unless --host is given; give --cert and"
+               " --key to serve HTTPS to the office network)"))
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()

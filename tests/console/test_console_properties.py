@@ -1,0 +1,55 @@
+"""What a sign-in form or the ledger hands the console, whatever its text: never a crash."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from console import accounts, auth
+from console.web import user_problem
+
+
+@settings(max_examples=200, deadline=None)
+@given(stored=st.text(max_size=200) | st.builds("$".join, st.lists(st.text(max_size=20), max_size=8)),
+       password=st.text(max_size=50))
+def test_any_stored_text_is_a_refusal_not_a_crash(stored: str, password: str) -> None:
+    # Costs kept small: a hash with n=2**20 in the stored text must not run for minutes.
+    parts = stored.split("$")
+    if len(parts) == 6 and parts[1].isdigit() and int(parts[1]) > 2**15:
+        return
+    assert accounts.check_password(password, stored) is False or stored.startswith("scrypt$")
+
+
+@given(name=st.text(max_size=40), role=st.text(max_size=12), password=st.text(max_size=30))
+def test_any_new_account_is_accepted_or_refused_with_a_reason(name: str, role: str, password: str) -> None:
+    problem = user_problem(name, role, password)
+    ok = (re.fullmatch(accounts.NAME_PATTERN, name) is not None and role in accounts.ROLES
+          and len(password) >= accounts.MIN_PASSWORD)
+    assert (problem is None) == ok
+    assert problem is None or ("name" in problem or "role" in problem or "password" in problem)
+
+
+@given(steps=st.lists(st.tuples(st.booleans(), st.floats(min_value=0, max_value=4000)), max_size=40))
+def test_the_lock_grows_with_each_failure_past_five_and_ends(steps: list[tuple[bool, float]]) -> None:
+    now = [0.0]
+    throttle = auth.Throttle(clock=lambda: now[0])
+    failures = 0
+    for fail, wait in steps:
+        now[0] += wait
+        if throttle.locked_until("account:a") is not None:
+            continue  # the console refuses before checking the password: nothing counted
+        if fail:
+            failures += 1
+            until = throttle.failed("account:a")
+            if failures < auth.FREE_TRIES:
+                assert until is None
+            else:
+                expected = min(auth.FIRST_LOCK_S * 2 ** (failures - auth.FREE_TRIES), auth.MAX_LOCK_S)
+                assert until == now[0] + expected
+        else:
+            throttle.succeeded("account:a")
+            failures = 0
+    now[0] += auth.MAX_LOCK_S + 1
+    assert throttle.locked_until("account:a") is None
