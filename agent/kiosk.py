@@ -235,7 +235,7 @@ class Kiosk:
             counts = self.outbox.counts
             self.presenter.status = {**self.status, "backlog": counts.pending,
                                      "oldest_unsent_ms": counts.oldest_pending_ms,
-                                     "rejected": counts.rejected}
+                                     "rejected": counts.to_fix}
         if self._status_soon is None:
             self._status_soon = asyncio.get_running_loop().call_later(STATUS_GATHER_S, self._status_start)
 

@@ -22,7 +22,7 @@ State = Literal["pending", "stored", "accepted", "rejected"]
 STATES: tuple[State, ...] = ("pending", "stored", "accepted", "rejected")
 _RANK: dict[str, int] = {"pending": 0, "stored": 1, "accepted": 2, "rejected": 2}
 
-SCHEMA_VERSION = 2  # v2: outbox_counts and its triggers
+SCHEMA_VERSION = 3  # v2: outbox_counts and its triggers; v3: outbox_fixed, the rejected index
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     seq      INTEGER PRIMARY KEY AUTOINCREMENT,  -- the event's per-device seq, never reused
@@ -52,6 +52,14 @@ END;
 CREATE TRIGGER IF NOT EXISTS outbox_counts_delete AFTER DELETE ON outbox BEGIN
     UPDATE outbox_counts SET n = n - 1 WHERE state = OLD.state;
 END;
+-- Rejections stay on the kiosk's "to fix" list until a correction or a supervisor's
+-- dismissal names them (written in the same transaction as that record); only then
+-- may they be pruned. The partial index keeps the list a few page reads at any size.
+CREATE TABLE IF NOT EXISTS outbox_fixed (
+    id  TEXT PRIMARY KEY,  -- the rejected (or any corrected) event
+    by  TEXT NOT NULL      -- the record that corrects or dismisses it
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS outbox_rejected ON outbox(seq) WHERE state = 'rejected';
 CREATE TRIGGER IF NOT EXISTS outbox_counts_update AFTER UPDATE OF state ON outbox
     WHEN OLD.state IS NOT NEW.state BEGIN
     UPDATE outbox_counts SET n = n - 1 WHERE state = OLD.state;
@@ -73,8 +81,13 @@ _SETTLE = (
 )
 _PRUNE = (
     "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox"
-    " WHERE state IN ('accepted', 'rejected') AND changed < ? ORDER BY changed LIMIT ?)"
+    " WHERE state IN ('accepted', 'rejected') AND changed < ?"
+    " AND (state = 'accepted' OR id IN (SELECT id FROM outbox_fixed)) ORDER BY changed LIMIT ?)"
 )
+_FIX = "INSERT OR IGNORE INTO outbox_fixed (id, by) VALUES (?, ?)"
+# Rejections nothing has corrected or dismissed yet: the "to fix" list, oldest first.
+_TO_FIX = ("SELECT {columns} FROM outbox WHERE state = 'rejected'"
+           " AND id NOT IN (SELECT id FROM outbox_fixed) ORDER BY seq")
 # The first event in line is the oldest unsent one: read from the partial index, O(log n).
 _OLDEST_PENDING = "SELECT created FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT 1"
 
@@ -92,6 +105,7 @@ class Backlog:
     stored: int
     accepted: int
     rejected: int
+    to_fix: int = 0  # rejected and neither corrected nor dismissed yet
 
     def oldest_age_s(self, now_ms: int | None = None) -> float | None:
         if self.oldest_pending_ms is None:
@@ -135,14 +149,20 @@ def _counts(db: sqlite3.Connection) -> Backlog:
     n = dict(db.execute("SELECT state, n FROM outbox_counts").fetchall())
     oldest = db.execute(_OLDEST_PENDING).fetchone() if n.get("pending") else None
     return Backlog(n.get("pending", 0), oldest[0] if oldest else None, n.get("stored", 0),
-                   n.get("accepted", 0), n.get("rejected", 0))
+                   n.get("accepted", 0), n.get("rejected", 0), _to_fix(db) if n.get("rejected") else 0)
+
+
+def _to_fix(db: sqlite3.Connection) -> int:
+    """Rejections still to fix (from the partial index: as many reads as rejected rows)."""
+    row = db.execute(_TO_FIX.format(columns="count(*)").replace(" ORDER BY seq", "")).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _recount(db: sqlite3.Connection) -> Backlog:
     n = dict(db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
     oldest = db.execute(_OLDEST_PENDING).fetchone()
     return Backlog(n.get("pending", 0), oldest[0] if oldest else None, n.get("stored", 0),
-                   n.get("accepted", 0), n.get("rejected", 0))
+                   n.get("accepted", 0), n.get("rejected", 0), _to_fix(db))
 
 
 def _write_counts(db: sqlite3.Connection, counts: Backlog) -> None:

@@ -36,9 +36,11 @@ from canopy.events import (
     PlantPhaseChangedEvent,
     PlantScannedEvent,
     RecordCorrectedEvent,
+    RejectionDismissedEvent,
     RoomCountedEvent,
     ScaleChecked,
     ScaleCheckedEvent,
+    SigninAlertedEvent,
     TagsReceivedEvent,
 )
 
@@ -122,7 +124,8 @@ def project(event: Event, before: Picture) -> list[FactChange]:
             assert event.corrects is not None  # the contract's rule
             return [Forget(event.corrects)]
         case (PlantScannedEvent() | HarvestWasteEvent() | PackageCreatedEvent() | PackageMovedEvent()
-              | PackageAdjustedEvent() | RoomCountedEvent() | TagsReceivedEvent()):
+              | PackageAdjustedEvent() | RoomCountedEvent() | TagsReceivedEvent() | RejectionDismissedEvent()
+              | SigninAlertedEvent()):
             return []  # nothing the kiosk looks up changes
         case _:
             assert_never(event)

@@ -425,6 +425,38 @@ class RecordCorrected(Payload):
     note: Note = ""
 
 
+class RejectionDismissed(Payload):
+    """A supervisor reviewed the state's rejection of the event named by ``corrects`` and
+    decided nothing is to be redone (e.g. the office already entered it in the state system)."""
+
+    type_name = "rejection.dismissed"
+    label = "Rejection dismissed"
+    facility_only = "dismissal recorded at the facility (a supervisor reviewed the state's rejection)"
+
+    reason: Name
+    note: Note = ""
+
+
+class SigninAlerted(Payload):
+    """Repeated failed sign-in tries at a kiosk: supervisors are alerted, and the ledger keeps it.
+
+    The kiosk records it itself (the envelope's ``user`` is ``KIOSK_USER``): nobody signed in
+    did it. ``worker`` is whose PIN was tried, for wrong PINs."""
+
+    type_name = "signin.alerted"
+    label = "Sign-in alert"
+    facility_only = "sign-in alert recorded at the facility (not reported to the state)"
+
+    kind: Literal["wrong_pin", "unknown_badge"]
+    tries: Annotated[int, Field(ge=1, le=1000)]
+    worker: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    message: Note
+
+
+# The envelope's ``user`` of records the kiosk makes itself (a sign-in alert): no worker's.
+KIOSK_USER = "kiosk"
+
+
 # --- envelope -----------------------------------------------------------------
 
 
@@ -548,6 +580,20 @@ class RecordCorrectedEvent(Envelope):
         return self
 
 
+class RejectionDismissedEvent(Envelope):
+    data: RejectionDismissed
+
+    @model_validator(mode="after")
+    def _needs_target(self) -> Self:
+        if self.corrects is None:
+            raise ValueError("a dismissal must name the rejected event (corrects)")
+        return self
+
+
+class SigninAlertedEvent(Envelope):
+    data: SigninAlerted
+
+
 # The one explicit list of event types (mypy checks ``match`` statements against
 # it); the order is the schema's. Every runtime table below is read from it.
 AnyEvent = (
@@ -569,6 +615,8 @@ AnyEvent = (
     | TagsReceivedEvent
     | ScaleCheckedEvent
     | RecordCorrectedEvent
+    | RejectionDismissedEvent
+    | SigninAlertedEvent
 )
 Event = Annotated[AnyEvent, Field(discriminator="type")]
 

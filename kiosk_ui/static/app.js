@@ -97,7 +97,10 @@ function renderStatus() {
     "data-testid": "backlog" },
     !waiting ? "All sent" : unsentFor > 20 * HOUR ? `Unsent: ${waiting} for ${age(st.oldest_unsent_ms)}: 24 h deadline`
       : `Unsent: ${waiting}, oldest ${age(st.oldest_unsent_ms)}`));
-  if (st.rejected) items.push(h("span", { class: "pill bad", "data-testid": "rejected" }, `Rejected: ${st.rejected}`));
+  // The state system (Metrc, BioTrack) as the bridge's outage record has it: sent is not yet reported.
+  const sys = st.state_system;
+  if (sys) items.push(h("span", { class: `pill ${sys.reachable ? "good" : "bad"}`, "data-testid": "state-system" }, sys.pill));
+  if (st.rejected) items.push(h("span", { class: "pill bad", "data-testid": "rejected" }, `To fix: ${st.rejected}`));
   if (st.printer) {
     items.push(h("span", { class: `pill ${st.printer.ready ? "good" : "warn"}`, "data-testid": "printer" },
       `Printer: ${st.printer.message}`));
@@ -122,6 +125,10 @@ function renderStatus() {
   }
   if (state.worker === null) items.push(h("span", { class: "pill" }, "Nobody signed in"));
   bar.replaceChildren(...items);
+  const band = document.getElementById("stateband");
+  band.hidden = !(sys && sys.band);
+  band.className = sys && sys.notify ? "notify" : "";
+  band.textContent = (sys && sys.band) || "";
   const faults = st.faults || [];
   // Sign-in alerts (wrong PINs, unknown badges) reach supervisors only: the agent
   // sends them only while a supervisor is signed in, and checks the role on dismiss.
