@@ -35,7 +35,7 @@ from agent.workflows.base import Flow, Outcome
 from canopy.bridge_status import StateSystem
 from drivers.faults import DeviceFault
 from drivers.gpio import BuzzPattern, KioskLight
-from drivers.printer import PrinterStatus
+from drivers.printer import PrinterStatus, PrintResult
 from drivers.scale import ScaleStatus
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,9 @@ class Presenter:
         self._seq = 0
         self.faults: dict[str, str] = {}  # device -> what is wrong with it, for the status bar
         self.printer_status: PrinterStatus | None = None
+        # The last print job's failure, kept while the printer cannot say how it is (a
+        # networked printer without status): the pill must not say "ready" after it.
+        self.print_fault: str | None = None
         self.status: dict[str, Any] = {}
         self.pushed_version = -1  # the outbox version the page last saw
         self._weight_json = ""
@@ -181,6 +184,11 @@ class Presenter:
             self.faults.pop("scale", None)
         self.push_weight()
 
+    def printed(self, result: PrintResult) -> None:
+        """A print job ended: a failure shows on the pill now, whatever the last status said."""
+        fault = result.fault.message if result.fault else "printer problem"
+        self.print_fault = None if result.ok else fault
+
     async def refresh_printer(self) -> None:
         try:
             self.printer_status = await self.devices.printer.status()
@@ -188,8 +196,12 @@ class Presenter:
             log.exception("printer status failed")
             self.printer_status = PrinterStatus(confirmed=False, detail=str(exc))
         status = self.printer_status
+        if status.confirmed:  # the printer said how it is: that replaces the last job's word
+            self.print_fault = None
         if status.faults:
             self.faults["printer"] = status.message
+        elif self.print_fault is not None:
+            self.faults["printer"] = self.print_fault
         else:
             self.faults.pop("printer", None)
 
@@ -217,8 +229,9 @@ class Presenter:
             "oldest_unsent_ms": backlog.oldest_pending_ms,
             "rejected": backlog.to_fix,  # the "to fix" list's length: a correction lowers it
             "printer": {"name": self.devices.printer.name,
-                        "message": printer.message if printer else "not checked yet",
-                        "ready": bool(printer and not printer.faults)},
+                        "message": (printer.message if printer and printer.faults else self.print_fault
+                                    or (printer.message if printer else "not checked yet")),
+                        "ready": bool(printer and not printer.faults and self.print_fault is None)},
             "scale": {"id": self.watch.scale_id, "connected": scale.connected,
                       "message": scale.fault.message if scale.fault else scale.link.value,
                       "refusal": scale_refusal(self.floor, self.watch.scale_id, date.today()),

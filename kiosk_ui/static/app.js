@@ -545,8 +545,9 @@ const screens = {
       const r = f.selected;
       out.push(h("div", { class: `card ${r.state === "rejected" ? "bad" : ""}`, "data-testid": "selected" },
         h("div", { class: "big" }, r.summary), h("div", {}, stateChip(r), `${r.what}, ${clock(r.at_ms)}`),
-        r.message ? h("div", {}, `State said: ${r.message}`) : null));
-      if (f.needs_supervisor) {
+        r.message ? h("div", {}, `State said: ${r.message}`) : null,
+        r.to_fix ? h("div", { "data-testid": "next-step" }, f.next_step) : null));
+      if (f.needs_supervisor || f.supervisor || (r.to_fix && !f.can_dismiss)) {
         out.push(h("h2", {}, "Supervisor sign-off"));
         out.push(f.supervisor ? h("div", { class: "big", "data-testid": "supervisor" }, `Supervisor: ${f.supervisor}`)
           : button("Supervisor signs in", { action: "second.start", purpose: "supervisor" }, { testid: "supervisor-start" }));
@@ -555,6 +556,11 @@ const screens = {
       out.push(h("div", { class: "row", "data-testid": "correct-reasons" },
         f.reasons.map((reason) => button(reason, { action: "correct", reason },
           { class: "danger", disabled: f.needs_supervisor && !f.supervisor }))));
+      if (r.to_fix) {
+        out.push(h("h2", {}, "Or dismiss it (supervisor): nothing to redo because"));
+        out.push(h("div", { class: "row", "data-testid": "dismiss-reasons" },
+          f.dismissal_reasons.map((reason) => button(reason, { action: "dismiss", reason }, { disabled: !f.can_dismiss }))));
+      }
       out.push(h("div", { class: "row" }, button("Back", { action: "back" })));
       return out;
     }
@@ -562,10 +568,12 @@ const screens = {
       stateChip(r), r.corrected_by ? h("span", { class: "chip corrected" }, "corrected") : null,
       h("span", { class: "muted" }, `${clock(r.at_ms)}  `), h("b", {}, r.what), `  ${r.summary}`,
       r.message ? h("div", { class: "flag" }, `State said: ${r.message}`) : null);
-    const attention = f.rows.filter((r) => r.state === "rejected" && !r.corrected_by);
-    if (attention.length) {
-      out.push(h("h2", {}, "Rejected by the state: correct these"));
-      out.push(h("ul", { class: "list records", "data-testid": "attention" }, attention.map(row)));
+    // Every rejection stays here until corrected or dismissed, however many records follow.
+    const toFix = f.to_fix || [];
+    if (toFix.length) {
+      out.push(h("h2", {}, `To fix: rejected by the state (${toFix.length})`));
+      out.push(h("p", { class: "muted" }, f.next_step));
+      out.push(h("ul", { class: "list records", "data-testid": "to-fix" }, toFix.map(row)));
       out.push(h("h2", {}, "Recent"));
     } else {
       out.push(h("p", { class: "muted" }, "Tap a record to correct it. Nothing is changed in place: a correction is a new record."));
@@ -656,7 +664,8 @@ Object.assign(screens, {
 });
 
 function stateChip(r) {
-  const words = { saved: "saved here", sent: "sent", accepted: "accepted", rejected: "REJECTED" };
+  const words = { saved: "saved here", sent: "sent", accepted: "accepted by the state", kept: "kept at the facility",
+    rejected: "REJECTED" };
   return h("span", { class: `chip ${r.state}` }, words[r.state] || r.state);
 }
 
