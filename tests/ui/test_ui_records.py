@@ -46,7 +46,7 @@ async def test_a_rejected_record_is_shown_with_the_states_message_and_corrected(
         bridge_acks(broker, [{"id": good["event"], "status": "accepted"},
                              {"id": bad["event"], "status": "rejected",
                               "message": "Plant 1A4FF0100000022000000123 was destroyed on 2025-05-30."}])
-        await expect(page.get_by_test_id("rejected")).to_have_text("Rejected: 1")
+        await expect(page.get_by_test_id("rejected")).to_have_text("To fix: 1")
         await kp.tap_id("tile-records")
         rows = page.get_by_test_id("records").locator("li")
         await expect(rows.nth(0)).to_contain_text("REJECTED")
