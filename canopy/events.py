@@ -153,6 +153,9 @@ class Payload(_Model):
     label: ClassVar[str]  # what the kiosk's Records screen calls it
     # Set for records the facility keeps and no state system takes: the answer's text.
     facility_only: ClassVar[str | None] = None
+    # State systems (``Profile.system``) that have no call for it: there it is kept at the
+    # facility too (the system's mapper says why, and checks it covers exactly these).
+    not_reported_by: ClassVar[frozenset[str]] = frozenset()
 
 
 
@@ -241,6 +244,7 @@ class PlantCured(Payload):
 
     type_name = "plant.cured"
     label = "Dry weight"
+    not_reported_by = frozenset({"metrc"})
 
     tag: Tag
     location: Name = Field(description="the inventory room the cured material goes to")
@@ -287,6 +291,7 @@ class PlantDestroyCompleted(Payload):
 
     type_name = "plant.destroy_completed"
     label = "Destruction completed"
+    not_reported_by = frozenset({"metrc"})
 
     tag: Tag
     scheduled: Annotated[str, Field(pattern=UUID7_PATTERN,
@@ -637,6 +642,13 @@ LABELS: dict[str, str] = {name: payload.label for name, payload in PAYLOADS.item
 # Records the facility keeps that no state system takes, with the answer's text.
 FACILITY_ONLY: dict[str, str] = {name: payload.facility_only for name, payload in PAYLOADS.items()
                                  if payload.facility_only is not None}
+
+
+def kept_at_facility(type_: str, system: str | None) -> bool:
+    """Whether an answered record of ``type_`` stays at the facility (no state call) where the
+    state system is ``system`` (None: not known yet, so only the types no system takes)."""
+    payload = PAYLOADS.get(type_)
+    return payload is not None and (payload.facility_only is not None or system in payload.not_reported_by)
 
 
 @functools.cache

@@ -23,7 +23,7 @@ from typing import Any
 
 from agent.outbox import RecordRow
 from agent.workflows.base import Flow, FlowContext, Outcome, arg_str, refused
-from canopy.events import FACILITY_ONLY, LABELS, RecordCorrected, RejectionDismissed
+from canopy.events import LABELS, RecordCorrected, RejectionDismissed, kept_at_facility
 
 SHOWN = 30
 _STATE_WORDS = {"pending": "saved", "stored": "sent", "accepted": "accepted", "rejected": "rejected"}
@@ -37,8 +37,9 @@ def label(type_: str) -> str:
     return LABELS.get(type_, "Record")
 
 
-def state_word(row: RecordRow) -> str:
-    if row.state == "accepted" and row.type in FACILITY_ONLY:
+def state_word(row: RecordRow, system: str | None) -> str:
+    """``system``: the facility's state system (some records only it has no call for)."""
+    if row.state == "accepted" and kept_at_facility(row.type, system):
         return KEPT
     return _STATE_WORDS[row.state]
 
@@ -88,10 +89,12 @@ class RecordsFlow(Flow):
         entries = await self.ctx.floor.journal.entries(ids)
         corrected = await self.ctx.floor.journal.corrections_of(ids)
         fixing = {r.id for r in to_fix}
+        profile = self.ctx.floor.profile
+        system = profile.system if profile else None
 
         def shown(r: RecordRow) -> dict[str, Any]:
             entry = entries.get(r.id)
-            word = state_word(r)
+            word = state_word(r, system)
             return {
                 "id": r.id,
                 "seq": r.seq,

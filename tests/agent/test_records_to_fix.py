@@ -13,7 +13,7 @@ from agent.demo import DEMO_TAG, WORKERS, flower_room_1
 from agent.outbox import Settlement
 from agent.testing import KioskRig, until
 from agent.workflows.records import SHOWN, label
-from canopy.events import EVENT_TYPES, FACILITY_ONLY, LABELS
+from canopy.events import EVENT_TYPES, FACILITY_ONLY, LABELS, kept_at_facility
 
 pytestmark = pytest.mark.timeout(120)
 DANA, SAM = WORKERS[0], WORKERS[1]
@@ -94,6 +94,20 @@ async def test_facility_records_are_kept_at_the_facility_never_accepted_by_the_s
         assert (rows[seen["event"]]["state"], rows[seen["event"]]["message"]) == ("kept", "")
         assert rows[moved["event"]]["state"] == "accepted"
         assert {r["what"] for r in rows.values()} <= set(LABELS.values())
+        # A dry weight is reported to BioTrack but has no Metrc call: at this (Metrc) facility it is kept.
+        weight = {"value": "120.5", "unit": "g", "scale_id": "bench-1", "raw": "S S 120.5 g"}
+        cured = await kiosk.outbox.append("plant.cured", {"tag": DEMO_TAG, "location": "Vault",
+                                                          "weight": weight}, user=SAM.id)
+        await kiosk.outbox.settle([Settlement(cured.id, "accepted", "dry weight recorded at the facility")])
+        await kiosk.act("go", screen="records")
+        [row] = [r for r in kiosk.state()["flow"]["rows"] if r["id"] == cured.id]
+        assert (row["state"], row["what"], row["summary"]) == ("kept", "Dry weight", "Dry weight")
+
+
+def test_kept_at_the_facility_follows_the_payloads_and_the_state_system() -> None:
+    assert kept_at_facility("scale.checked", None) and kept_at_facility("scale.checked", "biotrack")
+    assert kept_at_facility("plant.cured", "metrc") and not kept_at_facility("plant.cured", "biotrack")
+    assert not kept_at_facility("plant.cured", None) and not kept_at_facility("plant.moved", "metrc")
 
 
 def test_every_event_type_has_a_label_and_no_label_is_a_type_name() -> None:
