@@ -9,6 +9,7 @@ and a settlement its whole transaction in one trip.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import threading
 import time
@@ -275,6 +276,8 @@ def prepare(db: sqlite3.Connection, path: Path) -> tuple[int, Backlog]:
             db.execute(statement)
         if version < 2:  # rows written before the counts were kept: count them once
             _write_counts(db, _recount(db))
+        if 0 < version < 3:  # corrections made before the "to fix" list: what they fixed, once
+            _fixed_by_corrections(db)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     if version < SCHEMA_VERSION:
@@ -285,6 +288,18 @@ def prepare(db: sqlite3.Connection, path: Path) -> tuple[int, Backlog]:
         " coalesce((SELECT max(seq) FROM outbox), 0))"
     ).fetchone()
     return (row[0] if row else 0) + 1, _counts(db)
+
+
+def _fixed_by_corrections(db: sqlite3.Connection) -> None:
+    """Fill ``outbox_fixed`` from the corrections the outbox holds (one scan, at the upgrade)."""
+    for event_id, payload in db.execute(
+            "SELECT id, payload FROM outbox WHERE type = 'record.corrected'").fetchall():
+        try:
+            corrects = json.loads(payload).get("corrects")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(corrects, str):
+            db.execute(_FIX, (corrects, event_id))
 
 
 def prune_batch(db: sqlite3.Connection, cutoff: int, batch: int) -> tuple[int, Backlog | None, float, float]:

@@ -236,3 +236,23 @@ async def test_closed_outbox_refuses_instead_of_waiting(tmp_path: Path) -> None:
     await box.close()  # twice is harmless
     with pytest.raises(OutboxFault, match="this record was NOT saved"):
         await box.append("plant.scanned", {"tag": TAG}, user="u")
+
+
+async def test_an_outbox_from_before_the_to_fix_list_keeps_its_corrections(tmp_path: Path) -> None:
+    """A kiosk upgraded from schema v2: rejections it corrected then are not to fix again."""
+    path = tmp_path / "outbox.db"
+    box = await Outbox.open(path, facility="CA-TEST-0001", device="kiosk-01")
+    first = await box.append("plant.scanned", {"tag": TAG}, user="u")
+    second = await box.append("plant.scanned", {"tag": TAG}, user="u")
+    await box.settle([Settlement(first.id, "rejected", "x"), Settlement(second.id, "rejected", "y")])
+    await box.append("record.corrected", {"reason": "Wrong plant"}, user="u", corrects=first.id)
+    await box.close()
+    with sqlite3.connect(path) as db:  # as a v2 kiosk left it: no list of what was fixed
+        db.execute("DROP TABLE outbox_fixed")
+        db.execute("PRAGMA user_version = 2")
+    box = await Outbox.open(path, facility="CA-TEST-0001", device="kiosk-01")
+    try:
+        assert [r.id for r in await box.to_fix()] == [second.id]
+        assert box.counts.to_fix == 1
+    finally:
+        await box.close()
