@@ -61,6 +61,29 @@ CREATE TABLE IF NOT EXISTS outbox_fixed (
     by  TEXT NOT NULL      -- the record that corrects or dismisses it
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS outbox_rejected ON outbox(seq) WHERE state = 'rejected';
+-- How many rejections are still to fix, kept like the counts above (the status bar's "To fix").
+CREATE TABLE IF NOT EXISTS outbox_to_fix (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    n   INTEGER NOT NULL
+) STRICT;
+INSERT OR IGNORE INTO outbox_to_fix (one, n) VALUES (1, 0);
+CREATE TRIGGER IF NOT EXISTS outbox_to_fix_insert AFTER INSERT ON outbox
+    WHEN NEW.state = 'rejected' AND NEW.id NOT IN (SELECT id FROM outbox_fixed) BEGIN
+    UPDATE outbox_to_fix SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS outbox_to_fix_rejected AFTER UPDATE OF state ON outbox
+    WHEN NEW.state = 'rejected' AND OLD.state IS NOT 'rejected'
+         AND NEW.id NOT IN (SELECT id FROM outbox_fixed) BEGIN
+    UPDATE outbox_to_fix SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS outbox_to_fix_deleted AFTER DELETE ON outbox
+    WHEN OLD.state = 'rejected' AND OLD.id NOT IN (SELECT id FROM outbox_fixed) BEGIN
+    UPDATE outbox_to_fix SET n = n - 1;
+END;
+CREATE TRIGGER IF NOT EXISTS outbox_to_fix_fixed AFTER INSERT ON outbox_fixed
+    WHEN EXISTS (SELECT 1 FROM outbox WHERE id = NEW.id AND state = 'rejected') BEGIN
+    UPDATE outbox_to_fix SET n = n - 1;
+END;
 CREATE TRIGGER IF NOT EXISTS outbox_counts_update AFTER UPDATE OF state ON outbox
     WHEN OLD.state IS NOT NEW.state BEGIN
     UPDATE outbox_counts SET n = n - 1 WHERE state = OLD.state;
@@ -149,12 +172,13 @@ def _counts(db: sqlite3.Connection) -> Backlog:
     """The kept counts and the first pending row's time: a handful of page reads at any size."""
     n = dict(db.execute("SELECT state, n FROM outbox_counts").fetchall())
     oldest = db.execute(_OLDEST_PENDING).fetchone() if n.get("pending") else None
+    kept = db.execute("SELECT n FROM outbox_to_fix").fetchone()
     return Backlog(n.get("pending", 0), oldest[0] if oldest else None, n.get("stored", 0),
-                   n.get("accepted", 0), n.get("rejected", 0), _to_fix(db) if n.get("rejected") else 0)
+                   n.get("accepted", 0), n.get("rejected", 0), int(kept[0]) if kept else 0)
 
 
 def _to_fix(db: sqlite3.Connection) -> int:
-    """Rejections still to fix (from the partial index: as many reads as rejected rows)."""
+    """Rejections still to fix, counted (from the partial index: a read per rejected row)."""
     row = db.execute(_TO_FIX.format(columns="count(*)").replace(" ORDER BY seq", "")).fetchone()
     return int(row[0]) if row else 0
 
@@ -172,6 +196,7 @@ def _write_counts(db: sqlite3.Connection, counts: Backlog) -> None:
         " ON CONFLICT (state) DO UPDATE SET n = excluded.n",
         [(s, getattr(counts, s)) for s in STATES],
     )
+    db.execute("UPDATE outbox_to_fix SET n = ?", (counts.to_fix,))
 
 
 def _transaction(db: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -278,6 +303,7 @@ def prepare(db: sqlite3.Connection, path: Path) -> tuple[int, Backlog]:
             _write_counts(db, _recount(db))
         if 0 < version < 3:  # corrections made before the "to fix" list: what they fixed, once
             _fixed_by_corrections(db)
+            db.execute("UPDATE outbox_to_fix SET n = ?", (_to_fix(db),))
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     if version < SCHEMA_VERSION:

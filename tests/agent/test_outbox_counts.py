@@ -54,6 +54,7 @@ class OutboxMachine(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.folder = Path(tempfile.mkdtemp(prefix="canopy-outbox-sm-"))
         self.model: dict[str, str] = {}
+        self.fixed: set[str] = set()  # corrected, so off the "to fix" list (and prunable)
         self.box: Outbox | None = None
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -69,6 +70,16 @@ class OutboxMachine(RuleBasedStateMachine):
         for _ in range(n):
             event = self.run(self.box.append("plant.scanned", {"tag": TAG}, user="worker-1"))
             self.model[event.id] = "pending"
+
+    @precondition(lambda self: bool(self.model))
+    @rule(data=st.data())
+    def correct(self, data: st.DataObject) -> None:
+        assert self.box is not None
+        target = data.draw(st.sampled_from(sorted(self.model)))
+        event = self.run(self.box.append("record.corrected", {"reason": "Wrong plant"}, user="worker-1",
+                                         corrects=target))
+        self.model[event.id] = "pending"
+        self.fixed.add(target)
 
     @precondition(lambda self: bool(self.model))
     @rule(data=st.data())
@@ -93,7 +104,8 @@ class OutboxMachine(RuleBasedStateMachine):
         assert self.box is not None
         removed = self.run(self.box.prune(-1 if everything else 3600, batch=3))
         # Rejections stay until corrected or dismissed (the kiosk's "to fix" list).
-        gone = [i for i, s in self.model.items() if s == "accepted"] if everything else []
+        gone = ([i for i, s in self.model.items() if s == "accepted" or (s == "rejected" and i in self.fixed)]
+                if everything else [])
         assert removed == len(gone)
         for i in gone:
             del self.model[i]
@@ -111,6 +123,8 @@ class OutboxMachine(RuleBasedStateMachine):
         counted = self.run(assert_counts_true(self.box))
         for state in STATES:
             assert getattr(counted, state) == sum(1 for s in self.model.values() if s == state)
+        to_fix = sum(1 for i, s in self.model.items() if s == "rejected" and i not in self.fixed)
+        assert counted.to_fix == to_fix
         assert self.run(self.box.states()) == self.model
 
     def teardown(self) -> None:
