@@ -365,11 +365,13 @@ class Outbox:
 
         return await self.call(read)
 
-    async def to_fix(self) -> list[RecordRow]:
-        """Every rejection not yet corrected or dismissed, however old: the "to fix" list."""
+    async def to_fix(self, limit: int = -1) -> list[RecordRow]:
+        """The rejections not yet corrected or dismissed, however old, oldest first (the first
+        ``limit``; all by default): the "to fix" list. ``counts.to_fix`` says how many."""
         def read(db: sqlite3.Connection) -> list[RecordRow]:
             return [RecordRow(*r) for r in db.execute(
-                _TO_FIX.format(columns="seq, id, type, state, created, changed, message"))]
+                _TO_FIX.format(columns="seq, id, type, state, created, changed, message") + " LIMIT ?",
+                (limit,))]
 
         return await self.call(read)
 

@@ -26,6 +26,7 @@ from agent.workflows.base import Flow, FlowContext, Outcome, arg_str, refused
 from canopy.events import LABELS, RecordCorrected, RejectionDismissed, kept_at_facility
 
 SHOWN = 30
+TO_FIX_SHOWN = 100  # the oldest first; the heading counts them all
 _STATE_WORDS = {"pending": "saved", "stored": "sent", "accepted": "accepted", "rejected": "rejected"}
 KEPT = "kept"  # the state word of an answered record no state system takes
 NEXT_STEP = ("Correct it (then do the work again in its own task), or a supervisor dismisses it with"
@@ -84,7 +85,7 @@ class RecordsFlow(Flow):
 
     async def refresh(self) -> None:
         recent = await self.ctx.outbox.recent(SHOWN)
-        to_fix = await self.ctx.outbox.to_fix()
+        to_fix = await self.ctx.outbox.to_fix(TO_FIX_SHOWN)
         ids = list(dict.fromkeys(r.id for r in (*recent, *to_fix)))
         entries = await self.ctx.floor.journal.entries(ids)
         corrected = await self.ctx.floor.journal.corrections_of(ids)
@@ -185,6 +186,7 @@ class RecordsFlow(Flow):
         return {
             "rows": self.rows,
             "to_fix": self.to_fix,
+            "to_fix_total": max(self.ctx.outbox.counts.to_fix, len(self.to_fix)),
             "selected": self._row(self.selected),
             "reasons": list(self.ctx.settings.correction_reasons),
             "dismissal_reasons": list(self.ctx.settings.dismissal_reasons),

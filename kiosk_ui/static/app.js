@@ -571,7 +571,7 @@ const screens = {
     // Every rejection stays here until corrected or dismissed, however many records follow.
     const toFix = f.to_fix || [];
     if (toFix.length) {
-      out.push(h("h2", {}, `To fix: rejected by the state (${toFix.length})`));
+      out.push(h("h2", {}, `To fix: rejected by the state (${f.to_fix_total || toFix.length})`));
       out.push(h("p", { class: "muted" }, f.next_step));
       out.push(h("ul", { class: "list records", "data-testid": "to-fix" }, toFix.map(row)));
       out.push(h("h2", {}, "Recent"));

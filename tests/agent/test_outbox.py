@@ -124,6 +124,7 @@ async def test_the_to_fix_list_keeps_every_rejection_however_many_records_follow
     [row] = await outbox.to_fix()
     assert (row.id, row.message) == (first.id, "destroyed")
     assert outbox.counts.to_fix == 1 == (await outbox.backlog()).to_fix == (await outbox.recount()).to_fix
+    assert await outbox.to_fix(0) == [] and await outbox.to_fix(5) == [row]  # the screen shows the oldest
     await outbox.append("rejection.dismissed", {"reason": "Entered by the office"}, user="boss",
                         corrects=first.id)
     assert outbox.counts.to_fix == 0 == (await outbox.backlog()).to_fix
