@@ -89,6 +89,9 @@ class RecordsFlow(Flow):
         ids = list(dict.fromkeys(r.id for r in (*recent, *to_fix)))
         entries = await self.ctx.floor.journal.entries(ids)
         corrected = await self.ctx.floor.journal.corrections_of(ids)
+        fixers = await self.ctx.floor.journal.entries(list(set(corrected.values())))
+        dismissed = {i for i, by in corrected.items()
+                     if (f := fixers.get(by)) is not None and f.type == RejectionDismissed.type_name}
         fixing = {r.id for r in to_fix}
         profile = self.ctx.floor.profile
         system = profile.system if profile else None
@@ -109,6 +112,7 @@ class RecordsFlow(Flow):
                 # A facility record's answer is the bridge's, not the state's: the chip says it.
                 "message": "" if word == KEPT else r.message or "",
                 "corrected_by": corrected.get(r.id),
+                "fixed": "dismissed" if r.id in dismissed else "corrected" if r.id in corrected else None,
                 "corrects": entry.corrects if entry else None,
                 "to_fix": r.id in fixing,
             }

@@ -565,7 +565,7 @@ const screens = {
       return out;
     }
     const row = (r) => h("li", { "data-id": r.id, "data-state": r.state, onclick: () => act({ action: "select", id: r.id }) },
-      stateChip(r), r.corrected_by ? h("span", { class: "chip corrected" }, "corrected") : null,
+      stateChip(r), r.corrected_by ? h("span", { class: "chip corrected" }, r.fixed || "corrected") : null,
       h("span", { class: "muted" }, `${clock(r.at_ms)}  `), h("b", {}, r.what), `  ${r.summary}`,
       r.message ? h("div", { class: "flag" }, `State said: ${r.message}`) : null);
     // Every rejection stays here until corrected or dismissed, however many records follow.

@@ -74,6 +74,15 @@ async def test_only_a_supervisor_dismisses_a_rejection_and_says_why(tmp_path: Pa
         await until(lambda: kiosk.kiosk.status.get("rejected") == 0, "the count to follow the list")
         [shown] = [r for r in kiosk.state()["flow"]["rows"] if r["id"] == dismissal["id"]]
         assert shown["what"] == "Rejection dismissed"
+        # A recent one, dismissed: the list of recent records says how it was fixed.
+        await kiosk.act("go", screen="home")
+        fresh = (await kiosk.scan(DEMO_TAG))["event"]
+        await kiosk.outbox.settle([Settlement(fresh, "rejected", MESSAGE)])
+        await kiosk.act("go", screen="records")
+        await kiosk.act("select", id=fresh)
+        assert (await kiosk.act("dismiss", reason="Duplicate of another record"))["ok"]
+        fixed = {r["id"]: r["fixed"] for r in kiosk.state()["flow"]["rows"]}
+        assert fixed[fresh] == "dismissed"
         # Dismissed once: nothing left to dismiss or correct for it.
         await kiosk.act("select", id=dismissal["id"])
         assert not (await kiosk.act("dismiss", reason="Duplicate of another record"))["ok"]
