@@ -93,6 +93,11 @@ class FloorSettings(_Section):
     correction_reasons: tuple[Annotated[str, Field(min_length=1, max_length=120)], ...] = (
         "Rejected by the state", "Wrong plant", "Wrong room", "Wrong weight", "Scanned twice",
     )
+    # Why a supervisor takes a rejection off the "to fix" list without a correction.
+    dismissal_reasons: tuple[Annotated[str, Field(min_length=1, max_length=120)], ...] = (
+        "Entered in the state system by the office", "The state confirmed it has it",
+        "Duplicate of another record",
+    )
 
 
 class ScaleSettings(ScaleConfig):

@@ -22,6 +22,7 @@ from agent.config import AgentConfig
 from agent.devices import Devices as Devices  # the agent builds a Kiosk from these
 from agent.floor import Floor
 from agent.hub import Hub, Subscription
+from agent.journal import JournalEntry
 from agent.outbox import Outbox
 from agent.presenter import Feedback, Presenter
 from agent.scalewatch import ScaleWatch
@@ -30,7 +31,9 @@ from agent.uplink import UplinkStatus
 from agent.users import Worker, Workers
 from agent.workflows.base import Flow, FlowContext, FlowError, Outcome, refused
 from agent.workflows.scan import HomeFlow
+from canopy.events import KIOSK_USER, SigninAlerted
 from drivers.faults import DeviceFault
+from drivers.printer import PrintResult
 from drivers.scale import Reading, ReadingState
 from drivers.scanner import Scan
 
@@ -55,17 +58,21 @@ class Kiosk:
             # Repeated wrong PINs or unknown badges reach IT too: the newest alert rides in
             # the kiosk's retained status (its fault line in `canopy bridge fleet`).
             self.session.workers.lockouts.on_alert = self._signin_alerts
+            # ... and into the ledger: the kiosk saves each one as a facility record.
+            self.session.workers.lockouts.on_raised = self._record_signin_alert
             self._signin_alerts(self.session.workers.lockouts.alerts)
         self.ctx = FlowContext(
             outbox=outbox, floor=floor, settings=config.floor, kiosk_room=config.kiosk.room,
             user=self.session.user_id, is_supervisor=self.session.is_supervisor,
             scale_id=lambda: self.watch.scale_id, weight_ok=self.watch.check,
             settled=lambda: self.watch.settled,
-            mark_weighed=self.watch.mark_logged,
+            mark_weighed=self.watch.mark_logged, printed=self._printed,
         )
         self._bench = screens.Bench(self.ctx, devices.printer, devices.scale, config.scale)
         self.flow: Flow = HomeFlow(self.ctx)
         self._lock = asyncio.Lock()
+        self._print_jobs = 0  # print jobs since the last printer refresh (the pill follows them)
+        self._alert_tasks: set[asyncio.Task[None]] = set()  # sign-in alerts being saved
         self.ui_url: str | None = None
         # The demo's simulator panel (set by the agent when its devices are simulated).
         self.sim_view: Callable[[], dict[str, Any] | None] = lambda: None
@@ -138,6 +145,24 @@ class Kiosk:
             return taken  # another worker's badge: they take the kiosk over
         return await self.flow.scan(item, scan)
 
+    def _record_signin_alert(self, alert: SigninAlerted) -> None:
+        task = asyncio.get_running_loop().create_task(self._save_signin_alert(alert), name="signin-alert")
+        self._alert_tasks.add(task)
+        task.add_done_callback(self._alert_tasks.discard)
+
+    async def _save_signin_alert(self, alert: SigninAlerted) -> None:
+        """Save the alert like any record (the kiosk itself is its ``user``); Records lists it."""
+        try:
+            event = await self.outbox.append(alert, user=KIOSK_USER)
+            await self.floor.journal.add(JournalEntry(event.id, alert.type_name, alert.message, KIOSK_USER,
+                                                      int(event.at.timestamp() * 1000), None))
+        except Exception:  # the alert is on the screen and in the kiosk's status already
+            log.exception("sign-in alert not saved as a record")
+
+    def _printed(self, result: PrintResult) -> None:
+        self._print_jobs += 1
+        self.presenter.printed(result)
+
     def _signin_alerts(self, alerts: list[str]) -> None:
         extra = self._uplink_status().extra
         if alerts:
@@ -158,7 +183,7 @@ class Kiosk:
             except Exception as exc:
                 log.exception("action %r failed", action)
                 outcome = refused(f"Kiosk error, nothing saved: {exc}")
-            if action == "print":
+            if action == "print" or self._print_jobs:
                 await self.refresh_printer()  # the status bar tells at once what the job found
             self.presenter.answer(outcome, sound=not outcome.ok or outcome.event_id is not None)
         return {"ok": outcome.ok, "message": outcome.message, "detail": outcome.detail,
@@ -225,6 +250,7 @@ class Kiosk:
     # --- the agent's regular checks ---------------------------------------------------------
 
     async def refresh_printer(self) -> None:
+        self._print_jobs = 0
         await self.presenter.refresh_printer()
 
     def _outbox_changed(self) -> None:
@@ -235,7 +261,7 @@ class Kiosk:
             counts = self.outbox.counts
             self.presenter.status = {**self.status, "backlog": counts.pending,
                                      "oldest_unsent_ms": counts.oldest_pending_ms,
-                                     "rejected": counts.rejected}
+                                     "rejected": counts.to_fix}
         if self._status_soon is None:
             self._status_soon = asyncio.get_running_loop().call_later(STATUS_GATHER_S, self._status_start)
 

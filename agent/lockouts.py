@@ -17,6 +17,9 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
+
+from canopy.events import SigninAlerted
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ class Lockouts:
     alerts: list[str] = field(default_factory=list)
     # Told the alerts whenever they change (the kiosk puts the newest in its status).
     on_alert: Callable[[list[str]], None] | None = None
+    # Told each new alert as a record (the kiosk saves it: it reaches the ledger).
+    on_raised: Callable[[SigninAlerted], None] | None = None
 
     @classmethod
     def load(cls, path: Path | None) -> Lockouts:
@@ -63,12 +68,16 @@ class Lockouts:
             self.tries[key] = tries
         self.save()
 
-    def alert(self, message: str) -> None:
+    def alert(self, message: str, *, kind: Literal["wrong_pin", "unknown_badge"], tries: int,
+              worker: str | None = None) -> None:
         log.warning("sign-in alert: %s", message)
         self.alerts = [*self.alerts, message][-MAX_ALERTS:]
         self.save()
         if self.on_alert is not None:
             self.on_alert(self.alerts)
+        if self.on_raised is not None:
+            self.on_raised(SigninAlerted(kind=kind, tries=max(1, min(tries, 1000)), worker=worker,
+                                         message=message[:500]))
 
     def dismiss_alerts(self) -> None:
         self.alerts = []

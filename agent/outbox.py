@@ -36,9 +36,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from agent.outbox_db import (
+    _FIX,
     _INSERT,
     _RANK,
     _SETTLE,
+    _TO_FIX,
     PRUNE_BATCH_ROWS,
     STATES,
     Backlog,
@@ -233,16 +235,23 @@ class Outbox:
             now = _now_ms()
             row = (seq, event.id, event.type, payload, now, now)
             db = self._db
+            fixed: Backlog | None = None
             try:
-                # One autocommit statement (the counts trigger inside it): one fsync,
-                # atomic, durable on return.
-                await self._run(lambda: db.execute(_INSERT, row))
+                if corrects is None:
+                    # One autocommit statement (the counts trigger inside it): one fsync,
+                    # atomic, durable on return.
+                    await self._run(lambda: db.execute(_INSERT, row))
+                else:
+                    # A correction or dismissal takes what it names off the "to fix" list in
+                    # the same transaction: the list and the records never disagree.
+                    fixed = await self._run(lambda: _transaction(db, lambda d: (
+                        d.execute(_INSERT, row), d.execute(_FIX, (corrects, event.id)), _counts(d))[-1]))
             except sqlite3.Error as exc:
                 raise _fault(exc, "this record was NOT saved") from None
             self._next_seq = seq + 1
             c = self._counts
             oldest = c.oldest_pending_ms if c.pending else now
-            self._changed(Backlog(c.pending + 1, oldest, c.stored, c.accepted, c.rejected))
+            self._changed(fixed or Backlog(c.pending + 1, oldest, c.stored, c.accepted, c.rejected, c.to_fix))
         self._appended.set()
         return event
 
@@ -366,6 +375,16 @@ class Outbox:
             return [RecordRow(*r) for r in db.execute(
                 "SELECT seq, id, type, state, created, changed, message FROM outbox"
                 " ORDER BY seq DESC LIMIT ?", (limit,))]
+
+        return await self.call(read)
+
+    async def to_fix(self, limit: int = -1) -> list[RecordRow]:
+        """The rejections not yet corrected or dismissed, however old, oldest first (the first
+        ``limit``; all by default): the "to fix" list. ``counts.to_fix`` says how many."""
+        def read(db: sqlite3.Connection) -> list[RecordRow]:
+            return [RecordRow(*r) for r in db.execute(
+                _TO_FIX.format(columns="seq, id, type, state, created, changed, message") + " LIMIT ?",
+                (limit,))]
 
         return await self.call(read)
 

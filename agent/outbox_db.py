@@ -9,6 +9,7 @@ and a settlement its whole transaction in one trip.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import threading
 import time
@@ -22,7 +23,7 @@ State = Literal["pending", "stored", "accepted", "rejected"]
 STATES: tuple[State, ...] = ("pending", "stored", "accepted", "rejected")
 _RANK: dict[str, int] = {"pending": 0, "stored": 1, "accepted": 2, "rejected": 2}
 
-SCHEMA_VERSION = 2  # v2: outbox_counts and its triggers
+SCHEMA_VERSION = 3  # v2: outbox_counts and its triggers; v3: outbox_fixed, the rejected index
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     seq      INTEGER PRIMARY KEY AUTOINCREMENT,  -- the event's per-device seq, never reused
@@ -52,6 +53,37 @@ END;
 CREATE TRIGGER IF NOT EXISTS outbox_counts_delete AFTER DELETE ON outbox BEGIN
     UPDATE outbox_counts SET n = n - 1 WHERE state = OLD.state;
 END;
+-- Rejections stay on the kiosk's "to fix" list until a correction or a supervisor's
+-- dismissal names them (written in the same transaction as that record); only then
+-- may they be pruned. The partial index keeps the list a few page reads at any size.
+CREATE TABLE IF NOT EXISTS outbox_fixed (
+    id  TEXT PRIMARY KEY,  -- the rejected (or any corrected) event
+    by  TEXT NOT NULL      -- the record that corrects or dismisses it
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS outbox_rejected ON outbox(seq) WHERE state = 'rejected';
+-- How many rejections are still to fix, kept like the counts above (the status bar's "To fix").
+CREATE TABLE IF NOT EXISTS outbox_to_fix (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    n   INTEGER NOT NULL
+) STRICT;
+INSERT OR IGNORE INTO outbox_to_fix (one, n) VALUES (1, 0);
+CREATE TRIGGER IF NOT EXISTS outbox_to_fix_insert AFTER INSERT ON outbox
+    WHEN NEW.state = 'rejected' AND NEW.id NOT IN (SELECT id FROM outbox_fixed) BEGIN
+    UPDATE outbox_to_fix SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS outbox_to_fix_rejected AFTER UPDATE OF state ON outbox
+    WHEN NEW.state = 'rejected' AND OLD.state IS NOT 'rejected'
+         AND NEW.id NOT IN (SELECT id FROM outbox_fixed) BEGIN
+    UPDATE outbox_to_fix SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS outbox_to_fix_deleted AFTER DELETE ON outbox
+    WHEN OLD.state = 'rejected' AND OLD.id NOT IN (SELECT id FROM outbox_fixed) BEGIN
+    UPDATE outbox_to_fix SET n = n - 1;
+END;
+CREATE TRIGGER IF NOT EXISTS outbox_to_fix_fixed AFTER INSERT ON outbox_fixed
+    WHEN EXISTS (SELECT 1 FROM outbox WHERE id = NEW.id AND state = 'rejected') BEGIN
+    UPDATE outbox_to_fix SET n = n - 1;
+END;
 CREATE TRIGGER IF NOT EXISTS outbox_counts_update AFTER UPDATE OF state ON outbox
     WHEN OLD.state IS NOT NEW.state BEGIN
     UPDATE outbox_counts SET n = n - 1 WHERE state = OLD.state;
@@ -73,8 +105,13 @@ _SETTLE = (
 )
 _PRUNE = (
     "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox"
-    " WHERE state IN ('accepted', 'rejected') AND changed < ? ORDER BY changed LIMIT ?)"
+    " WHERE state IN ('accepted', 'rejected') AND changed < ?"
+    " AND (state = 'accepted' OR id IN (SELECT id FROM outbox_fixed)) ORDER BY changed LIMIT ?)"
 )
+_FIX = "INSERT OR IGNORE INTO outbox_fixed (id, by) VALUES (?, ?)"
+# Rejections nothing has corrected or dismissed yet: the "to fix" list, oldest first.
+_TO_FIX = ("SELECT {columns} FROM outbox WHERE state = 'rejected'"
+           " AND id NOT IN (SELECT id FROM outbox_fixed) ORDER BY seq")
 # The first event in line is the oldest unsent one: read from the partial index, O(log n).
 _OLDEST_PENDING = "SELECT created FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT 1"
 
@@ -92,6 +129,7 @@ class Backlog:
     stored: int
     accepted: int
     rejected: int
+    to_fix: int = 0  # rejected and neither corrected nor dismissed yet
 
     def oldest_age_s(self, now_ms: int | None = None) -> float | None:
         if self.oldest_pending_ms is None:
@@ -134,15 +172,22 @@ def _counts(db: sqlite3.Connection) -> Backlog:
     """The kept counts and the first pending row's time: a handful of page reads at any size."""
     n = dict(db.execute("SELECT state, n FROM outbox_counts").fetchall())
     oldest = db.execute(_OLDEST_PENDING).fetchone() if n.get("pending") else None
+    kept = db.execute("SELECT n FROM outbox_to_fix").fetchone()
     return Backlog(n.get("pending", 0), oldest[0] if oldest else None, n.get("stored", 0),
-                   n.get("accepted", 0), n.get("rejected", 0))
+                   n.get("accepted", 0), n.get("rejected", 0), int(kept[0]) if kept else 0)
+
+
+def _to_fix(db: sqlite3.Connection) -> int:
+    """Rejections still to fix, counted (from the partial index: a read per rejected row)."""
+    row = db.execute(_TO_FIX.format(columns="count(*)").replace(" ORDER BY seq", "")).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _recount(db: sqlite3.Connection) -> Backlog:
     n = dict(db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
     oldest = db.execute(_OLDEST_PENDING).fetchone()
     return Backlog(n.get("pending", 0), oldest[0] if oldest else None, n.get("stored", 0),
-                   n.get("accepted", 0), n.get("rejected", 0))
+                   n.get("accepted", 0), n.get("rejected", 0), _to_fix(db))
 
 
 def _write_counts(db: sqlite3.Connection, counts: Backlog) -> None:
@@ -151,6 +196,7 @@ def _write_counts(db: sqlite3.Connection, counts: Backlog) -> None:
         " ON CONFLICT (state) DO UPDATE SET n = excluded.n",
         [(s, getattr(counts, s)) for s in STATES],
     )
+    db.execute("UPDATE outbox_to_fix SET n = ?", (counts.to_fix,))
 
 
 def _transaction(db: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -260,6 +306,9 @@ def prepare(db: sqlite3.Connection, path: Path) -> tuple[int, Backlog]:
             db.execute(statement)
         if version < 2:  # rows written before the counts were kept: count them once
             _write_counts(db, _recount(db))
+        if 0 < version < 3:  # corrections made before the "to fix" list: what they fixed, once
+            _fixed_by_corrections(db)
+            db.execute("UPDATE outbox_to_fix SET n = ?", (_to_fix(db),))
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     if version < SCHEMA_VERSION:
@@ -270,6 +319,18 @@ def prepare(db: sqlite3.Connection, path: Path) -> tuple[int, Backlog]:
         " coalesce((SELECT max(seq) FROM outbox), 0))"
     ).fetchone()
     return (row[0] if row else 0) + 1, _counts(db)
+
+
+def _fixed_by_corrections(db: sqlite3.Connection) -> None:
+    """Fill ``outbox_fixed`` from the corrections the outbox holds (one scan, at the upgrade)."""
+    for event_id, payload in db.execute(
+            "SELECT id, payload FROM outbox WHERE type = 'record.corrected'").fetchall():
+        try:
+            corrects = json.loads(payload).get("corrects")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(corrects, str):
+            db.execute(_FIX, (corrects, event_id))
 
 
 def prune_batch(db: sqlite3.Connection, cutoff: int, batch: int) -> tuple[int, Backlog | None, float, float]:

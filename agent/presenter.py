@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from agent import screens
@@ -32,9 +32,10 @@ from agent.scalewatch import ScaleWatch
 from agent.session import Session
 from agent.uplink import UplinkStatus
 from agent.workflows.base import Flow, Outcome
+from canopy.bridge_status import StateSystem
 from drivers.faults import DeviceFault
 from drivers.gpio import BuzzPattern, KioskLight
-from drivers.printer import PrinterStatus
+from drivers.printer import PrinterStatus, PrintResult
 from drivers.scale import ScaleStatus
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,30 @@ BUFFERING_AFTER_S = 5.0
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+SAFE_HERE = "Your records are safe here and will be sent."
+
+
+def state_system_view(system: StateSystem | None, floor: Floor) -> dict[str, Any] | None:
+    """The state system's pill and band (None: no bridge has said yet). Times are the
+    facility's wall clock; the date is said too once the outage is not from today."""
+    if system is None:
+        return None
+    if system.reachable:
+        return {"reachable": True, "pill": "State system: OK", "band": None, "notify": False}
+    since = ""
+    if system.since_ms is not None:
+        began = floor.local_time(datetime.fromtimestamp(system.since_ms / 1000, UTC))
+        today = floor.local_day()
+        since = f" since {began:%H:%M}" if began.date() == today else f" since {began:%a %-d %b %H:%M}"
+    band = f"State system unreachable{since}. {SAFE_HERE}"
+    if system.notify:
+        band = (f"State system unreachable{since}, more than {system.after_h:g} hours: a supervisor must"
+                " notify the state now (licence number, when access was lost, the cause). No transfers"
+                f" until it is back. {SAFE_HERE}")
+    return {"reachable": False, "pill": f"State system: unreachable{since}", "band": band,
+            "notify": system.notify, "since_ms": system.since_ms}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +104,9 @@ class Presenter:
         self._seq = 0
         self.faults: dict[str, str] = {}  # device -> what is wrong with it, for the status bar
         self.printer_status: PrinterStatus | None = None
+        # The last print job's failure, kept while the printer cannot say how it is (a
+        # networked printer without status): the pill must not say "ready" after it.
+        self.print_fault: str | None = None
         self.status: dict[str, Any] = {}
         self.pushed_version = -1  # the outbox version the page last saw
         self._weight_json = ""
@@ -156,6 +184,11 @@ class Presenter:
             self.faults.pop("scale", None)
         self.push_weight()
 
+    def printed(self, result: PrintResult) -> None:
+        """A print job ended: a failure shows on the pill now, whatever the last status said."""
+        fault = result.fault.message if result.fault else "printer problem"
+        self.print_fault = None if result.ok else fault
+
     async def refresh_printer(self) -> None:
         try:
             self.printer_status = await self.devices.printer.status()
@@ -163,8 +196,12 @@ class Presenter:
             log.exception("printer status failed")
             self.printer_status = PrinterStatus(confirmed=False, detail=str(exc))
         status = self.printer_status
+        if status.confirmed:  # the printer said how it is: that replaces the last job's word
+            self.print_fault = None
         if status.faults:
             self.faults["printer"] = status.message
+        elif self.print_fault is not None:
+            self.faults["printer"] = self.print_fault
         else:
             self.faults.pop("printer", None)
 
@@ -190,16 +227,18 @@ class Presenter:
             "offline_since_ms": self._offline_since,
             "backlog": backlog.pending,
             "oldest_unsent_ms": backlog.oldest_pending_ms,
-            "rejected": backlog.rejected,
+            "rejected": backlog.to_fix,  # the "to fix" list's length: a correction lowers it
             "printer": {"name": self.devices.printer.name,
-                        "message": printer.message if printer else "not checked yet",
-                        "ready": bool(printer and not printer.faults)},
+                        "message": (printer.message if printer and printer.faults else self.print_fault
+                                    or (printer.message if printer else "not checked yet")),
+                        "ready": bool(printer and not printer.faults and self.print_fault is None)},
             "scale": {"id": self.watch.scale_id, "connected": scale.connected,
                       "message": scale.fault.message if scale.fault else scale.link.value,
                       "refusal": scale_refusal(self.floor, self.watch.scale_id, date.today()),
                       "check_due": self.watch.view()["check_due"]},
             "ref": self.floor.ref.summary(),
             "faults": sorted(set(faults.values())),
+            "state_system": state_system_view(up.state_system, self.floor),
         }
         self._light(status)
         return status

@@ -36,9 +36,11 @@ from canopy.events import (
     PlantPhaseChangedEvent,
     PlantScannedEvent,
     RecordCorrectedEvent,
+    RejectionDismissedEvent,
     RoomCountedEvent,
     ScaleChecked,
     ScaleCheckedEvent,
+    SigninAlertedEvent,
     TagsReceivedEvent,
 )
 
@@ -125,7 +127,8 @@ def project(event: Event, before: Picture) -> list[FactChange]:
             return [Merge("package", d.tag, {"item": d.item, "location": d.location or "",
                                              "harvest": d.sources[0].harvest_name})]
         case (PlantScannedEvent() | HarvestWasteEvent() | PackageMovedEvent()
-              | PackageAdjustedEvent() | RoomCountedEvent() | TagsReceivedEvent()):
+              | PackageAdjustedEvent() | RoomCountedEvent() | TagsReceivedEvent() | RejectionDismissedEvent()
+              | SigninAlertedEvent()):
             return []  # nothing the kiosk looks up changes
         case _:
             assert_never(event)

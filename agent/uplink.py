@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent.bridgeclock import clock_file, write_clock_offset
 from agent.outbox import Outbox, OutboxFault, OutboxRow, Settlement
 from canopy import acks, bridge_status, kiosk_status, topics
+from canopy.bridge_status import BridgeStatus, StateSystem
 from canopy.events import MAX_MESSAGE_BYTES, join_events
 from canopy.mqtt import Message, MqttConnection, MqttSettings, NotConnected
 
@@ -58,6 +59,8 @@ class UplinkStatus:
     republished: int = 0
     acked: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    # This facility's state system as the newest bridge status says (None: no bridge said).
+    state_system: StateSystem | None = None
 
 
 def status_payload(facility: str, device: str, state: kiosk_status.Reported,
@@ -108,6 +111,8 @@ class Uplink:
         # This kiosk's clock minus the bridge's, from the last ack that said (canopy doctor).
         self.clock_offset_s: float | None = None
         self._clock_kept: tuple[float, float] | None = None  # (offset, when) last written
+        # Bridge id -> (its status's time, what it says of this facility's state system).
+        self._state_systems: dict[str, tuple[int, StateSystem]] = {}
         self.conn = MqttConnection(
             mqtt,
             client_id=device,
@@ -193,11 +198,24 @@ class Uplink:
             self._refs.put_nowait(message)
         else:
             status = bridge_status.decode(message.topic, message.payload)
+            if status is not None:
+                self.note_state_system(status)
             # A retained copy is old news (delivered because we subscribed); a
             # live "online" means a bridge just (re)connected.
             if status is not None and status.state == "online" and not message.retain:
                 self.resend_unconfirmed(f"bridge {status.bridge} is online")
             self.conn.ack(message)
+
+    def note_state_system(self, status: BridgeStatus) -> None:
+        """Keep what ``status`` says of this facility's state system; the newest bridge's word
+        counts (bridges sharing a ledger say the same; one gone offline says nothing)."""
+        said = status.facilities.get(self.outbox.facility) if status.state == "online" else None
+        if said is None:
+            self._state_systems.pop(status.bridge, None)
+        else:
+            self._state_systems[status.bridge] = (status.at or 0, said)
+        newest = max(self._state_systems.values(), key=lambda kept: kept[0], default=None)
+        self.status.state_system = newest[1] if newest else None
 
     def resend_unconfirmed(self, why: str) -> None:
         """Publish again now every event the bridge has not confirmed, not at its ack timeout."""

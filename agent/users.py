@@ -186,7 +186,8 @@ class Workers:
         if tries.failures >= self.badge_attempts:
             self.lockouts.put(_BADGES, Tries(0, now + self.badge_pause_s))
             self.lockouts.alert(f"{_clock(now)}: {self.badge_attempts} unknown badges in a row "
-                                f"at this kiosk; badge sign-in paused {self.badge_pause_s:g} s.")
+                                f"at this kiosk; badge sign-in paused {self.badge_pause_s:g} s.",
+                                kind="unknown_badge", tries=self.badge_attempts)
             return PinCheck(None, self.badge_paused(now=now) or "")
         self.lockouts.put(_BADGES, tries)
         return PinCheck(None, "")
@@ -231,7 +232,8 @@ class Workers:
             self.lockouts.put(key, Tries(0, now + self.lockout_s))
             minutes = max(1, round(self.lockout_s / 60))
             self.lockouts.alert(f"{_clock(now)}: {self.pin_attempts} wrong PINs for {worker.name} "
-                                f"({worker.id}); PIN sign-in locked {minutes} min.")
+                                f"({worker.id}); PIN sign-in locked {minutes} min.",
+                                kind="wrong_pin", tries=self.pin_attempts, worker=worker.id[:64])
             return PinCheck(None, f"Wrong PIN. PIN sign-in for {worker.name} is locked for "
                                   f"{minutes} min: use your badge. "
                                   "A supervisor has been told.")

@@ -267,6 +267,24 @@ async def prune_while_scanning(folder: Path, rows: int) -> dict[str, Any]:
             "append_during_prune_ms": summary(latencies)}
 
 
+async def to_fix_read(folder: Path, rows: int, reads: int = 20) -> dict[str, Any]:
+    """The Records screen's "to fix" list (the oldest 100 rejections) and its kept count,
+    read from an outbox of ``rows`` rows in the usual mix (a few per cent rejected)."""
+    path = folder / "to-fix" / "outbox.db"
+    path.parent.mkdir(parents=True)
+    fill_outbox(path, rows)
+    box = await Outbox.open(path, facility=FACILITY, device=DEVICE)
+    try:
+        times = []
+        for _ in range(reads):
+            t0 = time.perf_counter()
+            shown = await box.to_fix(100)
+            times.append((time.perf_counter() - t0) * 1000)
+        return {"rows": rows, "to_fix": box.counts.to_fix, "shown": len(shown), "read_ms": summary(times)}
+    finally:
+        await box.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="0,100000,1000000")
@@ -286,6 +304,7 @@ def main() -> None:
         result["p99_largest_vs_empty"] = round(p99[max(sizes)] / p99[min(sizes)], 3)
         result["append"] = asyncio.run(append_rate(folder, args.appends))
         result["prune"] = asyncio.run(prune_while_scanning(folder, args.prune_rows))
+        result["to_fix_list"] = asyncio.run(to_fix_read(folder, max(sizes)))
     result["targets"] = {"scan_to_durable_p99_ms": "<= 20 at every size",
                          "p99_largest_vs_empty": "<= 1.3", "append_vs_raw_sqlite": ">= 0.8",
                          "max_batch_hold_ms": "a few ms"}

@@ -27,7 +27,7 @@ from bridge.answers import AnswerPublisher
 from bridge.config import BridgeConfig, FacilityProfile
 from bridge.ingest import Ingest
 from bridge.ledger import Fence, Ledger, open_ledger
-from bridge.outages import LedgerOutages
+from bridge.outages import LedgerOutages, StateStatusFeed
 from bridge.refsync import RefSync, mqtt_publisher
 from bridge.roster import RosterFeed, Signature, read_roster
 from bridge.state.plugin import Connection, Shared
@@ -57,11 +57,17 @@ async def run_bridge(config: BridgeConfig) -> None:
     answers = AnswerPublisher(ledger)
     refsyncs: list[RefSync] = []
     status_topic = topics.bridge_status(config.bridge.id)
+    alert_hours = {p.license: p.outage_alert_hours for p in config.facilities}
+    # Each licence's state system (the ledger's open outage) rides in the retained status.
+    status_feed = StateStatusFeed(ledger, config.bridge.id, alert_hours,
+                           lambda payload: ingest.conn.publish(status_topic, payload, retain=True),
+                           interval_s=config.ledger.state_status_interval_s)
 
     def announce() -> None:
-        # A live "online" tells kiosks to publish again now what is unconfirmed.
+        # A live "online" tells kiosks to publish again now what is unconfirmed; it
+        # carries each licence's state system as the feed last read it.
         try:
-            ingest.conn.publish(status_topic, bridge_status.encode(config.bridge.id, "online"), retain=True)
+            ingest.conn.publish(status_topic, status_feed.payload(), retain=True)
         except NotConnected:
             log.warning("could not announce bridge %s online: not connected", config.bridge.id)
 
@@ -86,7 +92,6 @@ async def run_bridge(config: BridgeConfig) -> None:
                     will=(status_topic, bridge_status.encode(config.bridge.id, "offline"), True))
     answers.conn = ingest.conn
     ref_mqtt = ingest.conn
-    alert_hours = {p.license: p.outage_alert_hours for p in config.facilities}
     state = connect_all(config.facilities, Shared(ledger, outages=lambda licence: LedgerOutages(
         ledger, licence, alert_hours=alert_hours[licence])))
     # Each licence is submitted by one bridge at a time, under its lease in the ledger.
@@ -113,6 +118,7 @@ async def run_bridge(config: BridgeConfig) -> None:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(ingest.run(), name="ingest")
             tasks.create_task(answers.run(), name="answers")
+            tasks.create_task(status_feed.run(), name="state-status")
             if config.facilities:
                 tasks.create_task(submitting.run(), name="submit")
             for sync in refsyncs:

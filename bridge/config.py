@@ -40,6 +40,9 @@ class LedgerSettings(BaseModel):
     # soon another bridge takes over the licences of one that died (at least 1.5 x
     # the longest timeout_s + 1 s: no call may outlive the lease it started under).
     lease_s: Annotated[float, Field(ge=1.0, le=600.0)] = 10.0
+    # How often the ledger's open outages are read for the kiosks' state-system band
+    # (the bridge status publishes again only when one changed).
+    state_status_interval_s: Annotated[float, Field(gt=0, le=600.0)] = 5.0
 
 
 class ConsoleSettings(BaseModel):

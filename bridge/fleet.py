@@ -23,8 +23,10 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from canopy import kiosk_status, topics
 from canopy.errors import UserError
@@ -41,7 +43,7 @@ from canopy.mqtt import (
 from canopy.topics import FLEET_CERT, FLEET_KEY, fleet_login, probe_topic
 
 if TYPE_CHECKING:
-    from bridge.ledger import Ledger
+    from bridge.ledger import Ledger, Outage
 
 
 async def collect_fleet(
@@ -174,15 +176,74 @@ async def clock_notes(ledger: Ledger, bounds: dict[str, float], *, default_s: fl
     return {key: clock_note(times, bounds.get(key[0], default_s)) for key, times in recent.items()}
 
 
+@dataclass(frozen=True)
+class StateSystemNote:
+    """A licence's state system as the ledger's outage record has it, for the fleet view."""
+
+    facility: str
+    reachable: bool
+    since: str | None = None  # the open outage's start, on the facility's clock
+    hours: float = 0.0
+    notify: bool = False  # open longer than the licence's alert hours: the state must be told
+    after_h: float = 72.0
+    cause: str = ""
+
+    def as_json(self) -> dict[str, object]:
+        return {"reachable": self.reachable, "since": self.since, "hours": round(self.hours, 1),
+                "notify_state": self.notify, "cause": self.cause or None}
+
+    def line(self) -> str | None:
+        """The table's line for an unreachable state system (None while it answers)."""
+        if self.reachable:
+            return None
+        head = (f"state system of {self.facility} unreachable since {self.since} (facility time),"
+                f" {_span(self.hours * 3600)}")
+        if self.notify:
+            return (f"NOTIFY THE STATE: {head}, more than {self.after_h:g} h: tell the state agency now"
+                    f" (licence, when access was lost, the cause: {self.cause or 'unknown'}); every"
+                    " kiosk of the facility shows it; outage report: canopy bridge report outages")
+        return f"{head}: kiosks keep their records, sent once it answers (cause: {self.cause or 'unknown'})"
+
+
+def state_system_notes(outages: list[Outage], profiles: dict[str, tuple[float, str]],
+                       *, now_ms: int) -> dict[str, StateSystemNote]:
+    """Each licence in ``profiles`` (licence -> (alert hours, time zone)) and its open outage."""
+    open_ = {o.facility: o for o in outages if o.ended is None}
+    notes: dict[str, StateSystemNote] = {}
+    for licence, (after_h, zone) in profiles.items():
+        outage = open_.get(licence)
+        if outage is None:
+            notes[licence] = StateSystemNote(licence, True, after_h=after_h)
+            continue
+        try:
+            tz: tzinfo | None = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            tz = None
+        since = datetime.fromtimestamp(outage.started / 1000, tz).strftime("%Y-%m-%d %H:%M")
+        hours = outage.hours(now_ms)
+        notes[licence] = StateSystemNote(licence, False, since, hours, hours >= after_h, after_h,
+                                         outage.cause)
+    return notes
+
+
 def _span(seconds: float) -> str:
     return _ago(seconds).removesuffix(" ago")
 
 
 def fleet_table(rows: list[KioskStatus], *, now: float,
-                clocks: dict[tuple[str, str], str] | None = None) -> str:
-    """A plain-text table, one kiosk a line, for a terminal."""
+                clocks: dict[tuple[str, str], str] | None = None,
+                states: dict[str, StateSystemNote] | None = None) -> str:
+    """A plain-text table, one kiosk a line, for a terminal; then each licence whose state
+    system is unreachable (``states``, from the ledger's outage record)."""
+    lines = _fleet_lines(rows, now=now, clocks=clocks)
+    lines += [line for note in (states or {}).values() if (line := note.line()) is not None]
+    return "\n".join(lines)
+
+
+def _fleet_lines(rows: list[KioskStatus], *, now: float,
+                 clocks: dict[tuple[str, str], str] | None) -> list[str]:
     if not rows:
-        return "no kiosk has published a status yet"
+        return ["no kiosk has published a status yet"]
     header: tuple[str, ...] = ("FACILITY", "DEVICE", "STATE", "LAST SEEN", "BACKLOG", "OLDEST UNSENT",
                                "VERSION", "FAULT")
     if clocks is not None:
@@ -210,4 +271,4 @@ def fleet_table(rows: list[KioskStatus], *, now: float,
         lines.append(f"clock off on {', '.join(off)}: its records' times cannot be trusted; check"
                      " its time sync (canopy doctor on the kiosk); records dated ahead are held"
                      " (canopy bridge report held)")
-    return "\n".join(lines)
+    return lines

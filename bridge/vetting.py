@@ -39,6 +39,8 @@ from canopy.events import (
     PlantDestroyCompleted,
     PlantDestroyed,
     RecordCorrected,
+    RejectionDismissed,
+    SigninAlerted,
     format_utc,
 )
 from canopy.workerfile import BRIDGE_HINT, Former, Worker, WorkerFile, WorkerFileError, read_file
@@ -58,6 +60,10 @@ WITNESSED: frozenset[type[Payload]] = frozenset({PlantDestroyed, HarvestWaste, P
 OLDEST = timedelta(days=366)
 # Records a supervisor signs (as the witness) unless the worker is one.
 SUPERVISED: frozenset[type[Payload]] = frozenset({RecordCorrected})
+# Records only a supervisor (the user or the witness) may make, whatever the profile says.
+SUPERVISORS_ONLY: frozenset[type[Payload]] = frozenset({RejectionDismissed})
+# Records the kiosk makes itself (user ``KIOSK_USER``): no worker to check.
+BY_KIOSK: frozenset[type[Payload]] = frozenset({SigninAlerted})
 
 
 class WorkerList:
@@ -152,6 +158,8 @@ class Vetting:
         if kind in WITNESSED and self.witness_required and event.witness is None:
             return ("rejected: waste and destruction need a witness at this facility; record it"
                     " again with a witness signed in")
+        if kind in BY_KIOSK:
+            return None
         roster = self.workers.current()
         if roster is None:
             return None
@@ -167,6 +175,9 @@ class Vetting:
                 and not (witness is not None and witness.supervisor)):
             return ("rejected: a supervisor signs off corrections; record the correction again"
                     " with a supervisor signed in")
+        if kind in SUPERVISORS_ONLY and not user.supervisor and not (witness is not None
+                                                                    and witness.supervisor):
+            return "rejected: only a supervisor dismisses a rejection; a supervisor signs in and dismisses it"
         return None
 
     def _not_on(self, roster: WorkerFile, worker_id: str, at: datetime) -> str:

@@ -153,6 +153,9 @@ class Payload(_Model):
     label: ClassVar[str]  # what the kiosk's Records screen calls it
     # Set for records the facility keeps and no state system takes: the answer's text.
     facility_only: ClassVar[str | None] = None
+    # State systems (``Profile.system``) that have no call for it: there it is kept at the
+    # facility too (the system's mapper says why, and checks it covers exactly these).
+    not_reported_by: ClassVar[frozenset[str]] = frozenset()
 
 
 
@@ -241,6 +244,7 @@ class PlantCured(Payload):
 
     type_name = "plant.cured"
     label = "Dry weight"
+    not_reported_by = frozenset({"metrc"})
 
     tag: Tag
     location: Name = Field(description="the inventory room the cured material goes to")
@@ -287,6 +291,7 @@ class PlantDestroyCompleted(Payload):
 
     type_name = "plant.destroy_completed"
     label = "Destruction completed"
+    not_reported_by = frozenset({"metrc"})
 
     tag: Tag
     scheduled: Annotated[str, Field(pattern=UUID7_PATTERN,
@@ -425,6 +430,38 @@ class RecordCorrected(Payload):
     note: Note = ""
 
 
+class RejectionDismissed(Payload):
+    """A supervisor reviewed the state's rejection of the event named by ``corrects`` and
+    decided nothing is to be redone (e.g. the office already entered it in the state system)."""
+
+    type_name = "rejection.dismissed"
+    label = "Rejection dismissed"
+    facility_only = "dismissal recorded at the facility (a supervisor reviewed the state's rejection)"
+
+    reason: Name
+    note: Note = ""
+
+
+class SigninAlerted(Payload):
+    """Repeated failed sign-in tries at a kiosk: supervisors are alerted, and the ledger keeps it.
+
+    The kiosk records it itself (the envelope's ``user`` is ``KIOSK_USER``): nobody signed in
+    did it. ``worker`` is whose PIN was tried, for wrong PINs."""
+
+    type_name = "signin.alerted"
+    label = "Sign-in alert"
+    facility_only = "sign-in alert recorded at the facility (not reported to the state)"
+
+    kind: Literal["wrong_pin", "unknown_badge"]
+    tries: Annotated[int, Field(ge=1, le=1000)]
+    worker: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    message: Note
+
+
+# The envelope's ``user`` of records the kiosk makes itself (a sign-in alert): no worker's.
+KIOSK_USER = "kiosk"
+
+
 # --- envelope -----------------------------------------------------------------
 
 
@@ -548,6 +585,20 @@ class RecordCorrectedEvent(Envelope):
         return self
 
 
+class RejectionDismissedEvent(Envelope):
+    data: RejectionDismissed
+
+    @model_validator(mode="after")
+    def _needs_target(self) -> Self:
+        if self.corrects is None:
+            raise ValueError("a dismissal must name the rejected event (corrects)")
+        return self
+
+
+class SigninAlertedEvent(Envelope):
+    data: SigninAlerted
+
+
 # The one explicit list of event types (mypy checks ``match`` statements against
 # it); the order is the schema's. Every runtime table below is read from it.
 AnyEvent = (
@@ -569,6 +620,8 @@ AnyEvent = (
     | TagsReceivedEvent
     | ScaleCheckedEvent
     | RecordCorrectedEvent
+    | RejectionDismissedEvent
+    | SigninAlertedEvent
 )
 Event = Annotated[AnyEvent, Field(discriminator="type")]
 
@@ -589,6 +642,13 @@ LABELS: dict[str, str] = {name: payload.label for name, payload in PAYLOADS.item
 # Records the facility keeps that no state system takes, with the answer's text.
 FACILITY_ONLY: dict[str, str] = {name: payload.facility_only for name, payload in PAYLOADS.items()
                                  if payload.facility_only is not None}
+
+
+def kept_at_facility(type_: str, system: str | None) -> bool:
+    """Whether an answered record of ``type_`` stays at the facility (no state call) where the
+    state system is ``system`` (None: not known yet, so only the types no system takes)."""
+    payload = PAYLOADS.get(type_)
+    return payload is not None and (payload.facility_only is not None or system in payload.not_reported_by)
 
 
 @functools.cache

@@ -94,6 +94,7 @@ SLOW = (
     "fleet/test_watchdog.py",
     "bridge/test_refsync_faults.py",
     "submit/test_outage_days.py",
+    "submit/test_state_status_floor.py",
     "submit/test_killed_mid_call.py",
     "cli/test_readme_commands.py",
 )

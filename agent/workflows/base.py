@@ -21,6 +21,7 @@ from agent.floorinfo import weight_text as weight_text  # the flows' one way to 
 from agent.journal import JournalEntry
 from agent.outbox import Outbox, OutboxFault
 from canopy.events import Event, InvalidEvent, MassUnit, Payload, Weight
+from drivers.printer import PrintResult
 from drivers.scale import Reading
 from drivers.scanner import Scan
 
@@ -67,6 +68,8 @@ class FlowContext:
     weight_ok: Callable[[Reading], Weight | Outcome]  # the one weight rule set (see ScaleWatch)
     settled: Callable[[], Reading | None]  # the load on the scale now, once steady
     mark_weighed: Callable[[], None]
+    # Told how every print job ended, so the status bar's printer pill follows it at once.
+    printed: Callable[[PrintResult], None] = lambda result: None
 
     async def record(self, data: Payload, *, summary: str, witness: str | None = None,
                      corrects: str | None = None, at: datetime | None = None) -> Event | Outcome:
@@ -84,6 +87,12 @@ class FlowContext:
             log.exception("journal entry for %s not written", event.id)
         await self.floor.remember(event)
         return event
+
+
+def unknown_tag(text: str) -> str:
+    """The refusal of a tag the kiosk's lists do not know, with what to do next."""
+    return (f"Unknown tag {text}: not a plant of this facility. Check it is the plant's own tag and"
+            " scan again; if it is, tell a supervisor (the plant may be missing from the state's list).")
 
 
 def mass_unit(unit: str) -> bool:

@@ -55,8 +55,12 @@ class CountFlow(Flow):
         if tag in self.expected:
             return Outcome(True, f"{tag}: {self._progress()}")
         self.extra.append(tag)
-        where = f" (the kiosk has it in {item.plant.location})" if item.plant and item.plant.location else ""
-        return refused(f"Extra: {tag} is not expected in {self.room.name}{where}. {self._progress()}")
+        elsewhere = item.plant.location if item.plant and item.plant.location else None
+        where = f" (the kiosk has it in {elsewhere})" if elsewhere else ""
+        back = f"take it back to {elsewhere}" if elsewhere else "tell a supervisor"
+        return refused(f"Extra: {tag} is not expected in {self.room.name}{where}. Keep counting; after"
+                       f" the count, move it here (Move plants) if it belongs here, or {back}."
+                       f" {self._progress()}")
 
     def _progress(self) -> str:
         found = len(set(self.scanned) & set(self.expected))

@@ -25,7 +25,7 @@ from drivers.labels import (
     PlantTag,
     render,
 )
-from drivers.printer import LabelPrinter
+from drivers.printer import LabelPrinter, PrinterFault
 from drivers.scanner import Scan
 
 LabelKind = Literal["plant", "lot", "room", "harvest"]
@@ -65,14 +65,45 @@ def build_label(floor: Floor, kind: LabelKind, uid: str) -> Label:
                            harvested=date.today())
 
 
+# What the worker does about each printer problem; then they tap Print again.
+PRINTER_NEXT: dict[PrinterFault, str] = {
+    PrinterFault.NO_MEDIA: "Load a new roll of labels and close the cover",
+    PrinterFault.END_OF_MEDIA: "Load a new roll of labels and close the cover",
+    PrinterFault.WRONG_MEDIA: "Load the label roll this kiosk is set up for",
+    PrinterFault.COVER_OPEN: "Close the printer's cover",
+    PrinterFault.CUTTER_JAM: "Switch the printer off and clear the cutter",
+    PrinterFault.FEED_ERROR: "Open the cover and reload the labels so they feed straight",
+    PrinterFault.OVERHEATED: "Wait a few minutes for the printer to cool",
+    PrinterFault.RIBBON_OUT: "Load a new ribbon",
+    PrinterFault.PAUSED: "Press the printer's pause button to resume",
+    PrinterFault.BUSY: "Wait a moment",
+    PrinterFault.SWITCHED_OFF: "Switch the printer on",
+    PrinterFault.NOT_CONNECTED: "Check the printer's power and cable (call IT if it stays)",
+    PrinterFault.COMMUNICATION: "Switch the printer off and on (call IT if it stays)",
+    PrinterFault.HARDWARE: "Call IT: the printer needs service",
+    PrinterFault.UNKNOWN: "Check the printer's lights or display (call IT if it stays)",
+    PrinterFault.BAD_LABEL: "Load the label roll this kiosk is set up for",
+}
+
+
+def printer_next_step(message: str) -> str:
+    """What to do about a printer problem (its screen words), ending in "then print again"."""
+    try:
+        step = PRINTER_NEXT[PrinterFault.lookup(message)]
+    except ValueError:
+        step = "Check the printer (call IT if it stays)"
+    return f"{step}, then tap Print again."
+
+
 async def print_label(ctx: FlowContext, printer: LabelPrinter, label: Label, kind: PrintedLabelKind,
                       copies: int) -> Outcome:
     """Print and record it; a refusal (nothing recorded) when the printer failed."""
     result = await printer.print(label, copies=copies)
+    ctx.printed(result)
     if not result.ok:
         reason = result.fault.message if result.fault else "printer problem"
         done = f" ({result.copies} of {copies} printed)" if result.copies else ""
-        return refused(f"Not printed: {reason}{done}.")
+        return refused(f"Not printed: {reason}{done}. {printer_next_step(reason)}")
     before = ctx.floor.printed_before(kind, label.uid)
     event = await ctx.record(
         LabelPrinted(uid=label.uid, kind=kind, printer=printer.name[:200], copies=copies,

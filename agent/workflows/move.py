@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.floor import Resolved
-from agent.workflows.base import Flow, FlowContext, Outcome, refused
+from agent.workflows.base import Flow, FlowContext, Outcome, refused, unknown_tag
 from agent.workflows.hold import hold_refusal
 from canopy.events import Event, PlantMoved, PlantPhaseChanged
 from canopy.refdata import Room
@@ -32,7 +32,7 @@ def refuse_non_plant(item: Resolved) -> Outcome | None:
         return refused(f"Tag {item.text} is not on a plant yet (an unused plant tag).")
     if item.kind == "unknown_tag":
         detail = f"Not checked: {item.unchecked}." if item.unchecked else ""
-        return refused(f"Unknown tag {item.text}: not a plant of this facility.", detail)
+        return refused(unknown_tag(item.text), detail)
     if item.kind != "plant" or item.plant is None:
         return refused(f"That is {item.describe()}, not a plant tag.")
     if not item.plant.alive:

@@ -40,7 +40,8 @@ def refuse_non_package(item: Resolved) -> Outcome | None:
     if item.kind == "fresh_tag":
         return refused(f"{item.text} is a plant tag (unused), not a package. Scan the package's tag.")
     if item.kind == "package_tag":
-        return refused(f"Package tag {item.text} is not on a package yet (an unused tag).")
+        return refused(f"Package tag {item.text} is not on a package yet (an unused tag). Scan the label"
+                       " of a package that exists; a new package is made from its harvest first.")
     if item.kind != "unknown_tag" or item.tag is None:
         return refused(f"That is {item.describe()}, not a package tag.")
     return None

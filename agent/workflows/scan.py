@@ -7,7 +7,7 @@ of a room, lot or harvest label just says what it is.
 from __future__ import annotations
 
 from agent.floor import Resolved
-from agent.workflows.base import Flow, FlowContext, Outcome, refused
+from agent.workflows.base import Flow, FlowContext, Outcome, refused, unknown_tag
 from canopy.events import PlantScanned
 from drivers.scanner import Scan
 
@@ -35,7 +35,7 @@ class HomeFlow(Flow):
         if item.kind == "package_tag":
             return refused(f"{item.text} is a package tag, not a plant tag.")
         if item.kind == "unknown_tag" and not item.unchecked:
-            return refused(f"Unknown tag {item.text}: not a plant of this facility.")
+            return refused(unknown_tag(item.text))
         assert item.tag is not None
         data = PlantScanned(tag=item.tag, location=self.ctx.kiosk_room,
                             symbology=source.symbology if source else None,

@@ -53,7 +53,8 @@ class TagFlow(Flow):
         if item.kind == "plant":
             return refused(f"Tag {item.text} is already used (on a plant). Use a new plant tag.")
         if item.kind == "unknown_tag" and not item.unchecked:
-            return refused(f"Tag {item.text} is not one of this facility's unused plant tags.")
+            return refused(f"Tag {item.text} is not one of this facility's unused plant tags. Take a tag"
+                           " from this facility's roll (a new roll is entered with Receive tags).")
         if item.kind not in ("fresh_tag", "unknown_tag"):
             return refused(f"That is {item.describe()}. Scan a new plant tag.")
         if len(self.tagged) >= self.expected:

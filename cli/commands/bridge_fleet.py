@@ -3,7 +3,10 @@
     canopy bridge fleet [-c bridge.toml] [--json] [--stale-after SECONDS]
 
 Logs in with the bridge's broker settings as the bridge's read-only fleet twin
-(``<username>-fleet``), so it never disturbs the running bridge's session.
+(``<username>-fleet``), so it never disturbs the running bridge's session. Where
+the ledger can be read, it adds each kiosk's clock and each licence whose state
+system is unreachable (its open outage; past the alert hours, the state must be
+notified).
 """
 
 from __future__ import annotations
@@ -48,12 +51,21 @@ def run(args: argparse.Namespace) -> int:
     rows = asyncio.run(collect_fleet(config.mqtt, client_id=f"{config.bridge.id}-fleet",
                                      timeout=args.timeout, stale_after_s=stale))
     now = time.time()
-    clocks = asyncio.run(_clocks(config, now)) if _has_ledger(config.ledger.url) else None
+    clocks, states = (asyncio.run(_from_ledger(config, now)) if _has_ledger(config.ledger.url)
+                      else (None, None))
+
+    def row(r: Any) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if clocks is not None:
+            extra["clock"] = clocks.get((r.facility, r.device), "-")
+        if states is not None and r.facility in states:
+            extra["state_system"] = states[r.facility].as_json()
+        return dict(r.as_json()) | extra
+
     if args.json:
-        print(json.dumps([r.as_json() | ({"clock": clocks.get((r.facility, r.device), "-")}
-                                         if clocks is not None else {}) for r in rows], indent=2))
+        print(json.dumps([row(r) for r in rows], indent=2))
     else:
-        print(fleet_table(rows, now=now, clocks=clocks))
+        print(fleet_table(rows, now=now, clocks=clocks, states=states))
     return 0
 
 
@@ -62,17 +74,21 @@ def _has_ledger(url: str) -> bool:
     return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).is_file()
 
 
-async def _clocks(config: Any, now: float) -> dict[tuple[str, str], str] | None:
-    """Each kiosk's clock from the ledger's records; None where the ledger cannot be read."""
-    from bridge.fleet import clock_notes
+async def _from_ledger(config: Any, now: float) -> tuple[Any, Any]:
+    """Each kiosk's clock from the ledger's records and each licence's state system from its
+    outage record; (None, None) where the ledger cannot be read."""
+    from bridge.fleet import clock_notes, state_system_notes
     from bridge.ledger import open_ledger
 
     try:
         ledger = await open_ledger(config.ledger.url)
     except Exception:  # the fleet view works without the ledger: no clock column then
-        return None
+        return None, None
     try:
         bounds = {p.license: p.max_clock_skew_s for p in config.facilities}
-        return await clock_notes(ledger, bounds, default_s=300.0, now=now)
+        clocks = await clock_notes(ledger, bounds, default_s=300.0, now=now)
+        profiles = {p.license: (p.outage_alert_hours, p.timezone) for p in config.facilities}
+        states = state_system_notes(await ledger.outages(open_only=True), profiles, now_ms=int(now * 1000))
+        return clocks, states
     finally:
         await ledger.close()

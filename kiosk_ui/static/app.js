@@ -97,7 +97,10 @@ function renderStatus() {
     "data-testid": "backlog" },
     !waiting ? "All sent" : unsentFor > 20 * HOUR ? `Unsent: ${waiting} for ${age(st.oldest_unsent_ms)}: 24 h deadline`
       : `Unsent: ${waiting}, oldest ${age(st.oldest_unsent_ms)}`));
-  if (st.rejected) items.push(h("span", { class: "pill bad", "data-testid": "rejected" }, `Rejected: ${st.rejected}`));
+  // The state system (Metrc, BioTrack) as the bridge's outage record has it: sent is not yet reported.
+  const sys = st.state_system;
+  if (sys) items.push(h("span", { class: `pill ${sys.reachable ? "good" : "bad"}`, "data-testid": "state-system" }, sys.pill));
+  if (st.rejected) items.push(h("span", { class: "pill bad", "data-testid": "rejected" }, `To fix: ${st.rejected}`));
   if (st.printer) {
     items.push(h("span", { class: `pill ${st.printer.ready ? "good" : "warn"}`, "data-testid": "printer" },
       `Printer: ${st.printer.message}`));
@@ -122,6 +125,10 @@ function renderStatus() {
   }
   if (state.worker === null) items.push(h("span", { class: "pill" }, "Nobody signed in"));
   bar.replaceChildren(...items);
+  const band = document.getElementById("stateband");
+  band.hidden = !(sys && sys.band);
+  band.className = sys && sys.notify ? "notify" : "";
+  band.textContent = (sys && sys.band) || "";
   const faults = st.faults || [];
   // Sign-in alerts (wrong PINs, unknown badges) reach supervisors only: the agent
   // sends them only while a supervisor is signed in, and checks the role on dismiss.
@@ -536,8 +543,9 @@ const screens = {
       const r = f.selected;
       out.push(h("div", { class: `card ${r.state === "rejected" ? "bad" : ""}`, "data-testid": "selected" },
         h("div", { class: "big" }, r.summary), h("div", {}, stateChip(r), `${r.what}, ${clock(r.at_ms)}`),
-        r.message ? h("div", {}, `State said: ${r.message}`) : null));
-      if (f.needs_supervisor) {
+        r.message ? h("div", {}, `State said: ${r.message}`) : null,
+        r.to_fix ? h("div", { "data-testid": "next-step" }, f.next_step) : null));
+      if (f.needs_supervisor || f.supervisor || (r.to_fix && !f.can_dismiss)) {
         out.push(h("h2", {}, "Supervisor sign-off"));
         out.push(f.supervisor ? h("div", { class: "big", "data-testid": "supervisor" }, `Supervisor: ${f.supervisor}`)
           : button("Supervisor signs in", { action: "second.start", purpose: "supervisor" }, { testid: "supervisor-start" }));
@@ -546,17 +554,24 @@ const screens = {
       out.push(h("div", { class: "row", "data-testid": "correct-reasons" },
         f.reasons.map((reason) => button(reason, { action: "correct", reason },
           { class: "danger", disabled: f.needs_supervisor && !f.supervisor }))));
+      if (r.to_fix) {
+        out.push(h("h2", {}, "Or dismiss it (supervisor): nothing to redo because"));
+        out.push(h("div", { class: "row", "data-testid": "dismiss-reasons" },
+          f.dismissal_reasons.map((reason) => button(reason, { action: "dismiss", reason }, { disabled: !f.can_dismiss }))));
+      }
       out.push(h("div", { class: "row" }, button("Back", { action: "back" })));
       return out;
     }
     const row = (r) => h("li", { "data-id": r.id, "data-state": r.state, onclick: () => act({ action: "select", id: r.id }) },
-      stateChip(r), r.corrected_by ? h("span", { class: "chip corrected" }, "corrected") : null,
+      stateChip(r), r.corrected_by ? h("span", { class: "chip corrected" }, r.fixed || "corrected") : null,
       h("span", { class: "muted" }, `${clock(r.at_ms)}  `), h("b", {}, r.what), `  ${r.summary}`,
       r.message ? h("div", { class: "flag" }, `State said: ${r.message}`) : null);
-    const attention = f.rows.filter((r) => r.state === "rejected" && !r.corrected_by);
-    if (attention.length) {
-      out.push(h("h2", {}, "Rejected by the state: correct these"));
-      out.push(h("ul", { class: "list records", "data-testid": "attention" }, attention.map(row)));
+    // Every rejection stays here until corrected or dismissed, however many records follow.
+    const toFix = f.to_fix || [];
+    if (toFix.length) {
+      out.push(h("h2", {}, `To fix: rejected by the state (${f.to_fix_total || toFix.length})`));
+      out.push(h("p", { class: "muted" }, f.next_step));
+      out.push(h("ul", { class: "list records", "data-testid": "to-fix" }, toFix.map(row)));
       out.push(h("h2", {}, "Recent"));
     } else {
       out.push(h("p", { class: "muted" }, "Tap a record to correct it. Nothing is changed in place: a correction is a new record."));
@@ -685,7 +700,8 @@ Object.assign(screens, {
 });
 
 function stateChip(r) {
-  const words = { saved: "saved here", sent: "sent", accepted: "accepted", rejected: "REJECTED" };
+  const words = { saved: "saved here", sent: "sent", accepted: "accepted by the state", kept: "kept at the facility",
+    rejected: "REJECTED" };
   return h("span", { class: `chip ${r.state}` }, words[r.state] || r.state);
 }
 

@@ -104,8 +104,30 @@ async def test_prune_keeps_unsettled_and_recent(outbox: Outbox) -> None:
     await outbox.settle([Settlement(events[0].id, "accepted"), Settlement(events[1].id, "rejected", "x"),
                          Settlement(events[2].id, "stored")])
     assert await outbox.prune(retention_s=3600) == 0  # settled, but not old enough
+    # The rejection stays until it is fixed: it is on the kiosk's "to fix" list.
+    assert await outbox.prune(retention_s=-1) == 1
+    assert sorted(await outbox.states()) == sorted([events[1].id, events[2].id, events[3].id])
+    assert [r.id for r in await outbox.to_fix()] == [events[1].id]
+    fix = await outbox.append("record.corrected", {"reason": "Wrong plant"}, user="u", corrects=events[1].id)
+    assert await outbox.to_fix() == [] and outbox.counts.to_fix == 0 and outbox.counts.rejected == 1
+    await outbox.settle([Settlement(fix.id, "accepted")])
     assert await outbox.prune(retention_s=-1) == 2
     assert sorted(await outbox.states()) == sorted([events[2].id, events[3].id])
+
+
+async def test_the_to_fix_list_keeps_every_rejection_however_many_records_follow(outbox: Outbox) -> None:
+    first = await outbox.append("plant.scanned", {"tag": TAG}, user="u")
+    await outbox.settle([Settlement(first.id, "rejected", "destroyed")])
+    later = [await outbox.append("plant.scanned", {"tag": TAG}, user="u") for _ in range(40)]
+    await outbox.settle([Settlement(e.id, "accepted") for e in later])
+    assert first.id not in {r.id for r in await outbox.recent(30)}
+    [row] = await outbox.to_fix()
+    assert (row.id, row.message) == (first.id, "destroyed")
+    assert outbox.counts.to_fix == 1 == (await outbox.backlog()).to_fix == (await outbox.recount()).to_fix
+    assert await outbox.to_fix(0) == [] and await outbox.to_fix(5) == [row]  # the screen shows the oldest
+    await outbox.append("rejection.dismissed", {"reason": "Entered by the office"}, user="boss",
+                        corrects=first.id)
+    assert outbox.counts.to_fix == 0 == (await outbox.backlog()).to_fix
 
 
 async def test_invalid_event_is_refused_and_nothing_saved(outbox: Outbox) -> None:
@@ -219,3 +241,23 @@ async def test_closed_outbox_refuses_instead_of_waiting(tmp_path: Path) -> None:
     await box.close()  # twice is harmless
     with pytest.raises(OutboxFault, match="this record was NOT saved"):
         await box.append("plant.scanned", {"tag": TAG}, user="u")
+
+
+async def test_an_outbox_from_before_the_to_fix_list_keeps_its_corrections(tmp_path: Path) -> None:
+    """A kiosk upgraded from schema v2: rejections it corrected then are not to fix again."""
+    path = tmp_path / "outbox.db"
+    box = await Outbox.open(path, facility="CA-TEST-0001", device="kiosk-01")
+    first = await box.append("plant.scanned", {"tag": TAG}, user="u")
+    second = await box.append("plant.scanned", {"tag": TAG}, user="u")
+    await box.settle([Settlement(first.id, "rejected", "x"), Settlement(second.id, "rejected", "y")])
+    await box.append("record.corrected", {"reason": "Wrong plant"}, user="u", corrects=first.id)
+    await box.close()
+    with sqlite3.connect(path) as db:  # as a v2 kiosk left it: no list of what was fixed
+        db.execute("DROP TABLE outbox_fixed")
+        db.execute("PRAGMA user_version = 2")
+    box = await Outbox.open(path, facility="CA-TEST-0001", device="kiosk-01")
+    try:
+        assert [r.id for r in await box.to_fix()] == [second.id]
+        assert box.counts.to_fix == 1
+    finally:
+        await box.close()

@@ -17,6 +17,7 @@ from agent.testing import KioskRig, until
 from agent.uplink import status_payload
 from agent.users import Workers, add_worker, badge_digest, read_file, verify_pin
 from agent.workflows.records import RecordsFlow
+from canopy.events import KIOSK_USER
 from canopy.workerfile import WorkerFile, write_file
 
 pytestmark = pytest.mark.timeout(60)
@@ -96,6 +97,13 @@ async def test_wrong_pins_alert_supervisors_and_never_lock_a_worker_out_of_their
         assert kiosk.agent is not None
         status = json.loads(status_payload("F", "kiosk-01", "online", kiosk.agent.uplink.status))
         assert f"2 wrong PINs for {SAM.name}" in status["fault"]
+        # ... and the ledger: the kiosk saves the alert as a facility record, by the kiosk itself.
+        await until(lambda: bool(kiosk.events("signin.alerted")), "the sign-in alert record")
+        [record] = kiosk.events("signin.alerted")
+        assert record["user"] == KIOSK_USER
+        assert record["data"]["kind"] == "wrong_pin" and record["data"]["tries"] == 2
+        assert record["data"]["worker"] == SAM.id
+        assert f"2 wrong PINs for {SAM.name}" in record["data"]["message"]
         # His PIN is locked at his name, not behind his badge.
         assert (await kiosk.scan(SAM.badge))["message"] == f"Signed in: {SAM.name}"
         assert kiosk.state()["alerts"] == []  # for supervisors only
@@ -120,6 +128,10 @@ async def test_badge_tries_are_rate_limited_and_raise_an_alert(tmp_path: Path) -
             assert not miss["ok"] and "Sign in first" in miss["message"]
         paused = await kiosk.scan("BADGE-GUESS-2")
         assert not paused["ok"] and "paused" in paused["message"]
+        await until(lambda: bool(kiosk.events("signin.alerted")), "the sign-in alert record")
+        [record] = kiosk.events("signin.alerted")
+        assert (record["data"]["kind"], record["data"]["tries"]) == ("unknown_badge", 3)
+        assert "worker" not in record["data"]
         # Even the right badge waits now: a guesser cannot try a thousand badges a minute.
         right = await kiosk.scan(DANA.badge)
         assert not right["ok"] and "paused" in right["message"]

@@ -54,13 +54,16 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "scale.checked": {"scale_id": "bench-1", "unit": "g", "zero": "0.00", "reference": "500.00",
                       "reading": "500.02", "tolerance": "0.05", "passed": True,
                       "legal_for_trade": True, "raw": "PV LFT ON"},
+    "rejection.dismissed": {"reason": "Entered by the office", "note": "Metrc shows it"},
+    "signin.alerted": {"kind": "wrong_pin", "tries": 5, "worker": "w-sam",
+                       "message": "10:42: 5 wrong PINs for Sam (w-sam); PIN sign-in locked 5 min."},
 }
 
 
 def make(type_: str, data: dict[str, Any] | None = None, **envelope: Any) -> Any:
     fields: dict[str, Any] = {"id": uuid7(), "facility": "CA-TEST-0001", "device": "kiosk-01",
                               "user": "worker-1", "at": datetime.now(UTC), "seq": 1}
-    if type_ == "record.corrected":
+    if type_ in ("record.corrected", "rejection.dismissed"):
         fields["corrects"] = uuid7()
     fields.update(envelope)
     return build_event(type_, EXAMPLES[type_] if data is None else data, **fields)

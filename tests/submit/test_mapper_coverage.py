@@ -19,7 +19,7 @@ from bridge.state import StateApiError
 from bridge.state.biotrack import BioTrackClient, BioTrackMapper, BioTrackWrite
 from bridge.state.metrc import MetrcClient, MetrcMapper
 from bridge.submit import Mapper, Op
-from canopy.events import EVENT_TYPES, FACILITY_ONLY, Event
+from canopy.events import EVENT_TYPES, FACILITY_ONLY, PAYLOADS, Event
 from tests.contract.test_events import make
 
 BIOTRACK_ID = "1234567890123456"  # BioTrack ids are 16 digits
@@ -79,6 +79,16 @@ async def test_facility_records_are_exactly_the_declared_ones(mapped: Mapped, ty
         assert result == Answer(event.id, "accepted", FACILITY_ONLY[type_])
     else:
         assert not kept_here, result
+
+
+@pytest.mark.parametrize("type_", [t for t in EVENT_TYPES if t not in FACILITY_ONLY])
+async def test_records_a_system_has_no_call_for_are_exactly_the_declared_ones(mapped: Mapped,
+                                                                               type_: str) -> None:
+    """The kiosk shows these as kept at the facility (``Payload.not_reported_by``)."""
+    event = example(type_, mapped.system)
+    result = await mapped_or_error(mapped.mapper, event)
+    answered_here = isinstance(result, Answer) and result.status == "accepted"
+    assert answered_here == (mapped.system in PAYLOADS[type_].not_reported_by), result
 
 
 def steps_actions(op: Op) -> set[str]:

@@ -1,5 +1,7 @@
 """Days without the state system, on a test clock: the bridge keeps going, records
-the outage, raises the 72-hour alert once, and drains everything when access returns."""
+the outage, raises the 72-hour alert once, and drains everything when access returns.
+All along, the bridge status the kiosks read says so: unreachable since the outage's
+start, then that the state must be notified, then reachable again."""
 
 from __future__ import annotations
 
@@ -13,10 +15,12 @@ import pytest
 from bridge.config import FacilityProfile, MetrcCredentials
 from bridge.ingest import mentioned_tags
 from bridge.ledger import IncomingEvent, SqliteLedger
-from bridge.outages import LedgerOutages
+from bridge.outages import LedgerOutages, StateStatusFeed
 from bridge.state.plugin import Shared
 from bridge.state.registry import connect
 from bridge.submit import Submitter
+from canopy import bridge_status, topics
+from canopy.bridge_status import StateSystem
 from canopy.events import build_event
 from canopy.ids import uuid7
 from statesim.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, FaultPlan, MetrcSimulator
@@ -45,6 +49,15 @@ async def test_outage_over_simulated_days(tmp_path: Path, caplog: pytest.LogCapt
         state = connect(profile, Shared(ledger, outages=lambda licence: LedgerOutages(ledger, licence)))
         sub = Submitter(LICENSE, ledger, state.mapper, state.sender, flush_interval_s=0.05,
                         backoff_max_s=0.05)
+        published: list[bytes] = []
+        feed = StateStatusFeed(ledger, "bridge-1", {LICENSE: 72.0}, published.append)
+
+        async def kiosks_read() -> StateSystem:
+            await feed.check()
+            status = bridge_status.decode(topics.bridge_status("bridge-1"), published[-1])
+            assert status is not None and status.state == "online"
+            return status.facilities[LICENSE]
+
         caplog.set_level(logging.CRITICAL, logger="bridge.submit._submitter")
         task = asyncio.create_task(sub.run())
         try:
@@ -57,12 +70,15 @@ async def test_outage_over_simulated_days(tmp_path: Path, caplog: pytest.LogCapt
             (outage,) = await ledger.outages(LICENSE, open_only=True)
             assert 24 <= outage.hours(clock["now"]) < 25
             assert not outage.alerted  # a day is not yet 72 hours
+            assert await kiosks_read() == StateSystem(False, outage.started, notify=False, after_h=72.0)
             assert (await ledger.status_of([event.id]))[event.id][0] == "stored"  # kept, not lost
 
             clock["now"] += 49 * HOUR_MS  # three days and an hour
             await asyncio.sleep(0.5)
             (outage,) = await ledger.outages(LICENSE, open_only=True)
             assert outage.alerted
+            assert await kiosks_read() == StateSystem(False, outage.started, notify=True, after_h=72.0)
+            assert not await feed.check()  # nothing changed: nothing published again
             alerts = [r for r in caplog.records if "ALERT" in r.getMessage()]
             assert len(alerts) == 1
             assert "73 hours" in alerts[0].getMessage()
@@ -76,6 +92,7 @@ async def test_outage_over_simulated_days(tmp_path: Path, caplog: pytest.LogCapt
             assert outage.ended is not None
             assert outage.hours() >= 73
             assert len([r for r in caplog.records if "ALERT" in r.getMessage()]) == 1  # raised once
+            assert await kiosks_read() == StateSystem(True, after_h=72.0)
         finally:
             task.cancel()
             await state.aclose()

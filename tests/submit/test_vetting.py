@@ -25,7 +25,7 @@ from agent.bridgeclock import clock_file, read_clock_offset
 from agent.outbox import Outbox
 from agent.uplink import Uplink, UplinkSettings
 from bridge.ledger import open_ledger
-from canopy.events import format_utc
+from canopy.events import FACILITY_ONLY, KIOSK_USER, format_utc
 from canopy.workerfile import Former, add_worker, read_file, write_file
 from statesim.metrc import MetrcSimulator
 from tests.pipeline.harness import Proc, wait_until
@@ -110,10 +110,18 @@ async def test_who_is_checked_against_the_worker_list_at_the_time_of_the_event(
     supervised = await rec("record.corrected", {"reason": "Wrong plant"}, "w-sam", corrects=fine,
                            witness="w-dana")
     by_supervisor = await rec("record.corrected", {"reason": "Wrong room"}, "w-dana", corrects=fine)
+    # Only a supervisor dismisses a rejection (whatever the profile says of corrections); a
+    # sign-in alert is the kiosk's own record, by no worker.
+    dismissed_by_sam = await rec("rejection.dismissed", {"reason": "Entered by the office"}, "w-sam",
+                                 corrects=stranger)
+    dismissed_by_dana = await rec("rejection.dismissed", {"reason": "Entered by the office"}, "w-dana",
+                                  corrects=stranger)
+    alert = await rec("signin.alerted", {"kind": "unknown_badge", "tries": 5, "message": "5 unknown badges"},
+                      KIOSK_USER)
     everything = [while_there, stranger, after_leaving, fine, unwitnessed, ghost_witness, witnessed,
-                  unsupervised, supervised, by_supervisor]
+                  unsupervised, supervised, by_supervisor, dismissed_by_sam, dismissed_by_dana, alert]
     states = await line.settled(everything, timeout=90)
-    rejected = {stranger, after_leaving, unwitnessed, ghost_witness, unsupervised}
+    rejected = {stranger, after_leaving, unwitnessed, ghost_witness, unsupervised, dismissed_by_sam}
     assert {i: states[i] for i in everything} == {
         i: "rejected" if i in rejected else "accepted" for i in everything}
 
@@ -123,6 +131,8 @@ async def test_who_is_checked_against_the_worker_list_at_the_time_of_the_event(
     assert "need a witness" in said[unwitnessed]
     assert "the witness: w-ghost was not on" in said[ghost_witness]
     assert "a supervisor signs off corrections" in said[unsupervised]
+    assert "only a supervisor dismisses a rejection" in said[dismissed_by_sam]
+    assert said[alert] == FACILITY_ONLY["signin.alerted"]
 
     # Only what checked out reached the state.
     assert line.plant(PLANT.format(1))["LocationName"] == "Flower Room B"

@@ -196,7 +196,7 @@ async def shoot(out: Path, work: Path) -> list[Path]:
                 moved = kiosk.events("plant.moved")[0]
                 reject(broker.port, moved["id"], f"Plant {moved['data']['tag']}: location change date is"
                        " before the last one recorded.")
-                await expect(kp.page.get_by_test_id("rejected")).to_have_text("Rejected: 1")
+                await expect(kp.page.get_by_test_id("rejected")).to_have_text("To fix: 1")
                 await kp.tap("Done")
                 await kp.tap_id("tile-records")
                 await shot(kp, "09-records-rejected.png")

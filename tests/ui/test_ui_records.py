@@ -46,12 +46,12 @@ async def test_a_rejected_record_is_shown_with_the_states_message_and_corrected(
         bridge_acks(broker, [{"id": good["event"], "status": "accepted"},
                              {"id": bad["event"], "status": "rejected",
                               "message": "Plant 1A4FF0100000022000000123 was destroyed on 2025-05-30."}])
-        await expect(page.get_by_test_id("rejected")).to_have_text("Rejected: 1")
+        await expect(page.get_by_test_id("rejected")).to_have_text("To fix: 1")
         await kp.tap_id("tile-records")
         rows = page.get_by_test_id("records").locator("li")
         await expect(rows.nth(0)).to_contain_text("REJECTED")
         await expect(rows.nth(0)).to_contain_text("State said: Plant 1A4FF0100000022000000123 was destroyed")
-        await expect(rows.nth(1)).to_contain_text("accepted")
+        await expect(rows.nth(1)).to_contain_text("kept at the facility")  # a scan is not reported
         await rows.nth(0).click()
         await expect(page.get_by_test_id("selected")).to_contain_text(f"Seen: plant {DEMO_TAG}")
         await kp.tap("Rejected by the state")

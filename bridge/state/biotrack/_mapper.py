@@ -56,8 +56,10 @@ from canopy.events import (
     PlantPhaseChangedEvent,
     PlantScannedEvent,
     RecordCorrectedEvent,
+    RejectionDismissedEvent,
     RoomCountedEvent,
     ScaleCheckedEvent,
+    SigninAlertedEvent,
     TagsReceivedEvent,
 )
 
@@ -202,7 +204,8 @@ class BioTrackMapper:
         actions = self._actions
         match event:
             case (PlantScannedEvent() | LabelPrintedEvent() | RoomCountedEvent() | TagsReceivedEvent()
-                  | ScaleCheckedEvent() | RecordCorrectedEvent()):
+                  | ScaleCheckedEvent() | RecordCorrectedEvent() | RejectionDismissedEvent()
+                  | SigninAlertedEvent()):
                 return facility_record(event)
             case PlantPhaseChangedEvent(data=d) if d.plant_batch is not None:
                 return Answer(event.id, "rejected", "BioTrack gives each plant its own id when it is"

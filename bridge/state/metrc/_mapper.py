@@ -56,8 +56,10 @@ from canopy.events import (
     PlantPhaseChangedEvent,
     PlantScannedEvent,
     RecordCorrectedEvent,
+    RejectionDismissedEvent,
     RoomCountedEvent,
     ScaleCheckedEvent,
+    SigninAlertedEvent,
     TagsReceivedEvent,
 )
 
@@ -132,7 +134,8 @@ class MetrcMapper:
         day = business_date(event.at, self.timezone)
         match event:
             case (PlantScannedEvent() | LabelPrintedEvent() | RoomCountedEvent() | TagsReceivedEvent()
-                  | ScaleCheckedEvent() | RecordCorrectedEvent()):
+                  | ScaleCheckedEvent() | RecordCorrectedEvent() | RejectionDismissedEvent()
+                  | SigninAlertedEvent()):
                 return facility_record(event)
             case PlantCuredEvent() | PlantDestroyCompletedEvent():
                 return Answer(event.id, "accepted", _NOT_REPORTED[type(event.data)])
