@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bridge.ledger import IncomingEvent, Ledger, QuarantineBound, Rejected, StoreResult
+from bridge.ledger import WORKER_KEY, IncomingEvent, Ledger, QuarantineBound, Rejected, StoreResult
 from canopy import acks as ack_messages
 from canopy import topics
 from canopy.events import MAX_MESSAGE_BYTES, InvalidEvent, format_utc, parse_event, split_message
@@ -283,7 +283,7 @@ _NAME_FIELDS = ("harvest_name", "plant_batch", "source_batch", "name")
 CORRECTS = "corrects:"  # the index key under which a correction is found from what it corrects
 # The index key of everything one worker recorded at one facility: ``worker:<facility>/<id>``
 # (a kiosk's records are found by the events' own (facility, device) index).
-WORKER = "worker:"
+WORKER = WORKER_KEY
 
 
 def worker_key(facility: str, user: str) -> str:

@@ -225,7 +225,10 @@ class PostgresLedger(Ledger):
             await conn.execute(
                 "INSERT INTO ledger_schema (one, digest) VALUES (1, %s)"
                 " ON CONFLICT (one) DO UPDATE SET digest = excluded.digest", (_SCHEMA_DIGEST,))
-        return cls(conn, dsn)
+        ledger = cls(conn, dsn)
+        # A new schema: events stored before worker keys get theirs (once; idempotent).
+        await ledger.index_workers()
+        return ledger
 
     async def store(self, events: list[IncomingEvent], rejected: list[Rejected]) -> StoreResult:
         async with self._lock:
