@@ -31,7 +31,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bridge.ledger import IncomingEvent, Ledger, QuarantineBound, Rejected, StoreResult
+from bridge.ledger import WORKER_KEY, IncomingEvent, Ledger, QuarantineBound, Rejected, StoreResult
 from canopy import acks as ack_messages
 from canopy import bridge_status, topics
 from canopy.events import MAX_MESSAGE_BYTES, InvalidEvent, format_utc, parse_event, split_message
@@ -351,7 +351,7 @@ def mentioned_tags(event: Any) -> str:
 
 # The index key of everything one worker recorded at one facility: ``worker:<facility>/<id>``
 # (a kiosk's records are found by the events' own (facility, device) index).
-WORKER = "worker:"
+WORKER = WORKER_KEY
 
 
 def worker_key(facility: str, user: str) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -262,12 +263,17 @@ class Stored:
     at: str
     status: str
     message: str
-    body: dict[str, Any]
+    payload: bytes
 
     @classmethod
     def of(cls, row: Sequence[Any]) -> Stored:
         return cls(str(row[0]), str(row[1]), str(row[2]), int(row[3]), str(row[4]), str(row[5]),
-                   str(row[6]), str(row[7]), _body(bytes(row[8])))
+                   str(row[6]), str(row[7]), bytes(row[8]))
+
+    @cached_property
+    def body(self) -> dict[str, Any]:
+        """The kiosk's record, parsed when first read (``{}`` if it is not a JSON object)."""
+        return _body(self.payload)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -512,12 +518,17 @@ async def overdue(ledger: Ledger, facility: str | None = None, clock: Clock | No
     clock = clock or Clock()
     now = datetime.fromtimestamp(ledger.clock() / 1000, UTC)
     rows = []
+    dues: dict[tuple[str, date], datetime] = {}  # business days: one deadline per local day
     for e in (Stored.of(r) for r in await ledger.waiting(facility)):
         instant = instant_of(e.at)
         if instant is None:
             continue
-        deadline = clock.deadline(e.facility)
-        due = deadline.due(instant, clock.zone(e.facility) or ZoneInfo("UTC"))
+        deadline, zone = clock.deadline(e.facility), clock.zone(e.facility) or ZoneInfo("UTC")
+        if deadline.hours is None:
+            key = (e.facility, instant.astimezone(zone).date())
+            due = dues.get(key) or dues.setdefault(key, deadline.due(instant, zone))
+        else:
+            due = deadline.due(instant, zone)
         if now > due:
             rows.append((e.facility, _record(e.type), clock.show(e.facility, instant),
                          clock.show(e.facility, due), deadline.describe(),

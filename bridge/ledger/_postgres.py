@@ -216,25 +216,30 @@ class PostgresLedger(Ledger):
     @classmethod
     async def open(cls, dsn: str) -> PostgresLedger:
         conn = await psycopg.AsyncConnection.connect(dsn, autocommit=False)
-        await cls._schema(conn)
+        migrated = await cls._schema(conn)
         async with conn.transaction():  # the session's own table: no lock on anyone else's
             await conn.execute(_STAGING)
-        return cls(conn, dsn)
+        ledger = cls(conn, dsn)
+        if migrated:
+            # A new schema: events stored before worker keys get theirs (once; idempotent).
+            await ledger.index_workers()
+        return ledger
 
     @staticmethod
-    async def _schema(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
+    async def _schema(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> bool:
+        """Bring the shared tables to this version's schema; True when this call did."""
         if await _schema_current(conn):
             # Steady state: no DDL on shared tables (only the session's staging table). Even
             # CREATE ... IF NOT EXISTS and ALTER ... ADD COLUMN IF NOT EXISTS take their table
             # locks before looking, and one of them while another bridge is mid-transaction
             # deadlocked (tests/submit/test_several_bridges).
-            return
+            return False
         async with conn.transaction():
             # Several bridges may start together; the lock makes CREATE IF NOT EXISTS safe,
             # and the one that waited finds the schema done by the other (no DDL again).
             await conn.execute("SELECT pg_advisory_xact_lock(4242001)")
             if await _schema_current(conn):
-                return
+                return False
             await conn.execute(_SCHEMA)
             await conn.execute(CHAIN_SCHEMA)
             await conn.execute(CONSOLE_SCHEMA)
@@ -251,6 +256,7 @@ class PostgresLedger(Ledger):
             await conn.execute(
                 "INSERT INTO ledger_schema (one, digest) VALUES (1, %s)"
                 " ON CONFLICT (one) DO UPDATE SET digest = excluded.digest", (_SCHEMA_DIGEST,))
+        return True
 
     async def store(self, events: list[IncomingEvent], rejected: list[Rejected]) -> StoreResult:
         async with self._lock:

@@ -21,6 +21,10 @@ from typing import Any
 
 from bridge.ledger._chain import ANSWER, Entry, Tx, answer_digest, append
 from bridge.ledger._console import ConsoleRecords
+from canopy.payload import json_object
+
+# The index key prefix of a worker's records (``bridge.ingest.worker_key`` writes them).
+WORKER_KEY = "worker:"
 
 
 def now_ms() -> int:
@@ -401,6 +405,26 @@ class LedgerQueries(ConsoleRecords, ABC):
         if not parts:
             return []
         return await self._fetch(f"{' UNION '.join(parts)} ORDER BY 6, 2, 3, 4", params)
+
+    async def index_workers(self, batch: int = 5000) -> int:
+        """Give events stored before worker keys existed their ``worker:<facility>/<id>``
+        key (read from the stored bytes; a record without a worker gets none), once, when
+        an older ledger is first opened. Returns how many events have one (new or not)."""
+        added, last = 0, ""
+        while True:
+            rows = await self._fetch(
+                "SELECT id, facility, payload FROM events WHERE id > ? ORDER BY id LIMIT ?", (last, batch))
+            if not rows:
+                return added
+            keys = []
+            for event_id, facility, payload in rows:
+                user = (json_object(bytes(payload)) or {}).get("user")
+                if isinstance(user, str) and user:
+                    keys.append((f"{WORKER_KEY}{facility}/{user}", str(event_id)))
+            await self._exec_many("INSERT INTO event_tags (tag, event_id) VALUES (?, ?)"
+                                  " ON CONFLICT (tag, event_id) DO NOTHING", keys)
+            added += len(keys)
+            last = str(rows[-1][0])
 
     async def facilities(self) -> list[str]:
         """Every facility with an event in the ledger (a skip scan of the facility index)."""

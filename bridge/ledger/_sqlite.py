@@ -36,7 +36,7 @@ from bridge.ledger._base import (
 )
 from bridge.ledger._chain import CHAIN_SCHEMA, EVENT, Entry, Tx, adopt_unchained, append, event_digest
 from bridge.ledger._console import CONSOLE_SCHEMA
-from bridge.ledger._queries import Fence, now_ms
+from bridge.ledger._queries import WORKER_KEY, Fence, now_ms
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -202,6 +202,12 @@ class SqliteLedger(Ledger):
                 await db.execute(f"ALTER TABLE attempts ADD COLUMN {column} {sql_type}")
         await _index_old_tags(db)
         ledger = cls(db, path)
+        cursor = await db.execute(  # a ledger from before worker keys (BINARY order: a range)
+            "SELECT EXISTS (SELECT 1 FROM events) AND NOT EXISTS (SELECT 1 FROM event_tags"
+            " WHERE tag >= ? AND tag < ?)", (WORKER_KEY, WORKER_KEY[:-1] + chr(ord(WORKER_KEY[-1]) + 1)))
+        row = await cursor.fetchone()
+        if row is not None and row[0]:
+            await ledger.index_workers()
 
         async def adopt(tx: Tx) -> None:
             await adopt_unchained(tx, now_ms())

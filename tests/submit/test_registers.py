@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -347,3 +348,27 @@ def test_the_readme_table_lists_every_register_in_order() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     table = readme.split("| register | what each row holds |", 1)[1].split("\n\n", 1)[0]
     assert re.findall(r"^\| `([a-z-]+)` \|", table, flags=re.M) == [r.name for r in REGISTERS]
+
+
+async def test_a_ledger_from_before_worker_keys_gets_them_when_opened(ledger_url: str) -> None:
+    floor = Floor()
+    by_kim = floor.add("plant.moved", {"tag": TAG, "location": "Flower Room A"}, NOV22, user="w-kim")
+    floor.add("plant.moved", {"tag": TAG2, "location": "Flower Room A"}, NOV22, user="w-dana")
+    # As the previous version stored them: no worker keys; and one record that is not JSON.
+    before = [replace(e, names=()) for e in floor.events]
+    before.append(replace(before[0], id=uuid7(), seq=3, payload=b"\xff not json"))
+    ledger = await open_ledger(ledger_url)
+    await ledger.store(before, [])
+    await ledger.close()
+    if ledger_url.startswith("postgres"):  # a schema of the previous version: migrated when opened
+        import psycopg
+
+        async with await psycopg.AsyncConnection.connect(ledger_url, autocommit=True) as conn:
+            await conn.execute("UPDATE ledger_schema SET digest = 'the previous version'")
+    ledger = await open_ledger(ledger_url)
+    try:
+        assert [r[-1] for r in (await activity(ledger, "w-kim", LICENSE, CLOCK)).rows] == [by_kim]
+        assert await ledger.index_workers() == 2  # idempotent: nothing is added twice
+        assert [r[-1] for r in (await activity(ledger, "w-kim", None, CLOCK)).rows] == [by_kim]
+    finally:
+        await ledger.close()
