@@ -104,6 +104,15 @@ class Walk:
     def smallest_mm(self) -> float:
         return min((r.smallest_target_mm for r in self.reports), default=math.inf)
 
+    def smallest_cap_mm(self, status: bool) -> float:
+        """The smallest cap height of body (or status) text seen, in millimetres of the glass."""
+        caps = [t["cap"] / self.panel.css_px_per_mm for r in self.reports for t in r.raw["texts"]
+                if t["status"] == status]
+        return round(min(caps, default=math.inf), 2)
+
+    def lowest_contrast(self) -> float:
+        return round(min((t["contrast"] for r in self.reports for t in r.raw["texts"]), default=math.inf), 2)
+
     def screens(self) -> set[str]:
         return {r.screen for r in self.reports}
 
@@ -191,8 +200,15 @@ class Walk:
         await self.home()
 
         await self.start("new immature lot", "lot")
-        await self.look()
-        await self.home("Cancel")
+        await self.look()                                     # strain, source, count, room, name, Save
+        await self.tap("Gelato")
+        await self.tap("+10")
+        await self.tap("Veg Room")
+        await self.tap("Suggest a name")
+        await self.tap_id("create")
+        await expect(page.get_by_test_id("created")).to_be_visible()
+        await self.look()                                     # saved: print its labels
+        await self.home()
 
         await self.start("destroy", "destroy")
         await kiosk.scan(PLANTS[10])
