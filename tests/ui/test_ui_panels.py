@@ -19,7 +19,8 @@ from tests.ui.walk import Walk
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(180)]
 SHOTS = Path(os.environ["CANOPY_PANEL_SHOTS"]) if os.environ.get("CANOPY_PANEL_SHOTS") else None
 SCREENS = {"signin", "witness", "home", "move", "harvest", "harvest_waste", "cure", "menu", "package_move",
-           "package_adjust", "tag", "lot", "destroy", "labels", "count", "receive", "scalecheck", "records"}
+           "package_adjust", "tag", "lot", "destroy", "labels", "count", "receive", "scalecheck", "records",
+           "hold"}
 
 
 @pytest.mark.parametrize("name", list(PANELS))

@@ -263,11 +263,37 @@ class Walk:
         await self.tap("Back")
         await self.home()
 
-    async def witness(self, back: str) -> None:
-        """A second person signs in on the same screen: measured on the way (names, PIN pad)."""
+        # Where the state holds destroyed waste (NM, 72 h): the hold list, then completing one.
+        profile = {**kiosk.ref["profile"], "state": "NM", "timezone": "America/Denver",
+                   "destroy_hold_hours": 72}
+        await kiosk.load_ref({"profile": profile})
+        await self.start("destroy (held)", "destroy")
+        await kiosk.scan(PLANTS[11])
+        await self.tap_first("[data-testid=reasons] button")
+        await self.tap_first("[data-testid=methods] button")
+        await kiosk.weigh("250.0")
+        await self.witness("destroy", look=False)
+        await self.tap_id("save")
+        await self.kp.says("Hold label printed")
+        await kiosk.empty_scale()
+        await self.home()
+        await self.start("complete a held destruction", "hold")
+        await self.look()                                     # the holds, each with Reprint
+        kiosk.later(hours=73)
+        await kiosk.scan(PLANTS[11])
+        await expect(page.get_by_test_id("complete")).to_be_visible()
+        await self.witness("hold", look=False)
+        await self.look()                                     # Complete destruction
+        await self.tap_id("complete")
+        await self.home()
+
+    async def witness(self, back: str, look: bool = True) -> None:
+        """A second person signs in on the same screen (measured on the way: names, PIN pad)."""
         await self.tap_id("witness-start", "witness")
-        await self.look()
+        if look:
+            await self.look()
         await self.tap("Dana Ortiz")
-        await self.look()
+        if look:
+            await self.look()
         await self.pin(DANA.pin, back)
 
