@@ -25,11 +25,12 @@ from kiosk_ui import RULES, Panel
 # What a worker taps. The simulator panel is the demo's, never on a floor panel.
 TARGETS = "#app button, #app ul.records li, #app input, #app select, #app a[href]"
 # What must be on the screen without scrolling: each step's primary action, the whole PIN
-# pad, the home tiles, the live weight, the label preview, and (on scan-only steps, whose
-# action is the scanner) the instruction.
+# pad, the home tiles, the live weight, the label preview, Sign out and every status pill, and
+# (on scan-only steps, whose action is the scanner) the instruction.
 PRIMARY = ("#screen button.primary, #screen button[data-testid=save], #screen button[data-testid=complete],"
            " [data-testid=pin-pad] button, #screen [data-testid^=tile-], #screen [data-testid=step],"
-           " #screen [data-testid=weight], #screen [data-testid=preview], #status [data-testid=signout]")
+           " #screen [data-testid=weight], #screen [data-testid=preview], #status [data-testid=signout],"
+           " #status .pill")
 STATUS_TEXT = "#status, .chip"  # held to 12 arcminutes; everything else is body text (16)
 
 _MEASURE = (Path(__file__).parent / "rules.js").read_text()
