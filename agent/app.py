@@ -77,7 +77,8 @@ class Agent:
                 self.kiosk.sim_handler = self.sim.answer
                 self.kiosk.sim_printed = self.sim_devices.printed
                 self.kiosk.sim_view = lambda: panel_view(self.sim_devices, floor)
-        self.server = KioskServer(self.kiosk, port=config.ui.port) if config.ui.enabled else None
+        self.server = (KioskServer(self.kiosk, port=config.ui.port, panel=config.ui.panel_spec)
+                       if config.ui.enabled else None)
 
     async def _on_ref(self, name: str, payload: bytes) -> None:
         try:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.uplink import UplinkSettings
 from canopy.mqtt import MqttSettings
@@ -20,6 +20,7 @@ from drivers.gpio import GpioConfig
 from drivers.printer import PrinterConfig
 from drivers.scale import ScaleConfig
 from drivers.scanner import ScannerConfig
+from kiosk_ui.panels import DEFAULT_PANEL, PANELS, Panel
 
 WorkerId = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -62,12 +63,39 @@ class WorkersSettings(_Section):
     badge_pause_s: Annotated[float, Field(ge=0)] = 30.0
 
 
+class PanelSize(_Section):
+    """A panel not in ``kiosk_ui.panels.PANELS``: its pixels as mounted and pixels per millimetre."""
+
+    width: Annotated[int, Field(ge=320, le=7680)]
+    height: Annotated[int, Field(ge=320, le=7680)]
+    px_per_mm: Annotated[float, Field(gt=1, le=40)]
+
+
 class UiSettings(_Section):
     """The local kiosk page. It only ever listens on 127.0.0.1."""
 
     enabled: bool = True
     port: Annotated[int, Field(ge=0, le=65535)] = 8080  # 0: any free port (tests, benchmarks)
     sim_panel: bool = False  # the demo's simulator panel (scans, weights, printed labels)
+    # The touch panel: a name from kiosk_ui.panels.PANELS (`panel = "touch-display"`), or
+    # its size (`panel = { width = 1024, height = 600, px_per_mm = 6.0 }`). The page sizes
+    # its targets and text in millimetres of this panel; `canopy provision install` starts
+    # the kiosk browser at its size.
+    panel: str | PanelSize = DEFAULT_PANEL
+
+    @field_validator("panel")
+    @classmethod
+    def _known_panel(cls, value: str | PanelSize) -> str | PanelSize:
+        if isinstance(value, str) and value not in PANELS:
+            raise ValueError(f"unknown panel {value!r}: use one of {', '.join(PANELS)},"
+                             " or give its size as {{ width = …, height = …, px_per_mm = … }}")
+        return value
+
+    @property
+    def panel_spec(self) -> Panel:
+        if isinstance(self.panel, str):
+            return PANELS[self.panel]
+        return Panel(self.panel.width, self.panel.height, self.panel.px_per_mm, "explicit size")
 
 
 class FloorSettings(_Section):

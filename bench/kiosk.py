@@ -16,7 +16,15 @@ Prints one JSON object:
   outbox append returning (committed, fsynced: ``synchronous=FULL``); target p99 <= 20 ms;
 - ``scan_to_screen_ms``: from the same scan (its wall-clock time, ``Scan.at``)
   to the browser drawing the answer (stamped in the page at the next animation
-  frame after the pushed state was rendered); target p99 <= 150 ms.
+  frame after the pushed state was rendered); target p99 <= 150 ms;
+- ``taps_per_flow``: touches on the screen to do each floor flow once, from its home tile
+  back to home (tests/ui/walk.py; scans and weighings are not taps; signing in is a name and
+  a 6-digit PIN, a witness the same on the flow's screen);
+- ``panels``: for each supported panel (kiosk_ui.panels.PANELS), the smallest tappable
+  target measured on any screen of the walk, in millimetres of the glass (target >= 15), the
+  smallest cap height of body and status text (>= 3.26 and 2.44 mm: 16' and 12' at 70 cm),
+  the lowest text contrast (>= 4.5), and every floor rule the walk found broken there
+  (tests/ui/rules.py).
 """
 
 from __future__ import annotations
@@ -41,6 +49,9 @@ from agent.demo import flower_room_1  # noqa: E402
 from agent.testing import KioskRig  # noqa: E402
 from cli.broker import Mosquitto, find_mosquitto  # noqa: E402
 from drivers.scanner import Scan  # noqa: E402
+from kiosk_ui import PANELS, RULES  # noqa: E402
+from tests.ui.pages import launch, open_kiosk  # noqa: E402
+from tests.ui.walk import Walk  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -135,12 +146,43 @@ async def run(scans: int, folder: Path) -> dict[str, Any]:
     }
 
 
+async def panels(folder: Path) -> dict[str, Any]:
+    """Every flow once on every panel: taps per flow, and the smallest target per panel."""
+    taps: dict[str, int] = {}
+    per_panel: dict[str, Any] = {}
+    async with async_playwright() as playwright:
+        browser = await launch(playwright)
+        for name, panel in PANELS.items():
+            config = {"ui": {"sim_panel": False, "panel": name}}
+            async with KioskRig(folder / name, ui=True, config=config) as rig:
+                kp = await open_kiosk(browser, rig.url, panel)
+                walk = Walk(rig, kp, panel)
+                await walk.everything()
+                await kp.page.close()
+            taps = taps or walk.taps
+            assert walk.taps == taps, f"{name}: taps differ between panels: {walk.taps} vs {taps}"
+            per_panel[name] = {
+                "size_px": [panel.width, panel.height], "px_per_mm": panel.px_per_mm,
+                "size_mm": list(panel.size_mm), "screens_measured": len(walk.reports),
+                "smallest_target_mm": walk.smallest_mm(), "target_mm": RULES.target_mm,
+                "smallest_body_cap_mm": walk.smallest_cap_mm(status=False),
+                "body_cap_min_mm": round(RULES.cap_height_mm(RULES.body_arcmin), 2),
+                "smallest_status_cap_mm": walk.smallest_cap_mm(status=True),
+                "status_cap_min_mm": round(RULES.cap_height_mm(RULES.status_arcmin), 2),
+                "lowest_contrast": walk.lowest_contrast(), "contrast_min": RULES.contrast,
+                "rules_broken": walk.problems(),
+            }
+        await browser.close()
+    return {"taps_per_flow": taps, "panels": per_panel}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scans", type=int, default=300)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="canopy-bench-kiosk-") as tmp:
         result = asyncio.run(run(args.scans, Path(tmp)))
+        result.update(asyncio.run(panels(Path(tmp) / "panels")))
     print(json.dumps(result, indent=2))
 
 

@@ -9,5 +9,7 @@ touches back as JSON; it knows nothing about the hardware behind them.
 """
 
 from kiosk_ui._server import STATIC, KioskModel, KioskServer, Subscription
+from kiosk_ui.panels import DEFAULT_PANEL, PANELS, RULES, Panel, Rules
 
-__all__ = ["STATIC", "KioskModel", "KioskServer", "Subscription"]
+__all__ = ["DEFAULT_PANEL", "PANELS", "RULES", "STATIC", "KioskModel", "KioskServer", "Panel", "Rules",
+           "Subscription"]

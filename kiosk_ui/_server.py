@@ -3,6 +3,8 @@
 Routes:
 
 - ``GET /`` and ``/static/…``: the page, plain files, no build step, no CDN;
+- ``GET /panel.css``: how big a millimetre of this kiosk's panel is (``--mm``), so the
+  page sizes targets and text in millimetres (``kiosk_ui.panels``);
 - ``GET /api/stream``: Server-Sent Events, the kiosk pushes ``state`` (the whole
   screen as JSON) and ``weight`` (live scale reading) as they change;
 - ``GET /api/state``: the current screen once (debugging, tests);
@@ -32,6 +34,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from aiohttp import web
+
+from kiosk_ui.panels import DEFAULT_PANEL, PANELS, Panel
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +71,9 @@ def _json(data: dict[str, Any], status: int = 200) -> web.Response:
 
 
 class KioskServer:
-    def __init__(self, model: KioskModel, *, port: int = 8080) -> None:
+    def __init__(self, model: KioskModel, *, port: int = 8080, panel: Panel | None = None) -> None:
         self.model = model
+        self.panel = panel or PANELS[DEFAULT_PANEL]
         self.port = port
         self._runner: web.AppRunner | None = None
         self._streams: set[Subscription] = set()
@@ -78,6 +83,7 @@ class KioskServer:
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._guard], client_max_size=64 * 1024)
         app.router.add_get("/", self._index)
+        app.router.add_get("/panel.css", self._panel_css)
         app.router.add_static("/static/", STATIC, show_index=False, append_version=False)
         app.router.add_get("/api/stream", self._stream)
         app.router.add_get("/api/state", self._state)
@@ -163,6 +169,10 @@ class KioskServer:
                                 headers={"Cache-Control": "no-store"})
         response.set_cookie(TOKEN_COOKIE, self.token, httponly=True, samesite="Strict", path="/")
         return response
+
+    async def _panel_css(self, request: web.Request) -> web.Response:
+        return web.Response(text=self.panel.css(), content_type="text/css",
+                            headers={"Cache-Control": "no-store"})
 
     async def _state(self, request: web.Request) -> web.Response:
         return web.Response(text=self.model.state_json(), content_type="application/json",

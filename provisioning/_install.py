@@ -15,9 +15,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from agent.config import AgentConfig
+from canopy.config import validate_config
 from canopy.errors import UserError
 from canopy.topics import FLEET_CERT, FLEET_KEY
 from provisioning import _layout as layout
@@ -135,7 +138,8 @@ def install_bundle(bundle_path: Path, root: Path = Path("/")) -> InstallResult:
         mode = SECRET_MODE if place.secret else PUBLIC_MODE
         files.append((place.target, bundle[place.source], mode, owner))
     if kiosk:
-        files.append((layout.BROWSER_ENV, _browser_env(root, result).encode(), PUBLIC_MODE, root_owner))
+        env = _browser_env(root, result, _agent_config(bundle))
+        files.append((layout.BROWSER_ENV, env.encode(), PUBLIC_MODE, root_owner))
     for target, data, mode, owner in files:
         where = _at(root, target)
         # System folders (/etc/systemd/system, /etc/udev/rules.d) exist on a real
@@ -149,14 +153,22 @@ def install_bundle(bundle_path: Path, root: Path = Path("/")) -> InstallResult:
     return result
 
 
-def _browser_env(root: Path, result: InstallResult) -> str:
+def _agent_config(bundle: Bundle) -> AgentConfig:
+    raw = tomllib.loads(bundle["agent.toml"].decode())
+    return validate_config(AgentConfig, raw, "the bundle's agent.toml")
+
+
+def _browser_env(root: Path, result: InstallResult, config: AgentConfig) -> str:
     found = next((c for c in layout.BROWSER_CANDIDATES if _at(root, PurePosixPath(c)).exists()), None)
     if found is None:
         found = layout.BROWSER_CANDIDATES[0]
         result.notes.append("Chromium is not installed: apt-get install chromium cage")
     elif not _at(root, PurePosixPath("/usr/bin/cage")).exists():
         result.notes.append("cage is not installed: apt-get install cage")
-    return f"# Written by `canopy provision install`: this OS's Chromium.\nCANOPY_BROWSER={found}\n"
+    panel = config.ui.panel_spec
+    return (f"# Written by `canopy provision install`: this OS's Chromium, and the size of\n"
+            f"# the panel in agent.toml's [ui] panel ({panel.title or 'explicit size'}).\n"
+            f"CANOPY_BROWSER={found}\nCANOPY_BROWSER_FLAGS={panel.chromium_flags()}\n")
 
 
 def _activate(root: Path, units: list[str], kiosk: bool, changed: bool, result: InstallResult) -> None:

@@ -777,8 +777,10 @@ function render() {
   renderFeedback();
   const draw = state.second ? screens.signin : (screens[screen] || screens.home);
   const main = document.getElementById("screen");
+  const opened = main.dataset.screen !== screen;
   main.dataset.screen = screen;
   main.replaceChildren(...draw().flat(Infinity).filter(Boolean));
+  if (opened) main.scrollTop = 0; // a new screen opens at its top, not at the last one's scroll
   renderWeight();
   renderSim();
 }

@@ -209,3 +209,23 @@ def test_tampered_or_foreign_bundle_is_refused(tmp_path: Path, ca: FacilityCA) -
     assert snapshot(root) == before  # nothing written
     (tmp_path / "junk").mkdir()
     assert "not a Canopy bundle" in run_cli("provision", "install", str(tmp_path / "junk")).err
+
+
+@pytest.mark.parametrize(("settings", "flags"), [
+    ({}, "--force-device-scale-factor=1 --window-size=1280,800 --window-position=0,0"),
+    ({"ui.panel": "touch-display"},
+     "--force-device-scale-factor=1 --window-size=800,480 --window-position=0,0"),
+    ({"ui.panel": "touch-display-2-portrait"},
+     "--force-device-scale-factor=1 --window-size=720,1280 --window-position=0,0"),
+])
+def test_the_kiosk_browser_starts_at_the_size_of_the_configured_panel(
+        tmp_path: Path, ca: FacilityCA, settings: dict[str, str], flags: str) -> None:
+    bundle = enroll_kiosk(ca, device="kiosk-08", broker=BrokerAddress("mqtt.example", 8883),
+                          headless=True, simulated=True, settings=settings)
+    root = scratch_root(tmp_path / "root")
+    assert run_cli("provision", "install", str(write_bundle(bundle, tmp_path / "b.tar.gz")),
+                   "--root", str(root)).code == 0
+    env = (root / "etc/canopy/kiosk-browser.env").read_text()
+    assert f"CANOPY_BROWSER_FLAGS={flags}\n" in env
+    unit = (root / "etc/systemd/system/canopy-kiosk-browser.service").read_text()
+    assert "$CANOPY_BROWSER_FLAGS" in unit  # unbraced: systemd splits it into arguments

@@ -6,14 +6,16 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.async_api import Browser, Page, Playwright, Request, expect
+from playwright.async_api import Browser, Page, Playwright, Request, ViewportSize, expect
+
+from kiosk_ui import DEFAULT_PANEL, PANELS, Panel
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-VIEWPORT = {"width": 1280, "height": 800}  # a 10" kiosk panel
+DESKTOP = PANELS[DEFAULT_PANEL]  # a 10" kiosk panel, the page's default
 
 
 async def launch(playwright: Playwright) -> Browser:
@@ -62,8 +64,10 @@ class KioskPage:
         await self.page.screenshot(path=str(path))
 
 
-async def open_kiosk(browser: Browser, url: str) -> KioskPage:
-    page = await browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+async def open_kiosk(browser: Browser, url: str, panel: Panel = DESKTOP) -> KioskPage:
+    """The kiosk page in a window the size of ``panel`` (as the kiosk browser unit starts it)."""
+    page = await browser.new_page(viewport=ViewportSize(width=panel.css_width, height=panel.css_height),
+                                  device_scale_factor=panel.scale)
     kp = KioskPage(page)
     page.on("pageerror", lambda exc: kp.errors.append(str(exc)))
     page.on("console", lambda msg: kp.errors.append(msg.text) if msg.type == "error" else None)

@@ -3,8 +3,9 @@
     .venv/bin/python tests/ui/screenshots.py [--out docs/screenshots]
 
 The same rig as the tests: a kiosk agent on simulated devices, its page in
-headless Chromium at a 10" panel's 1280 x 800, a private Mosquitto standing in
-for the bridge's answers.
+headless Chromium at the smallest supported panel (the 7" Raspberry Pi Touch
+Display, 800 x 480), a private Mosquitto standing in for the bridge's answers.
+The demo's simulator panel is shown as on a desktop (1280 x 800).
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from agent.demo import DEMO_TAG, WORKERS, flower_room_1, tag  # noqa: E402
 from agent.testing import KioskRig  # noqa: E402
 from canopy import topics  # noqa: E402
 from cli.broker import Mosquitto  # noqa: E402
+from kiosk_ui import PANELS  # noqa: E402
 from tests.ui.pages import KioskPage, launch, open_kiosk  # noqa: E402
 
 DANA, SAM, _ = WORKERS
+SMALLEST = "touch-display"
 
 
 class StoringBridge:
@@ -73,6 +76,8 @@ async def shoot(out: Path, work: Path) -> list[Path]:
 
     async def shot(kp: KioskPage, name: str) -> None:
         await asyncio.sleep(0.3)  # let the tower-light flash and the band settle
+        # As the screen opened: a tap scrolls the task area to reach its button, a worker may not.
+        await kp.page.evaluate("() => { document.getElementById('screen').scrollTop = 0; }")
         path = out / name
         await kp.shot(path)
         taken.append(path)
@@ -81,8 +86,8 @@ async def shoot(out: Path, work: Path) -> list[Path]:
         async with async_playwright() as playwright:
             browser = await launch(playwright)
             async with KioskRig(work / "kiosk", ui=True, broker_port=broker.port,
-                                config={"ui": {"sim_panel": False}}) as kiosk:
-                kp = await open_kiosk(browser, kiosk.url)
+                                config={"ui": {"sim_panel": False, "panel": SMALLEST}}) as kiosk:
+                kp = await open_kiosk(browser, kiosk.url, PANELS[SMALLEST])
                 await kp.tap("Sam Lee")
                 pad = kp.page.get_by_test_id("pin-pad")
                 for digit in SAM.pin[:2]:
