@@ -56,10 +56,11 @@ class CountFlow(Flow):
             return Outcome(True, f"{tag}: {self._progress()}")
         self.extra.append(tag)
         elsewhere = item.plant.location if item.plant and item.plant.location else None
-        where = f" (the kiosk has it in {elsewhere})" if elsewhere else ""
-        back = f"take it back to {elsewhere}" if elsewhere else "tell a supervisor"
-        return refused(f"Extra: {tag} is not expected in {self.room.name}{where}. Keep counting; after"
-                       f" the count, move it here (Move plants) if it belongs here, or {back}."
+        # Short: the answer band must leave the status pills on screen at 800x480.
+        if elsewhere:
+            return refused(f"Extra {tag}, listed in {elsewhere}. Keep counting; then move it here"
+                           f" (Move plants) or take it back. {self._progress()}")
+        return refused(f"Extra {tag}: not listed in any room. Keep counting; then tell a supervisor."
                        f" {self._progress()}")
 
     def _progress(self) -> str:

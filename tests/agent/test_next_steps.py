@@ -32,8 +32,8 @@ async def test_refusals_on_the_floor_say_what_to_do_next(tmp_path: Path) -> None
         await kiosk.scan("Flower Room 2")
         extra = await kiosk.scan(flower_room_1()[0])
         assert not extra["ok"]
-        assert ("Keep counting; after the count, move it here (Move plants) if it belongs here, or take"
-                " it back to Flower Room 1.") in extra["message"]
+        assert (f"Extra {flower_room_1()[0]}, listed in Flower Room 1. Keep counting; then move it here"
+                " (Move plants) or take it back.") in extra["message"]
 
 
 def test_every_printer_problem_has_a_next_step() -> None:

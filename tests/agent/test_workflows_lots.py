@@ -138,7 +138,7 @@ async def test_rule_reconciliation_room_count_lists_missing_and_extra(tmp_path: 
         assert not dup["ok"] and "counted already" in dup["message"]
         stray = tag(0, 201)  # a Flower Room 2 plant
         extra = await kiosk.scan(stray)
-        assert not extra["ok"] and "kiosk has it in Flower Room 2" in extra["message"]
+        assert not extra["ok"] and "listed in Flower Room 2" in extra["message"]
         view = kiosk.state()["flow"]
         assert (view["found"], view["missing_count"], view["extra"]) == (20, 4, [stray])
         assert (await kiosk.act("finish"))["ok"]

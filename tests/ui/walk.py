@@ -202,6 +202,9 @@ class Walk:
         await self.home()
 
         await self.start("new immature lot", "lot")
+        await self.look()                                     # California: the source first
+        await kiosk.scan(tag(0, 301))                         # the mother plant (a Gelato)
+        await expect(page.get_by_test_id("source")).to_contain_text(tag(0, 301))
         await self.look()                                     # strain, source, count, room, name, Save
         await self.tap("Gelato")
         await self.tap("+10")
