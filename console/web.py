@@ -26,7 +26,7 @@ from bridge.reports import Report
 from console import accounts, auth
 from console.accounts import ROLES, Permission, may
 from console.export import Heading, as_csv, as_pdf
-from console.views import Context, Facility, Page, View, by_name, views
+from console.views import Asked, Context, Facility, Page, View, by_name, views
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -54,6 +54,9 @@ input, select { font-size: 18px; padding: 6px; }
 .note { background: #fff5d6; border: 1px solid #e5cf80; padding: 10px; }
 .ok { background: #e2f5e2; border: 1px solid #8c8; padding: 10px; }
 label { display: block; margin: 10px 0 4px; }
+fieldset.period { border: 1px solid #c9d3c9; margin: 8px 0; padding: 4px 12px 10px; }
+fieldset.period label { display: inline; margin: 0 6px 0 0; }
+fieldset.period input { margin-right: 16px; }
 """
 
 # Content-Security-Policy: no script at all, styles only from this server.
@@ -244,22 +247,30 @@ class Console:
         fmt = request.match_info.get("ext", "").lstrip(".")
         if fmt:
             self._allowed(session, Permission.EXPORT)
-        query = request.query.get("q", "").strip()[:200]
-        built = await view.build(self.ctx, facility, query)
+        try:
+            asked = Asked.of(request.query.get("q", ""), request.query.get("from", ""),
+                             request.query.get("to", ""))
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text=f"{exc}. Go back and correct the dates.") from None
+        if not view.dated:
+            asked = Asked(asked.query)
+        built = await view.build(self.ctx, facility, asked)
         what = " ".join(x for x in (facility.license if facility else "all", view.name, fmt,
-                                    f"q={query}" if query else "") if x)
+                                    *(f"{k}={v}" for k, v in asked.params().items())) if x)
         await self.record(request, session.user or "", "export" if fmt else "view", what)
         if fmt:
-            return self._export(built, view, facility, session, fmt, query)
-        return self.layout(session, built.title, self._body(built, view, facility, session, query),
+            return self._export(built, view, facility, session, fmt, asked)
+        return self.layout(session, built.title, self._body(built, view, facility, session, asked),
                            facility, view.name)
 
     def _export(self, built: Page, view: View, facility: Facility | None, session: auth.Session,
-                fmt: str, query: str) -> web.Response:
+                fmt: str, asked: Asked) -> web.Response:
         zone = facility.license if facility else None
         title = built.title
+        period = (asked.describe(facility.timezone) if facility is not None and asked.dated
+                  else _period(built.sections, self.now_text(zone)))
         heading = Heading(title, f"{facility.name} (licence {facility.license})" if facility
-                          else "all facilities", _period(built.sections, self.now_text(zone)),
+                          else "all facilities", period,
                           self.now_text(zone), f"{session.user} ({ROLES[session.role or ''].title})")
         stem = "-".join(x for x in (facility.license if facility else "console", view.name,
                                     datetime.fromtimestamp(self.wall(), UTC).strftime("%Y%m%d-%H%M")) if x)
@@ -271,17 +282,30 @@ class Console:
                             headers=disposition)
 
     def _body(self, built: Page, view: View, facility: Facility | None, session: auth.Session,
-              query: str) -> str:
+              asked: Asked) -> str:
         parts = [f'<p class="note">{esc(n)}</p>' for n in built.notes]
         base = f"/f/{quote(facility.license)}/{view.name}" if facility else f"/console/{view.name}"
-        suffix = f"?{urlencode({'q': query})}" if query else ""
+        suffix = f"?{urlencode(asked.params())}" if asked.params() else ""
+        fields = []
         if view.search:
-            parts.append(f'<form method="get" action="{base}"><label for="q">{esc(view.search)}</label>'
-                         f'<input id="q" name="q" value="{esc(query)}" size="40"> '
-                         '<button type="submit">Search</button></form>')
+            fields.append(f'<label for="q">{esc(view.search)}</label>'
+                          f'<input id="q" name="q" value="{esc(asked.query)}" size="40">')
+        if view.dated and facility is not None:
+            fields.append(f'<fieldset class="period"><legend>Period (local days, {esc(facility.timezone)};'
+                          ' empty: all records)</legend>'
+                          f'<label for="from">From</label><input id="from" name="from" type="date"'
+                          f' value="{esc(asked.first or "")}">'
+                          f'<label for="to">To (inclusive)</label><input id="to" name="to" type="date"'
+                          f' value="{esc(asked.last or "")}"></fieldset>')
+        if fields:
+            button = "Search" if view.search else "Show"
+            parts.append(f'<form method="get" action="{base}">{"".join(fields)} '
+                         f'<button type="submit">{button}</button></form>')
+
         if may(session.role or "", Permission.EXPORT):
-            parts.append(f'<p class="exports"><a href="{base}.csv{suffix}" download>Download CSV</a>'
-                         f'<a href="{base}.pdf{suffix}" download>Download PDF</a></p>')
+            csv_link, pdf_link = (esc(f"{base}.{ext}{suffix}") for ext in ("csv", "pdf"))
+            parts.append(f'<p class="exports"><a href="{csv_link}" download>Download CSV</a>'
+                         f'<a href="{pdf_link}" download>Download PDF</a></p>')
         form = FORMS.get(view.name)
         if form is not None and may(session.role or "", form[0]):
             parts.append(form[1](session, facility))
@@ -361,10 +385,10 @@ class Console:
     async def _users_again(self, session: auth.Session, request: web.Request, message: str,
                            status: int = 200) -> web.Response:
         view = self._view("users", False)
-        built = await view.build(self.ctx, None, "")
+        built = await view.build(self.ctx, None, Asked())
         kind = "ok" if status == 200 else "error"
         body = f'<p class="{kind}" role="status">{esc(message)}</p>'
-        body += self._body(built, view, None, session, "")
+        body += self._body(built, view, None, session, Asked())
         response = self.layout(session, built.title, body, None, "users")
         response.set_status(status)
         return response

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from console import accounts, auth
+from console.views import Asked
 from console.web import user_problem
 
 
@@ -53,3 +54,21 @@ def test_the_lock_grows_with_each_failure_past_five_and_ends(steps: list[tuple[b
             failures = 0
     now[0] += auth.MAX_LOCK_S + 1
     assert throttle.locked_until("account:a") is None
+
+
+@given(query=st.text(max_size=300), first=st.text(max_size=12) | st.dates().map(str),
+       last=st.text(max_size=12) | st.dates().map(str), zone=st.sampled_from(["America/Los_Angeles", "UTC",
+                                                                              "Pacific/Kiritimati"]))
+def test_any_period_fields_are_a_period_or_a_refusal_saying_why(query: str, first: str, last: str,
+                                                                 zone: str) -> None:
+    try:
+        asked = Asked.of(query, first, last)
+    except ValueError as exc:
+        said = str(exc)
+        asked = None
+    if asked is None:
+        assert "YYYY-MM-DD" in said or "swap them" in said
+        return
+    since, until = asked.period(zone).bounds()  # every accepted day is a UTC instant
+    assert since is None or until is None or since < until
+    assert len(asked.query) <= 200 and asked.describe(zone)
