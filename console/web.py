@@ -54,7 +54,8 @@ input, select { font-size: 18px; padding: 6px; }
 .note { background: #fff5d6; border: 1px solid #e5cf80; padding: 10px; }
 .ok { background: #e2f5e2; border: 1px solid #8c8; padding: 10px; }
 label { display: block; margin: 10px 0 4px; }
-fieldset.period { border: 1px solid #c9d3c9; margin: 8px 0; padding: 4px 12px 10px; }
+fieldset.period { display: inline-block; border: 1px solid #c9d3c9; margin: 8px 8px 8px 0;
+                  padding: 4px 12px 10px; }
 fieldset.period label { display: inline; margin: 0 6px 0 0; }
 fieldset.period input { margin-right: 16px; }
 """
