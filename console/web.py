@@ -84,11 +84,17 @@ class Console:
     sessions: auth.Sessions = field(default_factory=auth.Sessions)
     throttle: auth.Throttle = field(default_factory=auth.Throttle)
     wall: Callable[[], float] = time.time
+    trusted_proxies: tuple[auth.Network, ...] = ()  # see auth.client_address
 
     # --- helpers -------------------------------------------------------------------
 
     async def record(self, request: web.Request, who: str, action: str, what: str) -> None:
-        await self.ctx.ledger.console_record(who, action, what, request.remote or "")
+        await self.ctx.ledger.console_record(who, action, what, self.address(request))
+
+    def address(self, request: web.Request) -> str:
+        """The client's address (behind a trusted proxy, the one the proxy saw)."""
+        return auth.client_address(request.remote or "", request.headers.getall("X-Forwarded-For", []),
+                                   self.trusted_proxies)
 
     def session(self, request: web.Request) -> auth.Session | None:
         return self.sessions.get(request.cookies.get(auth.COOKIE))
@@ -163,7 +169,7 @@ class Console:
                                    "Your sign-in page had expired: please sign in again.", 403)
         name = (_field(form, "name") or "").strip().lower()
         password = _field(form, "password") or ""
-        keys = (auth.account_key(name), auth.address_key(request.remote or ""))
+        keys = (auth.account_key(name), auth.address_key(self.address(request)))
         locked = self.throttle.locked_until(*keys)
         if locked is not None:
             if self.throttle.first_refusal(*keys):

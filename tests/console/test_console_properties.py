@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from hypothesis import given, settings
@@ -72,3 +73,30 @@ def test_any_period_fields_are_a_period_or_a_refusal_saying_why(query: str, firs
     since, until = asked.period(zone).bounds()  # every accepted day is a UTC instant
     assert since is None or until is None or since < until
     assert len(asked.query) <= 200 and asked.describe(zone)
+
+
+HOPS = st.lists(st.ip_addresses().map(str) | st.text(max_size=12), max_size=5).map(", ".join)
+
+
+@given(peer=st.ip_addresses().map(str), headers=st.lists(HOPS, max_size=3),
+       trusted=st.lists(st.sampled_from(["127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8"]), max_size=3))
+def test_the_client_address_is_the_peer_or_an_address_a_trusted_proxy_appended(
+        peer: str, headers: list[str], trusted: list[str]) -> None:
+    proxies = auth.networks(trusted)
+    found = auth.client_address(peer, headers, proxies)
+    hops = [h.strip() for header in headers for h in header.split(",")]
+    if not any(ipaddress.ip_address(peer) in net for net in proxies):
+        assert found == peer
+        return
+    assert found == peer or found in {str(ipaddress.ip_address(h)) for h in hops if is_address(h)}
+    last = hops[-1] if hops else ""
+    if is_address(last) and not any(ipaddress.ip_address(last) in net for net in proxies):
+        assert found == str(ipaddress.ip_address(last))  # what the nearest proxy saw
+
+
+def is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
