@@ -180,3 +180,14 @@ def client_address(peer: str, forwarded: Sequence[str], trusted: Sequence[Networ
         if not proxy(ip):
             return found
     return found
+
+
+def forwarded_https(peer: str, protos: Sequence[str], trusted: Sequence[Network]) -> bool:
+    """Whether a trusted proxy (the peer) says the browser reached it over HTTPS: the last
+    X-Forwarded-Proto value, the one the nearest proxy wrote (``protos``: every such header)."""
+    try:
+        ip = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    values = [v.strip().lower() for header in protos for v in header.split(",")]
+    return any(ip in net for net in trusted) and bool(values) and values[-1] == "https"

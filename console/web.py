@@ -99,8 +99,16 @@ class Console:
     def session(self, request: web.Request) -> auth.Session | None:
         return self.sessions.get(request.cookies.get(auth.COOKIE))
 
-    def set_cookie(self, response: web.StreamResponse, session: auth.Session) -> None:
-        response.set_cookie(auth.COOKIE, session.token, httponly=True, samesite="Strict", secure=self.secure,
+    def over_tls(self, request: web.Request) -> bool:
+        """Whether the browser reached the console over TLS: served by this process with a
+        certificate, or through a trusted proxy that says so (X-Forwarded-Proto: https)."""
+        return self.secure or auth.forwarded_https(request.remote or "",
+                                                   request.headers.getall("X-Forwarded-Proto", []),
+                                                   self.trusted_proxies)
+
+    def set_cookie(self, request: web.Request, response: web.StreamResponse, session: auth.Session) -> None:
+        response.set_cookie(auth.COOKIE, session.token, httponly=True, samesite="Strict",
+                            secure=self.over_tls(request),
                             path="/")
 
     def now_text(self, facility: str | None) -> str:
@@ -132,10 +140,12 @@ class Console:
 
     # --- sign-in -------------------------------------------------------------------
 
-    def login_page(self, session: auth.Session, message: str = "", status: int = 200) -> web.Response:
+    def login_page(self, request: web.Request, session: auth.Session, message: str = "",
+                   status: int = 200) -> web.Response:
         note = f'<p class="error" role="alert">{esc(message)}</p>' if message else ""
-        plain = "" if self.secure else ('<p class="note">This console is served without TLS: use it only'
-                                        " on this machine or behind an HTTPS proxy.</p>")
+        plain = "" if self.over_tls(request) else (
+            '<p class="note">This console is served without TLS: use it only on this machine or behind an'
+            " HTTPS proxy.</p>")
         page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Sign in - Canopy console</title><link rel="stylesheet" href="/style.css"></head><body>
 <header><strong>Canopy compliance console</strong></header>
@@ -146,14 +156,14 @@ class Console:
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <p><button type="submit">Sign in</button></p></form></main></body></html>"""
         response = web.Response(text=page, content_type="text/html", status=status)
-        self.set_cookie(response, session)
+        self.set_cookie(request, response, session)
         return response
 
     async def get_login(self, request: web.Request) -> web.StreamResponse:
         session = self.session(request)
         if session is not None and session.user is not None:
             raise web.HTTPFound("/")
-        return self.login_page(session or self.sessions.new())
+        return self.login_page(request, session or self.sessions.new())
 
     def _until(self, until: float) -> str:
         minutes = max(1, round((until - self.wall()) / 60))
@@ -165,7 +175,7 @@ class Console:
         session = self.session(request)
         form = await request.post()
         if session is None or not auth.csrf_ok(session, _field(form, "csrf")):
-            return self.login_page(self.sessions.new(),
+            return self.login_page(request, self.sessions.new(),
                                    "Your sign-in page had expired: please sign in again.", 403)
         name = (_field(form, "name") or "").strip().lower()
         password = _field(form, "password") or ""
@@ -175,7 +185,7 @@ class Console:
             if self.throttle.first_refusal(*keys):
                 await self.record(request, name, "sign-in refused", "locked: too many failed sign-ins")
             return self.login_page(
-                session, f"Too many failed sign-ins. Try again after {self._until(locked)}.", 429)
+                request, session, f"Too many failed sign-ins. Try again after {self._until(locked)}.", 429)
         user = await self.ctx.ledger.console_user(name)
         good = await asyncio.to_thread(accounts.check_password, password, user.secret if user else None)
         if user is None or not good or not user.active:
@@ -186,13 +196,13 @@ class Console:
                        else "Wrong account or password.")
             if locked is not None:
                 message += f" Too many failed sign-ins: try again after {self._until(locked)}."
-            return self.login_page(session, message, 401)
+            return self.login_page(request, session, message, 401)
         self.throttle.succeeded(keys[0])
         self.sessions.end(session.token)
         fresh = self.sessions.new(user.name, user.role)
         await self.record(request, user.name, "sign-in", f"role {user.role}")
         response = web.HTTPFound("/")
-        self.set_cookie(response, fresh)
+        self.set_cookie(request, response, fresh)
         raise response
 
     async def post_logout(self, request: web.Request) -> web.StreamResponse:
@@ -405,7 +415,8 @@ class Console:
     def app(self) -> web.Application:
         @web.middleware
         async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-            extra = {**HEADERS, **({"Strict-Transport-Security": "max-age=31536000"} if self.secure else {})}
+            tls = self.over_tls(request)
+            extra = {**HEADERS, **({"Strict-Transport-Security": "max-age=31536000"} if tls else {})}
             try:
                 response = await handler(request)
             except web.HTTPException as exc:

@@ -50,6 +50,22 @@ async def test_over_tls_the_cookie_is_secure(site: Site) -> None:
     assert "Strict-Transport-Security" in response.headers
 
 
+@pytest.mark.parametrize(("trusted", "proto", "secure"), [
+    (("127.0.0.1",), "https", True),
+    (("127.0.0.1",), "http", False),
+    (("127.0.0.1",), "https, http", False),  # the nearest proxy's word (the last) counts
+    ((), "https", False),  # an untrusted peer may say anything
+    (("10.0.0.0/8",), "https", False),
+])
+async def test_behind_a_trusted_https_proxy_the_cookie_is_secure(site: Site, trusted: tuple[str, ...],
+                                                                  proto: str, secure: bool) -> None:
+    site.console.trusted_proxies = auth.networks(trusted)
+    response = await site.client.get("/login", headers={"X-Forwarded-Proto": proto})
+    assert bool(response.cookies[auth.COOKIE]["secure"]) is secure
+    assert ("Strict-Transport-Security" in response.headers) is secure
+    assert ("served without TLS" in await response.text()) is not secure
+
+
 async def test_a_wrong_password_is_refused_and_recorded(site: Site) -> None:
     assert await sign_in(site.client, "casey", "not the password") == 401
     assert await sign_in(site.client, "nobody", PASSWORD) == 401
