@@ -5,7 +5,8 @@
 Fills a SQLite ledger with bench/ledger.py's generator (20 facilities, 7 years),
 serves the console in-process and signs in as a compliance manager, then requests
 every page of one facility (floor status, each register, activity of random tags,
-the chain, the console log) and the CSV and PDF of the rejections, ``--samples``
+one month of each register that takes a period, the chain, the console log) and the
+CSV and PDF of the rejections (and one month of waste as PDF), ``--samples``
 times each, through HTTP as a browser would. Prints one JSON object: the fill, and
 p50/p95 (ms) per page. Each request also appends its row to the console log.
 """
@@ -83,6 +84,11 @@ async def run(events: int, samples: int, scratch: Path) -> dict[str, Any]:
                 **{r.name: [f"/f/{lic}/{r.name}"] * samples for r in REGISTERS},
                 "activity_per_tag": [f"/f/{lic}/activity?q={tag_for(3, rng.randrange(shape.plants))}"
                                      for _ in range(samples)],
+                # An inspector's usual question: one month of a register (the ledger runs 2019-12 on).
+                **{f"{r.name}_one_month": [f"/f/{lic}/{r.name}?from=2023-03-01&to=2023-03-31"] * samples
+                   for r in REGISTERS if r.dated},
+                "waste_one_month_pdf": [f"/f/{lic}/waste.pdf?from=2023-03-01&to=2023-03-31"]
+                * max(3, samples // 5),
                 "chain": [f"/f/{lic}/chain"] * samples,
                 "console_log": ["/console/console-log"] * samples,
                 "rejections_csv": [f"/f/{lic}/rejections.csv"] * samples,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -55,6 +56,20 @@ class ConsoleSettings(BaseModel):
     port: Annotated[int, Field(ge=1, le=65535)] = 8470
     cert_file: Path | None = Field(default=None, description="TLS certificate (PEM) to serve HTTPS")
     key_file: Path | None = Field(default=None, description="its private key (PEM)")
+    # Behind a reverse proxy every request comes from the proxy: from these addresses (or
+    # networks) only, the client's address is read from X-Forwarded-For (sign-in throttle, log).
+    trusted_proxies: tuple[str, ...] = Field(default=(), description="e.g. [\"127.0.0.1\"]")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for text in value:
+            try:
+                ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                raise ValueError(f"{text!r} is not an IP address or network (e.g. 127.0.0.1 or 10.0.0.0/24)"
+                                 ) from None
+        return value
 
 
 class MetrcCredentials(BaseModel):

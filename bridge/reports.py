@@ -555,13 +555,15 @@ class Register:
     name: str
     help: str
     build: Build
+    dated: bool = True  # False: a register of now (held, overdue), which takes no period
 
 
 REGISTERS: tuple[Register, ...] = (
     Register("outages", "loss of access to the state system: start, end, cause, alert", outages),
     Register("rejections", "records the state refused, and whether they were corrected", rejections),
-    Register("held", "records held for a person to confirm their time", held),
-    Register("overdue", "records waiting for the state past its deadline (3 business days in CA)", overdue),
+    Register("held", "records held for a person to confirm their time", held, dated=False),
+    Register("overdue", "records waiting for the state past its deadline (3 business days in CA)", overdue,
+             dated=False),
     Register("waste", "waste and destruction: what, reason, method, weight, mixed material, witness, hold",
              waste),
     Register("corrections", "corrections: what was corrected, why, who recorded and who signed off",

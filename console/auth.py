@@ -7,7 +7,8 @@ synchronizer token), compared in constant time. The sign-in page has a session
 too (anonymous), so its form is protected the same way; signing in replaces the
 token (no fixation). Restarting the console signs everyone out.
 
-The throttle counts failed sign-ins per account and per client address: after
+The throttle counts failed sign-ins per account and per client address (behind a
+trusted reverse proxy, the address the proxy saw: ``client_address``): after
 ``FREE_TRIES`` failures each further one locks that key for twice as long as the
 last (1 min, 2, 4, ... up to an hour); a success clears the account's count.
 """
@@ -15,9 +16,10 @@ last (1 min, 2, 4, ... up to an hour); a success clears the account's count.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 IDLE_S = 30 * 60
@@ -141,3 +143,51 @@ def account_key(name: str) -> str:
 
 def address_key(address: str) -> str:
     return f"address:{address}"
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def networks(texts: Sequence[str]) -> tuple[Network, ...]:
+    """The trusted proxies' addresses or networks (``[console] trusted_proxies``, checked there)."""
+    return tuple(ipaddress.ip_network(t, strict=False) for t in texts)
+
+
+def client_address(peer: str, forwarded: Sequence[str], trusted: Sequence[Network]) -> str:
+    """The address a request came from. The peer's own, unless the peer is a trusted
+    proxy: then the nearest address in X-Forwarded-For (``forwarded``: every such header,
+    in order) that is not a trusted proxy. Anyone can write the header's left end; only
+    what trusted proxies appended (the right end) is believed. A hop that is not an
+    address (a proxy misconfigured) stops the walk: the last believed one is used."""
+    def address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+        try:
+            return ipaddress.ip_address(text.strip())
+        except ValueError:
+            return None
+
+    def proxy(ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> bool:
+        return ip is not None and any(ip in net for net in trusted)
+
+    found = peer
+    if not proxy(address(peer)):
+        return found
+    hops = [hop for header in forwarded for hop in header.split(",")]
+    for hop in reversed(hops):
+        ip = address(hop)
+        if ip is None:
+            return found
+        found = str(ip)
+        if not proxy(ip):
+            return found
+    return found
+
+
+def forwarded_https(peer: str, protos: Sequence[str], trusted: Sequence[Network]) -> bool:
+    """Whether a trusted proxy (the peer) says the browser reached it over HTTPS: the last
+    X-Forwarded-Proto value, the one the nearest proxy wrote (``protos``: every such header)."""
+    try:
+        ip = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    values = [v.strip().lower() for header in protos for v in header.split(",")]
+    return any(ip in net for net in trusted) and bool(values) and values[-1] == "https"

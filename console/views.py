@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from bridge import reports
 from bridge.ledger import Ledger
@@ -43,6 +45,57 @@ class Context:
         return next((f for f in self.facilities if f.license == license), None)
 
 
+# The days a period may name: beyond them a local midnight cannot be written as UTC.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a person asked a page for: a search text, and the facility's local days from
+    ``first`` to ``last`` inclusive (None: unbounded on that side)."""
+
+    query: str = ""
+    first: date | None = None
+    last: date | None = None
+
+    @classmethod
+    def of(cls, query: str, first: str, last: str) -> Asked:
+        """From a page's form fields (``q``, ``from``, ``to``: YYYY-MM-DD, as a browser's date
+        input sends them, or empty); ValueError saying what to type instead."""
+        def day(text: str, label: str) -> date | None:
+            if not text.strip():
+                return None
+            try:
+                day = date.fromisoformat(text.strip())
+            except ValueError:
+                day = None
+            if day is None or not FIRST_DAY <= day <= LAST_DAY:
+                raise ValueError(f"{label!r} takes a day as YYYY-MM-DD between {FIRST_DAY.year} and"
+                                 f" {LAST_DAY.year} (e.g. 2026-11-01), not {text[:40]!r}")
+            return day
+        asked = cls(query.strip()[:200], day(first, "from"), day(last, "to"))
+        if asked.first and asked.last and asked.first > asked.last:
+            raise ValueError(f"'from' ({asked.first}) is after 'to' ({asked.last}): swap them")
+        return asked
+
+    @property
+    def dated(self) -> bool:
+        return self.first is not None or self.last is not None
+
+    def period(self, zone: str) -> reports.Period:
+        return reports.Period.days(self.first, self.last, ZoneInfo(zone))
+
+    def describe(self, zone: str) -> str:
+        """The period as an export's header says it."""
+        days = {(True, True): f"{self.first} to {self.last}", (True, False): f"from {self.first} on",
+                (False, True): f"up to and including {self.last}", (False, False): "all records"}
+        return f"{days[self.first is not None, self.last is not None]} (local days, {zone})"
+
+    def params(self) -> dict[str, str]:
+        """As a page's address carries it (for the export links)."""
+        return {k: str(v) for k, v in (("q", self.query), ("from", self.first), ("to", self.last)) if v}
+
+
 @dataclass(frozen=True)
 class Page:
     title: str
@@ -57,10 +110,11 @@ class View:
 
     name: str
     title: str
-    build: Callable[[Context, Facility | None, str], Awaitable[Page]]
+    build: Callable[[Context, Facility | None, Asked], Awaitable[Page]]
     permission: Permission = Permission.VIEW
     per_facility: bool = True
     search: str = ""  # the query box's label, for pages that take one
+    dated: bool = False  # offers from/to (the facility's local days)
 
 
 def _ago(now: float, then: float | None) -> str:
@@ -73,7 +127,7 @@ WAITING = {"stored": "waiting for the state", "held": "held for a person to conf
            "rejected": "rejected by the state"}
 
 
-async def floor(ctx: Context, facility: Facility | None, query: str) -> Page:
+async def floor(ctx: Context, facility: Facility | None, asked: Asked) -> Page:
     assert facility is not None
     lic, now = facility.license, time.time()
     notes: list[str] = []
@@ -103,24 +157,29 @@ async def floor(ctx: Context, facility: Facility | None, query: str) -> Page:
     ], notes)
 
 
+NOW = "This register is of the records as they stand now: it takes no period."
+
+
 def register_view(register: reports.Register) -> View:
-    async def build(ctx: Context, facility: Facility | None, query: str) -> Page:
+    async def build(ctx: Context, facility: Facility | None, asked: Asked) -> Page:
         assert facility is not None
-        report = await register.build(ctx.ledger, facility.license, ctx.clock)
-        return Page(report.title, [report])
-    return View(register.name, register.name.replace("_", " ").capitalize(), build)
+        period = asked.period(facility.timezone) if register.dated else reports.ALL_TIME
+        report = await register.build(ctx.ledger, facility.license, ctx.clock, period=period)
+        return Page(report.title, [report], [] if register.dated else [NOW])
+    return View(register.name, register.name.replace("_", " ").capitalize(), build, dated=register.dated)
 
 
-async def activity(ctx: Context, facility: Facility | None, query: str) -> Page:
+async def activity(ctx: Context, facility: Facility | None, asked: Asked) -> Page:
     assert facility is not None
-    if not query:
+    if not asked.query:
         return Page("Activity", [], ["Enter a plant or package tag, a harvest or plant batch name,"
                                      " a worker or a kiosk."])
-    report = await reports.activity(ctx.ledger, query, facility.license, ctx.clock)
+    report = await reports.activity(ctx.ledger, asked.query, facility.license, ctx.clock,
+                                    period=asked.period(facility.timezone))
     return Page(report.title, [report])
 
 
-async def verification(ctx: Context, facility: Facility | None, query: str) -> Page:
+async def verification(ctx: Context, facility: Facility | None, asked: Asked) -> Page:
     assert facility is not None
     last = await ctx.ledger.last_verification()
     if last is None:
@@ -132,8 +191,8 @@ async def verification(ctx: Context, facility: Facility | None, query: str) -> P
                                         ("verified", "result", "detail"), list(rows))])
 
 
-async def console_log(ctx: Context, facility: Facility | None, query: str) -> Page:
-    entries = await ctx.ledger.console_log(500, query or None)
+async def console_log(ctx: Context, facility: Facility | None, asked: Asked) -> Page:
+    entries = await ctx.ledger.console_log(500, asked.query or None)
     zone = ctx.facilities[0].license if ctx.facilities else None
     rows: list[tuple[object, ...]] = [(e.n, ctx.clock.ms(zone, e.at), e.who, e.action, e.what, e.address)
                                       for e in entries]
@@ -141,7 +200,7 @@ async def console_log(ctx: Context, facility: Facility | None, query: str) -> Pa
                                        ("n", "when", "who", "action", "what", "address"), rows)])
 
 
-async def accounts(ctx: Context, facility: Facility | None, query: str) -> Page:
+async def accounts(ctx: Context, facility: Facility | None, asked: Asked) -> Page:
     zone = ctx.facilities[0].license if ctx.facilities else None
     rows: list[tuple[object, ...]] = [
         (u.name, ROLES[u.role].title if u.role in ROLES else u.role, ctx.clock.ms(zone, u.created),
@@ -155,7 +214,7 @@ def views() -> tuple[View, ...]:
     return (
         View("floor", "Floor status", floor),
         *(register_view(r) for r in reports.REGISTERS),
-        View("activity", "Activity", activity, search="Tag, batch, worker or kiosk"),
+        View("activity", "Activity", activity, search="Tag, batch, worker or kiosk", dated=True),
         View("chain", "Ledger chain", verification),
         View("console-log", "Console log", console_log, Permission.MANAGE, per_facility=False,
              search="Account"),

@@ -26,7 +26,7 @@ from bridge.reports import Report
 from console import accounts, auth
 from console.accounts import ROLES, Permission, may
 from console.export import Heading, as_csv, as_pdf
-from console.views import Context, Facility, Page, View, by_name, views
+from console.views import Asked, Context, Facility, Page, View, by_name, views
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -54,6 +54,10 @@ input, select { font-size: 18px; padding: 6px; }
 .note { background: #fff5d6; border: 1px solid #e5cf80; padding: 10px; }
 .ok { background: #e2f5e2; border: 1px solid #8c8; padding: 10px; }
 label { display: block; margin: 10px 0 4px; }
+fieldset.period { display: inline-block; border: 1px solid #c9d3c9; margin: 8px 8px 8px 0;
+                  padding: 4px 12px 10px; }
+fieldset.period label { display: inline; margin: 0 6px 0 0; }
+fieldset.period input { margin-right: 16px; }
 """
 
 # Content-Security-Policy: no script at all, styles only from this server.
@@ -80,17 +84,31 @@ class Console:
     sessions: auth.Sessions = field(default_factory=auth.Sessions)
     throttle: auth.Throttle = field(default_factory=auth.Throttle)
     wall: Callable[[], float] = time.time
+    trusted_proxies: tuple[auth.Network, ...] = ()  # see auth.client_address
 
     # --- helpers -------------------------------------------------------------------
 
     async def record(self, request: web.Request, who: str, action: str, what: str) -> None:
-        await self.ctx.ledger.console_record(who, action, what, request.remote or "")
+        await self.ctx.ledger.console_record(who, action, what, self.address(request))
+
+    def address(self, request: web.Request) -> str:
+        """The client's address (behind a trusted proxy, the one the proxy saw)."""
+        return auth.client_address(request.remote or "", request.headers.getall("X-Forwarded-For", []),
+                                   self.trusted_proxies)
 
     def session(self, request: web.Request) -> auth.Session | None:
         return self.sessions.get(request.cookies.get(auth.COOKIE))
 
-    def set_cookie(self, response: web.StreamResponse, session: auth.Session) -> None:
-        response.set_cookie(auth.COOKIE, session.token, httponly=True, samesite="Strict", secure=self.secure,
+    def over_tls(self, request: web.Request) -> bool:
+        """Whether the browser reached the console over TLS: served by this process with a
+        certificate, or through a trusted proxy that says so (X-Forwarded-Proto: https)."""
+        return self.secure or auth.forwarded_https(request.remote or "",
+                                                   request.headers.getall("X-Forwarded-Proto", []),
+                                                   self.trusted_proxies)
+
+    def set_cookie(self, request: web.Request, response: web.StreamResponse, session: auth.Session) -> None:
+        response.set_cookie(auth.COOKIE, session.token, httponly=True, samesite="Strict",
+                            secure=self.over_tls(request),
                             path="/")
 
     def now_text(self, facility: str | None) -> str:
@@ -122,10 +140,12 @@ class Console:
 
     # --- sign-in -------------------------------------------------------------------
 
-    def login_page(self, session: auth.Session, message: str = "", status: int = 200) -> web.Response:
+    def login_page(self, request: web.Request, session: auth.Session, message: str = "",
+                   status: int = 200) -> web.Response:
         note = f'<p class="error" role="alert">{esc(message)}</p>' if message else ""
-        plain = "" if self.secure else ('<p class="note">This console is served without TLS: use it only'
-                                        " on this machine or behind an HTTPS proxy.</p>")
+        plain = "" if self.over_tls(request) else (
+            '<p class="note">This console is served without TLS: use it only on this machine or behind an'
+            " HTTPS proxy.</p>")
         page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Sign in - Canopy console</title><link rel="stylesheet" href="/style.css"></head><body>
 <header><strong>Canopy compliance console</strong></header>
@@ -136,14 +156,14 @@ class Console:
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <p><button type="submit">Sign in</button></p></form></main></body></html>"""
         response = web.Response(text=page, content_type="text/html", status=status)
-        self.set_cookie(response, session)
+        self.set_cookie(request, response, session)
         return response
 
     async def get_login(self, request: web.Request) -> web.StreamResponse:
         session = self.session(request)
         if session is not None and session.user is not None:
             raise web.HTTPFound("/")
-        return self.login_page(session or self.sessions.new())
+        return self.login_page(request, session or self.sessions.new())
 
     def _until(self, until: float) -> str:
         minutes = max(1, round((until - self.wall()) / 60))
@@ -155,17 +175,17 @@ class Console:
         session = self.session(request)
         form = await request.post()
         if session is None or not auth.csrf_ok(session, _field(form, "csrf")):
-            return self.login_page(self.sessions.new(),
+            return self.login_page(request, self.sessions.new(),
                                    "Your sign-in page had expired: please sign in again.", 403)
         name = (_field(form, "name") or "").strip().lower()
         password = _field(form, "password") or ""
-        keys = (auth.account_key(name), auth.address_key(request.remote or ""))
+        keys = (auth.account_key(name), auth.address_key(self.address(request)))
         locked = self.throttle.locked_until(*keys)
         if locked is not None:
             if self.throttle.first_refusal(*keys):
                 await self.record(request, name, "sign-in refused", "locked: too many failed sign-ins")
             return self.login_page(
-                session, f"Too many failed sign-ins. Try again after {self._until(locked)}.", 429)
+                request, session, f"Too many failed sign-ins. Try again after {self._until(locked)}.", 429)
         user = await self.ctx.ledger.console_user(name)
         good = await asyncio.to_thread(accounts.check_password, password, user.secret if user else None)
         if user is None or not good or not user.active:
@@ -176,13 +196,13 @@ class Console:
                        else "Wrong account or password.")
             if locked is not None:
                 message += f" Too many failed sign-ins: try again after {self._until(locked)}."
-            return self.login_page(session, message, 401)
+            return self.login_page(request, session, message, 401)
         self.throttle.succeeded(keys[0])
         self.sessions.end(session.token)
         fresh = self.sessions.new(user.name, user.role)
         await self.record(request, user.name, "sign-in", f"role {user.role}")
         response = web.HTTPFound("/")
-        self.set_cookie(response, fresh)
+        self.set_cookie(request, response, fresh)
         raise response
 
     async def post_logout(self, request: web.Request) -> web.StreamResponse:
@@ -244,22 +264,30 @@ class Console:
         fmt = request.match_info.get("ext", "").lstrip(".")
         if fmt:
             self._allowed(session, Permission.EXPORT)
-        query = request.query.get("q", "").strip()[:200]
-        built = await view.build(self.ctx, facility, query)
+        try:
+            asked = Asked.of(request.query.get("q", ""), request.query.get("from", ""),
+                             request.query.get("to", ""))
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text=f"{exc}. Go back and correct the dates.") from None
+        if not view.dated:
+            asked = Asked(asked.query)
+        built = await view.build(self.ctx, facility, asked)
         what = " ".join(x for x in (facility.license if facility else "all", view.name, fmt,
-                                    f"q={query}" if query else "") if x)
+                                    *(f"{k}={v}" for k, v in asked.params().items())) if x)
         await self.record(request, session.user or "", "export" if fmt else "view", what)
         if fmt:
-            return self._export(built, view, facility, session, fmt, query)
-        return self.layout(session, built.title, self._body(built, view, facility, session, query),
+            return self._export(built, view, facility, session, fmt, asked)
+        return self.layout(session, built.title, self._body(built, view, facility, session, asked),
                            facility, view.name)
 
     def _export(self, built: Page, view: View, facility: Facility | None, session: auth.Session,
-                fmt: str, query: str) -> web.Response:
+                fmt: str, asked: Asked) -> web.Response:
         zone = facility.license if facility else None
         title = built.title
+        period = (asked.describe(facility.timezone) if facility is not None and asked.dated
+                  else _period(built.sections, self.now_text(zone)))
         heading = Heading(title, f"{facility.name} (licence {facility.license})" if facility
-                          else "all facilities", _period(built.sections, self.now_text(zone)),
+                          else "all facilities", period,
                           self.now_text(zone), f"{session.user} ({ROLES[session.role or ''].title})")
         stem = "-".join(x for x in (facility.license if facility else "console", view.name,
                                     datetime.fromtimestamp(self.wall(), UTC).strftime("%Y%m%d-%H%M")) if x)
@@ -271,17 +299,30 @@ class Console:
                             headers=disposition)
 
     def _body(self, built: Page, view: View, facility: Facility | None, session: auth.Session,
-              query: str) -> str:
+              asked: Asked) -> str:
         parts = [f'<p class="note">{esc(n)}</p>' for n in built.notes]
         base = f"/f/{quote(facility.license)}/{view.name}" if facility else f"/console/{view.name}"
-        suffix = f"?{urlencode({'q': query})}" if query else ""
+        suffix = f"?{urlencode(asked.params())}" if asked.params() else ""
+        fields = []
         if view.search:
-            parts.append(f'<form method="get" action="{base}"><label for="q">{esc(view.search)}</label>'
-                         f'<input id="q" name="q" value="{esc(query)}" size="40"> '
-                         '<button type="submit">Search</button></form>')
+            fields.append(f'<label for="q">{esc(view.search)}</label>'
+                          f'<input id="q" name="q" value="{esc(asked.query)}" size="40">')
+        if view.dated and facility is not None:
+            fields.append(f'<fieldset class="period"><legend>Period (local days, {esc(facility.timezone)};'
+                          ' empty: all records)</legend>'
+                          f'<label for="from">From</label><input id="from" name="from" type="date"'
+                          f' value="{esc(asked.first or "")}">'
+                          f'<label for="to">To (inclusive)</label><input id="to" name="to" type="date"'
+                          f' value="{esc(asked.last or "")}"></fieldset>')
+        if fields:
+            button = "Search" if view.search else "Show"
+            parts.append(f'<form method="get" action="{base}">{"".join(fields)} '
+                         f'<button type="submit">{button}</button></form>')
+
         if may(session.role or "", Permission.EXPORT):
-            parts.append(f'<p class="exports"><a href="{base}.csv{suffix}" download>Download CSV</a>'
-                         f'<a href="{base}.pdf{suffix}" download>Download PDF</a></p>')
+            csv_link, pdf_link = (esc(f"{base}.{ext}{suffix}") for ext in ("csv", "pdf"))
+            parts.append(f'<p class="exports"><a href="{csv_link}" download>Download CSV</a>'
+                         f'<a href="{pdf_link}" download>Download PDF</a></p>')
         form = FORMS.get(view.name)
         if form is not None and may(session.role or "", form[0]):
             parts.append(form[1](session, facility))
@@ -361,10 +402,10 @@ class Console:
     async def _users_again(self, session: auth.Session, request: web.Request, message: str,
                            status: int = 200) -> web.Response:
         view = self._view("users", False)
-        built = await view.build(self.ctx, None, "")
+        built = await view.build(self.ctx, None, Asked())
         kind = "ok" if status == 200 else "error"
         body = f'<p class="{kind}" role="status">{esc(message)}</p>'
-        body += self._body(built, view, None, session, "")
+        body += self._body(built, view, None, session, Asked())
         response = self.layout(session, built.title, body, None, "users")
         response.set_status(status)
         return response
@@ -374,7 +415,8 @@ class Console:
     def app(self) -> web.Application:
         @web.middleware
         async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-            extra = {**HEADERS, **({"Strict-Transport-Security": "max-age=31536000"} if self.secure else {})}
+            tls = self.over_tls(request)
+            extra = {**HEADERS, **({"Strict-Transport-Security": "max-age=31536000"} if tls else {})}
             try:
                 response = await handler(request)
             except web.HTTPException as exc:

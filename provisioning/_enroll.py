@@ -30,7 +30,7 @@ from provisioning._pki import issue_client
 from provisioning._registry import FacilityCA, Identity, Role
 from provisioning._toml import dumps
 from provisioning._udev import RULES_NAME, rules_bytes
-from provisioning._units import AGENT_UNIT, BRIDGE_UNIT, BROWSER_UNIT, unit_bytes
+from provisioning._units import AGENT_UNIT, BRIDGE_UNIT, BROWSER_UNIT, CONSOLE_UNIT, unit_bytes
 
 if TYPE_CHECKING:  # a kiosk's tools (doctor, enrol) never load bridge code
     from bridge.config import BridgeConfig
@@ -255,6 +255,7 @@ def enroll_bridge(
         BundleFile(FLEET_CERT, twin.cert_pem),
         BundleFile(FLEET_KEY, twin.key_pem, secret=True),
         BundleFile(BRIDGE_UNIT, unit_bytes(BRIDGE_UNIT)),
+        BundleFile(CONSOLE_UNIT, unit_bytes(CONSOLE_UNIT)),
     ]
     bundle = make_bundle(role="bridge", facility=ca.facility, name=bridge_id, room=None,
                          broker_host=broker.host, broker_port=broker.port, files=files)

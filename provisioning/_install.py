@@ -28,7 +28,7 @@ from provisioning._accounts import Accounts
 from provisioning._bundle import Bundle, read_bundle
 from provisioning._files import PUBLIC_MODE, SECRET_MODE, Owner, ensure_dir, write_file
 from provisioning._udev import RULES_NAME
-from provisioning._units import AGENT_UNIT, BRIDGE_UNIT, BROWSER_UNIT
+from provisioning._units import AGENT_UNIT, BRIDGE_UNIT, BROWSER_UNIT, CONSOLE_UNIT
 
 ROOT_OWNER: Owner = (0, 0)
 
@@ -75,6 +75,9 @@ def _placements(bundle: Bundle) -> list[_Placement]:
                       _Placement(FLEET_KEY, layout.CONFIG_DIR / FLEET_KEY, True, True)]
           if p.source in bundle.files),
         _Placement(BRIDGE_UNIT, layout.UNIT_DIR / BRIDGE_UNIT, False),
+        # The compliance console's, from bundles made since it shipped.
+        *(p for p in [_Placement(CONSOLE_UNIT, layout.UNIT_DIR / CONSOLE_UNIT, False)]
+          if p.source in bundle.files),
     ]
 
 
@@ -150,6 +153,11 @@ def install_bundle(bundle_path: Path, root: Path = Path("/")) -> InstallResult:
 
     units = [AGENT_UNIT, BROWSER_UNIT] if kiosk else [BRIDGE_UNIT]
     _activate(root, units, kiosk, bool(result.changed), result)
+    if not kiosk and CONSOLE_UNIT in bundle.files:
+        result.notes.append(
+            f"the compliance console's unit ({CONSOLE_UNIT}) is installed, not enabled: add an account"
+            f" (sudo -u {layout.BRIDGE_USER} {layout.VENV_CANOPY} console user add NAME --role"
+            f" compliance -c {layout.BRIDGE_CONFIG}), then systemctl enable --now {CONSOLE_UNIT}")
     return result
 
 

@@ -15,6 +15,8 @@ from canopy.errors import UserError
 AGENT_UNIT = "canopy-agent.service"
 BROWSER_UNIT = "canopy-kiosk-browser.service"
 BRIDGE_UNIT = "canopy-bridge.service"
+# Installed with the bridge's, not enabled: the console needs an account first.
+CONSOLE_UNIT = "canopy-console.service"
 
 _HERE = Path(__file__).resolve().parent
 SEARCH = (_HERE / "systemd", _HERE.parent / "systemd")

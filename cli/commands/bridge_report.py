@@ -98,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
     if args.kind == "activity" and not args.tag:
         raise UserError("activity needs a tag, batch name, worker id or kiosk id:"
                         " canopy bridge report activity 1A4FF01…")
+    chosen = reports.BY_NAME.get(args.kind)
+    if chosen is not None and not chosen.dated and (args.since or args.until):
+        raise UserError(f"{args.kind} lists the records as they stand now: it takes no --since/--until"
+                        " (leave them out)")
     config = load_config(BridgeConfig, args.config)
     must_exist(config.ledger.url, args.config)
 

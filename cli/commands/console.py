@@ -1,6 +1,7 @@
 """``canopy console``: the compliance console, a web application on the ledger.
 
-    canopy console serve -c bridge.toml [--host H] [--port P] [--cert FILE --key FILE]   (or [console])
+    canopy console serve -c bridge.toml [--host H] [--port P] [--cert FILE --key FILE]
+                         [--trusted-proxy ADDRESS ...]   (or the config's [console])
     canopy console user add NAME --role compliance|supervisor|auditor [--password-stdin] -c bridge.toml
     canopy console user list -c bridge.toml
     canopy console user disable NAME -c bridge.toml
@@ -51,6 +52,10 @@ def register(sub: Any) -> None:
                                                  " (default: [console] cert_file)")
     serve.add_argument("--key", type=Path,
                        help="the certificate's private key (PEM; default: [console] key_file)")
+    serve.add_argument("--trusted-proxy", metavar="ADDRESS", action="append",
+                       help="a reverse proxy in front of the console (an address or network; repeat for"
+                            " more): only from it is X-Forwarded-For believed, for the sign-in throttle and"
+                            " the log (default: [console] trusted_proxies)")
     serve.set_defaults(func=_serve)
 
     user = actions.add_parser("user", help="console accounts: add, list, disable")
@@ -190,6 +195,7 @@ def _serve(args: argparse.Namespace) -> int:
     from bridge.ledger import open_ledger
     from bridge.reports import Clock
     from cli.runtime import run_until_signal, setup_logging
+    from console.auth import networks
     from console.views import Context, Facility
     from console.web import Console, serve, ssl_context
 
@@ -202,6 +208,10 @@ def _serve(args: argparse.Namespace) -> int:
         raise UserError(f"cannot use the certificate: {exc}") from None
     host = args.host or settings.host or ("0.0.0.0" if tls else "127.0.0.1")
     port = args.port or settings.port
+    try:
+        trusted = networks(args.trusted_proxy or settings.trusted_proxies)
+    except ValueError as exc:
+        raise UserError(f"--trusted-proxy takes an IP address or network (e.g. 127.0.0.1): {exc}") from None
     facilities = [Facility(f.license, f.name or f.license, f.timezone, f.state) for f in config.facilities]
 
     async def main() -> None:
@@ -213,7 +223,7 @@ def _serve(args: argparse.Namespace) -> int:
                       " `canopy console user add NAME --role compliance -c CONFIG`", file=sys.stderr)
             ctx = Context(ledger, facilities, cached_fleet(config),
                           Clock({f.license: f.timezone for f in config.facilities}))
-            await serve(Console(ctx, secure=tls is not None), host, port, tls)
+            await serve(Console(ctx, secure=tls is not None, trusted_proxies=trusted), host, port, tls)
         finally:
             await ledger.close()
     return run_until_signal(main())

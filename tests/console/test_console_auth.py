@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import ValidationError
 
+from bridge.config import ConsoleSettings
 from bridge.reports import REGISTERS
 from console import auth
 from console.accounts import ROLES, Permission, check_password, hash_password, may
@@ -46,6 +48,22 @@ async def test_over_tls_the_cookie_is_secure(site: Site) -> None:
     response = await site.client.get("/login")
     assert response.cookies[auth.COOKIE]["secure"]
     assert "Strict-Transport-Security" in response.headers
+
+
+@pytest.mark.parametrize(("trusted", "proto", "secure"), [
+    (("127.0.0.1",), "https", True),
+    (("127.0.0.1",), "http", False),
+    (("127.0.0.1",), "https, http", False),  # the nearest proxy's word (the last) counts
+    ((), "https", False),  # an untrusted peer may say anything
+    (("10.0.0.0/8",), "https", False),
+])
+async def test_behind_a_trusted_https_proxy_the_cookie_is_secure(site: Site, trusted: tuple[str, ...],
+                                                                  proto: str, secure: bool) -> None:
+    site.console.trusted_proxies = auth.networks(trusted)
+    response = await site.client.get("/login", headers={"X-Forwarded-Proto": proto})
+    assert bool(response.cookies[auth.COOKIE]["secure"]) is secure
+    assert ("Strict-Transport-Security" in response.headers) is secure
+    assert ("served without TLS" in await response.text()) is not secure
 
 
 async def test_a_wrong_password_is_refused_and_recorded(site: Site) -> None:
@@ -232,3 +250,33 @@ async def test_without_a_session_every_page_leads_to_sign_in_and_every_form_is_r
         response = await site.client.post(path, data={"csrf": "x"}, allow_redirects=False)
         assert response.status == 403, path
     assert [e.action for e in await site.ledger.console_log()] == []  # nothing was shown to anyone
+
+
+async def attempt(client: Client, name: str, forwarded: str, password: str = "wrong password") -> int:
+    """A sign-in through a reverse proxy that says the client was ``forwarded``."""
+    page = await (await client.get("/login")).text()
+    response = await client.post("/login", data={"csrf": csrf_of(page), "name": name, "password": password},
+                                 headers={"X-Forwarded-For": forwarded}, allow_redirects=False)
+    return response.status
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+async def test_behind_a_trusted_proxy_the_throttle_locks_the_client_not_the_proxy(site: Site,
+                                                                                   trusted: bool) -> None:
+    if trusted:  # the test client connects from 127.0.0.1, as a proxy on the same machine would
+        site.console.trusted_proxies = auth.networks(["127.0.0.1"])
+    for n in range(5):  # the left end is the client's own invention: not believed
+        assert await attempt(site.client, f"nobody{n}", f"198.51.100.{n}, 203.0.113.5") == 401
+    assert await attempt(site.client, "sam", "203.0.113.5", PASSWORD) == 429
+    # Another desk in the office, behind the same proxy: locked out too only if the proxy is not trusted.
+    assert await attempt(site.client, "sam", "203.0.113.6", PASSWORD) == (302 if trusted else 429)
+    addresses = {e.address for e in await site.ledger.console_log()}
+    assert ("203.0.113.5" in addresses) is trusted
+    assert not any(a.startswith("198.51.100.") for a in addresses)
+
+
+def test_a_trusted_proxy_must_be_an_address_or_a_network() -> None:
+    given = ("127.0.0.1", "10.0.0.0/8", "::1")
+    assert ConsoleSettings(trusted_proxies=given).trusted_proxies == given
+    with pytest.raises(ValidationError, match=r"'proxy\.lan' is not an IP address or network"):
+        ConsoleSettings(trusted_proxies=("proxy.lan",))

@@ -250,3 +250,59 @@ async def test_the_console_works_the_same_on_both_databases(ledger_url: str) -> 
 
 def pdf_text(body: bytes) -> str:
     return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)
+
+
+async def test_a_register_and_the_activity_search_take_a_period_of_local_days(site: Site) -> None:
+    # Every record of the floor is on 2026-11-22, Los Angeles time (16:00 to 23:00 UTC).
+    assert await sign_in(site.client, "ines") == 302
+    pages = {days: await (await site.client.get(f"/f/{LICENSE}/waste", params=dict(days))).text()
+             for days in ((), (("from", "2026-11-22"), ("to", "2026-11-22")), (("from", "2026-11-23"),),
+                          (("to", "2026-11-21"),))}
+    shown = {days: site.floor.events["destroyed"] in page for days, page in pages.items()}
+    assert list(shown.values()) == [True, True, False, False]
+    assert 'name="from" type="date" value="2026-11-22"' in list(pages.values())[1]
+    one_day = {"q": HARVEST, "from": "2026-11-22", "to": "2026-11-22"}
+    page = await (await site.client.get(f"/f/{LICENSE}/activity", params=one_day)).text()
+    assert site.floor.events["harvested"] in page
+    assert f'href="/f/{LICENSE}/activity.csv?q=' in page and "from=2026-11-22&amp;to=2026-11-22" in page
+    later = await (await site.client.get(f"/f/{LICENSE}/activity", params={**one_day, "from": "2026-11-23",
+                                                                            "to": "2026-11-30"})).text()
+    assert site.floor.events["harvested"] not in later and "(none)" in later
+    log = [(e.action, e.what) for e in await site.ledger.console_log()]
+    assert ("view", f"{LICENSE} waste from=2026-11-23") in log
+
+
+async def test_the_exports_hold_the_period_asked_for_and_say_it(site: Site) -> None:
+    assert await sign_in(site.client, "casey") == 302
+    days = {"from": "2026-11-23", "to": "2026-11-30"}
+    rows = list(csv.reader(io.StringIO(await (await site.client.get(f"/f/{LICENSE}/rejections.csv",
+                                                                     params=days)).text())))
+    assert rows[0][2] == "period: 2026-11-23 to 2026-11-30 (local days, America/Los_Angeles)"
+    assert rows[4:] == []
+    rows = list(csv.reader(io.StringIO(await (await site.client.get(f"/f/{LICENSE}/rejections.csv",
+                                                                     params={"to": "2026-11-22"})).text())))
+    assert rows[0][2] == "period: up to and including 2026-11-22 (local days, America/Los_Angeles)"
+    assert [r[-1] for r in rows[4:]] == [site.floor.events["moved_wrong"]]
+    body = await (await site.client.get(f"/f/{LICENSE}/waste.pdf", params={"from": "2026-11-22"})).read()
+    text = PdfReader(io.BytesIO(body)).pages[0].extract_text()
+    assert "Period: from 2026-11-22 on (local days, America/Los_Angeles)" in text
+    assert site.floor.events["destroyed"] in text.replace("\n", "")
+
+
+async def test_a_register_of_now_offers_no_period_and_says_so(site: Site) -> None:
+    assert await sign_in(site.client, "ines") == 302
+    page = await (await site.client.get(f"/f/{LICENSE}/held", params={"from": "2026-11-23"})).text()
+    assert 'name="from"' not in page and "it takes no period" in page
+    assert site.floor.events["ahead"] in page  # the period is not applied
+
+
+@pytest.mark.parametrize(("days", "said"), [
+    ({"from": "22/11/2026"}, "'from' takes a day as YYYY-MM-DD"),
+    ({"to": "0001-01-01"}, "'to' takes a day as YYYY-MM-DD between 1900 and 9998"),
+    ({"from": "2026-11-30", "to": "2026-11-01"}, "'from' (2026-11-30) is after 'to' (2026-11-01): swap them"),
+])
+async def test_a_wrong_period_is_refused_saying_what_to_type(site: Site, days: dict[str, str],
+                                                             said: str) -> None:
+    assert await sign_in(site.client, "ines") == 302
+    response = await site.client.get(f"/f/{LICENSE}/waste.csv", params=days)
+    assert response.status == 400 and said in await response.text()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from console import accounts, auth
+from console.views import Asked
 from console.web import user_problem
 
 
@@ -53,3 +55,48 @@ def test_the_lock_grows_with_each_failure_past_five_and_ends(steps: list[tuple[b
             failures = 0
     now[0] += auth.MAX_LOCK_S + 1
     assert throttle.locked_until("account:a") is None
+
+
+@given(query=st.text(max_size=300), first=st.text(max_size=12) | st.dates().map(str),
+       last=st.text(max_size=12) | st.dates().map(str), zone=st.sampled_from(["America/Los_Angeles", "UTC",
+                                                                              "Pacific/Kiritimati"]))
+def test_any_period_fields_are_a_period_or_a_refusal_saying_why(query: str, first: str, last: str,
+                                                                 zone: str) -> None:
+    try:
+        asked = Asked.of(query, first, last)
+    except ValueError as exc:
+        said = str(exc)
+        asked = None
+    if asked is None:
+        assert "YYYY-MM-DD" in said or "swap them" in said
+        return
+    since, until = asked.period(zone).bounds()  # every accepted day is a UTC instant
+    assert since is None or until is None or since < until
+    assert len(asked.query) <= 200 and asked.describe(zone)
+
+
+HOPS = st.lists(st.ip_addresses().map(str) | st.text(max_size=12), max_size=5).map(", ".join)
+
+
+@given(peer=st.ip_addresses().map(str), headers=st.lists(HOPS, max_size=3),
+       trusted=st.lists(st.sampled_from(["127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8"]), max_size=3))
+def test_the_client_address_is_the_peer_or_an_address_a_trusted_proxy_appended(
+        peer: str, headers: list[str], trusted: list[str]) -> None:
+    proxies = auth.networks(trusted)
+    found = auth.client_address(peer, headers, proxies)
+    hops = [h.strip() for header in headers for h in header.split(",")]
+    if not any(ipaddress.ip_address(peer) in net for net in proxies):
+        assert found == peer
+        return
+    assert found == peer or found in {str(ipaddress.ip_address(h)) for h in hops if is_address(h)}
+    last = hops[-1] if hops else ""
+    if is_address(last) and not any(ipaddress.ip_address(last) in net for net in proxies):
+        assert found == str(ipaddress.ip_address(last))  # what the nearest proxy saw
+
+
+def is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True

@@ -35,7 +35,8 @@ async def shoot(out: Path, work: Path) -> list[Path]:
                                ("3-rejections", f"/f/{LICENSE}/rejections"),
                                ("4-activity", f"/f/{LICENSE}/activity?q={HARVEST}"),
                                ("5-chain", f"/f/{LICENSE}/chain"), ("6-accounts", "/console/users"),
-                               ("7-console-log", "/console/console-log")):
+                               ("7-console-log", "/console/console-log"),
+                               ("9-waste", f"/f/{LICENSE}/waste?from=2026-11-22&to=2026-11-22")):
                 await page.goto(f"{site.url}{path}")
                 await expect(page.locator("table").first).to_be_visible()
                 taken.append(out / f"console-{name}.png")

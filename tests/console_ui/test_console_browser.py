@@ -123,3 +123,19 @@ async def test_a_compliance_manager_adds_and_disables_an_account_and_reads_the_l
     await other.get_by_role("button", name="Sign in").click()
     await expect(other.get_by_role("alert")).to_have_text(
         "This account is disabled: ask a compliance manager.")
+
+
+async def test_an_auditor_narrows_a_register_to_days_and_the_pdf_says_so(browser: Browser,
+                                                                          site: Served) -> None:
+    page = await signed_in(browser, site.url, "ines")
+    await page.goto(f"{site.url}/f/{LICENSE}/waste")
+    await expect(page.locator("table")).to_contain_text(site.floor.events["destroyed"])
+    await page.get_by_label("From").fill("2026-11-23")
+    await page.get_by_role("button", name="Show").click()
+    await expect(page.locator("table")).to_contain_text("(none)")
+    await page.get_by_label("From").fill("2026-11-22")
+    await page.get_by_label("To (inclusive)").fill("2026-11-22")
+    await page.get_by_role("button", name="Show").click()
+    await expect(page.locator("table")).to_contain_text(site.floor.events["destroyed"])
+    _, body = await download(page, "Download PDF")
+    assert "Period: 2026-11-22 to 2026-11-22 (local days, America/Los_Angeles)" in pdf_text(body)[0]

@@ -121,3 +121,36 @@ def test_a_certificate_without_its_key_is_refused_plainly(conf: Path, tmp_path: 
                            "--cert", str(cert)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "give both --cert and --key" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("where", ["flags", "config", "neither"])
+def test_behind_a_named_proxy_it_believes_its_forwarded_headers(conf: Path, where: str) -> None:
+    import asyncio
+
+    from bridge.ledger import open_ledger
+
+    port = free_port()
+    args: tuple[str, ...] = ("--port", str(port))
+    if where == "flags":
+        args += ("--trusted-proxy", "127.0.0.1")
+    elif where == "config":
+        conf.write_text(f'[console]\ntrusted_proxies = ["127.0.0.0/8"]\n\n{conf.read_text()}')
+    trusted = where != "neither"
+    proxy = {"X-Forwarded-For": "203.0.113.5", "X-Forwarded-Proto": "https"}
+    with console(conf, *args), httpx.Client(headers=proxy) as client:
+        base = f"http://127.0.0.1:{port}"
+        page = client.get(f"{base}/login")
+        assert ("Secure" in page.headers["set-cookie"]) is trusted
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert token
+        # Sent by hand: a Secure cookie is not sent back over http:// by the client itself.
+        client.post(f"{base}/login", data={"csrf": token.group(1), "name": "sam", "password": "wrong pass"},
+                    headers={"Cookie": page.headers["set-cookie"].split(";")[0]})
+
+    async def addresses() -> set[str]:
+        ledger = await open_ledger(f"sqlite:///{conf.parent / 'ledger.db'}")
+        try:
+            return {e.address for e in await ledger.console_log() if e.action == "sign-in refused"}
+        finally:
+            await ledger.close()
+    assert asyncio.run(addresses()) == ({"203.0.113.5"} if trusted else {"127.0.0.1"})

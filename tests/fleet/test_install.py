@@ -23,6 +23,7 @@ from tests.fleet.udev_syntax import check_rules
 pytestmark = pytest.mark.timeout(60)
 AS_ROOT = os.geteuid() == 0
 SYSTEM_UNITS = Path("/usr/lib/systemd/system")
+UNITS = Path(__file__).resolve().parents[2] / "systemd"  # the repository's own
 
 
 def scratch_root(path: Path) -> Path:
@@ -155,7 +156,8 @@ def test_installed_units_pass_systemd_analyze_verify(
     bridge = write_bundle(enroll_bridge(ca, bridge_id="bridge-1", broker=BrokerAddress("mqtt.example")),
                           tmp_path / "bridge-1")
     assert run_cli("provision", "install", str(bridge), "--root", str(root)).code == 0
-    units = ["canopy-agent.service", "canopy-kiosk-browser.service", "canopy-bridge.service"]
+    units = ["canopy-agent.service", "canopy-kiosk-browser.service", "canopy-bridge.service",
+             "canopy-console.service"]
     done = subprocess.run(["systemd-analyze", "verify", "--man=no", f"--root={root}", *units],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -168,16 +170,36 @@ def test_installed_units_pass_systemd_analyze_verify(
     assert load_config(BridgeConfig, root / "etc/canopy/bridge.toml").bridge.id == "bridge-1"
 
 
-def test_agent_unit_exposure_score() -> None:
+@pytest.mark.parametrize("name", ["canopy-agent.service", "canopy-console.service"])
+def test_unit_exposure_score(name: str) -> None:
     """The hardening holds: systemd-analyze's offline score stays 'OK' (at most 2.0)."""
-    unit = Path(__file__).resolve().parents[2] / "systemd" / "canopy-agent.service"
+    unit = UNITS / name
     done = subprocess.run(["systemd-analyze", "security", "--offline=true", str(unit)],
                           capture_output=True, text=True)
-    found = re.search(r"Overall exposure level for canopy-agent\.service: (\d+\.\d+)", done.stdout)
+    found = re.search(rf"Overall exposure level for {re.escape(name)}: (\d+\.\d+)", done.stdout)
     assert found is not None, done.stdout[-500:] + done.stderr
     assert float(found.group(1)) <= 2.0
     recorded = re.search(r"exposure (\d+\.\d+) OK", unit.read_text())
     assert recorded is not None and recorded.group(1) == found.group(1)  # the comment is current
+
+
+def test_a_bridge_gets_the_console_unit_installed_but_not_enabled(tmp_path: Path, ca: FacilityCA) -> None:
+    """The console is shipped like the bridge's unit, but waits for an account before it runs."""
+    root = scratch_root(tmp_path / "root")
+    bridge = write_bundle(enroll_bridge(ca, bridge_id="bridge-1", broker=BrokerAddress("mqtt.example")),
+                          tmp_path / "bridge-1")
+    done = run_cli("provision", "install", str(bridge), "--root", str(root))
+    assert done.code == 0, done.err
+    installed = root / "etc/systemd/system/canopy-console.service"
+    assert installed.read_bytes() == (UNITS / "canopy-console.service").read_bytes()
+    assert stat.S_IMODE(installed.stat().st_mode) == 0o644
+    wants = root / "etc/systemd/system/multi-user.target.wants"
+    assert (wants / "canopy-bridge.service").is_symlink()
+    assert not (wants / "canopy-console.service").exists()
+    assert "canopy console user add NAME --role compliance -c /etc/canopy/bridge.toml" in done.out
+    assert "systemctl enable --now canopy-console.service" in done.out
+    again = run_cli("provision", "install", str(bridge), "--root", str(root))
+    assert again.code == 0 and "nothing changed" in again.out
 
 
 def test_udev_rules_parse(tmp_path: Path, kiosk_bundle: Path) -> None:

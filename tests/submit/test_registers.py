@@ -313,6 +313,8 @@ async def test_the_command_lists_and_prints_every_register_in_local_time(tmp_pat
     assert json.loads(bridge_report(conf, "waste", "--since", "2026-11-23", "--json").stdout) == []
     bad_day = bridge_report(conf, "waste", "--since", "22/11", ok=False)
     assert "--since takes a day as YYYY-MM-DD" in bad_day.stderr
+    of_now = bridge_report(conf, "held", "--since", "2026-11-22", ok=False)
+    assert "held lists the records as they stand now: it takes no --since/--until" in of_now.stderr
     refused = bridge_report(conf, "wastes", ok=False)
     assert "no report called 'wastes': the reports are outages, rejections, held, overdue" in refused.stderr
 
