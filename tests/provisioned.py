@@ -116,6 +116,38 @@ class ProvisionedSite:
             f' key_file = "{bundle / "client.key"}" }}\n'
         )
 
+    def metrc_bridge_toml(self, folder: Path, bridge_id: str, license: str, sim_url: str, ledger_url: str,
+                          *, ledger_extra: str = "", facility_extra: str = "") -> Path:
+        """A bridge config on this site's broker for one California licence on a Metrc
+        simulator, with quick reconnects and flushes; ``*_extra`` lines go in ``[ledger]``
+        and the facility's table."""
+        from statesim.metrc import DEMO_USER_KEY, DEMO_VENDOR_KEY
+
+        conf = folder / f"{bridge_id}.toml"
+        conf.write_text(f"""
+[bridge]
+id = "{bridge_id}"
+[mqtt]
+{self.mqtt_toml(bridge_id, "bridge")}
+backoff_min_s = 0.2
+backoff_max_s = 2.0
+[ledger]
+url = "{ledger_url}"
+{ledger_extra}
+[[facilities]]
+license = "{license}"
+state = "CA"
+system = "metrc"
+base_url = "{sim_url}"
+timezone = "America/Los_Angeles"
+flush_interval_s = 0.2
+{facility_extra}
+[facilities.metrc]
+vendor_key = "{DEMO_VENDOR_KEY}"
+user_key = "{DEMO_USER_KEY}"
+""")
+        return conf
+
 
 @contextlib.contextmanager
 def provisioned_site(facility: str, kiosks: tuple[str, ...] = (),

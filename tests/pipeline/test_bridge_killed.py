@@ -24,7 +24,7 @@ from agent.outbox import Outbox
 from agent.uplink import Uplink, UplinkSettings
 from canopy import bridge_status, topics
 from canopy.mqtt import Message, MqttConnection
-from statesim.metrc import DEMO_USER_KEY, DEMO_VENDOR_KEY, MetrcSimulator, demo_seed_for
+from statesim.metrc import MetrcSimulator, demo_seed_for
 from tests.pipeline.harness import LedgerView, Proc, wait_until
 from tests.provisioned import ProvisionedSite
 from tests.waiting import until
@@ -44,31 +44,8 @@ def provisioned_facility() -> str:
 
 
 def bridge_toml(tmp: Path, site: ProvisionedSite, sim_url: str, ledger_url: str, bridge_id: str) -> Path:
-    conf = tmp / f"{bridge_id}.toml"
-    conf.write_text(f"""
-[bridge]
-id = "{bridge_id}"
-[mqtt]
-{site.mqtt_toml(bridge_id, "bridge")}
-backoff_min_s = 0.2
-backoff_max_s = 2.0
-[ledger]
-url = "{ledger_url}"
-lease_s = 4
-
-[[facilities]]
-license = "{LICENSE}"
-state = "CA"
-system = "metrc"
-base_url = "{sim_url}"
-timezone = "America/Los_Angeles"
-flush_interval_s = 0.2
-timeout_s = 2.0
-[facilities.metrc]
-vendor_key = "{DEMO_VENDOR_KEY}"
-user_key = "{DEMO_USER_KEY}"
-""")
-    return conf
+    return site.metrc_bridge_toml(tmp, bridge_id, LICENSE, sim_url, ledger_url,
+                                  ledger_extra="lease_s = 4", facility_extra="timeout_s = 2.0")
 
 
 @dataclass

@@ -21,7 +21,7 @@ import pytest
 
 from agent.outbox import Outbox
 from agent.uplink import Uplink, UplinkSettings
-from statesim.metrc import DEMO_LICENSES, DEMO_USER_KEY, DEMO_VENDOR_KEY, MetrcSimulator
+from statesim.metrc import DEMO_LICENSES, MetrcSimulator
 from tests.pipeline.harness import LedgerView, Proc, tag, wait_until
 from tests.provisioned import ProvisionedSite
 
@@ -37,30 +37,8 @@ def provisioned_facility() -> str:
 
 
 def bridge_toml(tmp: Path, site: ProvisionedSite, sim_url: str, ledger_url: str, bridge_id: str) -> Path:
-    conf = tmp / f"{bridge_id}.toml"
-    conf.write_text(f"""
-[bridge]
-id = "{bridge_id}"
-[mqtt]
-{site.mqtt_toml(bridge_id, "bridge")}
-backoff_min_s = 0.2
-backoff_max_s = 2.0
-[ledger]
-url = "{ledger_url}"
-
-[[facilities]]
-license = "{LICENSE}"
-state = "CA"
-system = "metrc"
-base_url = "{sim_url}"
-timezone = "America/Los_Angeles"
-flush_interval_s = 0.2
-refsync_interval_s = 1
-[facilities.metrc]
-vendor_key = "{DEMO_VENDOR_KEY}"
-user_key = "{DEMO_USER_KEY}"
-""")
-    return conf
+    return site.metrc_bridge_toml(tmp, bridge_id, LICENSE, sim_url, ledger_url,
+                                  facility_extra="refsync_interval_s = 1")
 
 
 @dataclass
