@@ -112,6 +112,17 @@ EVENT_ROW = ("e.id, e.facility, e.device, e.seq, e.type, e.at, e.status, coalesc
 # it covers two bridges storing one kiosk's events a moment apart).
 GAP_WAIT_MS = 5_000
 
+# A waiting event's columns, and whether it may go: its kiosk's previous event is in
+# the ledger, or it is the first, or it has waited ``GAP_WAIT_MS`` (the one ``?``).
+_WAITING = "e.id, e.facility, e.device, e.seq, e.type, e.payload"
+_READY = ("(e.seq <= 1 OR e.received < ? OR EXISTS (SELECT 1 FROM events p WHERE p.facility = e.facility"
+          " AND p.device = e.device AND p.seq = e.seq - 1))")
+
+
+def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
 _SETTLE = ("UPDATE events SET status = ?, message = ?, settled = ?, answered = 0"
            " WHERE id = ? AND status = 'stored'")
 
@@ -205,20 +216,46 @@ class LedgerQueries(ConsoleRecords, ABC):
         """Events waiting for the state, oldest first, each kiosk in its own ``seq`` order.
 
         Several bridges share ingest, so a kiosk's event 7 may reach the ledger
-        (through another bridge) before its event 6: the places a device's events
-        take in the arrival order are refilled with them in ``seq`` order. An event
-        whose predecessor is not in the ledger at all waits up to ``GAP_WAIT_MS`` for
-        it (another bridge may be storing it); a gap that stays (the predecessor was
-        quarantined) holds nothing up for longer."""
+        (through another bridge) before its event 6, and event 6 may arrive long
+        after a window of ``limit`` later arrivals. An event whose predecessor is not
+        in the ledger at all waits up to ``GAP_WAIT_MS`` for it (another bridge may be
+        storing it); a gap that stays (the predecessor was quarantined) holds nothing
+        up for longer. A kiosk's events go only behind all its earlier waiting ones:
+        those that arrived after the window are fetched with it, and one still
+        waiting for its own predecessor holds back every later event of its kiosk.
+        The places a kiosk's events take in the arrival order are refilled with
+        them in ``seq`` order."""
+        since = now_ms() - GAP_WAIT_MS
         rows = await self._fetch(
-            "SELECT id, facility, device, seq, type, payload FROM events e"
-            " WHERE facility = ? AND status = 'stored' AND (seq <= 1 OR received < ? OR EXISTS"
-            " (SELECT 1 FROM events p WHERE p.facility = e.facility AND p.device = e.device"
-            " AND p.seq = e.seq - 1)) ORDER BY received, device, seq LIMIT ?",
-            (facility, now_ms() - GAP_WAIT_MS, limit),
+            f"SELECT {_WAITING}, {_READY} AS ready FROM events e WHERE facility = ? AND status = 'stored'"
+            " ORDER BY received, device, seq LIMIT ?",
+            (since, facility, limit),
         )
+        if not rows:
+            return []
+        # Each kiosk's earlier waiting events that are not in the window (few, by index).
+        top: dict[str, int] = {}
+        for r in rows:
+            top[str(r[2])] = max(top.get(str(r[2]), 0), int(r[3]))
+        seen = {str(r[0]) for r in rows}
+        for devices in _chunks(sorted(top), 200):
+            rows += [r for r in await self._fetch(
+                f"SELECT {_WAITING}, {_READY} AS ready FROM events e WHERE facility = ?"
+                " AND status = 'stored' AND ("
+                + " OR ".join("(device = ? AND seq < ?)" for _ in devices) + ")",
+                (since, facility, *(v for d in devices for v in (d, top[d]))),
+            ) if str(r[0]) not in seen]
+        by_device: dict[str, list[tuple[Any, ...]]] = {}
+        for r in rows:
+            by_device.setdefault(str(r[2]), []).append(r)
+        behind: set[str] = set()  # an event still waiting for its predecessor, and all after it
+        for items in by_device.values():
+            items.sort(key=lambda r: int(r[3]))
+            blocked = next((i for i, r in enumerate(items) if not r[6]), None)
+            if blocked is not None:
+                behind.update(str(r[0]) for r in items[blocked:])
         waiting = [ToSubmit(str(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4]), bytes(r[5]))
-                   for r in rows]
+                   for r in rows if str(r[0]) not in behind]
         return in_device_order(waiting)
 
     async def settle(self, answers: Sequence[Answer], fence: Fence | None = None) -> None:

@@ -57,6 +57,8 @@ CREATE TABLE IF NOT EXISTS events (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS events_device_seq ON events(facility, device, seq);
 CREATE INDEX IF NOT EXISTS events_to_submit ON events(facility, received) WHERE status = 'stored';
+-- A kiosk's waiting events in seq order (to_submit: those that arrived late).
+CREATE INDEX IF NOT EXISTS events_waiting_seq ON events(facility, device, seq) WHERE status = 'stored';
 CREATE INDEX IF NOT EXISTS events_unanswered ON events(settled) WHERE answered = 0 AND status != 'stored';
 CREATE TABLE IF NOT EXISTS attempts (
     n           INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -145,6 +145,39 @@ async def test_each_kiosk_is_submitted_in_seq_order_whatever_the_arrival_order(l
         await ledger.close()
 
 
+async def test_a_kiosks_event_waits_behind_its_predecessor_that_is_itself_waiting(ledger_url: str) -> None:
+    """Three bridges took kiosk-01's events 1, 2 and 3: the one with 1 died, so 2 waits
+    for 1 and 3 (whose predecessor 2 is in the ledger) must wait behind 2, not go first."""
+    ledger = await open_ledger(ledger_url)
+    try:
+        a2, a3, b1 = harvest(6, 2), harvest(7, 3), harvest(8, 1, "kiosk-02")
+        await ledger.store(stored([a2, a3, b1]), [])
+        assert [(t.device, t.seq) for t in await ledger.to_submit(LICENSE, 10)] == [("kiosk-02", 1)]
+        a1 = harvest(9, 1)  # the kiosk sent 1 again, through a live bridge
+        await ledger.store(stored([a1]), [])
+        order = [(t.device, t.seq) for t in await ledger.to_submit(LICENSE, 10)]
+        # kiosk-01's places in the arrival order (2, 3, then 1 last) refilled in seq order.
+        assert order == [("kiosk-01", 1), ("kiosk-01", 2), ("kiosk-02", 1), ("kiosk-01", 3)]
+    finally:
+        await ledger.close()
+
+
+async def test_a_late_event_goes_before_its_kiosks_later_ones_beyond_the_window(ledger_url: str) -> None:
+    """Event 1 arrived after 30 later events of its kiosk (resent once its bridge died):
+    a window of 10 by arrival must still start with 1, never send 2 to 11 before it."""
+    ledger = await open_ledger(ledger_url)
+    try:
+        later = [harvest(10 + n, n) for n in range(2, 32)]
+        await ledger.store(stored(later), [])
+        await asyncio.sleep(0.002)
+        first = harvest(9, 1)
+        await ledger.store(stored([first]), [])
+        order = [t.seq for t in await ledger.to_submit(LICENSE, 10)]
+        assert order == list(range(1, 12))
+    finally:
+        await ledger.close()
+
+
 async def test_a_lease_taken_over_fences_the_old_holder_out(pg_dsn: str) -> None:
     one, two = await open_ledger(pg_dsn), await open_ledger(pg_dsn)
     try:
