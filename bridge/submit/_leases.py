@@ -16,8 +16,14 @@ lease's life:
   finishes the call in flight, then releases the lease.
 
 So a dead bridge's licences move to the others within a lease (``lease_s``)
-plus a third of one. On a SQLite ledger there is one bridge (the ledger refuses
-a second) and it holds every licence.
+plus a third of one. The leases are rows, not session advisory locks: a dropped
+ledger connection loses none of them. While the ledger is unreachable nothing is
+renewed; a lease that ran out meanwhile (an outage longer than the lease) is
+refused at the holder's next intent, its submitter stops, and the licence is
+taken again (by this bridge or another) once the ledger is back.
+
+On a SQLite ledger there is one bridge (the ledger refuses a second) and it
+holds every licence.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bridge.ledger import Fence, LeaseLost, Ledger
+from bridge.ledger import Fence, LeaseLost, Ledger, LedgerUnreachable
 from bridge.submit._submitter import Submitter
 
 log = logging.getLogger(__name__)
@@ -69,10 +75,19 @@ class LicenceLeases:
 
     async def run(self) -> None:
         first = True
+        unreachable = False
         try:
             while True:
-                await self._turn(reclaim=first)
-                first = False
+                try:
+                    await self._turn(reclaim=first)
+                    first = unreachable = False
+                except LedgerUnreachable as exc:
+                    # Nothing to do but try again: the submitters send nothing meanwhile
+                    # (no intent can be written), and a lease that runs out before the
+                    # ledger is back is refused at the next intent (its fencing token).
+                    if not unreachable:
+                        log.warning("%s: leases not renewed: %s", self.bridge, exc)
+                        unreachable = True
                 await asyncio.sleep(self.ttl_s / 3)
         finally:
             await asyncio.shield(self._let_go(list(self._held)))
