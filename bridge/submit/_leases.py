@@ -78,6 +78,7 @@ class LicenceLeases:
         unreachable = False
         try:
             while True:
+                pause = self.ttl_s / 3
                 try:
                     await self._turn(reclaim=first)
                     first = unreachable = False
@@ -85,10 +86,12 @@ class LicenceLeases:
                     # Nothing to do but try again: the submitters send nothing meanwhile
                     # (no intent can be written), and a lease that runs out before the
                     # ledger is back is refused at the next intent (its fencing token).
+                    # Tried again as soon as the ledger will: renewed the moment it is back.
                     if not unreachable:
                         log.warning("%s: leases not renewed: %s", self.bridge, exc)
                         unreachable = True
-                await asyncio.sleep(self.ttl_s / 3)
+                    pause = min(pause, max(exc.retry_in_s, 0.1))
+                await asyncio.sleep(pause)
         finally:
             await asyncio.shield(self._let_go(list(self._held)))
 
