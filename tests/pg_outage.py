@@ -27,6 +27,13 @@ class PgOutage:
             cursor = await admin.execute(statement, params)
             return list(await cursor.fetchall()) if cursor.description else []
 
+    async def clients(self) -> list[str]:
+        """The ``application_name`` of each connection to the database."""
+        rows = await self._admin(sql.SQL(
+            "SELECT application_name FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+            " ORDER BY 1"), (self.database,))
+        return [str(name) for (name,) in rows]
+
     async def kill(self) -> int:
         """Terminate every connection to the database; how many there were."""
         rows = await self._admin(sql.SQL(

@@ -11,7 +11,15 @@ import logging
 
 import pytest
 
-from bridge.ledger import Fence, IncomingEvent, LeaseLost, LedgerUnreachable, PostgresLedger, open_ledger
+from bridge.ledger import (
+    Fence,
+    IncomingEvent,
+    LeaseLost,
+    LedgerUnreachable,
+    PostgresLedger,
+    describe,
+    open_ledger,
+)
 from canopy.ids import uuid7
 from tests.pg_outage import PgOutage
 from tests.waiting import until
@@ -139,3 +147,17 @@ async def test_a_lease_still_held_survives_the_dropped_connection(pg_dsn: str) -
         assert [a.outcome for a in await ledger.attempts()] == ["ok"]
     finally:
         await ledger.close()
+
+
+async def test_the_bridge_names_its_connection_unless_the_url_does(pg_dsn: str) -> None:
+    """IT finds the bridge in ``pg_stat_activity`` (and can terminate it, as these tests do);
+    a setting in the URL wins over the bridge's own."""
+    ours, theirs = await pg_ledger(pg_dsn), await pg_ledger(f"{pg_dsn}?application_name=north-bridge")
+    try:
+        assert await PgOutage(pg_dsn).clients() == ["canopy-bridge", "north-bridge"]
+        said = describe(f"{pg_dsn}?application_name=x")  # what the log and errors name
+        assert said.startswith("PostgreSQL at ") and said.endswith("/" + PgOutage(pg_dsn).database)
+        assert "@" not in said and "password" not in said
+    finally:
+        await ours.close()
+        await theirs.close()
