@@ -123,13 +123,16 @@ class LicenceLeases:
     async def _share(self, alive: int) -> int:
         """How many licences this bridge should hold: ``ceil(licences / alive)``, but
         ``floor`` while some live bridge holds fewer than that (else 10 licences on
-        three bridges could settle as 4, 4, 2)."""
+        three bridges could settle as 4, 4, 2). With fewer licences than bridges the
+        floor is 0 and no bridge can hold fewer: each may hold one (one facility with
+        two bridges for redundancy: before, each counted the other as starving, the
+        holder handed the licence over and neither took it)."""
         total = len(self.submitters)
         low, high = total // alive, math.ceil(total / alive)
         if low == high:
             return high
         counts = Counter((await self.ledger.lease_holders()).values())
-        starving = len(counts) < alive or any(n < low for n in counts.values())
+        starving = low > 0 and (len(counts) < alive or any(n < low for n in counts.values()))
         return low if starving else high
 
     def _preference(self, licence: str) -> str:

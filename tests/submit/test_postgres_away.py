@@ -14,6 +14,7 @@ sent nothing until it was restarted."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -192,3 +193,85 @@ async def test_a_call_answered_while_the_ledger_is_away_is_read_back_not_sent_ag
     # The answer the bridge could not write was taken from the state by reading back.
     assert any("confirmed by reading it back" in told[i] for i in first), told
     await site.check_ledger(ids)
+
+
+async def test_a_bridge_cut_off_from_the_ledger_never_sends_under_the_lease_it_lost(
+        tmp_path: Path, provisioned: ProvisionedSite, pg_dsn: str) -> None:
+    """Two bridges, each with its own PostgreSQL login; the one submitting the licence is
+    cut off from the database (a partition: its connections ended, its login refused)
+    for longer than its lease. The other takes the licence over and submits; when the
+    first comes back it finds its lease gone (fencing token), sends nothing under it,
+    and every move reaches the state once."""
+    outage = PgOutage(pg_dsn)
+    await (await open_ledger(pg_dsn)).close()  # the schema, owned by the tests' own login
+    async with outage.login(pg_dsn, "bridge_a") as url_a, outage.login(pg_dsn, "bridge_b") as url_b, \
+            MetrcSimulator() as sim:
+        quick = "timeout_s = 1.0\nrequests_per_s = 50"  # a lease of max(3, 1.5 x 1 + 1) = 3 s
+        bridges = {name: Proc(name, ["bridge", "-c", str(provisioned.metrc_bridge_toml(
+            tmp_path, name, LICENSE, sim.url, url, ledger_extra="lease_s = 3", facility_extra=quick))],
+            tmp_path / f"{name}.log") for name, url in (("bridge-a", url_a), ("bridge-b", url_b))}
+        outbox = await Outbox.open(tmp_path / "kiosk" / "outbox.db", facility=LICENSE, device="kiosk-01")
+        uplink = None
+        procs = list(bridges.values())
+        try:
+            bridges["bridge-a"].start()  # first, so that it holds the licence
+            await wait_until(lambda: f"submitting for {LICENSE}" in bridges["bridge-a"].tail(), 30,
+                             "bridge-a holding the licence", procs)
+            bridges["bridge-b"].start()
+            await wait_until(lambda: "connected to" in bridges["bridge-b"].tail(), 30, "bridge-b connected",
+                             procs)
+            uplink = asyncio.create_task(Uplink(provisioned.settings("kiosk-01", backoff_min_s=0.2),
+                                                UplinkSettings(ack_timeout_s=3), outbox).run())
+            ids: list[str] = []
+
+            async def moves(start: int, n: int) -> list[str]:
+                out = [(await outbox.append("plant.moved", {"tag": PLANT.format(i % 10 + 1),
+                                                            "location": ROOMS[i // 10 % 2]},
+                                            user="worker-1")).id for i in range(start, start + n)]
+                ids.extend(out)
+                return out
+
+            async def settled(these: list[str]) -> None:
+                async def answered() -> bool:
+                    states = await outbox.states()
+                    return all(states.get(i) == "accepted" for i in these)
+
+                await until(answered, "every move accepted", 90, interval=0.2,
+                            detail=lambda: "\n".join(p.tail(30) for p in procs))
+
+            await settled(await moves(0, 20))
+            assert "submitting for" not in bridges["bridge-b"].tail(200)  # a holds it
+
+            cut_at = time.time_ns() // 1_000_000
+            assert await outage.lock_out(outage.user(url_a)) >= 1
+            await wait_until(lambda: f"submitting for {LICENSE}" in bridges["bridge-b"].tail(200), 30,
+                             "bridge-b taking the licence over", procs)
+            during = await moves(20, 20)
+            await settled(during)  # stored and sent by bridge-b alone
+            assert "ledger unreachable" in bridges["bridge-a"].tail(400)
+            await outage.let_in(outage.user(url_a))
+            await wait_until(lambda: "ledger reachable again" in bridges["bridge-a"].tail(400), 30,
+                             "bridge-a back on the ledger", procs)
+            await settled(await moves(40, 20))
+        finally:
+            if uplink is not None:
+                uplink.cancel()
+            for proc in procs:
+                proc.kill9()
+            await outbox.close()
+        a_log = bridges["bridge-a"].tail(400)
+        assert "lost the lease" in a_log or "no longer holds the lease" in a_log, a_log
+        # Each move reached the state once, though two bridges held the licence in turn.
+        applied = [e for e in sim.log if e["method"] != "GET" and e["path"] == "/plants/v2/location"
+                   and e["status"] == 200]
+        assert sum(int(e["rows"]) for e in applied) == len(ids) == 60
+        ledger = await open_ledger(pg_dsn)
+        try:
+            assert sorted(await ledger.event_ids()) == sorted(ids)
+            # No call left bridge-a after it was cut off: it could write no intent, and when
+            # it came back its lease (token) was bridge-b's.
+            late = [a for a in await ledger.attempts() if a.bridge == "bridge-a" and a.at >= cut_at]
+            assert late == [], late
+            assert {a.bridge for a in await ledger.attempts() if a.at >= cut_at} == {"bridge-b"}
+        finally:
+            await ledger.close()
