@@ -18,10 +18,12 @@ transaction through ``Session.run``:
   callers wait ``retry_in_s`` before their next try.
 - A new connection gets the session state the ledger needs before it is used:
   the staging table that COPY fills (``prepare``). Nothing else lives in the
-  session: the licence leases are rows with a fencing token, not advisory locks
-  (``_postgres.py``), so a lease survives a dropped connection as long as it is
-  renewed in time, and a lease that ran out meanwhile is refused at the next
-  intent, however the connection came back.
+  session: psycopg prepares frequent statements per connection by itself (again
+  on a new one); the only advisory lock is transaction-scoped (the schema
+  migration at open); the licence leases are rows with a fencing token, not
+  advisory locks (``_postgres.py``), so a lease survives a dropped connection as
+  long as it is renewed in time, and a lease that ran out meanwhile is refused at
+  the next intent, however the connection came back.
 - The log says ``ledger unreachable`` once when an outage begins and ``ledger
   reachable again`` once when it ends, naming the server, never the password.
 
