@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections import defaultdict
 
-from bridge.ledger import Ledger, Unanswered
+from bridge.ledger import Ledger, LedgerUnreachable, Unanswered
 from canopy import topics
 from canopy.acks import ACKS_PER_MESSAGE, encode
 from canopy.mqtt import MqttConnection, NotConnected
@@ -42,7 +42,10 @@ class AnswerPublisher:
             task.add_done_callback(self._marking.discard)
 
     async def _mark(self, ids: list[str]) -> None:
-        await self.ledger.mark_answered(ids)
+        try:
+            await self.ledger.mark_answered(ids)
+        except LedgerUnreachable:
+            return  # not marked: published again after resend_after_s (the kiosk ignores a repeat)
         self.answered += len(ids)
         for event_id in ids:
             self._sent.pop(event_id, None)
@@ -58,6 +61,8 @@ class AnswerPublisher:
                 continue
             try:
                 await self.publish_pending()
+            except LedgerUnreachable:  # said once by the ledger; the next tick tries again
+                pass
             except Exception:  # the ledger may be briefly unavailable; try on the next tick
                 log.exception("publishing verdicts to kiosks failed")
 

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from bridge.answers import AnswerPublisher
 from bridge.config import BridgeConfig, FacilityProfile
 from bridge.ingest import Ingest
-from bridge.ledger import Fence, Ledger, open_ledger
+from bridge.ledger import Fence, Ledger, describe, open_ledger
 from bridge.outages import LedgerOutages, StateStatusFeed
 from bridge.refsync import RefSync, mqtt_publisher
 from bridge.roster import RosterFeed, Signature, read_roster
@@ -48,7 +48,7 @@ async def run_bridge(config: BridgeConfig) -> None:
     try:
         ledger = await open_ledger(config.ledger.url)
     except Exception as exc:  # any driver error here is a setup problem for IT
-        raise UserError(f"cannot open the ledger {config.ledger.url!r}: {exc}") from None
+        raise UserError(f"cannot open the ledger ({describe(config.ledger.url)}): {exc}") from None
     try:
         await ledger.claim_submitting(config.bridge.id)  # a SQLite ledger refuses a second bridge
     except BaseException:
@@ -111,8 +111,8 @@ async def run_bridge(config: BridgeConfig) -> None:
         refsyncs.append(sync)
         if p.workers_file is not None:
             feeds.append(RosterFeed(p.license, p.workers_file, sync, started_with=published))
-    log.info("bridge %s: ledger %s, broker %s:%d, %d facilit%s", config.bridge.id, config.ledger.url,
-             config.mqtt.host, config.mqtt.port, len(config.facilities),
+    log.info("bridge %s: ledger %s, broker %s:%d, %d facilit%s", config.bridge.id,
+             describe(config.ledger.url), config.mqtt.host, config.mqtt.port, len(config.facilities),
              "y" if len(config.facilities) == 1 else "ies")
     try:
         async with asyncio.TaskGroup() as tasks:

@@ -31,7 +31,15 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bridge.ledger import WORKER_KEY, IncomingEvent, Ledger, QuarantineBound, Rejected, StoreResult
+from bridge.ledger import (
+    WORKER_KEY,
+    IncomingEvent,
+    Ledger,
+    LedgerUnreachable,
+    QuarantineBound,
+    Rejected,
+    StoreResult,
+)
 from canopy import acks as ack_messages
 from canopy import bridge_status, topics
 from canopy.events import MAX_MESSAGE_BYTES, InvalidEvent, format_utc, parse_event, split_message
@@ -166,10 +174,21 @@ class Ingest:
         # blocks the others (see _store_isolating). Acked only after the commit.
         items = [item for _, classified in batch for item in classified]
         delay = 0.5
+        waited = False
         while True:
             try:
                 await self._store_isolating(items)
                 break
+            except LedgerUnreachable as exc:
+                # PostgreSQL restarting or failing over: nothing of this batch is acked, so
+                # nothing is lost (the broker holds it, the kiosks keep it); once the ledger
+                # is back the batch is stored again, each id once.
+                self.stats.ledger_errors += 1
+                if not waited:
+                    log.warning("%s: holding %d event(s) unacknowledged until the ledger is back",
+                                exc, len(items))
+                    waited = True
+                await asyncio.sleep(max(exc.retry_in_s, 0.1))
             except LedgerDown as exc:  # the database is down or full: keep the batch, retry
                 self.stats.ledger_errors += 1
                 log.error("ledger commit failed, will retry (events not acked): %s", exc.__cause__)
@@ -193,6 +212,8 @@ class Ingest:
         rejected = [i for i in items if isinstance(i, Rejected)]
         try:
             result = await self.ledger.store(events, rejected)
+        except LedgerUnreachable:
+            raise  # no event's fault: the whole batch waits (never quarantined for it)
         except Exception as exc:
             if len(items) > 1:
                 half = len(items) // 2
@@ -216,6 +237,8 @@ class Ingest:
                           item.facility, item.device, item.id)
         try:
             await self.ledger.store([], [record])
+        except LedgerUnreachable:
+            raise
         except Exception as exc:
             raise LedgerDown() from exc
         self.stats.received += 1

@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 
-from bridge.ledger import Ledger
+from bridge.ledger import Ledger, LedgerUnreachable
 from canopy import bridge_status
 from canopy.bridge_status import StateSystem
 from canopy.mqtt import NotConnected
@@ -128,6 +128,8 @@ class StateStatusFeed:
         while True:
             try:
                 await self.check()
+            except LedgerUnreachable:  # said once by the ledger; the next look tries again
+                pass
             except Exception:  # a ledger hiccup: the next look tries again
                 log.exception("state system status not read from the ledger")
             await asyncio.sleep(self.interval_s)

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from bridge.ledger import UserExists
+from bridge.ledger import LedgerUnreachable, UserExists
 from bridge.reports import Report
 from console import accounts, auth
 from console.accounts import ROLES, Permission, may
@@ -422,6 +422,11 @@ class Console:
             except web.HTTPException as exc:
                 exc.headers.update(extra)
                 raise
+            except LedgerUnreachable:
+                # PostgreSQL restarting or failing over: say so, not "500"; the ledger
+                # reconnects by itself and the next request finds it (bridge/ledger).
+                response = web.Response(text=_UNREACHABLE, content_type="text/html", status=503,
+                                        headers={"Retry-After": "5"})
             response.headers.update(extra)
             return response
 
@@ -441,6 +446,14 @@ class Console:
         app.router.add_get(r"/f/{facility}/{view:[a-z0-9_-]+}" + ext, self.page)
         app.router.add_get(r"/console/{view:[a-z0-9_-]+}" + ext, self.page)
         return app
+
+
+_UNREACHABLE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Ledger unreachable - Canopy console</title><link rel="stylesheet" href="/style.css"></head><body>
+<header><strong>Canopy compliance console</strong></header>
+<main><h1>Ledger unreachable</h1><p class="error" role="alert">The ledger's database does not answer
+(restarting or failing over). Nothing is lost: the bridge keeps the floor's records waiting until it
+is back. Reload this page in a few seconds.</p></main></body></html>"""
 
 
 # The forms a page offers, to the roles with the permission their action needs.

@@ -15,6 +15,7 @@ from bridge.ledger._base import (
 )
 from bridge.ledger._chain import ChainReport, Mismatch
 from bridge.ledger._console import ConsoleEntry, ConsoleUser, UserExists
+from bridge.ledger._pgsession import where
 from bridge.ledger._postgres import PostgresLedger
 from bridge.ledger._queries import (
     AMBIGUOUS,
@@ -25,6 +26,7 @@ from bridge.ledger._queries import (
     Attempt,
     Fence,
     LeaseLost,
+    LedgerUnreachable,
     Outage,
     Timing,
     ToSubmit,
@@ -47,6 +49,7 @@ __all__ = [
     "LeaseLost",
     "Ledger",
     "LedgerCounts",
+    "LedgerUnreachable",
     "Mismatch",
     "Outage",
     "PostgresLedger",
@@ -59,10 +62,17 @@ __all__ = [
     "Unanswered",
     "UserExists",
     "backup_sqlite",
+    "describe",
     "has_chain",
     "open_ledger",
     "verify_and_record",
 ]
+
+
+def describe(url: str) -> str:
+    """The ledger's URL for a log line or a message: a PostgreSQL URL without its
+    user and password (``PostgreSQL at host:port/database``)."""
+    return where(url) if url.startswith(("postgresql://", "postgres://")) else url
 
 
 async def open_ledger(url: str) -> Ledger:

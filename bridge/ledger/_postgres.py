@@ -17,11 +17,14 @@ progress to commit. An intent is written only while the lease has at least the
 call's timeout to run, so no call of the old holder is still on the wire when
 its lease expires and another bridge reads back its unanswered intents. Times
 are the database's clock, never a bridge host's.
+
+The one connection comes back after PostgreSQL drops it (a restart, a failover,
+an idle-connection killer): ``_pgsession.py``. Nothing the ledger relies on lives
+only in the session but the COPY staging table, made again on each connection.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -43,6 +46,7 @@ from bridge.ledger._base import (
 )
 from bridge.ledger._chain import CHAIN_SCHEMA, EVENT, Entry, Tx, adopt_unchained, append, event_digest
 from bridge.ledger._console import CONSOLE_SCHEMA
+from bridge.ledger._pgsession import Conn, Session, connect
 from bridge.ledger._queries import Fence, LeaseLost, now_ms
 
 _SCHEMA = """
@@ -208,20 +212,30 @@ async def _schema_current(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> boo
         return row is not None and row[0] == _SCHEMA_DIGEST
 
 
+async def _prepare(conn: Conn) -> None:
+    """What a new connection needs before it is used: the session's own staging table
+    (no lock on anyone else's), made again after a reconnect (``_pgsession.py``)."""
+    await conn.execute(_STAGING)
+
+
 class PostgresLedger(Ledger):
-    def __init__(self, conn: psycopg.AsyncConnection[tuple[Any, ...]], dsn: str) -> None:
-        self._conn = conn
-        self.dsn = dsn
-        # One connection, one transaction at a time, however many tasks store.
-        self._lock = asyncio.Lock()
+    def __init__(self, session: Session) -> None:
+        # One connection, one transaction at a time, made again if it drops.
+        self._session = session
+        self.dsn = session.dsn
+
+    @property
+    def session(self) -> Session:
+        """The connection's state: ``reachable``, ``reconnects``."""
+        return self._session
 
     @classmethod
     async def open(cls, dsn: str) -> PostgresLedger:
-        conn = await psycopg.AsyncConnection.connect(dsn, autocommit=False)
+        conn = await connect(dsn)
         migrated = await cls._schema(conn)
-        async with conn.transaction():  # the session's own table: no lock on anyone else's
-            await conn.execute(_STAGING)
-        ledger = cls(conn, dsn)
+        async with conn.transaction():
+            await _prepare(conn)
+        ledger = cls(Session(dsn, conn, _prepare))
         if migrated:
             # A new schema: events stored before worker keys get theirs (once; idempotent).
             await ledger.index_workers()
@@ -261,129 +275,115 @@ class PostgresLedger(Ledger):
         return True
 
     async def store(self, events: list[IncomingEvent], rejected: list[Rejected]) -> StoreResult:
-        async with self._lock:
-            return await self._store(events, rejected)
+        return await self._session.run(lambda conn: self._store(conn, events, rejected))
 
-    async def _store(self, events: list[IncomingEvent], rejected: list[Rejected]) -> StoreResult:
+    async def _store(self, conn: Conn, events: list[IncomingEvent], rejected: list[Rejected]
+                     ) -> StoreResult:
         result = StoreResult()
         firsts, repeats = dedupe_batch(events)
         now = time.time_ns() // 1_000_000
-        conn = self._conn
-        async with conn.transaction():
-            inserted: set[str] = set()
-            if firsts:
-                async with conn.cursor() as cur:
-                    async with cur.copy(_COPY_IN) as copy:
-                        for e in firsts:
-                            await copy.write_row((e.id, e.facility, e.device, e.seq, e.type, e.at, now,
-                                                  e.digest, e.payload, e.tags))
-                    await cur.execute(_INSERT)
-                    inserted = {str(row[0]) for row in await cur.fetchall()}
-            result.new = [e.id for e in firsts if e.id in inserted]
-            tag_rows = event_tag_rows([e for e in firsts if e.id in inserted])
-            if tag_rows:
-                await conn.execute(
-                    "INSERT INTO event_tags (tag, event_id) SELECT * FROM unnest(%b::text[], %b::text[])"
-                    " ON CONFLICT DO NOTHING",
-                    ([r[0] for r in tag_rows], [r[1] for r in tag_rows]),
-                )
-            fresh = [e for e in firsts if e.id in inserted]
-            await append(_Tx(conn), [Entry(e.facility, EVENT, e.id, event_digest(
-                e.id, e.facility, e.device, e.seq, e.type, e.at, now, e.digest, e.tags)) for e in fresh])
-            again = [e for e in firsts if e.id not in inserted] + repeats
-            conflicts: list[Rejected] = []
-            if again:
-                cursor = await conn.execute(
-                    "SELECT id, digest FROM events WHERE id = ANY(%s)",
-                    ([e.id for e in again],),
-                )
-                digests = {str(r[0]): str(r[1]) for r in await cursor.fetchall()}
-                for event in again:
-                    if digests.get(event.id) == event.digest:
-                        result.duplicate.append(event.id)
-                    else:
-                        result.conflict.append(event.id)
-                        conflicts.append(
-                            Rejected("", conflict_reason(event.id), event.payload,
-                                     event.facility, event.device, event.id)
-                        )
-            quarantine = rejected + conflicts
-            if quarantine:
-                # The counter rows exist first and are locked, so bridges sharing the
-                # ledger count one device's quarantine together.
-                keys = sorted({quarantine_key(r) for r in quarantine})
-                async with conn.cursor() as cur:
-                    await cur.executemany(
-                        "INSERT INTO quarantine_counts (facility, device, kept, bytes, dropped)"
-                        " VALUES (%s, %s, 0, 0, 0) ON CONFLICT DO NOTHING", keys)
-                cursor = await conn.execute(
-                    "SELECT facility, device, kept, bytes, dropped FROM quarantine_counts"
-                    " WHERE (facility, device) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
-                    " ORDER BY facility, device FOR UPDATE",
-                    ([k[0] for k in keys], [k[1] for k in keys]))
-                counts = {(str(r[0]), str(r[1])): (int(r[2]), int(r[3]), int(r[4]))
-                          for r in await cursor.fetchall()}
-                quarantine, result.not_kept, totals = bound_quarantine(quarantine, counts,
-                                                                       self.quarantine_bound)
-                async with conn.cursor() as cur:
-                    await cur.executemany(
-                        "UPDATE quarantine_counts SET kept = %s, bytes = %s, dropped = %s"
-                        " WHERE facility = %s AND device = %s",
-                        [(*v, *k) for k, v in totals.items()])
-            if quarantine:
-                async with conn.cursor() as cur:
-                    await cur.executemany(
-                        "INSERT INTO quarantine (received, topic, facility, device, event_id,"
-                        " reason, payload) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                        [(now, r.topic, r.facility, r.device, r.event_id, r.reason, r.payload)
-                         for r in quarantine],
+        inserted: set[str] = set()
+        if firsts:
+            async with conn.cursor() as cur:
+                async with cur.copy(_COPY_IN) as copy:
+                    for e in firsts:
+                        await copy.write_row((e.id, e.facility, e.device, e.seq, e.type, e.at, now,
+                                              e.digest, e.payload, e.tags))
+                await cur.execute(_INSERT)
+                inserted = {str(row[0]) for row in await cur.fetchall()}
+        result.new = [e.id for e in firsts if e.id in inserted]
+        tag_rows = event_tag_rows([e for e in firsts if e.id in inserted])
+        if tag_rows:
+            await conn.execute(
+                "INSERT INTO event_tags (tag, event_id) SELECT * FROM unnest(%b::text[], %b::text[])"
+                " ON CONFLICT DO NOTHING",
+                ([r[0] for r in tag_rows], [r[1] for r in tag_rows]),
+            )
+        fresh = [e for e in firsts if e.id in inserted]
+        await append(_Tx(conn), [Entry(e.facility, EVENT, e.id, event_digest(
+            e.id, e.facility, e.device, e.seq, e.type, e.at, now, e.digest, e.tags)) for e in fresh])
+        again = [e for e in firsts if e.id not in inserted] + repeats
+        conflicts: list[Rejected] = []
+        if again:
+            cursor = await conn.execute(
+                "SELECT id, digest FROM events WHERE id = ANY(%s)",
+                ([e.id for e in again],),
+            )
+            digests = {str(r[0]): str(r[1]) for r in await cursor.fetchall()}
+            for event in again:
+                if digests.get(event.id) == event.digest:
+                    result.duplicate.append(event.id)
+                else:
+                    result.conflict.append(event.id)
+                    conflicts.append(
+                        Rejected("", conflict_reason(event.id), event.payload,
+                                 event.facility, event.device, event.id)
                     )
+        quarantine = rejected + conflicts
+        if quarantine:
+            # The counter rows exist first and are locked, so bridges sharing the
+            # ledger count one device's quarantine together.
+            keys = sorted({quarantine_key(r) for r in quarantine})
+            async with conn.cursor() as cur:
+                await cur.executemany(
+                    "INSERT INTO quarantine_counts (facility, device, kept, bytes, dropped)"
+                    " VALUES (%s, %s, 0, 0, 0) ON CONFLICT DO NOTHING", keys)
+            cursor = await conn.execute(
+                "SELECT facility, device, kept, bytes, dropped FROM quarantine_counts"
+                " WHERE (facility, device) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
+                " ORDER BY facility, device FOR UPDATE",
+                ([k[0] for k in keys], [k[1] for k in keys]))
+            counts = {(str(r[0]), str(r[1])): (int(r[2]), int(r[3]), int(r[4]))
+                      for r in await cursor.fetchall()}
+            quarantine, result.not_kept, totals = bound_quarantine(quarantine, counts,
+                                                                   self.quarantine_bound)
+            async with conn.cursor() as cur:
+                await cur.executemany(
+                    "UPDATE quarantine_counts SET kept = %s, bytes = %s, dropped = %s"
+                    " WHERE facility = %s AND device = %s",
+                    [(*v, *k) for k, v in totals.items()])
+        if quarantine:
+            async with conn.cursor() as cur:
+                await cur.executemany(
+                    "INSERT INTO quarantine (received, topic, facility, device, event_id,"
+                    " reason, payload) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    [(now, r.topic, r.facility, r.device, r.event_id, r.reason, r.payload)
+                     for r in quarantine],
+                )
         return result
 
     async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        async with self._lock, self._conn.transaction():
-            cursor = await self._conn.execute(_pg(sql), params)
-            return list(await cursor.fetchall())
+        return await self._fetch_fenced(sql, params, None)
 
     async def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
-        async with self._lock, self._conn.transaction():
-            cursor = await self._conn.execute(_pg(sql), params)
+        async def work(conn: Conn) -> int:
+            cursor = await conn.execute(_pg(sql), params)
             return cursor.rowcount
+        return await self._session.run(work)
 
     async def _exec_steps(self, steps: Sequence[tuple[str, Sequence[Sequence[Any]]]],
                           fence: Fence | None = None) -> None:
-        async with self._lock, self._conn.transaction(), self._conn.cursor() as cur:
-            await self._check(fence, 0)
-            for sql, rows in steps:
-                await cur.executemany(_pg(sql), rows)
+        async def work(conn: Conn) -> None:
+            async with conn.cursor() as cur:
+                await _check(conn, fence, 0)
+                for sql, rows in steps:
+                    await cur.executemany(_pg(sql), rows)
+        await self._session.run(work)
 
     async def _fetch_fenced(self, sql: str, params: Sequence[Any], fence: Fence | None
                             ) -> list[tuple[Any, ...]]:
-        async with self._lock, self._conn.transaction():
-            await self._check(fence, fence.guard_ms if fence else 0)
-            cursor = await self._conn.execute(_pg(sql), params)
+        async def work(conn: Conn) -> list[tuple[Any, ...]]:
+            await _check(conn, fence, fence.guard_ms if fence else 0)
+            cursor = await conn.execute(_pg(sql), params)
             return list(await cursor.fetchall())
+        return await self._session.run(work)
 
     async def _in_tx(self, work: Callable[[Tx], Awaitable[None]], fence: Fence | None = None) -> None:
-        async with self._lock, self._conn.transaction():
-            await self._check(fence, 0)
-            await work(_Tx(self._conn))
+        async def checked(conn: Conn) -> None:
+            await _check(conn, fence, 0)
+            await work(_Tx(conn))
+        await self._session.run(checked)
 
-    async def _check(self, fence: Fence | None, guard_ms: int) -> None:
-        """Inside the caller's transaction: the lease is still ours (and, for a new
-        call, has ``guard_ms`` left). ``FOR SHARE`` holds a takeover until we commit."""
-        if fence is None:
-            return
-        cursor = await self._conn.execute(
-            "SELECT expires > clock_timestamp() + %s * interval '1 millisecond' FROM leases"
-            " WHERE facility = %s AND holder = %s AND token = %s FOR SHARE",
-            (guard_ms, fence.facility, fence.holder, fence.token))
-        row = await cursor.fetchone()
-        if row is None:
-            raise LeaseLost(f"{fence.holder} no longer holds the lease on {fence.facility}")
-        if guard_ms and not row[0]:
-            raise LeaseLost(f"the lease of {fence.holder} on {fence.facility} ends before a call"
-                            " could time out: not renewed in time")
 
     # --- leases (see the module's docstring) -------------------------------------
 
@@ -391,15 +391,16 @@ class PostgresLedger(Ledger):
         return None  # any number of bridges: the leases share the licences out
 
     async def bridges_alive(self, bridge: str, ttl_s: float) -> int:
-        async with self._lock, self._conn.transaction():
-            await self._conn.execute(
+        async def work(conn: Conn) -> int:
+            await conn.execute(
                 "INSERT INTO bridges (id, seen_until) VALUES (%s, clock_timestamp() + %s * interval"
                 " '1 second') ON CONFLICT (id) DO UPDATE SET seen_until = excluded.seen_until",
                 (bridge, ttl_s))
-            cursor = await self._conn.execute(
+            cursor = await conn.execute(
                 "SELECT count(*) FROM bridges WHERE seen_until > clock_timestamp()")
             row = await cursor.fetchone()
-        return max(1, int(row[0])) if row else 1
+            return max(1, int(row[0])) if row else 1
+        return await self._session.run(work)
 
     async def acquire_lease(self, facility: str, holder: str, ttl_s: float, *,
                             reclaim: bool = False) -> int | None:
@@ -436,34 +437,42 @@ class PostgresLedger(Ledger):
         return {str(r[0]): str(r[1]) for r in rows}
 
     async def counts(self) -> LedgerCounts:
-        async with self._lock, self._conn.transaction():
-            cursor = await self._conn.execute(
-                "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM quarantine)"
-            )
-            row = await cursor.fetchone()
-        assert row is not None
+        (row,) = await self._fetch("SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM quarantine)")
         return LedgerCounts(int(row[0]), int(row[1]))
 
     async def event_ids(self) -> list[str]:
-        async with self._lock, self._conn.transaction():
-            cursor = await self._conn.execute("SELECT id FROM events ORDER BY id")
-            return [str(row[0]) for row in await cursor.fetchall()]
+        return [str(row[0]) for row in await self._fetch("SELECT id FROM events ORDER BY id")]
 
     async def quarantined(self, limit: int = 100) -> list[Rejected]:
-        async with self._lock, self._conn.transaction():
-            cursor = await self._conn.execute(
-                "SELECT topic, reason, payload, facility, device, event_id FROM quarantine"
-                " ORDER BY n DESC LIMIT %s",
-                (limit,),
-            )
-            rows = await cursor.fetchall()
+        rows = await self._fetch(
+            "SELECT topic, reason, payload, facility, device, event_id FROM quarantine"
+            " ORDER BY n DESC LIMIT ?", (limit,))
         return [
             Rejected(str(r[0]), str(r[1]), bytes(r[2]), r[3], r[4], r[5])
             for r in rows
         ]
 
     async def close(self) -> None:
-        await self._conn.close()
+        await self._session.close()
+
+
+async def _check(conn: Conn, fence: Fence | None, guard_ms: int) -> None:
+    """Inside the caller's transaction: the lease is still ours (and, for a new call,
+    has ``guard_ms`` left). ``FOR SHARE`` holds a takeover until we commit. Checked on
+    whatever connection the transaction runs: one made again after a drop finds a lease
+    that ran out (or was taken over) meanwhile, and refuses."""
+    if fence is None:
+        return
+    cursor = await conn.execute(
+        "SELECT expires > clock_timestamp() + %s * interval '1 millisecond' FROM leases"
+        " WHERE facility = %s AND holder = %s AND token = %s FOR SHARE",
+        (guard_ms, fence.facility, fence.holder, fence.token))
+    row = await cursor.fetchone()
+    if row is None:
+        raise LeaseLost(f"{fence.holder} no longer holds the lease on {fence.facility}")
+    if guard_ms and not row[0]:
+        raise LeaseLost(f"the lease of {fence.holder} on {fence.facility} ends before a call"
+                        " could time out: not renewed in time")
 
 
 def _pg(sql: str) -> Any:

@@ -154,6 +154,18 @@ class LeaseLost(RuntimeError):
     """This bridge no longer holds the licence's lease: another bridge submits it now."""
 
 
+class LedgerUnreachable(ConnectionError):
+    """The ledger's database cannot be reached now (PostgreSQL restarting, failing over, a
+    dropped connection). The call may or may not have committed if the connection dropped
+    during its COMMIT, so a caller acts on what the ledger says once it is back: ingest
+    stores the batch again (each id once), the submitter reads its intents again.
+    ``retry_in_s``: when the ledger will next try to connect."""
+
+    def __init__(self, message: str, retry_in_s: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_in_s = retry_in_s
+
+
 def within(alias: str, facility: str | None, since: str | None, until: str | None
            ) -> tuple[str, list[Any]]:
     """`` AND …`` clauses (and their parameters) keeping one facility's events recorded from

@@ -16,8 +16,14 @@ lease's life:
   finishes the call in flight, then releases the lease.
 
 So a dead bridge's licences move to the others within a lease (``lease_s``)
-plus a third of one. On a SQLite ledger there is one bridge (the ledger refuses
-a second) and it holds every licence.
+plus a third of one. The leases are rows, not session advisory locks: a dropped
+ledger connection loses none of them. While the ledger is unreachable nothing is
+renewed; a lease that ran out meanwhile (an outage longer than the lease) is
+refused at the holder's next intent, its submitter stops, and the licence is
+taken again (by this bridge or another) once the ledger is back.
+
+On a SQLite ledger there is one bridge (the ledger refuses a second) and it
+holds every licence.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bridge.ledger import Fence, LeaseLost, Ledger
+from bridge.ledger import Fence, LeaseLost, Ledger, LedgerUnreachable
 from bridge.submit._submitter import Submitter
 
 log = logging.getLogger(__name__)
@@ -69,11 +75,23 @@ class LicenceLeases:
 
     async def run(self) -> None:
         first = True
+        unreachable = False
         try:
             while True:
-                await self._turn(reclaim=first)
-                first = False
-                await asyncio.sleep(self.ttl_s / 3)
+                pause = self.ttl_s / 3
+                try:
+                    await self._turn(reclaim=first)
+                    first = unreachable = False
+                except LedgerUnreachable as exc:
+                    # Nothing to do but try again: the submitters send nothing meanwhile
+                    # (no intent can be written), and a lease that runs out before the
+                    # ledger is back is refused at the next intent (its fencing token).
+                    # Tried again as soon as the ledger will: renewed the moment it is back.
+                    if not unreachable:
+                        log.warning("%s: leases not renewed: %s", self.bridge, exc)
+                        unreachable = True
+                    pause = min(pause, max(exc.retry_in_s, 0.1))
+                await asyncio.sleep(pause)
         finally:
             await asyncio.shield(self._let_go(list(self._held)))
 
@@ -105,13 +123,16 @@ class LicenceLeases:
     async def _share(self, alive: int) -> int:
         """How many licences this bridge should hold: ``ceil(licences / alive)``, but
         ``floor`` while some live bridge holds fewer than that (else 10 licences on
-        three bridges could settle as 4, 4, 2)."""
+        three bridges could settle as 4, 4, 2). With fewer licences than bridges the
+        floor is 0 and no bridge can hold fewer: each may hold one (one facility with
+        two bridges for redundancy: before, each counted the other as starving, the
+        holder handed the licence over and neither took it)."""
         total = len(self.submitters)
         low, high = total // alive, math.ceil(total / alive)
         if low == high:
             return high
         counts = Counter((await self.ledger.lease_holders()).values())
-        starving = len(counts) < alive or any(n < low for n in counts.values())
+        starving = low > 0 and (len(counts) < alive or any(n < low for n in counts.values()))
         return low if starving else high
 
     def _preference(self, licence: str) -> str:

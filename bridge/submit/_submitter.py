@@ -25,7 +25,13 @@ are by name, and outages last days. So, per licence:
   *accepted*, never *rejected*;
 - with several bridges, the submitter runs under the licence's lease
   (``fence``): every intent and verdict is checked against it, and a bridge
-  that lost it stops.
+  that lost it stops;
+- while the ledger is unreachable (PostgreSQL restarting or failing over) nothing
+  is sent: no call leaves without its intent committed. A call whose answer could
+  not be recorded stays ``sending`` in the ledger, so after any failed round the
+  submitter takes its picture of ambiguous calls from the ledger again
+  (``resume``) before it sends anything: the answer it got but could not write is
+  read back, never sent twice.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bridge.ledger import Answer, Fence, LeaseLost, Ledger, ToSubmit
+from bridge.ledger import Answer, Fence, LeaseLost, Ledger, LedgerUnreachable, ToSubmit
 from bridge.outages import alert_if_due
 from bridge.state import (
     StateApiError,
@@ -106,18 +112,34 @@ class Submitter:
         self._ambiguous |= left
 
     async def run(self) -> None:
-        await self.resume()
+        resume = True  # the ledger's unanswered calls are read before anything is sent
+        unreachable = False
         while not self._stop.is_set():
+            wait_s = 0.0
             try:
+                if resume:
+                    await self.resume()
+                    resume = False
                 worked = await self.round()
+                await self._check_outage_alert()
+                if unreachable:
+                    log.warning("%s: the ledger answers again; submitting resumed", self.facility)
+                    unreachable = False
             except LeaseLost:
                 raise
+            except LedgerUnreachable as exc:
+                # An answer may have come back that could not be written: the ledger
+                # still says "sending" for it, and resume() reads it back before any resend.
+                if not unreachable:
+                    log.warning("%s: %s; nothing is sent to the state until it is back",
+                                self.facility, exc)
+                    unreachable = True
+                resume, worked, wait_s = True, False, exc.retry_in_s
             except Exception:  # never let one bad round stop reporting for a licence
                 log.exception("submit round for %s failed", self.facility)
-                worked = False
-            await self._check_outage_alert()
+                resume, worked = True, False
             pause = (self._backoff * random.uniform(0.5, 1.0) if self._backoff
-                     else 0.0 if worked else self.flush_interval_s)
+                     else 0.0 if worked else max(self.flush_interval_s, wait_s))
             if pause and not self._stop.is_set():
                 try:
                     await asyncio.wait_for(self._stop.wait(), pause)
