@@ -517,13 +517,16 @@ def raw_rates(ledger: str) -> dict[str, Any]:
 
 
 def ledger_rows(ledger: str) -> dict[str, Any]:
-    """What the ledger holds per stored event: its row, its tag index rows, its chain entry."""
+    """What the ledger holds per stored event: its row, its tag index rows, its chain entry;
+    and how many commits stored them (a batch's events share their ``received`` ms)."""
     with psycopg.connect(ledger, autocommit=True) as conn:
-        events, tags, chain = conn.execute(
+        events, tags, chain, commits = conn.execute(
             "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM event_tags),"
-            " (SELECT count(*) FROM chain)").fetchone() or (0, 0, 0)
+            " (SELECT count(*) FROM chain), (SELECT count(DISTINCT received) FROM events)").fetchone() \
+            or (0, 0, 0, 0)
     return {"events": events, "event_tags_per_event": round(tags / max(events, 1), 2),
-            "chain_entries_per_event": round(chain / max(events, 1), 2)}
+            "chain_entries_per_event": round(chain / max(events, 1), 2),
+            "commits": commits, "events_per_commit": round(events / max(commits, 1), 1)}
 
 
 def ledger_store_rate(ledger: str) -> dict[str, Any]:
