@@ -32,10 +32,17 @@ connection count (server-side ESTABLISHED sockets on its port from
 ``ingest``: 50 kiosks each hold a backlog of ``--events`` events and publish it
 as a reconnecting kiosk drains its outbox (100 events per message, at most
 ``--window`` unconfirmed events each); one bridge stores them. Then the very
-rows the bridge stored are written by a raw ``COPY`` and by ``INSERT …
-SELECT unnest`` (1,000 rows per transaction, the bridge's batch) into a table
-of the same shape (``LIKE events INCLUDING ALL``) in the same database: the
-ratio bridge rate / raw rate is the figure (target >= 0.5).
+event rows the bridge stored (the ten columns it writes, same bytes) are written
+again, in the same database, into tables of the events table's shape and indexes
+(``LIKE events INCLUDING ALL``): by one raw ``COPY`` in one transaction, by
+``COPY`` in transactions of 1,000 rows (the bridge's batch; each commit durable, as
+the bridge's must be before its acks), and by ``INSERT … SELECT unnest`` in
+transactions of 1,000. The raw side writes only those rows; the ledger also writes
+each event's tag index rows and its chain entry (``ledger_holds`` counts them). The
+ratio bridge rate / raw rate is the figure (target >= 0.5). Beside it, the same
+events through ``Ledger.store`` alone (no MQTT, acks or validation) into a fresh
+ledger, and CPU per row on each side (the writer's process and its PostgreSQL
+server process): on a shared machine the rates follow its load, the CPU less so.
 
 Prints one JSON object.
 """
@@ -43,6 +50,7 @@ Prints one JSON object.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import multiprocessing as mp
@@ -68,10 +76,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bridge.ingest import classify  # noqa: E402
+from bridge.ledger import IncomingEvent, open_ledger  # noqa: E402
 from canopy import acks as ack_messages  # noqa: E402
 from canopy import topics  # noqa: E402
 from canopy.events import build_event, join_events  # noqa: E402
 from canopy.ids import uuid7  # noqa: E402
+from canopy.mqtt import Message  # noqa: E402
 from cli.broker import ProvisionedMosquitto  # noqa: E402
 from provisioning import BrokerAddress, FacilityCA, enroll_bridge, enroll_kiosk, write_bundle  # noqa: E402
 
@@ -389,6 +400,8 @@ def run_kiosks(folder: Path, port: int, kiosks: int, mode: str, per_minute: floa
         proc.join(30)
     latencies = [v for d in done for v in d["latencies"]]
     first, last = min(d["first"] for d in done), max(d["last"] for d in done)
+    backends_cpu_s = sum(cpu_ticks(pid) - t for pid, t in backend_ticks.items()
+                         if Path(f"/proc/{pid}").exists()) / TICK
     return {
         "kiosks_connected": ready,
         "connect_all_s": round(connect_s, 1),
@@ -406,8 +419,8 @@ def run_kiosks(folder: Path, port: int, kiosks: int, mode: str, per_minute: floa
             for pid in pids
         ],
         # the bridges' own PostgreSQL server processes (local server only; else empty)
-        "ledger_backends_cpu_percent": round(sum(cpu_ticks(pid) - t for pid, t in backend_ticks.items()
-                                                 if Path(f"/proc/{pid}").exists()) / TICK / elapsed * 100, 1),
+        "ledger_backends_cpu_percent": round(backends_cpu_s / elapsed * 100, 1),
+        "ledger_backends_cpu_s": round(backends_cpu_s, 2),
         "broker_cpu_percent": round((cpu_ticks(broker_pid) - broker_ticks) / TICK / elapsed * 100, 1),
         # the simulated kiosks share the machine: what they cost is not the central side's
         "kiosk_processes_cpu_percent": round(sum(d["cpu_s"] for d in done) / elapsed * 100, 1),
@@ -453,30 +466,96 @@ def load(folder: Path, ca: FacilityCA, args: argparse.Namespace,
     return out
 
 
+# What the bridge writes of each event into ``events``; the raw writers write the same
+# columns of the same rows (status, message, settled, answered take their defaults there too).
+EVENT_COLUMNS = "id, facility, device, seq, type, at, received, digest, payload, tags"
+RAW_BATCH = 1000  # rows per transaction where the raw side commits in batches: the bridge's batch_max
+
+
 def raw_rates(ledger: str) -> dict[str, Any]:
-    """The rows the bridge stored, written again by COPY and by INSERT … unnest."""
-    cols = "id, facility, device, seq, type, at, received, digest, payload, tags"
+    """The event rows the bridge stored, written again into tables of the events table's
+    shape and indexes (``LIKE events INCLUDING ALL``): by one ``COPY`` in one transaction,
+    by ``COPY`` in transactions of ``RAW_BATCH`` rows, and by ``INSERT … SELECT unnest`` in
+    transactions of ``RAW_BATCH``. Only event rows: no tag index rows, no chain entries."""
     with psycopg.connect(ledger, autocommit=True) as conn:
-        rows = conn.execute(f"SELECT {cols} FROM events").fetchall()
-        conn.execute("CREATE TABLE raw_copy (LIKE events INCLUDING ALL)")
-        conn.execute("CREATE TABLE raw_unnest (LIKE events INCLUDING ALL)")
-        start = time.perf_counter()
-        with conn.transaction(), conn.cursor().copy(f"COPY raw_copy ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        copy_s = time.perf_counter() - start
-        start = time.perf_counter()
-        for at in range(0, len(rows), 1000):
-            chunk = rows[at:at + 1000]
-            with conn.transaction():
-                conn.execute(
-                    f"INSERT INTO raw_unnest ({cols}) SELECT * FROM unnest(%s::text[], %s::text[],"
-                    " %s::text[], %s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::text[],"
-                    " %s::bytea[], %s::text[])",
-                    [list(column) for column in zip(*chunk, strict=True)])
-        unnest_s = time.perf_counter() - start
-    return {"rows": len(rows), "copy_per_s": round(len(rows) / copy_s, 1),
-            "unnest_per_s": round(len(rows) / unnest_s, 1)}
+        rows = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events").fetchall()
+        backend = int(conn.info.backend_pid)
+        for table in ("raw_copy", "raw_copy_batched", "raw_unnest"):
+            conn.execute(f"CREATE TABLE {table} (LIKE events INCLUDING ALL)")
+        size = conn.execute("SELECT avg(pg_column_size(e.*)) FROM events e").fetchone()
+        out: dict[str, Any] = {"rows": len(rows), "bytes_per_row": round(size[0] or 0) if size else 0}
+
+        def timed(name: str, write: Any) -> None:
+            start, cpu, ticks = time.perf_counter(), time.process_time(), cpu_ticks(backend)
+            write()
+            seconds = time.perf_counter() - start
+            out[f"{name}_per_s"] = round(len(rows) / seconds, 1)
+            # the writer's own CPU and its server process's, per row
+            out[f"{name}_cpu_us_per_row"] = round(((time.process_time() - cpu) + (cpu_ticks(backend) - ticks)
+                                                   / TICK) / max(len(rows), 1) * 1e6, 1)
+
+        def copy(table: str, chunk: int) -> None:
+            for at in range(0, len(rows), chunk):
+                sql = f"COPY {table} ({EVENT_COLUMNS}) FROM STDIN"
+                with conn.transaction(), conn.cursor().copy(sql) as c:
+                    for row in rows[at:at + chunk]:
+                        c.write_row(row)
+
+        def unnest() -> None:
+            for at in range(0, len(rows), RAW_BATCH):
+                with conn.transaction():
+                    conn.execute(
+                        f"INSERT INTO raw_unnest ({EVENT_COLUMNS}) SELECT * FROM unnest(%s::text[],"
+                        " %s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[], %s::bigint[],"
+                        " %s::text[], %s::bytea[], %s::text[])",
+                        [list(column) for column in zip(*rows[at:at + RAW_BATCH], strict=True)])
+
+        timed("copy", lambda: copy("raw_copy", max(len(rows), 1)))
+        timed("copy_batched", lambda: copy("raw_copy_batched", RAW_BATCH))
+        timed("unnest", unnest)
+    return out
+
+
+def ledger_rows(ledger: str) -> dict[str, Any]:
+    """What the ledger holds per stored event: its row, its tag index rows, its chain entry;
+    and how many commits stored them (a batch's events share their ``received`` ms)."""
+    with psycopg.connect(ledger, autocommit=True) as conn:
+        events, tags, chain, commits = conn.execute(
+            "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM event_tags),"
+            " (SELECT count(*) FROM chain), (SELECT count(DISTINCT received) FROM events)").fetchone() \
+            or (0, 0, 0, 0)
+    return {"events": events, "event_tags_per_event": round(tags / max(events, 1), 2),
+            "chain_entries_per_event": round(chain / max(events, 1), 2),
+            "commits": commits, "events_per_commit": round(events / max(commits, 1), 1)}
+
+
+def ledger_store_rate(ledger: str) -> dict[str, Any]:
+    """The same events through the bridge's own store path (``Ledger.store``, batches of
+    ``RAW_BATCH``) into a fresh ledger, without MQTT, acks or validation (done before the
+    clock): what the ledger itself costs, beside the raw writers of the same run."""
+    with psycopg.connect(ledger, autocommit=True) as conn:
+        rows = conn.execute("SELECT facility, device, payload FROM events ORDER BY received, id").fetchall()
+    items = [item for facility, device, payload in rows
+             for item in classify(Message(topics.events(facility, device), bytes(payload), 1, False, 0, 0))]
+    events = [item for item in items if isinstance(item, IncomingEvent)]
+
+    async def store(url: str) -> dict[str, Any]:
+        target = await open_ledger(url)
+        try:
+            backends = ledger_backends(url)
+            ticks = {pid: cpu_ticks(pid) for pid in backends}
+            start, cpu = time.perf_counter(), time.process_time()
+            for at in range(0, len(events), RAW_BATCH):
+                await target.store(events[at:at + RAW_BATCH], [])
+            seconds = time.perf_counter() - start
+            cpu_s = time.process_time() - cpu + sum(cpu_ticks(p) - t for p, t in ticks.items()) / TICK
+        finally:
+            await target.close()
+        return {"per_s": round(len(events) / seconds, 1),
+                "cpu_us_per_event": round(cpu_s / max(len(events), 1) * 1e6, 1)}
+
+    with scratch_database() as url:
+        return asyncio.run(store(url))
 
 
 def ingest(folder: Path, ca: FacilityCA, args: argparse.Namespace) -> dict[str, Any]:
@@ -485,14 +564,24 @@ def ingest(folder: Path, ca: FacilityCA, args: argparse.Namespace) -> dict[str, 
             figures = run_kiosks(folder, broker.port, args.kiosks, "ingest", 0, 0, args.events, args.window,
                                  [p.pid for p in procs], broker_pid(broker), ledger)
         figures["broker_takeovers"] = broker.log_text().count("already connected")
+        held = ledger_rows(ledger)
         raw = raw_rates(ledger)
+        alone = ledger_store_rate(ledger)
     rate = figures["stored_per_s"]
     # What a stored event costs the bridge in CPU: unlike the rates, it hardly depends on
     # what else the machine is running.
     cpu_s = sum(b["cpu_s"] for b in figures["bridges_proc"])
-    figures["bridge_cpu_us_per_event"] = round(cpu_s / max(figures["stored_acked"], 1) * 1e6, 1)
-    return {**figures, "raw": raw, "ratio_vs_copy": round(rate / raw["copy_per_s"], 3),
-            "ratio_vs_unnest": round(rate / raw["unnest_per_s"], 3), "target_ratio": 0.5}
+    stored = max(figures["stored_acked"], 1)
+    figures["bridge_cpu_us_per_event"] = round(cpu_s / stored * 1e6, 1)
+    backends_s = figures.pop("ledger_backends_cpu_s")
+    figures["ledger_backends_cpu_us_per_event"] = round(backends_s / stored * 1e6, 1)
+    return {**figures, "ledger_holds": held, "raw": raw, "ledger_store_alone": alone,
+            "ratio_vs_copy": round(rate / raw["copy_per_s"], 3),
+            "ratio_vs_copy_batched": round(rate / raw["copy_batched_per_s"], 3),
+            "ratio_vs_unnest": round(rate / raw["unnest_per_s"], 3),
+            "ledger_store_alone_vs_copy": round(alone["per_s"] / raw["copy_per_s"], 3),
+            "ledger_store_alone_vs_copy_batched": round(alone["per_s"] / raw["copy_batched_per_s"], 3),
+            "target_ratio": 0.5}
 
 
 def main() -> None:

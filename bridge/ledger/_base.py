@@ -30,10 +30,12 @@ class IncomingEvent:
     tags: str = ""  # " TAG1 TAG2 ": the tags it names, for the activity-per-tag report
     # More keys it is found by in the activity report: batch names, ``corrects:<id>``.
     names: tuple[str, ...] = ()
+    # sha256 of the payload, computed once: the store reads it for the row, the chain
+    # entry and the duplicate check.
+    digest: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.payload).hexdigest()
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "digest", hashlib.sha256(self.payload).hexdigest())
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import Any, Protocol
 
 EVENT, ANSWER = "event", "answer"
@@ -75,8 +76,11 @@ def _canonical(values: list[Any]) -> bytes:
 
 def event_digest(id_: str, facility: str, device: str, seq: int, type_: str, at: str,
                  received: int, payload_sha: str, tags: str) -> str:
-    return hashlib.sha256(_canonical([EVENT, id_, facility, device, int(seq), type_, at,
-                                      int(received), payload_sha, tags])).hexdigest()
+    """sha256 of ``_canonical([EVENT, id_, …, tags])``, spelt out: the same bytes (a test
+    holds them equal) at a third of json.dumps' cost, paid for every event stored."""
+    q = encode_basestring
+    return hashlib.sha256(f'["{EVENT}",{q(id_)},{q(facility)},{q(device)},{int(seq)},{q(type_)},'
+                          f'{q(at)},{int(received)},{q(payload_sha)},{q(tags)}]'.encode()).hexdigest()
 
 
 def answer_digest(id_: str, status: str, message: str | None, settled: int | None) -> str:
@@ -104,10 +108,12 @@ async def append(tx: Tx, entries: Sequence[Entry]) -> None:
     for entry in entries:
         by_facility.setdefault(entry.facility, []).append(entry)
     for facility in sorted(by_facility):
-        await tx.exec_many("INSERT INTO chain_heads (facility, n, hash) VALUES (?, 0, ?)"
-                           " ON CONFLICT (facility) DO NOTHING", [(facility, GENESIS)])
-        rows = await tx.fetch(f"SELECT n, hash FROM chain_heads WHERE facility = ?{tx.for_update}",
-                              (facility,))
+        head = f"SELECT n, hash FROM chain_heads WHERE facility = ?{tx.for_update}"
+        rows = await tx.fetch(head, (facility,))
+        if not rows:  # the facility's first entry (another bridge may be adding it too)
+            await tx.exec_many("INSERT INTO chain_heads (facility, n, hash) VALUES (?, 0, ?)"
+                               " ON CONFLICT (facility) DO NOTHING", [(facility, GENESIS)])
+            rows = await tx.fetch(head, (facility,))
         n, prev = int(rows[0][0]), str(rows[0][1])
         chained = []
         for entry in by_facility[facility]:
