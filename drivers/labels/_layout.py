@@ -241,7 +241,7 @@ def render(label: LabelBase, media: Media, *, fragile_twin: bool = False) -> Ima
     if label.symbol != "code128" and not fragile_twin:
         raise LabelError(
             f"a {_TWIN_NAMES[label.symbol]} twin does not scan on a worn printer (one dead print-head "
-            "dot through it stops other decoders, at any size): labels carry the Code 128 alone, "
+            "dot through it often stops other decoders, at any size): labels carry the Code 128 alone, "
             'choose symbol "code128"'
         )
     for plan in _plans(label, media):
