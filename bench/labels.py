@@ -1,33 +1,39 @@
 """Label rendering benchmark; prints one JSON object.
 
-- ``render_ms``: render a 62 mm plant label (Code 128 + DataMatrix), p50/p99.
+- ``render_ms``: render a 62 mm plant label (Code 128), p50/p99.
 - ``render_raster_ms``: render plus brother_ql raster conversion for a QL-820NWB,
   i.e. everything before the bytes go to the printer (target <= 50 ms); the
   driver sends uncompressed rasters. ``render_raster_packbits_ms`` is the same
   with brother_ql's (pure Python) packbits compression, for comparison.
 - ``decode``: 1,000 random valid UIDs (Metrc-shaped, letter-heavy, BioTrack),
-  across 62 mm and 29 mm and all three symbologies, decoded with zxing-cpp;
-  success means every symbol on the label reads back as the UID (target 100 %).
+  across 62 mm and 29 mm and all three symbologies (2D twins drawn with
+  ``fragile_twin``: labels refuse them), decoded with zxing-cpp; success means
+  every symbol on the label reads back as the UID (target 100 %).
 - ``wear``: every label kind on every roll the config accepts (Brother at
-  300 dpi, common Zebra sizes at 203 and 300 dpi), worn as a year-old printer
-  wears it (``drivers.labels.testing``: 3 dead head dots, one dot of gain, read
-  at 203 dpi, 2 degrees, and all together), read by zxing-cpp and by a second
-  decoder (zbar for Code 128 and QR, libdmtx for DataMatrix). Rates per roll,
-  kind, wear, symbol and decoder; ``summary`` pools them per wear (target
-  >= 0.99); ``label_reads``: the UID read off the label by each decoder family
-  from at least one symbol on it (a decoder answering anything but the UID,
-  or two different texts, counts as not read). ``refused`` lists the rolls config
-  refuses, with its message.
+  300 dpi, common Zebra sizes at 203 and 300 dpi), as printed (Code 128 along
+  the tape), worn as a year-old printer wears it (``drivers.labels.testing``:
+  3 dead head dots, one dot of gain, read at 203 dpi, 2 degrees, and all
+  together), read by zxing-cpp and by zbar. Rates per roll, kind, wear and
+  decoder; ``summary`` pools them per wear (target >= 0.99); ``below_target``
+  lists the cells under it. ``refused`` lists the rolls config refuses, with its
+  message.
+- ``cuts``: why labels carry no DataMatrix or QR twin. One dead head dot through
+  the twin (at evenly spaced columns across it, nothing else worn): on a plant
+  label at 300 and 203 dpi, read by zxing-cpp and by the twin's second decoder
+  (libdmtx, zbar); and on the bare symbol at 6 and 12 dots a module, upright and
+  turned 90 degrees, read by the second decoder. (zxing reads cut twins on a
+  300 dpi label because it also tries the image scaled down, which greys the
+  line; at 203 dpi, with 4-dot cells, that does not save it.)
 
 Every timed run uses a new UID, so zxing's symbol cache never helps.
 
-    .venv/bin/python bench/labels.py [--runs 300] [--uids 1000] [--samples 3] [--rolls 62,4x6in@203]
+    .venv/bin/python bench/labels.py [--runs 300] [--uids 1000] [--samples 3]
+        [--rolls 62,4x6in@203] [--cuts 24]
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import platform
 import random
@@ -36,6 +42,7 @@ import string
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Literal
 
 import PIL
 import zxingcpp
@@ -44,6 +51,7 @@ from drivers.labels import (
     BROTHER_MEDIA,
     LABEL_KINDS,
     SYMBOLS,
+    WORST_METRC_TAG,
     ZEBRA_ROLLS,
     LabelError,
     Media,
@@ -53,10 +61,20 @@ from drivers.labels import (
     render,
     sample_label,
 )
-from drivers.labels.testing import WEARS, apply_wear, decode_results
+from drivers.labels.testing import (
+    QUIET_2D,
+    SECOND_DECODER,
+    WEARS,
+    apply_wear,
+    bare_symbol,
+    decode_results,
+    twin_columns,
+    with_dead_dots,
+)
 from drivers.printer import brother_raster
 
 ALNUM = string.digits + string.ascii_uppercase
+TWINS: tuple[Literal["datamatrix", "qr"], ...] = ("datamatrix", "qr")
 
 
 def random_uid(rng: random.Random, i: int) -> str:
@@ -114,35 +132,23 @@ def wear_sweep(samples: int, only: set[str] | None) -> dict[str, object]:
         except LabelError as exc:
             refused[key] = str(exc)
     cells: dict[str, dict[str, dict[str, dict[str, list[int]]]]] = {}
-    turn = itertools.count()
     pooled: dict[str, dict[str, list[int]]] = {}
-    label_level: dict[str, dict[str, list[int]]] = {}
     for media in accepted:
         key = f"{media.name}@{media.dpi}"
         for kind in LABEL_KINDS:
             for wear in WEARS:
                 cell = cells.setdefault(key, {}).setdefault(kind, {}).setdefault(wear.name, {})
                 for i in range(samples):
-                    # Symbols take turns across all samples, so every cell sees each in time.
-                    symbol = SYMBOLS[next(turn) % len(SYMBOLS)]
                     uid = f"ROOM-{rng.randrange(10**6):06d}" if kind == "location" else issued_uid(rng, i)
-                    label = render(replace(sample_label(kind, uid), symbol=symbol), media)
+                    label = render(sample_label(kind, uid), media)  # as printed: Code 128 alone
                     worn = apply_wear(label, wear, rng, dpi=media.dpi)
-                    read = {"zxing": False, "second": False}
-                    for sym, decoder, ok in decode_results(worn, uid, symbol):
-                        name = f"{sym}/{decoder}"
+                    for _, decoder, ok in decode_results(worn, uid, "code128"):
                         for table in (cell, pooled.setdefault(wear.name, {})):
-                            counts = table.setdefault(name, [0, 0])
+                            counts = table.setdefault(decoder, [0, 0])
                             counts[0] += ok
                             counts[1] += 1
-                        family = "zxing" if decoder == "zxing" else "second"
-                        read[family] = read[family] or ok
-                    for family, ok in read.items():
-                        counts = label_level.setdefault(wear.name, {}).setdefault(family, [0, 0])
-                        counts[0] += ok
-                        counts[1] += 1
     below = [
-        {"roll": roll, "kind": kind, "wear": wear, "symbol/decoder": name, **rate(*hits)}
+        {"roll": roll, "kind": kind, "wear": wear, "decoder": name, **rate(*hits)}
         for roll, kinds in cells.items()
         for kind, wears in kinds.items()
         for wear, names in wears.items()
@@ -154,7 +160,6 @@ def wear_sweep(samples: int, only: set[str] | None) -> dict[str, object]:
         "wears": [w.name for w in WEARS],
         "rolls": sorted(cells),
         "summary": {w: {n: rate(*h) for n, h in sorted(t.items())} for w, t in pooled.items()},
-        "label_reads": {w: {n: rate(*h) for n, h in t.items()} for w, t in label_level.items()},
         "below_target": below,
         "rates": {
             roll: {
@@ -167,18 +172,58 @@ def wear_sweep(samples: int, only: set[str] | None) -> dict[str, object]:
     }
 
 
+def spaced(columns: range, count: int) -> list[int]:
+    """``count`` columns evenly spread over ``columns`` (all of them when fewer)."""
+    step = max(1, len(columns) / count)
+    return sorted({columns[int(i * step)] for i in range(min(count, len(columns)))})
+
+
+def cut_sweep(cuts: int) -> dict[str, object]:
+    uid = WORST_METRC_TAG
+    on_label: dict[str, dict[str, object]] = {}
+    for roll in ("62", "4in@203"):
+        name, _, dpi = roll.partition("@")
+        media = get_media(name, dpi=int(dpi or 300))
+        for symbol in TWINS:
+            clean = render(replace(sample_label("plant", uid), symbol=symbol), media, fragile_twin=True)
+            clean_l = clean.convert("L")
+            counts: dict[str, list[int]] = {}
+            columns = spaced(twin_columns(clean_l, symbol), cuts)
+            for x in columns:
+                for sym, decoder, ok in decode_results(with_dead_dots(clean_l, [x]), uid, symbol):
+                    if sym == symbol:
+                        hits = counts.setdefault(decoder, [0, 0])
+                        hits[0] += ok
+                        hits[1] += 1
+            on_label[f"{roll}/{symbol}"] = {d: rate(*h) for d, h in counts.items()}
+    bare: dict[str, object] = {}
+    for symbol in TWINS:
+        decoder, read = SECOND_DECODER[symbol]
+        for module in (6, 12):
+            for turned in (False, True):
+                image = bare_symbol(uid, symbol, module, turned=turned)
+                assert read(image, symbol) == [uid], "the uncut symbol must read"
+                quiet = QUIET_2D[symbol] * module
+                columns = spaced(range(quiet, image.width - quiet), cuts)
+                reads = sum(read(with_dead_dots(image, [x]), symbol) == [uid] for x in columns)
+                key = f"{symbol}/{module} dots/{'turned' if turned else 'upright'}"
+                bare[key] = {decoder: rate(reads, len(columns))}
+    return {"one_dead_dot_through_the_twin": on_label, "bare_symbol": bare}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--uids", type=int, default=1000)
     parser.add_argument("--samples", type=int, default=3, help="worn labels per roll, kind and wear")
     parser.add_argument("--rolls", default="", help="comma-separated rolls (name or name@dpi); default all")
+    parser.add_argument("--cuts", type=int, default=24, help="dead-dot positions across each 2D twin")
     args = parser.parse_args()
     rng = random.Random(20250314)
     m62, m29 = get_media("62"), get_media("29")
 
     def plant(uid: str) -> PlantTag:
-        return PlantTag(uid=uid, strain="Blue Dream", room="Flower 2", symbol="datamatrix")
+        return PlantTag(uid=uid, strain="Blue Dream", room="Flower 2")
 
     render(plant("WARMUP0000000001"), m62)  # font loading, imports
     render_ms = timed(lambda uid: render(plant(uid), m62), [random_uid(rng, i) for i in range(args.runs)])
@@ -196,7 +241,7 @@ def main() -> None:
         uid = random_uid(rng, i)
         symbol = SYMBOLS[i % 3]
         media = m62 if i % 2 == 0 else m29
-        image = render(PlantTag(uid=uid, strain="Blue Dream", symbol=symbol), media)
+        image = render(PlantTag(uid=uid, strain="Blue Dream", symbol=symbol), media, fragile_twin=True)
         texts = sorted((r.format.name, r.text) for r in zxingcpp.read_barcodes(image))
         want = 2 if symbol != "code128" else 1
         if len(texts) != want or any(text != uid for _, text in texts):
@@ -219,6 +264,7 @@ def main() -> None:
                     "failures": failures[:10],
                 },
                 "wear": wear_sweep(args.samples, set(filter(None, args.rolls.split(","))) or None),
+                "cuts": cut_sweep(args.cuts),
             },
             indent=2,
         )

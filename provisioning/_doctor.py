@@ -152,9 +152,13 @@ async def run_doctor(
     for name, kind, device_config in _devices(config):
         if getattr(device_config, "kind", None) == "sim" and not simulated_ok:
             # A floor kiosk recording made-up weights and printing nowhere must not say PASS.
-            add(Check(name, "fail", f"simulated {kind} on a production kiosk: configure the real "
-                                    f"{kind} ({name}.kind), or re-enroll with --simulated-devices "
-                                    "if this is a test kiosk"))
+            message = (f"simulated {kind} on a production kiosk: configure the real {kind} "
+                       f"({name}.kind), or re-enroll with --simulated-devices if this is a test kiosk")
+            if kind == "gpio":
+                # Still say which pin factory real pins would get: that is what IT needs
+                # to know before switching kind (issue 14).
+                message += f" ({probe_pin_factory(device_config)})"
+            add(Check(name, "fail", message))
             continue
         add(await _guarded(name, _device_check(name, kind, device_config, device_timeout)))
     add(await _guarded("broker", _broker_check(config, broker_timeout)))

@@ -79,7 +79,8 @@ def register(subparsers: Any) -> None:
         "--symbol",
         choices=SYMBOLS,
         default="code128",
-        help="code128 alone, or with a DataMatrix or QR twin (default code128)",
+        help="code128 (the default, and the only one printed: a DataMatrix or QR twin is refused, "
+        "it does not scan once a print-head dot is dead)",
     )
     preview.add_argument("-o", "--output", type=Path, help="PNG to write (default KIND-UID.png)")
     preview.set_defaults(func=run_preview)

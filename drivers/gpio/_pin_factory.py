@@ -11,7 +11,7 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from drivers.faults import DeviceFault
 from drivers.gpio._config import GpioConfig
-from drivers.gpio._errors import fault_from_error
+from drivers.gpio._errors import NOT_AVAILABLE, fault_from_error
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +72,32 @@ def probe_pin_factory(config: GpioConfig) -> str:
 
     Opens the factory the agent would open and closes it again; claims no pin, so
     a running agent is not disturbed. Raises ``DeviceFault`` where none loads.
+
+    Simulated pins (``kind = "sim"``) never raise: the line names the mock factory
+    and, after it, the factory real pins would get on this machine (``pin_factory``
+    or gpiozero's own choice) or why none loads, so a test kiosk on a Pi says
+    whether switching to ``kind = "gpiozero"`` would work.
     """
     if config.kind == "sim":
-        factory, owned = mock_pin_factory(), True
-    else:
-        factory, owned = hardware_pin_factory(config.pin_factory)
+        mock = mock_pin_factory()
+        try:
+            simulated = _describe(mock, simulated=True)
+        finally:
+            mock.close()
+        try:
+            real = _probe_hardware(config.pin_factory)
+        except DeviceFault as fault:
+            # "set kind = sim" is no advice here; the cause is what counts.
+            words = [fault.message] if fault.message != NOT_AVAILABLE else []
+            real = f"no pin factory loads ({'; '.join([*words, fault.detail])})"
+        return f"{simulated}; real pins here: {real}"
+    return _probe_hardware(config.pin_factory)
+
+
+def _probe_hardware(name: str | None) -> str:
+    factory, owned = hardware_pin_factory(name)
     try:
-        return _describe(factory, simulated=config.kind == "sim")
+        return _describe(factory, simulated=False)
     finally:
         if owned:
             factory.close()

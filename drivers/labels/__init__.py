@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 
-def render(label: LabelBase, media: Media) -> Image.Image:
+def render(label: LabelBase, media: Media, *, fragile_twin: bool = False) -> Image.Image:
     """Draw ``label`` for ``media`` (see ``_layout.render``).
 
     Pillow and the barcode checker load here, on the first label, not when the
@@ -46,7 +46,7 @@ def render(label: LabelBase, media: Media) -> Image.Image:
     """
     from drivers.labels._layout import render as _render
 
-    return _render(label, media)
+    return _render(label, media, fragile_twin=fragile_twin)
 
 
 __all__ = [

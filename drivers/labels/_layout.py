@@ -218,12 +218,32 @@ def _plans(label: LabelBase, media: Media) -> list[_Plan]:
     return plans
 
 
-def render(label: LabelBase, media: Media) -> Image.Image:
+_TWIN_NAMES = {"datamatrix": "DataMatrix", "qr": "QR"}
+
+
+def render(label: LabelBase, media: Media, *, fragile_twin: bool = False) -> Image.Image:
     """Draw ``label`` for ``media``: a mode "1" image ``media.width`` dots wide.
 
     Die-cut media give exactly ``media.width`` x ``media.length``; endless media a
     label as long as its content. Raises ``LabelError`` when it cannot fit.
+
+    A DataMatrix or QR twin is refused on every roll unless ``fragile_twin`` (for
+    measuring it): it does not scan on a worn printer. A dead head dot leaves a
+    one-dot white line along the feed through the whole symbol wherever it falls
+    on it. Through the core of a QR finder pattern it costs zbar that finder (a
+    third of the places it can fall on a 62 mm label); through a DataMatrix it
+    cuts the solid L border, and libdmtx stops for over half of them. Larger
+    modules and turning the symbol do not change that (``cuts`` in
+    bench/labels.py); one dot of gain closes the line, but a printer does not
+    always add one. The Code 128 along the tape reads through such lines (see
+    ``_plans``), so labels carry it alone.
     """
+    if label.symbol != "code128" and not fragile_twin:
+        raise LabelError(
+            f"a {_TWIN_NAMES[label.symbol]} twin does not scan on a worn printer (one dead print-head "
+            "dot through it often stops other decoders, at any size): labels carry the Code 128 alone, "
+            'choose symbol "code128"'
+        )
     for plan in _plans(label, media):
         image = _compose(label, media, plan)
         if image is not None:

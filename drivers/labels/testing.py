@@ -22,8 +22,9 @@ Both second decoders are test-only (``pip install .[dev]`` plus Debian
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import zxingcpp
 from PIL import Image, ImageFilter
@@ -33,8 +34,10 @@ from drivers.labels._fit import WORST_LOCATION as WORST_LOCATION
 from drivers.labels._fit import WORST_LOCATION_MODULES as WORST_LOCATION_MODULES
 from drivers.labels._fit import WORST_METRC_MODULES as WORST_METRC_MODULES
 from drivers.labels._kinds import SYMBOLS, Symbol
+from drivers.labels._symbols import QUIET_2D as QUIET_2D
 from drivers.labels._symbols import QUIET_CODE128 as QUIET_CODE128
 from drivers.labels._symbols import code128_modules as code128_modules
+from drivers.labels._symbols import draw_matrix, matrix_2d
 
 DEAD_DOTS = 3
 RESAMPLE_DPI = (300, 203)
@@ -75,10 +78,7 @@ def apply_wear(image: Image.Image, wear: Wear, rng: random.Random, *, dpi: int) 
     """
     out = image.convert("L")
     if wear.dead_dots:
-        columns = rng.sample(range(out.width), min(wear.dead_dots, out.width))
-        white = Image.new("L", (1, out.height), 255)
-        for x in columns:
-            out.paste(white, (x, 0))
+        out = with_dead_dots(out, rng.sample(range(out.width), min(wear.dead_dots, out.width)))
     if wear.blur:
         out = out.filter(ImageFilter.BoxBlur(BLUR_PX))
     if wear.resample and dpi == RESAMPLE_DPI[0]:
@@ -97,6 +97,47 @@ def apply_wear(image: Image.Image, wear: Wear, rng: random.Random, *, dpi: int) 
     framed = Image.new("L", (out.width + 40, out.height + 40), 255)
     framed.paste(out, (20, 20))
     return framed
+
+
+def with_dead_dots(image: Image.Image, columns: Iterable[int]) -> Image.Image:
+    """``image`` (mode "L", head orientation) printed by a head whose dots at ``columns``
+    are dead: a white line along the whole feed at each."""
+    out = image.convert("L")
+    white = Image.new("L", (1, out.height), 255)
+    for x in columns:
+        out.paste(white, (x, 0))
+    return out
+
+
+def twin_columns(image: Image.Image, symbol: Symbol) -> range:
+    """The head dots (image columns) the 2D twin on a clean label covers, as zxing finds it."""
+    corners = _locate(image, symbol)
+    if corners is None:
+        raise AssertionError(f"no {symbol} on the label")
+    xs = [x for x, _ in corners]
+    return range(min(xs), max(xs) + 1)
+
+
+def _locate(image: Image.Image, symbol: Symbol) -> list[tuple[int, int]] | None:
+    """The corners of the first ``symbol`` zxing finds in ``image``."""
+    fmt = getattr(zxingcpp.BarcodeFormat, "DataMatrix" if symbol == "datamatrix" else "QRCode")
+    for found in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats([fmt])):
+        p = found.position
+        return [(c.x, c.y) for c in (p.top_left, p.top_right, p.bottom_left, p.bottom_right)]
+    return None
+
+
+def bare_symbol(
+    uid: str, symbol: Literal["datamatrix", "qr"], module: int, *, turned: bool = False
+) -> Image.Image:
+    """A 2D symbol alone with its quiet zone, ``module`` dots a cell, upright or turned 90°, mode "L"."""
+    sym = draw_matrix(matrix_2d(uid, symbol), module)
+    if turned:
+        sym = sym.transpose(Image.Transpose.ROTATE_90)
+    quiet = QUIET_2D[symbol] * module
+    out = Image.new("L", (sym.width + 2 * quiet, sym.height + 2 * quiet), 255)
+    out.paste(sym.convert("L"), (quiet, quiet))
+    return out
 
 
 _ZXING_NAMES: dict[str, Symbol] = {"Code128": "code128", "DataMatrix": "datamatrix", "QRCode": "qr"}
@@ -129,16 +170,14 @@ def _aim(image: Image.Image, symbol: Symbol) -> Image.Image:
     shared; libdmtx decodes the pixels on its own. Where zxing found nothing,
     libdmtx gets the whole label.
     """
-    fmt = getattr(zxingcpp.BarcodeFormat, "DataMatrix" if symbol == "datamatrix" else "QRCode")
-    for found in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats([fmt])):
-        corners = [found.position.top_left, found.position.top_right,
-                   found.position.bottom_left, found.position.bottom_right]  # fmt: skip
-        xs, ys = [p.x for p in corners], [p.y for p in corners]
-        pad = max(max(xs) - min(xs), max(ys) - min(ys)) // 2
-        box = (max(0, min(xs) - pad), max(0, min(ys) - pad),
-               min(image.width, max(xs) + pad), min(image.height, max(ys) + pad))  # fmt: skip
-        return image.crop(box)
-    return image
+    corners = _locate(image, symbol)
+    if corners is None:
+        return image
+    xs, ys = [x for x, _ in corners], [y for _, y in corners]
+    pad = max(max(xs) - min(xs), max(ys) - min(ys)) // 2
+    box = (max(0, min(xs) - pad), max(0, min(ys) - pad),
+           min(image.width, max(xs) + pad), min(image.height, max(ys) + pad))  # fmt: skip
+    return image.crop(box)
 
 
 def _read_dmtx(image: Image.Image, symbol: Symbol) -> list[str]:

@@ -26,21 +26,28 @@ def run(*argv: str) -> int:
 def test_preview_writes_a_scannable_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "lot.png"
     code = run(
-        "lot", UID, "--strain", "Blue Dream", "--count", "12", "--date", "2025-03-01",
-        "--symbol", "datamatrix", "-o", str(out),
+        "lot", UID, "--strain", "Blue Dream", "--count", "12", "--date", "2025-03-01", "-o", str(out),
     )  # fmt: skip
     assert code == 0
     assert str(out) in capsys.readouterr().out
     with Image.open(out) as image:
         assert image.width == 696
         found = {(r.format.name, r.text) for r in zxingcpp.read_barcodes(image)}
-    assert found == {("Code128", UID), ("DataMatrix", UID)}
+    assert found == {("Code128", UID)}
+
+
+@pytest.mark.parametrize(("symbol", "name"), [("datamatrix", "DataMatrix"), ("qr", "QR")])
+def test_preview_refuses_a_2d_twin_and_says_why(tmp_path: Path, symbol: str, name: str) -> None:
+    out = tmp_path / "p.png"
+    with pytest.raises(UserError, match=f"a {name} twin does not scan on a worn printer"):
+        run("plant", UID, "--strain", "Blue Dream", "--symbol", symbol, "-o", str(out))
+    assert not out.exists()
 
 
 def test_preview_on_29mm_and_zebra_media(tmp_path: Path) -> None:
     out = tmp_path / "p.png"
     assert run("package", UID, "--item", "Flower", "--quantity", "28.00 g", "--media", "29",
-               "--symbol", "qr", "-o", str(out)) == 0  # fmt: skip
+               "-o", str(out)) == 0  # fmt: skip
     with Image.open(out) as image:
         assert image.width == 306
         assert {r.text for r in zxingcpp.read_barcodes(image)} == {UID}

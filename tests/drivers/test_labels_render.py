@@ -110,7 +110,7 @@ def test_every_label_scans_back_as_its_uid(kind: str, symbol: Symbol, media_name
     media = get_media(media_name)
     # LETTER_HEAVY (no issued Metrc tag is this long in Code 128) needs 108 mm: endless only.
     for uid in UIDS if media.endless else (DIGIT_HEAVY, BIOTRACK):
-        image = render(make_label(kind, uid, symbol), media)
+        image = render(make_label(kind, uid, symbol), media, fragile_twin=True)  # twins: drawn right
         assert image.mode == "1"
         assert image.width == media.width
         if media.length is not None:
@@ -189,11 +189,20 @@ def test_bad_uids_are_refused_with_a_clear_error(uid: str) -> None:
         PlantTag(uid=uid, strain="Blue Dream")
 
 
+@pytest.mark.parametrize(("symbol", "name"), [("datamatrix", "DataMatrix"), ("qr", "QR")])
+def test_2d_twins_are_refused_on_every_roll(symbol: Symbol, name: str) -> None:
+    """A dead head dot through a 2D twin stops its second decoder (test_labels_wear): never printed."""
+    for media in (get_media("62"), get_media("29"), get_media("4x6in", dpi=203)):
+        with pytest.raises(LabelError, match=f"a {name} twin does not scan on a worn printer"):
+            render(make_label("plant", DIGIT_HEAVY, symbol), media)
+    assert render(make_label("plant", DIGIT_HEAVY, "code128"), get_media("62")).width == 696
+
+
 def test_label_that_cannot_fit_raises_label_error() -> None:
     with pytest.raises(LabelError, match="does not fit"):
         render(make_label("plant", LETTER_HEAVY), get_media("29x42"))
     with pytest.raises(LabelError, match="does not fit"):
-        render(make_label("plant", DIGIT_HEAVY, "qr"), get_media("62x29"))
+        render(make_label("plant", DIGIT_HEAVY, "qr"), get_media("62x29"), fragile_twin=True)
     with pytest.raises(LabelError, match="does not fit"):  # 2 in: too short for the bars along it
         render(make_label("location", "ROOM-F2"), get_media("50.8x25.4", dpi=203))
 

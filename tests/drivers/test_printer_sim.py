@@ -32,7 +32,7 @@ def sim(tmp_path: Path, **overrides: object) -> SimPrinter:
 
 async def test_sim_writes_a_png_that_scans(tmp_path: Path) -> None:
     printer: LabelPrinter = sim(tmp_path, media="29")
-    result = await printer.print(PlantTag(uid=UID, strain="Blue Dream", symbol="qr"), copies=2)
+    result = await printer.print(PlantTag(uid=UID, strain="Blue Dream"), copies=2)
     assert (result.outcome, result.copies, result.attempts, result.fault) == ("printed", 2, 2, None)
     files = sorted((tmp_path / "out").glob("*.png"))
     assert len(files) == 2 and all(UID in f.name for f in files)
@@ -40,7 +40,12 @@ async def test_sim_writes_a_png_that_scans(tmp_path: Path) -> None:
     with Image.open(files[0]) as image:
         assert image.width == 306
         found = {(r.format.name, r.text) for r in zxingcpp.read_barcodes(image)}
-    assert found == {("Code128", UID), ("QRCode", UID)}
+    assert found == {("Code128", UID)}
+    # A 2D twin does not survive a worn head: the job is refused, nothing is printed.
+    twin = await printer.print(PlantTag(uid=UID, strain="Blue Dream", symbol="qr"))
+    assert (twin.outcome, twin.copies, twin.attempts) == ("failed", 0, 0)
+    assert twin.fault is not None and "QR twin does not scan on a worn printer" in str(twin.fault)
+    assert len(list((tmp_path / "out").glob("*.png"))) == 2
     assert (await printer.status()).ready
     await printer.aclose()
     with pytest.raises(RuntimeError, match="closed"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sqlite3
 import time
 import tomllib
@@ -107,6 +108,33 @@ def test_gpio_line_names_the_pin_factory_or_why_none_loads(estate: Estate, tmp_p
     assert 'pin factory "pigpoi" is not known' in found["unknown"].message
     unknown = found["unknown"].message
     assert "installed gpiozero pin factories: lgpio, mock, native, pigpio, rpigpio" in unknown
+
+
+def test_simulated_pins_on_a_production_kiosk_fail_and_still_name_the_pin_factory(
+    estate: Estate, tmp_path: Path
+) -> None:
+    """Simulated pins fail a production kiosk, and the line still says which pin factory
+    real pins get here, or why none loads (issue 14; the arm64 check reads this line)."""
+
+    class KioskWithSimPins(AgentConfig):
+        bench: GpioConfig = GpioConfig(kind="sim", pin_factory="mock", green=17)
+        typo: GpioConfig = GpioConfig(kind="sim", pin_factory="pigpoi", green=17)
+
+    asyncio.run(demo_outbox(tmp_path))
+    production = kiosk_config(estate, tmp_path, **{"simulated_devices = true": "simulated_devices = false"})
+    report = asyncio.run(run_doctor(production, model=KioskWithSimPins))
+    found = {c.name: c for c in report.checks}
+    assert {found[n].status for n in ("gpio", "bench", "typo")} == {"fail"}
+    assert "simulated gpio on a production kiosk" in found["bench"].message
+    assert found["bench"].message.endswith(
+        "(simulated pins: pin factory mock (MockFactory); real pins here: pin factory mock (MockFactory))"
+    )
+    typo = found["typo"].message
+    assert 'real pins here: no pin factory loads (GPIO pin factory "pigpoi" is not known' in typo
+    assert "installed gpiozero pin factories: lgpio, mock, native, pigpio, rpigpio" in typo
+    # gpiozero's own choice (the built-in config): a factory, or each one it fell back from.
+    assert re.search(r"real pins here: (pin factory \w+ \(|no pin factory loads \(.*Falling back from lgpio)",
+                     found["gpio"].message), found["gpio"].message
 
 
 def test_stopped_broker_fails_with_a_clear_line(estate: Estate, tmp_path: Path) -> None:
