@@ -30,6 +30,7 @@ from typing import Any
 import psycopg
 
 from bridge.ledger._base import (
+    STORED_COLUMNS,
     IncomingEvent,
     Ledger,
     LedgerCounts,
@@ -40,8 +41,10 @@ from bridge.ledger._base import (
     dedupe_batch,
     event_tag_rows,
     quarantine_key,
+    stored_entry,
+    stored_row,
 )
-from bridge.ledger._chain import CHAIN_SCHEMA, EVENT, Entry, Tx, adopt_unchained, append, event_digest
+from bridge.ledger._chain import CHAIN_SCHEMA, Tx, adopt_unchained, append
 from bridge.ledger._console import CONSOLE_SCHEMA
 from bridge.ledger._queries import Fence, LeaseLost, now_ms
 
@@ -151,7 +154,7 @@ CREATE TABLE IF NOT EXISTS confirmations (
 # one INSERT … SELECT that skips ids already stored: COPY formats the rows in C, where
 # array parameters (INSERT … unnest) were dumped element by element in Python, the
 # largest part of the ledger's cost per event (bench/fleet_load.py ingest).
-_STAGED = ("id", "facility", "device", "seq", "type", "at", "received", "digest", "payload", "tags")
+_STAGED = STORED_COLUMNS
 _STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS incoming (
     id TEXT, facility TEXT, device TEXT, seq BIGINT, type TEXT, at TEXT, received BIGINT,
@@ -273,8 +276,7 @@ class PostgresLedger(Ledger):
                 async with conn.cursor() as cur:
                     async with cur.copy(_COPY_IN) as copy:
                         for e in firsts:
-                            await copy.write_row((e.id, e.facility, e.device, e.seq, e.type, e.at, now,
-                                                  e.digest, e.payload, e.tags))
+                            await copy.write_row(stored_row(e, now))
                     await cur.execute(_INSERT)
                     inserted = {str(row[0]) for row in await cur.fetchall()}
             result.new = [e.id for e in firsts if e.id in inserted]
@@ -286,8 +288,7 @@ class PostgresLedger(Ledger):
                     ([r[0] for r in tag_rows], [r[1] for r in tag_rows]),
                 )
             fresh = [e for e in firsts if e.id in inserted]
-            await append(_Tx(conn), [Entry(e.facility, EVENT, e.id, event_digest(
-                e.id, e.facility, e.device, e.seq, e.type, e.at, now, e.digest, e.tags)) for e in fresh])
+            await append(_Tx(conn), [stored_entry(e, now) for e in fresh])
             again = [e for e in firsts if e.id not in inserted] + repeats
             conflicts: list[Rejected] = []
             if again:
