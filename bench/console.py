@@ -25,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +64,11 @@ async def timed(client: TestClient[web.Request, web.Application], paths: list[st
             "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 1)}
 
 
-async def run(events: int, samples: int, url: str, reuse: bool) -> dict[str, Any]:
+async def run(events: int, samples: int, url: str, reuse: bool, month: str = "2023-03") -> dict[str, Any]:
     shape = Shape(events)
+    first = date.fromisoformat(f"{month}-01")
+    last = date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
+    month = f"from={first}&to={last}"
     lic = facility_name(3)
     filled: dict[str, Any] = ({"reused": url.split("@")[-1]} if reuse
                               else await bulk_fill(url, shape, progress=every(30)))
@@ -96,9 +100,9 @@ async def run(events: int, samples: int, url: str, reuse: bool) -> dict[str, Any
                 "activity_per_tag": [f"/f/{lic}/activity?q={tag_for(3, rng.randrange(shape.plants))}"
                                      for _ in range(samples)],
                 # An inspector's usual question: one month of a register (the ledger runs 2019-12 on).
-                **{f"{r.name}_one_month": [f"/f/{lic}/{r.name}?from=2023-03-01&to=2023-03-31"] * samples
+                **{f"{r.name}_one_month": [f"/f/{lic}/{r.name}?{month}"] * samples
                    for r in REGISTERS if r.dated},
-                "waste_one_month_pdf": [f"/f/{lic}/waste.pdf?from=2023-03-01&to=2023-03-31"]
+                "waste_one_month_pdf": [f"/f/{lic}/waste.pdf?{month}"]
                 * max(3, samples // 5),
                 "chain": [f"/f/{lic}/chain"] * samples,
                 "console_log": ["/console/console-log"] * samples,
@@ -119,13 +123,14 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--samples", type=int, default=30)
     parser.add_argument("--url", help="a ledger filled earlier by bench/bulk.py (sqlite:///… or postgresql://…)")
+    parser.add_argument("--month", default="2023-03", help="the month of the one-month pages (YYYY-MM)")
     args = parser.parse_args()
     if args.url:
-        print(json.dumps(asyncio.run(run(args.events, args.samples, args.url, True)), indent=2))
+        print(json.dumps(asyncio.run(run(args.events, args.samples, args.url, True, args.month)), indent=2))
         return
     with tempfile.TemporaryDirectory(prefix="canopy-console-bench-") as scratch:
         url = f"sqlite:///{Path(scratch) / 'ledger.db'}"
-        print(json.dumps(asyncio.run(run(args.events, args.samples, url, False)), indent=2))
+        print(json.dumps(asyncio.run(run(args.events, args.samples, url, False, args.month)), indent=2))
 
 
 if __name__ == "__main__":

@@ -229,8 +229,10 @@ async def main() -> None:
     parser.add_argument("--url", help="time this ledger, already filled by bench/bulk.py (sqlite:///… or"
                         " postgresql://…), instead of filling one")
     parser.add_argument("--processes", type=int, default=1, help="processes that fill (bench/bulk.py)")
+    parser.add_argument("--years", type=int, default=YEARS, help="years of events (with --url: the months"
+                        " the ledger holds, from 2019-12, that random months are drawn from)")
     args = parser.parse_args()
-    shape = Shape(events=args.events, years=YEARS)
+    shape = Shape(events=args.events, years=args.years)
     out: list[dict[str, Any]] = []
     if args.url:
         out.append(await run_one(args.url, shape, args.samples, reuse=True))
