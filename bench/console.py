@@ -1,14 +1,17 @@
 """The compliance console's pages on a filled ledger: how long each takes to answer.
 
-    .venv/bin/python bench/console.py [--events 200000] [--samples 30]
+    .venv/bin/python bench/console.py [--events 200000] [--samples 30] [--url LEDGER]
 
-Fills a SQLite ledger with bench/ledger.py's generator (20 facilities, 7 years),
-serves the console in-process and signs in as a compliance manager, then requests
-every page of one facility (floor status, each register, activity of random tags,
-one month of each register that takes a period, the chain, the console log) and the
-CSV and PDF of the rejections (and one month of waste as PDF), ``--samples``
-times each, through HTTP as a browser would. Prints one JSON object: the fill, and
-p50/p95 (ms) per page. Each request also appends its row to the console log.
+Fills a SQLite ledger in bulk (bench/bulk.py: bench/ledger.py's events, 20 facilities,
+7 years, each a real contract event), or takes one filled earlier (``--url``, SQLite or
+PostgreSQL; ``--events`` then only says its size), verifies the chain of the facility
+shown (so the chain page has a verification to show), serves the console in-process
+and signs in as a compliance manager, then requests every page of one facility (floor
+status, each register, activity of random tags, one month of each register that takes
+a period, the chain, the console log) and the CSV and PDF of the rejections (and one
+month of waste as PDF), ``--samples`` times each, through HTTP as a browser would.
+Prints one JSON object: the fill, and p50/p95 (ms) per page. Each request also appends
+its row to the console log.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +35,9 @@ sys.path.insert(0, str(ROOT))
 from aiohttp import web  # noqa: E402
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 
-from bench.ledger import Shape, facility_name, fill, tag_for  # noqa: E402
-from bridge.ledger import open_ledger, verify_and_record  # noqa: E402
+from bench.bulk import bulk_fill, every  # noqa: E402
+from bench.ledger import Shape, facility_name, tag_for  # noqa: E402
+from bridge.ledger import UserExists, open_ledger, verify_and_record  # noqa: E402
 from bridge.reports import REGISTERS, Clock  # noqa: E402
 from canopy.kiosk_status import KioskStatus  # noqa: E402
 from console.accounts import hash_password  # noqa: E402
@@ -59,13 +64,24 @@ async def timed(client: TestClient[web.Request, web.Application], paths: list[st
             "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 1)}
 
 
-async def run(events: int, samples: int, scratch: Path) -> dict[str, Any]:
+async def run(events: int, samples: int, url: str, reuse: bool, month: str = "2023-03") -> dict[str, Any]:
     shape = Shape(events)
-    ledger = await open_ledger(f"sqlite:///{scratch / 'ledger.db'}")
+    first = date.fromisoformat(f"{month}-01")
+    last = date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
+    month = f"from={first}&to={last}"
+    lic = facility_name(3)
+    filled: dict[str, Any] = ({"reused": url.split("@")[-1]} if reuse
+                              else await bulk_fill(url, shape, progress=every(30)))
+    ledger = await open_ledger(url)
     try:
-        filled = await fill(ledger, shape)
-        await verify_and_record(ledger)
-        await ledger.add_console_user("bench", "compliance", hash_password(PASSWORD))
+        filled["events"] = (await ledger.counts()).events
+        began = time.perf_counter()
+        await verify_and_record(ledger, lic)
+        filled["verify_one_facility_s"] = round(time.perf_counter() - began, 1)
+        try:
+            await ledger.add_console_user("bench", "compliance", hash_password(PASSWORD))
+        except UserExists:  # a ledger kept from an earlier run
+            pass
         facilities = [Facility(facility_name(n), f"Farm {n}", "America/Los_Angeles")
                       for n in range(shape.facilities)]
         console = Console(Context(ledger, facilities, no_kiosks,
@@ -77,7 +93,6 @@ async def run(events: int, samples: int, scratch: Path) -> dict[str, Any]:
             token = re.search(r'name="csrf" value="([^"]+)"', page)
             assert token
             await client.post("/login", data={"csrf": token.group(1), "name": "bench", "password": PASSWORD})
-            lic = facility_name(3)
             rng = random.Random(5)
             pages: dict[str, list[str]] = {
                 "floor": [f"/f/{lic}/floor"] * samples,
@@ -85,9 +100,9 @@ async def run(events: int, samples: int, scratch: Path) -> dict[str, Any]:
                 "activity_per_tag": [f"/f/{lic}/activity?q={tag_for(3, rng.randrange(shape.plants))}"
                                      for _ in range(samples)],
                 # An inspector's usual question: one month of a register (the ledger runs 2019-12 on).
-                **{f"{r.name}_one_month": [f"/f/{lic}/{r.name}?from=2023-03-01&to=2023-03-31"] * samples
+                **{f"{r.name}_one_month": [f"/f/{lic}/{r.name}?{month}"] * samples
                    for r in REGISTERS if r.dated},
-                "waste_one_month_pdf": [f"/f/{lic}/waste.pdf?from=2023-03-01&to=2023-03-31"]
+                "waste_one_month_pdf": [f"/f/{lic}/waste.pdf?{month}"]
                 * max(3, samples // 5),
                 "chain": [f"/f/{lic}/chain"] * samples,
                 "console_log": ["/console/console-log"] * samples,
@@ -107,9 +122,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--samples", type=int, default=30)
+    parser.add_argument("--url", help="a ledger filled earlier by bench/bulk.py (sqlite:///… or postgresql://…)")
+    parser.add_argument("--month", default="2023-03", help="the month of the one-month pages (YYYY-MM)")
     args = parser.parse_args()
+    if args.url:
+        print(json.dumps(asyncio.run(run(args.events, args.samples, args.url, True, args.month)), indent=2))
+        return
     with tempfile.TemporaryDirectory(prefix="canopy-console-bench-") as scratch:
-        print(json.dumps(asyncio.run(run(args.events, args.samples, Path(scratch))), indent=2))
+        url = f"sqlite:///{Path(scratch) / 'ledger.db'}"
+        print(json.dumps(asyncio.run(run(args.events, args.samples, url, False, args.month)), indent=2))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The ledger at seven years: fill it like a real operator's, then time every report.
 
     .venv/bin/python bench/ledger.py [--events 10000000] [--ledger sqlite|postgres|both]
-                                    [--dsn postgresql://…] [--keep PATH]
+                                    [--dsn postgresql://…] [--keep PATH] [--url LEDGER]
 
 Prints one JSON object per ledger:
 
@@ -12,10 +12,12 @@ Prints one JSON object per ledger:
   the submitter's selection of the next batch (``to_submit``), which must not slow with
   ledger size (target for every report: p99 <= 50 ms at 10,000,000 rows).
 
-The generator (``fill``) is importable: tests and other benchmarks use it for a
-ledger of realistic shape: 20 facilities, 7 years, a kiosk per room, plants that
-are scanned, moved, flowered, harvested and destroyed, about 2 % rejected with
-the state's words, outages every few weeks.
+The generator (``draw``, batch by batch, and ``fill``, which stores its batches) is
+importable: tests and other benchmarks use it for a ledger of realistic shape: 20
+facilities, 7 years, a kiosk per room, plants that are scanned, moved, flowered,
+harvested and destroyed, about 2 % rejected with the state's words, an outage of a few
+hours about once a month per facility. bench/bulk.py writes the same events in bulk
+(10,000,000 in minutes, not hours); ``--url`` then times the reports of such a ledger.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bridge.ingest import worker_key  # noqa: E402
 from bridge.ledger import Answer, IncomingEvent, Ledger, open_ledger  # noqa: E402
 from canopy.events import format_utc  # noqa: E402
 from canopy.ids import uuid7  # noqa: E402
@@ -69,6 +72,7 @@ class Shape:
     years: int = YEARS
     kiosks: int = 6
     plants: int = 50_000  # tags in use per facility over the years
+    start: datetime = START  # the first event's time (later: events added to a ledger filled earlier)
 
 
 def facility_name(n: int) -> str:
@@ -105,65 +109,118 @@ class Drawn:
     rng: random.Random
 
 
-async def fill(ledger: Ledger, shape: Shape, *, seed: int = 7,
-               progress: Callable[[int], None] | None = None,
-               make: Callable[[Drawn], IncomingEvent] | None = None) -> dict[str, Any]:
-    """Store ``shape.events`` events through ``Ledger.store``, settle them, add outages.
+@dataclass(frozen=True)
+class Batch:
+    """What ingest stores at once, and the state's verdicts on it (none: the newest
+    events, still waiting for the state, what the submitter selects from)."""
 
-    ``make`` builds each stored event from what was drawn (bench/registers.py: real
-    contract events with every field a register reads); by default a compact payload."""
+    events: list[IncomingEvent]
+    at_ms: list[int]  # when each was recorded (unix ms), for a loader that sets ``received``
+    answers: list[Answer]
+
+
+@dataclass(frozen=True)
+class OutageSpan:
+    facility: str
+    started: int  # unix ms
+    ended: int
+    cause: str = "state system timed out"
+
+
+def _compact(d: Drawn) -> IncomingEvent:
+    """The default record: a compact payload, indexed by its tag and its worker as ingest would."""
+    return IncomingEvent(d.id, d.facility, d.device, d.seq, d.type, d.at,
+                         _payload(d.id, d.type, d.facility, d.device, d.seq, d.at, d.user, d.tag),
+                         f" {d.tag} ", (worker_key(d.facility, d.user),))
+
+
+def draw(shape: Shape, *, seed: int = 7, make: Callable[[Drawn], IncomingEvent] | None = None,
+         facilities: Sequence[int] | None = None) -> Iterator[Batch]:
+    """The ledger's events, batch by batch as ingest stores them, oldest first (the same
+    events for the same seed, but for their ids). ``make`` builds each stored event from
+    what was drawn (bench/registers.py: real contract events with every field a register
+    reads); by default a compact payload. ``facilities``: only these facilities' share of
+    ``shape.events`` (each facility's events and chain stand alone, so processes can each
+    draw some of them)."""
     rng = random.Random(seed)
+    places = list(range(shape.facilities)) if facilities is None else list(facilities)
+    total = shape.events * len(places) // shape.facilities
+    build = make or _compact
     types = [t for t, _ in MIX]
     weights = [w for _, w in MIX]
     span_ms = shape.years * 365 * 86_400_000
-    start_ms = int(START.timestamp() * 1000)
+    start_ms = int(shape.start.timestamp() * 1000)
     seqs: dict[tuple[int, int], int] = {}
-    started = time.perf_counter()
     done = 0
-    rejected = 0
-    while done < shape.events:
-        n = min(BATCH, shape.events - done)
+    while done < total:
+        n = min(BATCH, total - done)
         # Time moves forward batch by batch, as the years do.
-        base = start_ms + span_ms * done // shape.events
-        batch: list[IncomingEvent] = []
+        base = start_ms + span_ms * done // total
+        events: list[IncomingEvent] = []
+        times: list[int] = []
         for i in range(n):
-            f, k = rng.randrange(shape.facilities), rng.randrange(shape.kiosks)
+            f, k = rng.choice(places), rng.randrange(shape.kiosks)
             seq = seqs[(f, k)] = seqs.get((f, k), 0) + 1
             type_ = rng.choices(types, weights)[0]
             tag = tag_for(f, rng.randrange(shape.plants))
-            at = format_utc(datetime.fromtimestamp((base + i * 37) / 1000, UTC))
-            facility, device, event_id = facility_name(f), f"kiosk-{k:02d}", uuid7()
-            user = rng.choice(WORKERS)
-            if make is not None:
-                batch.append(make(Drawn(event_id, type_, facility, device, seq, at, user, tag, rng)))
-                continue
-            batch.append(IncomingEvent(event_id, facility, device, seq, type_, at,
-                                       _payload(event_id, type_, facility, device, seq, at,
-                                                user, tag), f" {tag} "))
-        await ledger.store(batch, [])
-        answers = []
-        for e in batch:
-            if rng.random() < 0.02:
-                rejected += 1
-                answers.append(Answer(e.id, "rejected", rng.choice(REJECTIONS)))
-            else:
-                answers.append(Answer(e.id, "accepted", ""))
+            times.append(base + i * 37)
+            at = format_utc(datetime.fromtimestamp(times[-1] / 1000, UTC))
+            events.append(build(Drawn(uuid7(), type_, facility_name(f), f"kiosk-{k:02d}", seq, at,
+                                      rng.choice(WORKERS), tag, rng)))
+        answers = [Answer(e.id, "rejected", rng.choice(REJECTIONS)) if rng.random() < 0.02
+                   else Answer(e.id, "accepted", "") for e in events]
         # The newest day stays unsettled: what the submitter selects from.
-        if done + n < shape.events - 2 * BATCH:
-            await ledger.settle(answers)
         done += n
+        yield Batch(events, times, answers if done < total - 2 * BATCH else [])
+
+
+def outage_spans(shape: Shape, *, seed: int = 7) -> list[OutageSpan]:
+    """About one loss of access a month per facility, one to eight hours long."""
+    rng = random.Random(seed)
+    start_ms, month = int(shape.start.timestamp() * 1000), 30 * 86_400_000
+    spans = []
+    for f in range(shape.facilities):
+        for m in range(shape.years * 12):
+            began = start_ms + m * month + rng.randrange(month - 86_400_000)
+            spans.append(OutageSpan(facility_name(f), began, began + rng.randrange(3_600_000, 8 * 3_600_000)))
+    return spans
+
+
+def _at(ms: int) -> Callable[[], int]:
+    return lambda: ms
+
+
+async def fill(ledger: Ledger, shape: Shape, *, seed: int = 7,
+               progress: Callable[[int], None] | None = None,
+               make: Callable[[Drawn], IncomingEvent] | None = None,
+               batches: Iterable[Batch] | None = None) -> dict[str, Any]:
+    """Store the drawn events (or ``batches``) through ``Ledger.store`` as ingest does,
+    settle them and tell their kiosks (``mark_answered``), and add the outages."""
+    started = time.perf_counter()
+    done, rejected = 0, 0
+    for batch in batches if batches is not None else draw(shape, seed=seed, make=make):
+        await ledger.store(batch.events, [])
+        if batch.answers:
+            await ledger.settle(batch.answers)
+            await ledger.mark_answered([a.id for a in batch.answers])
+        rejected += sum(a.status == "rejected" for a in batch.answers)
+        done += len(batch.events)
         if progress is not None:
             progress(done)
-    outages = 0
-    for f in range(shape.facilities):
-        for _ in range(shape.years * 12):  # about one a month, hours long
-            await ledger.outage_begins(facility_name(f), "state system timed out")
-            await ledger.outage_ends(facility_name(f))
-            outages += 1
+    spans = outage_spans(shape, seed=seed)
+    wall = ledger.clock
+    try:
+        for span in spans:  # at the times they happened: the ledger's clock set to each
+            ledger.clock = _at(span.started)
+            await ledger.outage_begins(span.facility, span.cause)
+            ledger.clock = _at(span.ended)
+            await ledger.outage_ends(span.facility)
+    finally:
+        ledger.clock = wall
     seconds = time.perf_counter() - started
-    return {"events": shape.events, "facilities": shape.facilities, "years": shape.years,
-            "rejected": rejected, "outages": outages, "seconds": round(seconds, 1),
-            "events_per_s": round(shape.events / seconds)}
+    return {"events": done, "facilities": shape.facilities, "years": shape.years,
+            "rejected": rejected, "outages": len(spans), "seconds": round(seconds, 1),
+            "events_per_s": round(done / seconds)}
 
 
 async def _timed(samples: int, call: Callable[[], Awaitable[Any]]) -> dict[str, float]:
@@ -227,14 +284,23 @@ async def main() -> None:
     parser.add_argument("--dsn", default=os.environ.get(
         "CANOPY_BENCH_PG", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--keep", type=Path, help="keep the SQLite ledger at this path")
+    parser.add_argument("--url", help="only time the reports of this ledger, filled earlier (bench/bulk.py)")
     args = parser.parse_args()
     shape = Shape(events=args.events)
     out: list[dict[str, Any]] = []
-    if args.ledger in ("sqlite", "both"):
+    if args.url:
+        ledger = await open_ledger(args.url)
+        try:
+            filled = {"reused": args.url.split("@")[-1], "events": (await ledger.counts()).events}
+            out.append({"ledger": args.url.split(":", 1)[0], "fill": filled,
+                        "reports": await time_reports(ledger, shape)})
+        finally:
+            await ledger.close()
+    elif args.ledger in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             path = args.keep or Path(tmp) / "ledger.db"
             out.append(await run_one(f"sqlite:///{path}", shape))
-    if args.ledger in ("postgres", "both"):
+    if not args.url and args.ledger in ("postgres", "both"):
         out.append(await run_postgres(args.dsn, shape))
     print(json.dumps(out, indent=2))
 

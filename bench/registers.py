@@ -2,12 +2,14 @@
 
     .venv/bin/python bench/registers.py [--events 100000] [--ledger sqlite|postgres|both]
                                        [--samples 30] [--dsn postgresql://…] [--keep PATH]
+                                       [--processes N] [--url LEDGER]
 
-``--events 10000000`` is the issue's size (seven years of 20 facilities; about an hour
-to fill here per ledger); the default is small so the bench runs in a few minutes.
-``--keep PATH`` keeps the SQLite ledger and reuses it if it is already there.
+``--events 10000000`` is the issue's size (seven years of 20 facilities); the default is
+small so the bench runs in a few minutes. ``--keep PATH`` keeps the SQLite ledger and
+reuses it if it is already there; ``--url`` times a ledger filled earlier with
+bench/bulk.py (the fill done once for this bench and bench/console.py).
 
-The ledger is filled by bench/ledger.py's generator (``fill``: 20 facilities, 7 years,
+The ledger is filled in bulk (bench/bulk.py) with bench/ledger.py's events (``draw``: 20 facilities, 7 years,
 its mix of records, ~2 % rejected, the newest day waiting), each event made here a
 real contract event (``canopy.events.build_event``) with every field a register reads:
 reason, method, mixed material, weight and scale, witness, harvest batch, cure, roll of
@@ -39,7 +41,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ledger import START, WORKERS, YEARS, Drawn, Shape, facility_name, fill, tag_for  # noqa: E402
+from bench.bulk import bulk_fill, every  # noqa: E402
+from bench.ledger import START, WORKERS, YEARS, Drawn, Shape, facility_name, tag_for  # noqa: E402
 from bridge.ingest import mentioned_names, mentioned_tags  # noqa: E402
 from bridge.ledger import IncomingEvent, Ledger, open_ledger  # noqa: E402
 from bridge.reports import REGISTERS, Clock, Period, activity  # noqa: E402
@@ -184,42 +187,32 @@ async def time_all(ledger: Ledger, shape: Shape, samples: int) -> dict[str, Any]
     return out
 
 
-async def run_one(url: str, shape: Shape, samples: int, reuse: bool = False) -> dict[str, Any]:
+async def run_one(url: str, shape: Shape, samples: int, reuse: bool = False,
+                  processes: int = 1) -> dict[str, Any]:
+    if reuse:
+        filled: dict[str, Any] = {"reused": url.split("@")[-1]}
+    else:
+        # In bulk (bench/bulk.py: the rows ingest writes, the chain linked, PostgreSQL vacuumed
+        # and analysed as autovacuum keeps a ledger that grew over years): through
+        # ``Ledger.store`` these events filled at about 1,300 a second.
+        filled = await bulk_fill(url, shape, processes=processes, progress=every(30))
     ledger = await open_ledger(url)
     try:
-        if reuse:
-            filled: dict[str, Any] = {"events": (await ledger.counts()).events, "reused": True}
-        else:
-            last = [time.monotonic()]
-
-            def progress(done: int) -> None:
-                if time.monotonic() - last[0] > 30:
-                    last[0] = time.monotonic()
-                    print(f"  {done:,} events stored", file=sys.stderr)
-
-            filled = await fill(ledger, shape, progress=progress, make=Maker())
-        if url.startswith("postgres"):
-            # Measure the ledger as autovacuum keeps it: vacuumed, not only analysed. Every
-            # settled event leaves a dead "stored" row version in the partial index of the
-            # waiting ones until a vacuum; unvacuumed, `overdue` read 50,000 of them a call.
-            import psycopg
-
-            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-                await conn.execute("VACUUM ANALYZE")
+        filled["events"] = (await ledger.counts()).events
         timings = await time_all(ledger, shape, samples)
     finally:
         await ledger.close()
     return {"ledger": url.split(":", 1)[0], "fill": filled, "registers": timings}
 
 
-async def run_postgres(admin_dsn: str, shape: Shape, samples: int) -> dict[str, Any]:
+async def run_postgres(admin_dsn: str, shape: Shape, samples: int, processes: int) -> dict[str, Any]:
     import psycopg
 
     name = f"canopy_bench_registers_{int(time.time())}"
     async with await psycopg.AsyncConnection.connect(admin_dsn, autocommit=True) as admin:
         await admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        return await run_one(f"{admin_dsn.rsplit('/', 1)[0]}/{name}", shape, samples)
+        return await run_one(f"{admin_dsn.rsplit('/', 1)[0]}/{name}", shape, samples, processes=processes)
     finally:
         async with await psycopg.AsyncConnection.connect(admin_dsn, autocommit=True) as admin:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -233,16 +226,23 @@ async def main() -> None:
     parser.add_argument("--dsn", default=os.environ.get(
         "CANOPY_BENCH_PG", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--keep", type=Path, help="keep the SQLite ledger here (reused if present)")
+    parser.add_argument("--url", help="time this ledger, already filled by bench/bulk.py (sqlite:///… or"
+                        " postgresql://…), instead of filling one")
+    parser.add_argument("--processes", type=int, default=1, help="processes that fill (bench/bulk.py)")
+    parser.add_argument("--years", type=int, default=YEARS, help="years of events (with --url: the months"
+                        " the ledger holds, from 2019-12, that random months are drawn from)")
     args = parser.parse_args()
-    shape = Shape(events=args.events, years=YEARS)
+    shape = Shape(events=args.events, years=args.years)
     out: list[dict[str, Any]] = []
-    if args.ledger in ("sqlite", "both"):
+    if args.url:
+        out.append(await run_one(args.url, shape, args.samples, reuse=True))
+    elif args.ledger in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             path = args.keep or Path(tmp) / "ledger.db"
             reuse = path.exists()
-            out.append(await run_one(f"sqlite:///{path}", shape, args.samples, reuse))
-    if args.ledger in ("postgres", "both"):
-        out.append(await run_postgres(args.dsn, shape, args.samples))
+            out.append(await run_one(f"sqlite:///{path}", shape, args.samples, reuse, args.processes))
+    if not args.url and args.ledger in ("postgres", "both"):
+        out.append(await run_postgres(args.dsn, shape, args.samples, args.processes))
     print(json.dumps(out, indent=2))
 
 

@@ -6,14 +6,18 @@ from pathlib import Path
 
 from bridge.ledger._backup import backup_sqlite, has_chain, verify_and_record
 from bridge.ledger._base import (
+    STORED_COLUMNS,
     IncomingEvent,
     Ledger,
     LedgerCounts,
     QuarantineBound,
     Rejected,
     StoreResult,
+    event_tag_rows,
+    stored_entry,
+    stored_row,
 )
-from bridge.ledger._chain import ChainReport, Mismatch
+from bridge.ledger._chain import CHAIN_COLUMNS, ChainHead, ChainReport, Mismatch
 from bridge.ledger._console import ConsoleEntry, ConsoleUser, UserExists
 from bridge.ledger._pgsession import where
 from bridge.ledger._postgres import PostgresLedger
@@ -31,16 +35,20 @@ from bridge.ledger._queries import (
     Timing,
     ToSubmit,
     Unanswered,
+    verdict_entry,
 )
 from bridge.ledger._sqlite import SqliteLedger
 
 __all__ = [
     "AMBIGUOUS",
+    "CHAIN_COLUMNS",
     "GAP_WAIT_MS",
     "SENDING",
+    "STORED_COLUMNS",
     "WORKER_KEY",
     "Answer",
     "Attempt",
+    "ChainHead",
     "ChainReport",
     "ConsoleEntry",
     "ConsoleUser",
@@ -63,8 +71,12 @@ __all__ = [
     "UserExists",
     "backup_sqlite",
     "describe",
+    "event_tag_rows",
     "has_chain",
     "open_ledger",
+    "stored_entry",
+    "stored_row",
+    "verdict_entry",
     "verify_and_record",
 ]
 

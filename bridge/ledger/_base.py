@@ -12,6 +12,7 @@ import hashlib
 from abc import abstractmethod
 from dataclasses import dataclass, field
 
+from bridge.ledger._chain import EVENT, Entry, event_digest
 from bridge.ledger._queries import Fence, LedgerQueries
 
 # Columns the attempts table gained with the write-ahead intents, added to older ledgers.
@@ -36,6 +37,21 @@ class IncomingEvent:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "digest", hashlib.sha256(self.payload).hexdigest())
+
+
+# What ingest writes of a new event (the verdict columns keep their defaults until settled).
+STORED_COLUMNS = ("id", "facility", "device", "seq", "type", "at", "received", "digest", "payload", "tags")
+
+
+def stored_row(e: IncomingEvent, received: int) -> tuple[str, str, str, int, str, str, int, str, bytes, str]:
+    """``e``'s row in ``events`` (``STORED_COLUMNS``), received at ``received`` (unix ms)."""
+    return (e.id, e.facility, e.device, e.seq, e.type, e.at, received, e.digest, e.payload, e.tags)
+
+
+def stored_entry(e: IncomingEvent, received: int) -> Entry:
+    """``e``'s entry in its facility's chain, as stored at ``received``."""
+    return Entry(e.facility, EVENT, e.id, event_digest(e.id, e.facility, e.device, e.seq, e.type, e.at,
+                                                       received, e.digest, e.tags))
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Any, Protocol
@@ -101,6 +101,29 @@ class Entry:
     digest: str
 
 
+CHAIN_COLUMNS = ("facility", "n", "kind", "ref", "digest", "prev", "hash")
+
+
+@dataclass(slots=True)
+class ChainHead:
+    """Where a facility's chain ends (``chain_heads``' row); ``extend`` links entries after
+    it and returns their ``chain`` rows (``CHAIN_COLUMNS``). The one place entries are linked:
+    ``append`` below, and a bulk loader that writes years of rows at once (bench/bulk.py)."""
+
+    facility: str
+    n: int = 0
+    hash: str = GENESIS
+
+    def extend(self, entries: Iterable[Entry]) -> list[tuple[str, int, str, str, str, str, str]]:
+        rows = []
+        for entry in entries:
+            self.n += 1
+            hashed = link(self.hash, entry.kind, entry.ref, entry.digest)
+            rows.append((self.facility, self.n, entry.kind, entry.ref, entry.digest, self.hash, hashed))
+            self.hash = hashed
+        return rows
+
+
 async def append(tx: Tx, entries: Sequence[Entry]) -> None:
     """Add ``entries`` to their facilities' chains inside the caller's transaction.
     Heads are locked in facility order, so two bridges never wait on each other in a circle."""
@@ -108,22 +131,16 @@ async def append(tx: Tx, entries: Sequence[Entry]) -> None:
     for entry in entries:
         by_facility.setdefault(entry.facility, []).append(entry)
     for facility in sorted(by_facility):
-        head = f"SELECT n, hash FROM chain_heads WHERE facility = ?{tx.for_update}"
-        rows = await tx.fetch(head, (facility,))
+        head_sql = f"SELECT n, hash FROM chain_heads WHERE facility = ?{tx.for_update}"
+        rows = await tx.fetch(head_sql, (facility,))
         if not rows:  # the facility's first entry (another bridge may be adding it too)
             await tx.exec_many("INSERT INTO chain_heads (facility, n, hash) VALUES (?, 0, ?)"
                                " ON CONFLICT (facility) DO NOTHING", [(facility, GENESIS)])
-            rows = await tx.fetch(head, (facility,))
-        n, prev = int(rows[0][0]), str(rows[0][1])
-        chained = []
-        for entry in by_facility[facility]:
-            n += 1
-            hashed = link(prev, entry.kind, entry.ref, entry.digest)
-            chained.append((facility, n, entry.kind, entry.ref, entry.digest, prev, hashed))
-            prev = hashed
-        await tx.insert_rows("chain", ("facility", "n", "kind", "ref", "digest", "prev", "hash"), chained)
+            rows = await tx.fetch(head_sql, (facility,))
+        head = ChainHead(facility, int(rows[0][0]), str(rows[0][1]))
+        await tx.insert_rows("chain", CHAIN_COLUMNS, head.extend(by_facility[facility]))
         await tx.exec_many("UPDATE chain_heads SET n = ?, hash = ? WHERE facility = ?",
-                           [(n, prev, facility)])
+                           [(head.n, head.hash, facility)])
 
 
 _EVENT_COLUMNS = "id, facility, device, seq, type, at, received, payload, tags, status, message, settled"

@@ -33,6 +33,7 @@ from typing import Any
 import psycopg
 
 from bridge.ledger._base import (
+    STORED_COLUMNS,
     IncomingEvent,
     Ledger,
     LedgerCounts,
@@ -43,8 +44,10 @@ from bridge.ledger._base import (
     dedupe_batch,
     event_tag_rows,
     quarantine_key,
+    stored_entry,
+    stored_row,
 )
-from bridge.ledger._chain import CHAIN_SCHEMA, EVENT, Entry, Tx, adopt_unchained, append, event_digest
+from bridge.ledger._chain import CHAIN_SCHEMA, Tx, adopt_unchained, append
 from bridge.ledger._console import CONSOLE_SCHEMA
 from bridge.ledger._pgsession import Conn, Session, connect
 from bridge.ledger._queries import Fence, LeaseLost, now_ms
@@ -157,7 +160,7 @@ CREATE TABLE IF NOT EXISTS confirmations (
 # one INSERT … SELECT that skips ids already stored: COPY formats the rows in C, where
 # array parameters (INSERT … unnest) were dumped element by element in Python, the
 # largest part of the ledger's cost per event (bench/fleet_load.py ingest).
-_STAGED = ("id", "facility", "device", "seq", "type", "at", "received", "digest", "payload", "tags")
+_STAGED = STORED_COLUMNS
 _STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS incoming (
     id TEXT, facility TEXT, device TEXT, seq BIGINT, type TEXT, at TEXT, received BIGINT,
@@ -292,8 +295,7 @@ class PostgresLedger(Ledger):
         else:
             fresh, digests = await self._insert_new(conn, firsts, now)
         result.new = [e.id for e in fresh]
-        await append(_Tx(conn), [Entry(e.facility, EVENT, e.id, event_digest(
-            e.id, e.facility, e.device, e.seq, e.type, e.at, now, e.digest, e.tags)) for e in fresh])
+        await append(_Tx(conn), [stored_entry(e, now) for e in fresh])
         digests.update((e.id, e.digest) for e in fresh)  # a repeat within the batch
         inserted = set(result.new)
         conflicts: list[Rejected] = []
@@ -356,8 +358,7 @@ class PostgresLedger(Ledger):
         digests = {str(r[0]): str(r[1]) for r in await cursor.fetchall()}
         fresh = [e for e in firsts if e.id not in digests]
         tx = _Tx(conn)
-        await tx.insert_rows("events", _STAGED, [(e.id, e.facility, e.device, e.seq, e.type, e.at, now,
-                                                  e.digest, e.payload, e.tags) for e in fresh])
+        await tx.insert_rows("events", _STAGED, [stored_row(e, now) for e in fresh])
         await tx.insert_rows("event_tags", ("tag", "event_id"), event_tag_rows(fresh))
         return fresh, digests
 
@@ -370,8 +371,7 @@ class PostgresLedger(Ledger):
             async with conn.cursor() as cur:
                 async with cur.copy(_COPY_IN) as copy:
                     for e in firsts:
-                        await copy.write_row((e.id, e.facility, e.device, e.seq, e.type, e.at, now,
-                                              e.digest, e.payload, e.tags))
+                        await copy.write_row(stored_row(e, now))
                 await cur.execute(_INSERT)
                 inserted = {str(row[0]) for row in await cur.fetchall()}
         fresh = [e for e in firsts if e.id in inserted]

@@ -104,6 +104,12 @@ class Attempt:
     digest: str = ""
 
 
+def verdict_entry(facility: str, answer: Answer, settled: int) -> Entry:
+    """The chain entry of ``answer`` recorded at ``settled`` (unix ms) for an event of ``facility``."""
+    digest = answer_digest(answer.id, answer.status, answer.message, settled)
+    return Entry(facility, ANSWER, answer.id, digest)
+
+
 # The columns a register reads of an event, in this order (``e`` is ``events``).
 EVENT_ROW = ("e.id, e.facility, e.device, e.seq, e.type, e.at, e.status, coalesce(e.message, ''),"
              " e.payload")
@@ -218,9 +224,7 @@ class LedgerQueries(ConsoleRecords, ABC):
                 f"SELECT id, facility FROM events WHERE id IN ({','.join('?' * len(chunk))})"
                 f" AND status = 'stored' ORDER BY id{tx.for_update}", chunk)
         await tx.exec_many(_SETTLE, [(a.status, a.message, now, a.id) for a in answers])
-        await append(tx, [Entry(str(r[1]), ANSWER, str(r[0]),
-                                answer_digest(str(r[0]), first[str(r[0])].status,
-                                              first[str(r[0])].message, now)) for r in waiting])
+        await append(tx, [verdict_entry(str(r[1]), first[str(r[0])], now) for r in waiting])
 
     # --- submission -----------------------------------------------------------
 

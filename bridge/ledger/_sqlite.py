@@ -23,6 +23,7 @@ import aiosqlite
 
 from bridge.ledger._base import (
     ATTEMPT_COLUMNS,
+    STORED_COLUMNS,
     IncomingEvent,
     Ledger,
     LedgerCounts,
@@ -33,8 +34,10 @@ from bridge.ledger._base import (
     dedupe_batch,
     event_tag_rows,
     quarantine_key,
+    stored_entry,
+    stored_row,
 )
-from bridge.ledger._chain import CHAIN_SCHEMA, EVENT, Entry, Tx, adopt_unchained, append, event_digest
+from bridge.ledger._chain import CHAIN_SCHEMA, Tx, adopt_unchained, append
 from bridge.ledger._console import CONSOLE_SCHEMA
 from bridge.ledger._queries import WORKER_KEY, Fence, now_ms
 
@@ -262,15 +265,11 @@ class SqliteLedger(Ledger):
                 known.update({row[0]: row[1] for row in await cursor.fetchall()})
             fresh = [e for e in firsts if e.id not in known]
             await db.executemany(
-                "INSERT INTO events (id, facility, device, seq, type, at, received, digest, payload,"
-                " tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(e.id, e.facility, e.device, e.seq, e.type, e.at, now, e.digest, e.payload, e.tags)
-                 for e in fresh],
-            )
+                f"INSERT INTO events ({', '.join(STORED_COLUMNS)})"
+                f" VALUES ({', '.join('?' * len(STORED_COLUMNS))})", [stored_row(e, now) for e in fresh])
             await db.executemany("INSERT OR IGNORE INTO event_tags (tag, event_id) VALUES (?, ?)",
                                  event_tag_rows(fresh))
-            await append(_Tx(db), [Entry(e.facility, EVENT, e.id, event_digest(
-                e.id, e.facility, e.device, e.seq, e.type, e.at, now, e.digest, e.tags)) for e in fresh])
+            await append(_Tx(db), [stored_entry(e, now) for e in fresh])
             result.new = [e.id for e in fresh]
             stored_digest = {**known, **{e.id: e.digest for e in fresh}}
             conflicts: list[Rejected] = []
