@@ -14,10 +14,11 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -26,7 +27,7 @@ from bridge.reports import Report
 from console import accounts, auth
 from console.accounts import ROLES, Permission, may
 from console.export import Heading, as_csv, as_pdf
-from console.views import Asked, Context, Facility, Page, View, by_name, views
+from console.views import DEFAULT_DAYS, Asked, Context, Facility, Page, View, by_name, views
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -110,6 +111,10 @@ class Console:
         response.set_cookie(auth.COOKIE, session.token, httponly=True, samesite="Strict",
                             secure=self.over_tls(request),
                             path="/")
+
+    def today(self, facility: Facility) -> date:
+        """The facility's own date now."""
+        return datetime.fromtimestamp(self.wall(), ZoneInfo(facility.timezone)).date()
 
     def now_text(self, facility: str | None) -> str:
         return self.ctx.clock.show(facility, datetime.fromtimestamp(self.wall(), UTC))
@@ -264,16 +269,19 @@ class Console:
         fmt = request.match_info.get("ext", "").lstrip(".")
         if fmt:
             self._allowed(session, Permission.EXPORT)
+        query = request.query
         try:
-            asked = Asked.of(request.query.get("q", ""), request.query.get("from", ""),
-                             request.query.get("to", ""))
+            asked = Asked.of(query.get("q", ""), query.get("from", ""), query.get("to", ""))
         except ValueError as exc:
             raise web.HTTPBadRequest(text=f"{exc}. Go back and correct the dates.") from None
         if not view.dated:
             asked = Asked(asked.query)
+        elif facility is not None and "from" not in query and "to" not in query:
+            asked = Asked.recent(asked.query, self.today(facility))
         built = await view.build(self.ctx, facility, asked)
         what = " ".join(x for x in (facility.license if facility else "all", view.name, fmt,
-                                    *(f"{k}={v}" for k, v in asked.params().items())) if x)
+                                    *(f"{k}={v}" for k, v in asked.params().items() if v),
+                                    "all records" if asked.everything else "") if x)
         await self.record(request, session.user or "", "export" if fmt else "view", what)
         if fmt:
             return self._export(built, view, facility, session, fmt, asked)
@@ -289,7 +297,9 @@ class Console:
         heading = Heading(title, f"{facility.name} (licence {facility.license})" if facility
                           else "all facilities", period,
                           self.now_text(zone), f"{session.user} ({ROLES[session.role or ''].title})")
-        stem = "-".join(x for x in (facility.license if facility else "console", view.name,
+        dated = facility is not None and asked.dated
+        days = f"{asked.first or 'start'}_{asked.last or 'now'}" if dated else ""
+        stem = "-".join(x for x in (facility.license if facility else "console", view.name, days,
                                     datetime.fromtimestamp(self.wall(), UTC).strftime("%Y%m%d-%H%M")) if x)
         disposition = {"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'}
         if fmt == "csv":
@@ -301,6 +311,9 @@ class Console:
     def _body(self, built: Page, view: View, facility: Facility | None, session: auth.Session,
               asked: Asked) -> str:
         parts = [f'<p class="note">{esc(n)}</p>' for n in built.notes]
+        if asked.default and view.dated:
+            parts.append(f'<p class="note">The last {DEFAULT_DAYS} days, {esc(asked.first)} to'
+                         f' {esc(asked.last)}: choose other days below, or empty both for all records.</p>')
         base = f"/f/{quote(facility.license)}/{view.name}" if facility else f"/console/{view.name}"
         suffix = f"?{urlencode(asked.params())}" if asked.params() else ""
         fields = []

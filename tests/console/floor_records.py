@@ -32,6 +32,9 @@ WEIGHT = {"value": "812.4", "unit": "g", "scale_id": "SCALE-7", "raw": "S S     
 LONG_REFUSAL = ("Location Flower Room Z does not exist for this facility. Check the room's name in the"
                 " state system's Locations list, correct the record on the kiosk, and send it again; the"
                 " original stays in the ledger as rejected with this message.")
+# The console's clock in these tests: the day after the floor's records (2026-11-22), so they
+# fall in a page's default period (the last 30 days) whenever the tests run.
+FLOOR_NOW = datetime(2026, 11, 23, 18, 0, tzinfo=UTC).timestamp()
 PASSWORD = "correct horse battery"  # every test account's
 ACCOUNTS = {"casey": "compliance", "sam": "supervisor", "ines": "auditor"}
 
@@ -147,4 +150,5 @@ def console_for(ledger: Ledger) -> Console:
     """The console ``canopy console serve -c`` the ``bridge_toml`` above would run, kiosks included."""
     return Console(Context(ledger, [Facility(LICENSE, NAME, "America/Los_Angeles", "CA"),
                                     Facility(OTHER, OTHER, "America/Denver", "CO")], fleet,
-                           Clock({LICENSE: "America/Los_Angeles", OTHER: "America/Denver"})))
+                           Clock({LICENSE: "America/Los_Angeles", OTHER: "America/Denver"})),
+                   wall=lambda: FLOOR_NOW)
