@@ -82,10 +82,13 @@ class Console:
 
     ctx: Context
     secure: bool = False  # served over TLS: cookies are marked Secure
-    sessions: auth.Sessions = field(default_factory=auth.Sessions)
+    sessions: auth.Sessions = field(init=False)  # signed-in ones kept in the ledger
     throttle: auth.Throttle = field(default_factory=auth.Throttle)
     wall: Callable[[], float] = time.time
     trusted_proxies: tuple[auth.Network, ...] = ()  # see auth.client_address
+
+    def __post_init__(self) -> None:
+        self.sessions = auth.Sessions(self.ctx.ledger)
 
     # --- helpers -------------------------------------------------------------------
 
@@ -97,8 +100,8 @@ class Console:
         return auth.client_address(request.remote or "", request.headers.getall("X-Forwarded-For", []),
                                    self.trusted_proxies)
 
-    def session(self, request: web.Request) -> auth.Session | None:
-        return self.sessions.get(request.cookies.get(auth.COOKIE))
+    async def session(self, request: web.Request) -> auth.Session | None:
+        return await self.sessions.get(request.cookies.get(auth.COOKIE))
 
     def over_tls(self, request: web.Request) -> bool:
         """Whether the browser reached the console over TLS: served by this process with a
@@ -165,10 +168,10 @@ class Console:
         return response
 
     async def get_login(self, request: web.Request) -> web.StreamResponse:
-        session = self.session(request)
+        session = await self.session(request)
         if session is not None and session.user is not None:
             raise web.HTTPFound("/")
-        return self.login_page(request, session or self.sessions.new())
+        return self.login_page(request, session or self.sessions.anonymous())
 
     def _until(self, until: float) -> str:
         minutes = max(1, round((until - self.wall()) / 60))
@@ -177,10 +180,10 @@ class Console:
         return f"{self.ctx.clock.show(zone, at)} (in {minutes} min)"
 
     async def post_login(self, request: web.Request) -> web.StreamResponse:
-        session = self.session(request)
+        session = await self.session(request)
         form = await request.post()
         if session is None or not auth.csrf_ok(session, _field(form, "csrf")):
-            return self.login_page(request, self.sessions.new(),
+            return self.login_page(request, self.sessions.anonymous(),
                                    "Your sign-in page had expired: please sign in again.", 403)
         name = (_field(form, "name") or "").strip().lower()
         password = _field(form, "password") or ""
@@ -203,17 +206,17 @@ class Console:
                 message += f" Too many failed sign-ins: try again after {self._until(locked)}."
             return self.login_page(request, session, message, 401)
         self.throttle.succeeded(keys[0])
-        self.sessions.end(session.token)
-        fresh = self.sessions.new(user.name, user.role)
+        await self.sessions.end(session.token)
+        fresh = await self.sessions.sign_in(user.name, user.role)
         await self.record(request, user.name, "sign-in", f"role {user.role}")
         response = web.HTTPFound("/")
         self.set_cookie(request, response, fresh)
         raise response
 
     async def post_logout(self, request: web.Request) -> web.StreamResponse:
-        session = self._signed_in(request)
+        session = await self._signed_in(request)
         await self._csrf(request, session)
-        self.sessions.end(session.token)
+        await self.sessions.end(session.token)
         await self.record(request, session.user or "", "sign-out", "")
         response = web.HTTPFound("/login")
         response.del_cookie(auth.COOKIE, path="/")
@@ -221,8 +224,8 @@ class Console:
 
     # --- pages ---------------------------------------------------------------------
 
-    def _signed_in(self, request: web.Request) -> auth.Session:
-        session = self.session(request)
+    async def _signed_in(self, request: web.Request) -> auth.Session:
+        session = await self.session(request)
         if session is None or session.user is None:
             if request.method == "GET":
                 raise web.HTTPFound("/login")
@@ -243,7 +246,7 @@ class Console:
                                          " this: ask a compliance manager.")
 
     async def home(self, request: web.Request) -> web.StreamResponse:
-        session = self._signed_in(request)
+        session = await self._signed_in(request)
         if self.ctx.facilities:
             raise web.HTTPFound(f"/f/{quote(self.ctx.facilities[0].license)}/floor")
         if may(session.role or "", Permission.MANAGE):
@@ -257,7 +260,7 @@ class Console:
         return view
 
     async def page(self, request: web.Request) -> web.StreamResponse:
-        session = self._signed_in(request)
+        session = await self._signed_in(request)
         license = request.match_info.get("facility")
         facility = None
         if license is not None:
@@ -370,7 +373,7 @@ class Console:
     async def verify_now(self, request: web.Request) -> web.StreamResponse:
         from bridge.ledger import verify_and_record
 
-        session = self._signed_in(request)
+        session = await self._signed_in(request)
         self._allowed(session, Permission.VERIFY)
         await self._csrf(request, session)
         facility = self.ctx.facility(request.match_info["facility"])
@@ -382,7 +385,7 @@ class Console:
         raise web.HTTPSeeOther(f"/f/{quote(facility.license)}/chain")
 
     async def add_user(self, request: web.Request) -> web.StreamResponse:
-        session = self._signed_in(request)
+        session = await self._signed_in(request)
         self._allowed(session, Permission.MANAGE)
         form = await self._csrf(request, session)
         name = (_field(form, "name") or "").strip().lower()
@@ -400,7 +403,7 @@ class Console:
         return await self._users_again(session, request, f"Account {name} added as {ROLES[role].title}.")
 
     async def disable_user(self, request: web.Request) -> web.StreamResponse:
-        session = self._signed_in(request)
+        session = await self._signed_in(request)
         self._allowed(session, Permission.MANAGE)
         form = await self._csrf(request, session)
         name = (_field(form, "name") or "").strip().lower()
@@ -408,7 +411,6 @@ class Console:
             return await self._users_again(session, request, "You cannot disable your own account.", 400)
         if not await self.ctx.ledger.disable_console_user(name):
             return await self._users_again(session, request, f"No active account {name!r}.", 400)
-        self.sessions.end_user(name)
         await self.record(request, session.user or "", "account disabled", name)
         return await self._users_again(session, request, f"Account {name} disabled and signed out.")
 
