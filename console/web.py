@@ -22,8 +22,10 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bridge import office
 from bridge.ledger import UserExists
-from bridge.reports import Report
+from bridge.office import KIOSKS_NOT_TOLD
+from bridge.reports import REJECTION_COLUMNS, Report
 from console import accounts, auth
 from console.accounts import ROLES, Permission, may
 from console.export import Heading, as_csv, as_pdf
@@ -341,20 +343,20 @@ class Console:
                          f'<a href="{pdf_link}" download>Download PDF</a></p>')
         form = FORMS.get(view.name)
         if form is not None and may(session.role or "", form[0]):
-            parts.append(form[1](session, facility))
+            parts.append(form[1](session, facility, built))
         for report in built.sections:
             parts.append(_table(report))
         return "\n".join(parts)
 
     @staticmethod
-    def _verify_form(session: auth.Session, facility: Facility | None) -> str:
+    def _verify_form(session: auth.Session, facility: Facility | None, built: Page) -> str:
         assert facility is not None
         return (f'<form method="post" action="/f/{quote(facility.license)}/chain/verify">'
                 f'<input type="hidden" name="csrf" value="{esc(session.csrf)}">'
                 '<button type="submit">Verify now</button></form>')
 
     @staticmethod
-    def _user_forms(session: auth.Session, facility: Facility | None) -> str:
+    def _user_forms(session: auth.Session, facility: Facility | None, built: Page) -> str:
         options = "".join(f'<option value="{esc(r.name)}">{esc(r.title)}: {esc(r.help)}</option>'
                           for r in ROLES.values())
         token = f'<input type="hidden" name="csrf" value="{esc(session.csrf)}">'
@@ -368,7 +370,52 @@ class Console:
 <label for="off-name">Account name</label><input id="off-name" name="name" required>
 <p><button type="submit">Disable account</button></p></form>"""
 
+    @staticmethod
+    def _dismiss_form(session: auth.Session, facility: Facility | None, built: Page) -> str:
+        """Each rejection of the rows shown that is still to fix, to dismiss with a reason."""
+        assert facility is not None
+        [report] = built.sections
+        at = {c: report.columns.index(c) for c in REJECTION_COLUMNS}
+        open_ = [r for r in report.rows if r[at["resolution"]] == "to fix"]
+        if not open_:
+            return "<h2>Dismiss a rejection</h2><p>Nothing shown here is still to fix.</p>"
+        options = "".join(
+            f'<option value="{esc(r[at["event"]])}">{esc(r[at["when"]])} · {esc(r[at["record"]])} ·'
+            f' {esc(r[at["device"]])} #{esc(r[at["seq"]])} · {esc(r[at["worker"]])} ·'
+            f' {esc(str(r[at["state_said"]])[:90])}</option>' for r in open_[:SHOWN])
+        return f"""<h2>Dismiss a rejection</h2>
+<p>When nothing is to be redone (e.g. the office already entered it in the state system): it is recorded
+in the ledger as a dismissal by your account, with your reason.</p><p class="note">{esc(KIOSKS_NOT_TOLD)}</p>
+<form method="post" action="/f/{quote(facility.license)}/rejections/dismiss">
+<input type="hidden" name="csrf" value="{esc(session.csrf)}">
+<label for="dismiss-event">Rejected record</label><select id="dismiss-event" name="event">{options}</select>
+<label for="dismiss-reason">Reason</label>
+<input id="dismiss-reason" name="reason" maxlength="120" size="60" required>
+<label for="dismiss-note">Note (optional)</label>
+<input id="dismiss-note" name="note" maxlength="500" size="60">
+<p><button type="submit">Dismiss the rejection</button></p></form>"""
+
     # --- actions -------------------------------------------------------------------
+
+    async def dismiss(self, request: web.Request) -> web.StreamResponse:
+        session = await self._signed_in(request)
+        self._allowed(session, Permission.DISMISS)
+        form = await self._csrf(request, session)
+        facility = self.ctx.facility(request.match_info["facility"])
+        if facility is None:
+            raise web.HTTPNotFound(text="There is no such facility in the bridge config.")
+        rejected = (_field(form, "event") or "").strip()[:64]
+        reason, note = _field(form, "reason") or "", _field(form, "note") or ""
+        try:
+            done = await office.dismiss(self.ctx.ledger, facility.license, rejected, session.user or "",
+                                        reason, note, self.wall)
+        except office.CannotDismiss as exc:
+            return await self._again(session, request, "rejections", facility,
+                                     f"Not dismissed: {exc}.", 400)
+        await self.record(request, session.user or "", "rejection dismissed",
+                          f"{facility.license} {rejected} by record {done.event}: {reason.strip()}")
+        return await self._again(session, request, "rejections", facility,
+                                 f"Rejection of record {rejected} dismissed (record {done.event}).")
 
     async def verify_now(self, request: web.Request) -> web.StreamResponse:
         from bridge.ledger import verify_and_record
@@ -416,12 +463,18 @@ class Console:
 
     async def _users_again(self, session: auth.Session, request: web.Request, message: str,
                            status: int = 200) -> web.Response:
-        view = self._view("users", False)
-        built = await view.build(self.ctx, None, Asked())
+        return await self._again(session, request, "users", None, message, status)
+
+    async def _again(self, session: auth.Session, request: web.Request, name: str, facility: Facility | None,
+                     message: str, status: int = 200) -> web.Response:
+        """A page again after a form, saying what became of it (its default period)."""
+        view = self._view(name, facility is not None)
+        asked = Asked.recent("", self.today(facility)) if facility is not None and view.dated else Asked()
+        built = await view.build(self.ctx, facility, asked)
         kind = "ok" if status == 200 else "error"
         body = f'<p class="{kind}" role="status">{esc(message)}</p>'
-        body += self._body(built, view, None, session, Asked())
-        response = self.layout(session, built.title, body, None, "users")
+        body += self._body(built, view, facility, session, asked)
+        response = self.layout(session, built.title, body, facility, name)
         response.set_status(status)
         return response
 
@@ -451,6 +504,7 @@ class Console:
         app.router.add_post("/logout", self.post_logout)
         app.router.add_get("/", self.home)
         app.router.add_post("/f/{facility}/chain/verify", self.verify_now)
+        app.router.add_post("/f/{facility}/rejections/dismiss", self.dismiss)
         app.router.add_post("/console/users/add", self.add_user)
         app.router.add_post("/console/users/disable", self.disable_user)
         app.router.add_get(r"/f/{facility}/{view:[a-z0-9_-]+}" + ext, self.page)
@@ -459,8 +513,9 @@ class Console:
 
 
 # The forms a page offers, to the roles with the permission their action needs.
-FORMS: dict[str, tuple[Permission, Callable[[auth.Session, Facility | None], str]]] = {
+FORMS: dict[str, tuple[Permission, Callable[[auth.Session, Facility | None, Page], str]]] = {
     "chain": (Permission.VERIFY, Console._verify_form),
+    "rejections": (Permission.DISMISS, Console._dismiss_form),
     "users": (Permission.MANAGE, Console._user_forms),
 }
 

@@ -118,6 +118,15 @@ async def fill(ledger: Ledger, moves: int = 60) -> Floor:
     return Floor({k: v.id for k, v in named.items()} | {"correction": correction.id}, moves)
 
 
+async def rejected_move(ledger: Ledger, seq: int = 500) -> str:
+    """One more record of kiosk-01 the state refused, nothing correcting it: still to fix."""
+    event = _event(seq, "kiosk-01", "plant.moved", {"tag": PLANT.format(40), "location": "Flower Room Q"},
+                   datetime(2026, 11, 22, 23, 30, tzinfo=UTC))
+    await ledger.store([event], [])
+    await ledger.settle([Answer(event.id, "rejected", "Location Flower Room Q does not exist")])
+    return event.id
+
+
 async def add_accounts(ledger: Ledger) -> None:
     secret = hash_password(PASSWORD)  # one hash for all: scrypt is slow on purpose
     for name, role in ACCOUNTS.items():
