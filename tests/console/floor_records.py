@@ -111,9 +111,17 @@ async def fill(ledger: Ledger, moves: int = 60) -> Floor:
                         + [Answer(named["moved_wrong"].id, "rejected", LONG_REFUSAL),
                            Answer(named["destroyed"].id, "accepted", ""),
                            Answer(named["ahead"].id, "held", "its time is 3 h ahead of the bridge")])
-    assert await ledger.outage_begins(LICENSE, "unavailable: Metrc answered 503 for 40 min")
-    assert await ledger.outage_ends(LICENSE)
-    assert await ledger.outage_begins(LICENSE, "timeout: api-ca.metrc.com did not answer in 30 s")
+    # The outages on the floor's own days (the ledger stamps them with its clock), so the
+    # console's default period (the last 30 days up to FLOOR_NOW) holds them.
+    was, times = ledger.clock, iter([start + timedelta(hours=1), start + timedelta(hours=1, minutes=40),
+                                     start + timedelta(hours=10)])
+    ledger.clock = lambda: int(next(times).timestamp() * 1000)
+    try:
+        assert await ledger.outage_begins(LICENSE, "unavailable: Metrc answered 503 for 40 min")
+        assert await ledger.outage_ends(LICENSE)
+        assert await ledger.outage_begins(LICENSE, "timeout: api-ca.metrc.com did not answer in 30 s")
+    finally:
+        ledger.clock = was
     await verify_and_record(ledger)
     return Floor({k: v.id for k, v in named.items()} | {"correction": correction.id}, moves)
 
