@@ -10,11 +10,12 @@ indexes it under ``corrects:<id>``, so the rejection register shows it at once; 
 submitter then answers it like a kiosk's (a facility record, no state call), the
 console's role check standing in for the kiosk list's supervisor check.
 
-What it cannot do: tell the kiosk that recorded the rejection. A kiosk's "to fix" list
-drops a rejection only when that kiosk itself records the correction or dismissal
-(``agent.outbox``: ``outbox_fixed`` is written in the same transaction); nothing the
-bridge sends (acks carry stored/accepted/rejected of the kiosk's own events) says that
-a record was fixed elsewhere. The console says so where the dismissal is made.
+The kiosk that recorded the rejection keeps it on its "to fix" list until it hears of
+the dismissal: a kiosk drops a rejection when it records the correction or dismissal
+itself (``agent.outbox``, ``outbox_fixed``), and, for one made here, when the bridge
+has answered the dismissal and sends that kiosk a "fixed" notice on its acks topic
+(``bridge.answers``, ``canopy.acks.fixed``). A kiosk of an earlier version ignores the
+notice and keeps it listed; the console says so where the dismissal is made.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from canopy.ids import uuid7
 from canopy.topics import CONSOLE_DEVICE
 
 USER_PREFIX = "console:"  # the envelope's user: a console account, never a kiosk worker id
-KIOSKS_NOT_TOLD = ("The kiosk that recorded it still lists it under \"To fix\": kiosks learn only of"
-                   " corrections and dismissals made on them. Tell the floor it was dismissed here.")
+KIOSKS_NOTE = ("The kiosk that recorded it drops it from its \"To fix\" list once the bridge has answered"
+               " the dismissal (within seconds while the bridge runs and the kiosk is online). A kiosk"
+               " of an earlier Canopy version keeps it listed: tell the floor it was dismissed here.")
 
 
 class CannotDismiss(ValueError):

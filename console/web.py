@@ -24,7 +24,7 @@ from aiohttp import web
 
 from bridge import office
 from bridge.ledger import UserExists
-from bridge.office import KIOSKS_NOT_TOLD
+from bridge.office import KIOSKS_NOTE
 from bridge.reports import REJECTION_COLUMNS, Report
 from console import accounts, auth
 from console.accounts import ROLES, Permission, may
@@ -385,7 +385,7 @@ class Console:
             f' {esc(str(r[at["state_said"]])[:90])}</option>' for r in open_[:SHOWN])
         return f"""<h2>Dismiss a rejection</h2>
 <p>When nothing is to be redone (e.g. the office already entered it in the state system): it is recorded
-in the ledger as a dismissal by your account, with your reason.</p><p class="note">{esc(KIOSKS_NOT_TOLD)}</p>
+in the ledger as a dismissal by your account, with your reason.</p><p class="note">{esc(KIOSKS_NOTE)}</p>
 <form method="post" action="/f/{quote(facility.license)}/rejections/dismiss">
 <input type="hidden" name="csrf" value="{esc(session.csrf)}">
 <label for="dismiss-event">Rejected record</label><select id="dismiss-event" name="event">{options}</select>

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.ingest import classify
 from bridge.ledger import Ledger, Rejected, open_ledger, verify_and_record
-from bridge.office import KIOSKS_NOT_TOLD
+from bridge.office import KIOSKS_NOTE
 from canopy import topics
 from canopy.events import build_event
 from canopy.ids import uuid7
@@ -36,7 +36,7 @@ async def test_a_supervisor_dismisses_a_rejection_with_a_reason(site: Site, name
     rejected = await rejected_move(site.ledger)
     assert await sign_in(site.client, name) == 302
     page = await (await site.client.get(REJECTIONS)).text()
-    assert "Dismiss a rejection" in page and html.escape(KIOSKS_NOT_TOLD) in page
+    assert "Dismiss a rejection" in page and html.escape(KIOSKS_NOTE) in page
     options = re.findall(r'<option value="([^"]+)"', page)
     assert options == [rejected]  # the corrected one is not offered
     done = await site.client.post(DISMISS, data={"csrf": csrf_of(page), "event": rejected, "reason": REASON})

@@ -149,8 +149,8 @@ async def test_a_supervisor_dismisses_a_rejection_and_the_register_says_who_and_
     rejected = await rejected_move(site.ledger)
     page = await signed_in(browser, site.url, "sam")
     await page.goto(f"{site.url}/f/{LICENSE}/rejections")
-    await expect(page.locator("body")).to_contain_text("kiosks learn only of corrections and dismissals"
-                                                       " made on them")
+    await expect(page.locator("body")).to_contain_text("drops it from its \"To fix\" list once the bridge"
+                                                       " has answered the dismissal")
     await page.get_by_label("Rejected record").select_option(rejected)
     await page.get_by_label("Reason").fill("Entered in Metrc by the office")
     await page.get_by_role("button", name="Dismiss the rejection").click()

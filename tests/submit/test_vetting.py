@@ -160,6 +160,15 @@ async def test_who_is_checked_against_the_worker_list_at_the_time_of_the_event(
     finally:
         await ledger.close()
     assert writes(line) == 3
+    # The kiosk that recorded it is told: the rejection leaves its "to fix" list.
+    for _ in range(300):
+        if after_leaving not in [r.id for r in await out.to_fix()]:
+            break
+        await asyncio.sleep(0.1)
+    to_fix = [r.id for r in await out.to_fix()]
+    assert after_leaving not in to_fix and stranger not in to_fix  # (stranger: dismissed at the kiosk)
+    assert {unwitnessed, ghost_witness, unsupervised, dismissed_by_sam} <= set(to_fix)
+    assert out.counts.to_fix == len(to_fix)
 
 
 def cli(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
