@@ -103,8 +103,8 @@ class AnswerPublisher:
     def _tell_fixed(self, office: list[Unanswered], targets: dict[str, tuple[str, str]], now: float) -> None:
         assert self.conn is not None
         for u in office:
-            target = targets.get(u.id)
-            if target is None:  # nothing on a kiosk to tell: answered as it is
+            target = targets.get(u.id) if u.status == "accepted" else None
+            if target is None:  # nothing on a kiosk to tell (or the dismissal was refused)
                 task = asyncio.ensure_future(self._mark([u.id]))
                 self._marking.add(task)
                 task.add_done_callback(self._marking.discard)
