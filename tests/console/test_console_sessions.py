@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.ledger import Ledger, open_ledger
@@ -52,24 +53,31 @@ async def status(client: Client, token: str, path: str = FLOOR) -> int:
     return (await client.get(path, cookies={auth.COOKIE: token}, allow_redirects=False)).status
 
 
-async def filled(url: str) -> None:
-    ledger = await open_ledger(url)
+@pytest.fixture
+async def url(ledger_url: str) -> str:
+    """A filled ledger with the test accounts, on SQLite and on PostgreSQL."""
+    ledger = await open_ledger(ledger_url)
     try:
         await fill(ledger, moves=3)
         await add_accounts(ledger)
     finally:
         await ledger.close()
+    return ledger_url
 
 
-async def test_a_session_survives_a_restart_of_the_console(ledger_url: str) -> None:
-    await filled(ledger_url)
+async def signed_in(running: Running, name: str) -> str:
+    """Sign ``name`` in at this console; the session cookie's token."""
+    assert await sign_in(running.client, name) == 302
+    return cookie_of(running.client)
+
+
+async def test_a_session_survives_a_restart_of_the_console(url: str) -> None:
     now = [FLOOR_NOW]
-    async with console_on(ledger_url, now) as first:
-        assert await sign_in(first.client, "sam") == 302
-        token = cookie_of(first.client)
+    async with console_on(url, now) as first:
+        token = await signed_in(first, "sam")
         form = csrf_of(await (await first.client.get(f"/f/{LICENSE}/chain")).text())
     now[0] += 5 * 60
-    async with console_on(ledger_url, now) as second:  # a new process: nothing in memory
+    async with console_on(url, now) as second:  # a new process: nothing in memory
         assert await status(second.client, token) == 200
         # The page's forms made before the restart still carry a token this console accepts.
         verified = await second.client.post(f"/f/{LICENSE}/chain/verify", data={"csrf": form},
@@ -81,16 +89,14 @@ async def test_a_session_survives_a_restart_of_the_console(ledger_url: str) -> N
         out = await second.client.post("/logout", data={"csrf": form}, cookies={auth.COOKIE: token},
                                        allow_redirects=False)
         assert out.status == 302
-    async with console_on(ledger_url, now) as third:
+    async with console_on(url, now) as third:
         assert await status(third.client, token) == 302
 
 
-async def test_the_ledger_keeps_only_a_hash_of_each_session_token(ledger_url: str) -> None:
-    await filled(ledger_url)
+async def test_the_ledger_keeps_only_a_hash_of_each_session_token(url: str) -> None:
     now = [FLOOR_NOW]
-    async with console_on(ledger_url, now) as running:
-        assert await sign_in(running.client, "casey") == 302
-        token = cookie_of(running.client)
+    async with console_on(url, now) as running:
+        token = await signed_in(running, "casey")
         rows = await running.ledger._fetch("SELECT token_hash, name, role, created, seen"
                                            " FROM console_sessions")
         at = int(FLOOR_NOW * 1000)
@@ -104,16 +110,14 @@ async def test_the_ledger_keeps_only_a_hash_of_each_session_token(ledger_url: st
         assert await status(running.client, token) == 200
 
 
-async def test_an_idle_session_ends_after_a_restart_too(ledger_url: str) -> None:
-    await filled(ledger_url)
+async def test_an_idle_session_ends_after_a_restart_too(url: str) -> None:
     now = [FLOOR_NOW]
-    async with console_on(ledger_url, now) as first:
-        assert await sign_in(first.client, "ines") == 302
-        token = cookie_of(first.client)
+    async with console_on(url, now) as first:
+        token = await signed_in(first, "ines")
         now[0] += 20 * 60
         assert await status(first.client, token) == 200  # the idle time starts again
     now[0] += 29 * 60
-    async with console_on(ledger_url, now) as second:
+    async with console_on(url, now) as second:
         assert await status(second.client, token) == 200
         now[0] += 31 * 60
         assert await status(second.client, token) == 302
@@ -121,13 +125,11 @@ async def test_an_idle_session_ends_after_a_restart_too(ledger_url: str) -> None
         assert rows == []
 
 
-async def test_disabling_an_account_anywhere_ends_its_sessions(ledger_url: str) -> None:
-    await filled(ledger_url)
+async def test_disabling_an_account_anywhere_ends_its_sessions(url: str) -> None:
     now = [FLOOR_NOW]
-    async with console_on(ledger_url, now) as running:
-        assert await sign_in(running.client, "sam") == 302
-        token = cookie_of(running.client)
-        other = await open_ledger(ledger_url)  # `canopy console user disable`, another process
+    async with console_on(url, now) as running:
+        token = await signed_in(running, "sam")
+        other = await open_ledger(url)  # `canopy console user disable`, another process
         try:
             assert await other.disable_console_user("sam")
             assert await other._fetch("SELECT name FROM console_sessions") == []
@@ -136,12 +138,10 @@ async def test_disabling_an_account_anywhere_ends_its_sessions(ledger_url: str) 
         assert await status(running.client, token) == 302
 
 
-async def test_a_session_of_a_disabled_account_left_in_the_ledger_is_not_honoured(ledger_url: str) -> None:
-    await filled(ledger_url)
+async def test_a_session_of_a_disabled_account_left_in_the_ledger_is_not_honoured(url: str) -> None:
     now = [FLOOR_NOW]
-    async with console_on(ledger_url, now) as running:
-        assert await sign_in(running.client, "sam") == 302
-        token = cookie_of(running.client)
+    async with console_on(url, now) as running:
+        token = await signed_in(running, "sam")
         # Disabled by hand, the session row left behind: the account's state still counts.
         await running.ledger._exec("UPDATE console_users SET disabled = 1 WHERE name = 'sam'")
         assert await status(running.client, token) == 302
