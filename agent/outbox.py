@@ -275,6 +275,24 @@ class Outbox:
                 self._changed(counts)
         return changed
 
+    async def fixed_elsewhere(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Rejections the bridge says were fixed elsewhere (dismissed in the compliance
+        console): (rejected event, the record that fixed it). They leave the "to fix" list
+        as if dismissed here; ids this kiosk does not hold change nothing that is counted."""
+        if not pairs:
+            return
+
+        def work(db: sqlite3.Connection) -> Backlog:
+            db.executemany(_FIX, pairs)
+            return _counts(db)
+
+        async with self._lock:
+            try:
+                counts = await self._run(lambda: _transaction(self._db, work))
+            except sqlite3.Error as exc:
+                raise _fault(exc, "the bridge's word that a rejection was fixed was not recorded") from None
+            self._changed(counts)
+
     async def prune(self, retention_s: float, *, batch: int = PRUNE_BATCH_ROWS,
                     pause_s: float = 0.001) -> int:
         """Delete settled rows older than the retention in batches of ``batch`` rows.

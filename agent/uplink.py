@@ -323,13 +323,16 @@ class Uplink:
             while not self._acks.empty():
                 batch.append(self._acks.get_nowait())
             settlements: list[Settlement] = []
+            fixed: list[tuple[str, str]] = []
             for message in batch:
                 try:
                     settlements.extend(parse_acks(message.payload))
+                    fixed.extend(acks.fixed(message.payload))
                 except (ValueError, UnicodeDecodeError) as exc:
                     log.error("unreadable ack from the bridge (%s): %r", exc, message.payload[:200])
             try:
                 await self.outbox.settle(settlements)
+                await self.outbox.fixed_elsewhere(fixed)
             except OutboxFault as exc:
                 # Not acking the MQTT messages means the broker redelivers them.
                 self.status.fault = str(exc)

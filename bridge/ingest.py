@@ -42,7 +42,7 @@ from bridge.ledger import (
 )
 from canopy import acks as ack_messages
 from canopy import bridge_status, topics
-from canopy.events import MAX_MESSAGE_BYTES, InvalidEvent, format_utc, parse_event, split_message
+from canopy.events import MAX_MESSAGE_BYTES, Event, InvalidEvent, format_utc, parse_event, split_message
 from canopy.mqtt import Message, MqttConnection, MqttSettings, NotConnected
 from canopy.payload import json_object
 
@@ -315,6 +315,12 @@ def classify(message: Message) -> list[IncomingEvent | Rejected]:
             out.append(Rejected(message.topic, str(exc), line, where.facility, where.device,
                                 _guess_id(line)))
             continue
+        if event.device.lower() == topics.CONSOLE_DEVICE:
+            out.append(Rejected(
+                message.topic, f"device {event.device!r} is the compliance console's, not a kiosk's:"
+                " its records are written by the console alone", line, where.facility, where.device,
+                event.id))
+            continue
         if event.facility != where.facility or event.device != where.device:
             out.append(Rejected(
                 message.topic,
@@ -323,10 +329,15 @@ def classify(message: Message) -> list[IncomingEvent | Rejected]:
                 line, where.facility, where.device, event.id,
             ))
             continue
-        out.append(IncomingEvent(event.id, event.facility, event.device, event.seq, event.type,
-                                 format_utc(event.at), line, mentioned_tags(event),
-                                 mentioned_names(event)))
+        out.append(incoming(event, line))
     return out
+
+
+def incoming(event: Event, line: bytes) -> IncomingEvent:
+    """A valid event as the ledger stores it (``line``: its bytes as sent), with the keys
+    the registers and the activity search find it by."""
+    return IncomingEvent(event.id, event.facility, event.device, event.seq, event.type,
+                         format_utc(event.at), line, mentioned_tags(event), mentioned_names(event))
 
 
 # Where an event's payload names tags and names, by field: each payload class gets the

@@ -201,13 +201,29 @@ async def rejections(ledger: Ledger, facility: str | None = None, clock: Clock |
     clock = clock or Clock()
     found = await ledger.rejections(facility, *period.bounds())
     corrected = await ledger.keyed([f"{CORRECTS}{r[0]}" for r in found])
+    fixers = {k: Stored.of(v) for k, v in (await ledger.events(list(corrected.values()))).items()}
     rows = []
     for event_id, fac, device, seq, type_, at, message, payload in found:
         facts = Facts.of(bytes(payload))
+        by = corrected.get(f"{CORRECTS}{event_id}", "")
         rows.append((clock.iso(fac, at), fac, device, seq, _record(type_), facts.worker, message,
-                     corrected.get(f"{CORRECTS}{event_id}", ""), event_id))
-    return Report("Records the state rejected", ("when", "facility", "device", "seq", "record",
-                  "worker", "state_said", "corrected_by", "event"), rows)
+                     by, resolution(fixers.get(by), clock), event_id))
+    return Report("Records the state rejected", REJECTION_COLUMNS, rows)
+
+
+REJECTION_COLUMNS = ("when", "facility", "device", "seq", "record", "worker", "state_said", "corrected_by",
+                     "resolution", "event")
+
+
+def resolution(fixer: Stored | None, clock: Clock) -> str:
+    """What became of a rejection, as an inspector reads it: "to fix", or who corrected or
+    dismissed it (and signed it off), when and why."""
+    if fixer is None:
+        return "to fix"
+    what = "dismissed" if fixer.type == "rejection.dismissed" else "corrected"
+    signed = f", signed off by {fixer.envelope('witness')}" if fixer.envelope("witness") else ""
+    return (f"{what} by {fixer.envelope('user')}{signed} on {clock.iso(fixer.facility, fixer.at)}:"
+            f" {fixer.text('reason')}")
 
 
 async def held(ledger: Ledger, facility: str | None = None, clock: Clock | None = None, *,
@@ -560,7 +576,8 @@ class Register:
 
 REGISTERS: tuple[Register, ...] = (
     Register("outages", "loss of access to the state system: start, end, cause, alert", outages),
-    Register("rejections", "records the state refused, and whether they were corrected", rejections),
+    Register("rejections", "records the state refused; whether corrected or dismissed, by whom and why",
+             rejections),
     Register("held", "records held for a person to confirm their time", held, dated=False),
     Register("overdue", "records waiting for the state past its deadline (3 business days in CA)", overdue,
              dated=False),
@@ -584,6 +601,7 @@ __all__: Sequence[str] = (
     "BY_NAME",
     "GRAMS",
     "REGISTERS",
+    "REJECTION_COLUMNS",
     "RETIRED_TAGS_KEPT",
     "RETIRES",
     "Build",
@@ -604,6 +622,7 @@ __all__: Sequence[str] = (
     "overdue",
     "rejections",
     "render",
+    "resolution",
     "scales",
     "tags",
     "waste",

@@ -43,6 +43,7 @@ from canopy.events import (
     SigninAlerted,
     format_utc,
 )
+from canopy.topics import CONSOLE_DEVICE
 from canopy.workerfile import BRIDGE_HINT, Former, Worker, WorkerFile, WorkerFileError, read_file
 
 if TYPE_CHECKING:
@@ -64,6 +65,9 @@ SUPERVISED: frozenset[type[Payload]] = frozenset({RecordCorrected})
 SUPERVISORS_ONLY: frozenset[type[Payload]] = frozenset({RejectionDismissed})
 # Records the kiosk makes itself (user ``KIOSK_USER``): no worker to check.
 BY_KIOSK: frozenset[type[Payload]] = frozenset({SigninAlerted})
+# Records the compliance console writes into the ledger (device ``CONSOLE_DEVICE``): its
+# user is a console account, not a worker on the kiosks' list.
+FROM_CONSOLE: frozenset[type[Payload]] = frozenset({RejectionDismissed})
 
 
 class WorkerList:
@@ -159,6 +163,10 @@ class Vetting:
             return ("rejected: waste and destruction need a witness at this facility; record it"
                     " again with a witness signed in")
         if kind in BY_KIOSK:
+            return None
+        if event.device == CONSOLE_DEVICE and kind in FROM_CONSOLE:
+            # Made in the office by a console account whose role the console checked
+            # (bridge.office); ingest refuses this device from every kiosk.
             return None
         roster = self.workers.current()
         if roster is None:

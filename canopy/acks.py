@@ -8,6 +8,12 @@ packet limit: a drained backlog acks thousands of events at once, and one
 oversize packet gets the whole connection dropped.
 
 Both ends use this module: the bridge ``encode``s, the kiosk ``decode``s.
+
+One more kind of item tells a kiosk that a rejection of one of its events was
+dismissed (or corrected) elsewhere, in the compliance console:
+``{"id": <the rejected event>, "status": "fixed", "by": <the record that fixed it>}``,
+read by ``fixed``. ``decode`` skips it (it is no verdict), as a kiosk of an earlier
+version does: that kiosk simply keeps the rejection on its "to fix" list.
 """
 
 from __future__ import annotations
@@ -62,6 +68,22 @@ def sent_at(payload: bytes) -> float | None:
         return None
     low, high = _SENT_MS_RANGE
     return value / 1000 if low <= value <= high else None
+
+
+FIXED = "fixed"
+
+
+def fixed(payload: bytes) -> list[tuple[str, str]]:
+    """(rejected event, the record that fixed it) of each "fixed" item of an ack message;
+    items of any other shape are skipped; a message that is not JSON raises ``InvalidAck``."""
+    try:
+        body = json.loads(payload)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InvalidAck(f"not JSON: {exc}") from None
+    items = body.get("acks") if isinstance(body, dict) else None
+    return [(item["id"], item["by"]) for item in items or () if isinstance(item, dict)
+            and item.get("status") == FIXED and isinstance(item.get("id"), str)
+            and isinstance(item.get("by"), str)] if isinstance(items, list) else []
 
 
 def _is_state(value: object) -> TypeGuard[AckState]:

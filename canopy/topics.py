@@ -93,6 +93,11 @@ def fleet_login(username: str) -> str:
 FLEET_CERT = "fleet.crt"
 FLEET_KEY = "fleet.key"
 
+# The device the compliance console's own records carry in the ledger (a supervisor's
+# dismissal of a rejection made in the office): the console writes them into the ledger
+# itself, so no kiosk may be enrolled under this name, and ingest refuses it from MQTT.
+CONSOLE_DEVICE = "console"
+
 # Device levels with a meaning of their own: a device called "ref" would
 # publish its events onto the reference list called "events".
 RESERVED_DEVICE_NAMES = frozenset({"ref"})
@@ -107,6 +112,8 @@ def reserved_name(name: str) -> str | None:
         return "letters, digits, '.', '_' or '-' only, starting with a letter or digit (one topic level)"
     if name.lower() in RESERVED_DEVICE_NAMES:
         return f"{name!r} is a level of the topic scheme (canopy/v1/<facility>/ref/...)"
+    if name.lower() == CONSOLE_DEVICE:
+        return f"{name!r} names the compliance console's own records in the ledger"
     if name.lower().endswith(FLEET_SUFFIX):
         return f"names ending in {FLEET_SUFFIX!r} are the fleet view's logins next to a bridge"
     return None

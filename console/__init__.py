@@ -10,7 +10,7 @@ the bridge's MQTT port faces the grow rooms, and lets it be restarted, upgraded
 or turned off on its own. It reads the same bridge config (``-c bridge.toml``)
 and the same ledger (SQLite readers run beside the bridge's writer; PostgreSQL
 takes any number of connections); what it writes there is its own: accounts,
-and an append-only, chained log of every console action.
+signed-in sessions (hashed tokens), and an append-only, chained log of every console action.
 
 Modules: ``accounts`` (roles and password hashes), ``auth`` (sessions, CSRF tokens,
 the sign-in throttle), ``views`` (every page, declared once: floor status, one

@@ -25,6 +25,7 @@ class Permission(StrEnum):
     VIEW = "view"  # every floor page and register
     EXPORT = "export"  # CSV and PDF of them
     VERIFY = "verify"  # run the ledger's chain verification now
+    DISMISS = "dismiss"  # dismiss a rejection with a reason (as a supervisor may at a kiosk)
     MANAGE = "manage"  # accounts and the console log
 
 
@@ -39,10 +40,11 @@ class Role:
 ROLES: Mapping[str, Role] = {r.name: r for r in (
     Role("auditor", "Auditor", "an inspector: reads and exports every register, changes nothing",
          frozenset({Permission.VIEW, Permission.EXPORT})),
-    Role("supervisor", "Supervisor", "reads and exports every register, may re-verify the ledger's chain",
-         frozenset({Permission.VIEW, Permission.EXPORT, Permission.VERIFY})),
+    Role("supervisor", "Supervisor",
+         "reads and exports every register, may re-verify the ledger's chain and dismiss rejections",
+         frozenset({Permission.VIEW, Permission.EXPORT, Permission.VERIFY, Permission.DISMISS})),
     Role("compliance", "Compliance manager",
-         "everything: registers, exports, verification, accounts and the console log",
+         "everything: registers, exports, verification, dismissals, accounts and the console log",
          frozenset(Permission)),
 )}
 

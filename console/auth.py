@@ -1,11 +1,19 @@
-"""Sessions, CSRF tokens and the sign-in throttle, kept in the console's memory.
+"""Sessions, CSRF tokens and the sign-in throttle.
 
 A session is a random token in a cookie (HttpOnly, SameSite=Strict, Secure over
 TLS) naming a server-side record; it ends after ``IDLE_S`` without a request,
-or at sign-out. Every POST form carries the session's own CSRF token (a
-synchronizer token), compared in constant time. The sign-in page has a session
-too (anonymous), so its form is protected the same way; signing in replaces the
-token (no fixation). Restarting the console signs everyone out.
+or at sign-out. Signed-in sessions are kept in the ledger (``SessionStore``), so a
+restarted console (or a second one on the same ledger) keeps everyone signed in;
+the ledger holds only the sha256 of each token, so a copy of the database yields no
+cookie that works. Disabling an account ends its sessions there too, whichever
+process disabled it. The sign-in page's own (anonymous) sessions stay in memory: a
+flood of page loads must not write to the ledger, and a restart only means signing in
+again from a fresh page.
+
+Every POST form carries the session's CSRF token (a synchronizer token derived from
+the session's token with HMAC, so it needs no storage and the ledger cannot yield it),
+compared in constant time. The sign-in page has a session too (anonymous), so its form
+is protected the same way; signing in replaces the token (no fixation).
 
 The throttle counts failed sign-ins per account and per client address (behind a
 trusted reverse proxy, the address the proxy saw: ``client_address``): after
@@ -15,14 +23,19 @@ last (1 min, 2, 4, ... up to an hour); a success clears the account's count.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
 import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 IDLE_S = 30 * 60
+# A signed-in session's last-seen time is written at most this often: a page load is
+# then a read of the session, not also a write, while the idle clock stays within it.
+TOUCH_S = 60
 # Sign-in pages open at once (anonymous sessions): past this, the least recently used go,
 # so a flood of page loads cannot fill the console's memory. Signed-in sessions stay.
 MAX_ANONYMOUS = 5000
@@ -41,49 +54,96 @@ class Session:
     last_seen: float = 0.0
 
 
+class SessionStore(Protocol):
+    """Where signed-in sessions live (the ledger: ``bridge.ledger``'s console records)."""
+
+    async def start_console_session(self, token_hash: str, name: str, role: str, now_ms: int) -> None: ...
+
+    async def console_session(self, token_hash: str) -> tuple[str, str, int] | None: ...
+
+    async def touch_console_session(self, token_hash: str, now_ms: int) -> None: ...
+
+    async def end_console_session(self, token_hash: str) -> None: ...
+
+    async def end_console_sessions(self, name: str) -> None: ...
+
+    async def end_idle_console_sessions(self, seen_before_ms: int) -> int: ...
+
+
+def token_hash(token: str) -> str:
+    """What the ledger keeps of a token: a 256-bit random token needs no slow hash."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def csrf_of(token: str) -> str:
+    """The session's CSRF token, derived from its (secret) session token."""
+    return hmac.new(token.encode(), b"canopy console csrf", hashlib.sha256).hexdigest()
+
+
 @dataclass
 class Sessions:
-    """The live sessions; ``clock`` is monotonic seconds (tests move it forward)."""
+    """The live sessions; ``clock`` is wall seconds (kept across restarts; tests move it)."""
 
-    clock: Callable[[], float] = time.monotonic
+    store: SessionStore
+    clock: Callable[[], float] = time.time
     idle_s: float = IDLE_S
-    _live: dict[str, Session] = field(default_factory=dict)
+    _anonymous: dict[str, Session] = field(default_factory=dict)
 
-    def new(self, user: str | None = None, role: str | None = None) -> Session:
+    def _ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def anonymous(self) -> Session:
+        """A sign-in page's session, in memory."""
         self._expire()
-        anonymous = [s for s in self._live.values() if s.user is None]
-        if user is None and len(anonymous) >= MAX_ANONYMOUS:
-            for old in sorted(anonymous, key=lambda s: s.last_seen)[: len(anonymous) - MAX_ANONYMOUS + 1]:
-                del self._live[old.token]
-        session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), user, role, self.clock())
-        self._live[session.token] = session
+        if len(self._anonymous) >= MAX_ANONYMOUS:
+            old = sorted(self._anonymous.values(), key=lambda s: s.last_seen)
+            for gone in old[: len(old) - MAX_ANONYMOUS + 1]:
+                del self._anonymous[gone.token]
+        token = secrets.token_urlsafe(32)
+        session = Session(token, csrf_of(token), None, None, self.clock())
+        self._anonymous[token] = session
         return session
 
-    def get(self, token: str | None) -> Session | None:
+    async def sign_in(self, user: str, role: str) -> Session:
+        """A new signed-in session, kept in the store (idle ones are cleared out now and then)."""
+        token = secrets.token_urlsafe(32)
+        now = self._ms()
+        await self.store.end_idle_console_sessions(now - int(self.idle_s * 1000))
+        await self.store.start_console_session(token_hash(token), user, role, now)
+        return Session(token, csrf_of(token), user, role, now / 1000)
+
+    async def get(self, token: str | None) -> Session | None:
         """The session of ``token`` if it is live; its idle time starts again."""
         if not token:
             return None
-        session = self._live.get(token)
-        if session is None:
+        now = self.clock()
+        anonymous = self._anonymous.get(token)
+        if anonymous is not None:
+            if now - anonymous.last_seen > self.idle_s:
+                del self._anonymous[token]
+                return None
+            anonymous.last_seen = now
+            return anonymous
+        key = token_hash(token)
+        found = await self.store.console_session(key)
+        if found is None:
             return None
-        if self.clock() - session.last_seen > self.idle_s:
-            del self._live[token]
+        user, role, seen_ms = found
+        if now - seen_ms / 1000 > self.idle_s:
+            await self.store.end_console_session(key)
             return None
-        session.last_seen = self.clock()
-        return session
+        if now - seen_ms / 1000 >= TOUCH_S:
+            await self.store.touch_console_session(key, int(now * 1000))
+        return Session(token, csrf_of(token), user, role, now)
 
-    def end(self, token: str) -> None:
-        self._live.pop(token, None)
-
-    def end_user(self, user: str) -> None:
-        """Sign out every session of an account (it was disabled)."""
-        for token in [t for t, s in self._live.items() if s.user == user]:
-            del self._live[token]
+    async def end(self, token: str) -> None:
+        self._anonymous.pop(token, None)
+        await self.store.end_console_session(token_hash(token))
 
     def _expire(self) -> None:
         now = self.clock()
-        for token in [t for t, s in self._live.items() if now - s.last_seen > self.idle_s]:
-            del self._live[token]
+        for token in [t for t, s in self._anonymous.items() if now - s.last_seen > self.idle_s]:
+            del self._anonymous[token]
 
 
 def csrf_ok(session: Session | None, sent: str | None) -> bool:

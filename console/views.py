@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from bridge import reports
@@ -47,6 +47,9 @@ class Context:
 
 # The days a period may name: beyond them a local midnight cannot be written as UTC.
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
+# A dated page opened without a period shows this many local days up to today: seven years
+# of a register is never what a page load reads (it is one click away: both days empty).
+DEFAULT_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class Asked:
     query: str = ""
     first: date | None = None
     last: date | None = None
+    everything: bool = False  # both days emptied on purpose: all records, not the default period
+    default: bool = False  # the page's default period (``recent``), not one the person typed
 
     @classmethod
     def of(cls, query: str, first: str, last: str) -> Asked:
@@ -74,9 +79,15 @@ class Asked:
                                  f" {LAST_DAY.year} (e.g. 2026-11-01), not {text[:40]!r}")
             return day
         asked = cls(query.strip()[:200], day(first, "from"), day(last, "to"))
+        asked = replace(asked, everything=not asked.dated)
         if asked.first and asked.last and asked.first > asked.last:
             raise ValueError(f"'from' ({asked.first}) is after 'to' ({asked.last}): swap them")
         return asked
+
+    @classmethod
+    def recent(cls, query: str, today: date) -> Asked:
+        """The default period of a dated page: the ``DEFAULT_DAYS`` local days up to ``today``."""
+        return cls(query.strip()[:200], today - timedelta(days=DEFAULT_DAYS - 1), today, default=True)
 
     @property
     def dated(self) -> bool:
@@ -92,8 +103,11 @@ class Asked:
         return f"{days[self.first is not None, self.last is not None]} (local days, {zone})"
 
     def params(self) -> dict[str, str]:
-        """As a page's address carries it (for the export links)."""
-        return {k: str(v) for k, v in (("q", self.query), ("from", self.first), ("to", self.last)) if v}
+        """As a page's address carries it (for the export links): empty days are kept, so
+        "all records", asked for by emptying both, stays asked for rather than the default."""
+        days = {k: str(v) for k, v in (("from", self.first), ("to", self.last)) if v}
+        return ({"q": self.query} if self.query else {}) | (days or ({"from": "", "to": ""}
+                                                                     if self.everything else {}))
 
 
 @dataclass(frozen=True)

@@ -14,19 +14,22 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bridge import office
 from bridge.ledger import LedgerUnreachable, UserExists
-from bridge.reports import Report
+from bridge.office import KIOSKS_NOTE
+from bridge.reports import REJECTION_COLUMNS, Report
 from console import accounts, auth
 from console.accounts import ROLES, Permission, may
 from console.export import Heading, as_csv, as_pdf
-from console.views import Asked, Context, Facility, Page, View, by_name, views
+from console.views import DEFAULT_DAYS, Asked, Context, Facility, Page, View, by_name, views
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -81,10 +84,13 @@ class Console:
 
     ctx: Context
     secure: bool = False  # served over TLS: cookies are marked Secure
-    sessions: auth.Sessions = field(default_factory=auth.Sessions)
+    sessions: auth.Sessions = field(init=False)  # signed-in ones kept in the ledger
     throttle: auth.Throttle = field(default_factory=auth.Throttle)
     wall: Callable[[], float] = time.time
     trusted_proxies: tuple[auth.Network, ...] = ()  # see auth.client_address
+
+    def __post_init__(self) -> None:
+        self.sessions = auth.Sessions(self.ctx.ledger)
 
     # --- helpers -------------------------------------------------------------------
 
@@ -96,8 +102,8 @@ class Console:
         return auth.client_address(request.remote or "", request.headers.getall("X-Forwarded-For", []),
                                    self.trusted_proxies)
 
-    def session(self, request: web.Request) -> auth.Session | None:
-        return self.sessions.get(request.cookies.get(auth.COOKIE))
+    async def session(self, request: web.Request) -> auth.Session | None:
+        return await self.sessions.get(request.cookies.get(auth.COOKIE))
 
     def over_tls(self, request: web.Request) -> bool:
         """Whether the browser reached the console over TLS: served by this process with a
@@ -110,6 +116,10 @@ class Console:
         response.set_cookie(auth.COOKIE, session.token, httponly=True, samesite="Strict",
                             secure=self.over_tls(request),
                             path="/")
+
+    def today(self, facility: Facility) -> date:
+        """The facility's own date now."""
+        return datetime.fromtimestamp(self.wall(), ZoneInfo(facility.timezone)).date()
 
     def now_text(self, facility: str | None) -> str:
         return self.ctx.clock.show(facility, datetime.fromtimestamp(self.wall(), UTC))
@@ -160,10 +170,10 @@ class Console:
         return response
 
     async def get_login(self, request: web.Request) -> web.StreamResponse:
-        session = self.session(request)
+        session = await self.session(request)
         if session is not None and session.user is not None:
             raise web.HTTPFound("/")
-        return self.login_page(request, session or self.sessions.new())
+        return self.login_page(request, session or self.sessions.anonymous())
 
     def _until(self, until: float) -> str:
         minutes = max(1, round((until - self.wall()) / 60))
@@ -172,10 +182,10 @@ class Console:
         return f"{self.ctx.clock.show(zone, at)} (in {minutes} min)"
 
     async def post_login(self, request: web.Request) -> web.StreamResponse:
-        session = self.session(request)
+        session = await self.session(request)
         form = await request.post()
         if session is None or not auth.csrf_ok(session, _field(form, "csrf")):
-            return self.login_page(request, self.sessions.new(),
+            return self.login_page(request, self.sessions.anonymous(),
                                    "Your sign-in page had expired: please sign in again.", 403)
         name = (_field(form, "name") or "").strip().lower()
         password = _field(form, "password") or ""
@@ -198,17 +208,17 @@ class Console:
                 message += f" Too many failed sign-ins: try again after {self._until(locked)}."
             return self.login_page(request, session, message, 401)
         self.throttle.succeeded(keys[0])
-        self.sessions.end(session.token)
-        fresh = self.sessions.new(user.name, user.role)
+        await self.sessions.end(session.token)
+        fresh = await self.sessions.sign_in(user.name, user.role)
         await self.record(request, user.name, "sign-in", f"role {user.role}")
         response = web.HTTPFound("/")
         self.set_cookie(request, response, fresh)
         raise response
 
     async def post_logout(self, request: web.Request) -> web.StreamResponse:
-        session = self._signed_in(request)
+        session = await self._signed_in(request)
         await self._csrf(request, session)
-        self.sessions.end(session.token)
+        await self.sessions.end(session.token)
         await self.record(request, session.user or "", "sign-out", "")
         response = web.HTTPFound("/login")
         response.del_cookie(auth.COOKIE, path="/")
@@ -216,8 +226,8 @@ class Console:
 
     # --- pages ---------------------------------------------------------------------
 
-    def _signed_in(self, request: web.Request) -> auth.Session:
-        session = self.session(request)
+    async def _signed_in(self, request: web.Request) -> auth.Session:
+        session = await self.session(request)
         if session is None or session.user is None:
             if request.method == "GET":
                 raise web.HTTPFound("/login")
@@ -238,7 +248,7 @@ class Console:
                                          " this: ask a compliance manager.")
 
     async def home(self, request: web.Request) -> web.StreamResponse:
-        session = self._signed_in(request)
+        session = await self._signed_in(request)
         if self.ctx.facilities:
             raise web.HTTPFound(f"/f/{quote(self.ctx.facilities[0].license)}/floor")
         if may(session.role or "", Permission.MANAGE):
@@ -252,7 +262,7 @@ class Console:
         return view
 
     async def page(self, request: web.Request) -> web.StreamResponse:
-        session = self._signed_in(request)
+        session = await self._signed_in(request)
         license = request.match_info.get("facility")
         facility = None
         if license is not None:
@@ -264,16 +274,19 @@ class Console:
         fmt = request.match_info.get("ext", "").lstrip(".")
         if fmt:
             self._allowed(session, Permission.EXPORT)
+        query = request.query
         try:
-            asked = Asked.of(request.query.get("q", ""), request.query.get("from", ""),
-                             request.query.get("to", ""))
+            asked = Asked.of(query.get("q", ""), query.get("from", ""), query.get("to", ""))
         except ValueError as exc:
             raise web.HTTPBadRequest(text=f"{exc}. Go back and correct the dates.") from None
         if not view.dated:
             asked = Asked(asked.query)
+        elif facility is not None and "from" not in query and "to" not in query:
+            asked = Asked.recent(asked.query, self.today(facility))
         built = await view.build(self.ctx, facility, asked)
         what = " ".join(x for x in (facility.license if facility else "all", view.name, fmt,
-                                    *(f"{k}={v}" for k, v in asked.params().items())) if x)
+                                    *(f"{k}={v}" for k, v in asked.params().items() if v),
+                                    "all records" if asked.everything else "") if x)
         await self.record(request, session.user or "", "export" if fmt else "view", what)
         if fmt:
             return self._export(built, view, facility, session, fmt, asked)
@@ -289,7 +302,9 @@ class Console:
         heading = Heading(title, f"{facility.name} (licence {facility.license})" if facility
                           else "all facilities", period,
                           self.now_text(zone), f"{session.user} ({ROLES[session.role or ''].title})")
-        stem = "-".join(x for x in (facility.license if facility else "console", view.name,
+        dated = facility is not None and asked.dated
+        days = f"{asked.first or 'start'}_{asked.last or 'now'}" if dated else ""
+        stem = "-".join(x for x in (facility.license if facility else "console", view.name, days,
                                     datetime.fromtimestamp(self.wall(), UTC).strftime("%Y%m%d-%H%M")) if x)
         disposition = {"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'}
         if fmt == "csv":
@@ -301,6 +316,9 @@ class Console:
     def _body(self, built: Page, view: View, facility: Facility | None, session: auth.Session,
               asked: Asked) -> str:
         parts = [f'<p class="note">{esc(n)}</p>' for n in built.notes]
+        if asked.default and view.dated:
+            parts.append(f'<p class="note">The last {DEFAULT_DAYS} days, {esc(asked.first)} to'
+                         f' {esc(asked.last)}: choose other days below, or empty both for all records.</p>')
         base = f"/f/{quote(facility.license)}/{view.name}" if facility else f"/console/{view.name}"
         suffix = f"?{urlencode(asked.params())}" if asked.params() else ""
         fields = []
@@ -325,20 +343,20 @@ class Console:
                          f'<a href="{pdf_link}" download>Download PDF</a></p>')
         form = FORMS.get(view.name)
         if form is not None and may(session.role or "", form[0]):
-            parts.append(form[1](session, facility))
+            parts.append(form[1](session, facility, built))
         for report in built.sections:
             parts.append(_table(report))
         return "\n".join(parts)
 
     @staticmethod
-    def _verify_form(session: auth.Session, facility: Facility | None) -> str:
+    def _verify_form(session: auth.Session, facility: Facility | None, built: Page) -> str:
         assert facility is not None
         return (f'<form method="post" action="/f/{quote(facility.license)}/chain/verify">'
                 f'<input type="hidden" name="csrf" value="{esc(session.csrf)}">'
                 '<button type="submit">Verify now</button></form>')
 
     @staticmethod
-    def _user_forms(session: auth.Session, facility: Facility | None) -> str:
+    def _user_forms(session: auth.Session, facility: Facility | None, built: Page) -> str:
         options = "".join(f'<option value="{esc(r.name)}">{esc(r.title)}: {esc(r.help)}</option>'
                           for r in ROLES.values())
         token = f'<input type="hidden" name="csrf" value="{esc(session.csrf)}">'
@@ -352,12 +370,57 @@ class Console:
 <label for="off-name">Account name</label><input id="off-name" name="name" required>
 <p><button type="submit">Disable account</button></p></form>"""
 
+    @staticmethod
+    def _dismiss_form(session: auth.Session, facility: Facility | None, built: Page) -> str:
+        """Each rejection of the rows shown that is still to fix, to dismiss with a reason."""
+        assert facility is not None
+        [report] = built.sections
+        at = {c: report.columns.index(c) for c in REJECTION_COLUMNS}
+        open_ = [r for r in report.rows if r[at["resolution"]] == "to fix"]
+        if not open_:
+            return "<h2>Dismiss a rejection</h2><p>Nothing shown here is still to fix.</p>"
+        options = "".join(
+            f'<option value="{esc(r[at["event"]])}">{esc(r[at["when"]])} · {esc(r[at["record"]])} ·'
+            f' {esc(r[at["device"]])} #{esc(r[at["seq"]])} · {esc(r[at["worker"]])} ·'
+            f' {esc(str(r[at["state_said"]])[:90])}</option>' for r in open_[:SHOWN])
+        return f"""<h2>Dismiss a rejection</h2>
+<p>When nothing is to be redone (e.g. the office already entered it in the state system): it is recorded
+in the ledger as a dismissal by your account, with your reason.</p><p class="note">{esc(KIOSKS_NOTE)}</p>
+<form method="post" action="/f/{quote(facility.license)}/rejections/dismiss">
+<input type="hidden" name="csrf" value="{esc(session.csrf)}">
+<label for="dismiss-event">Rejected record</label><select id="dismiss-event" name="event">{options}</select>
+<label for="dismiss-reason">Reason</label>
+<input id="dismiss-reason" name="reason" maxlength="120" size="60" required>
+<label for="dismiss-note">Note (optional)</label>
+<input id="dismiss-note" name="note" maxlength="500" size="60">
+<p><button type="submit">Dismiss the rejection</button></p></form>"""
+
     # --- actions -------------------------------------------------------------------
+
+    async def dismiss(self, request: web.Request) -> web.StreamResponse:
+        session = await self._signed_in(request)
+        self._allowed(session, Permission.DISMISS)
+        form = await self._csrf(request, session)
+        facility = self.ctx.facility(request.match_info["facility"])
+        if facility is None:
+            raise web.HTTPNotFound(text="There is no such facility in the bridge config.")
+        rejected = (_field(form, "event") or "").strip()[:64]
+        reason, note = _field(form, "reason") or "", _field(form, "note") or ""
+        try:
+            done = await office.dismiss(self.ctx.ledger, facility.license, rejected, session.user or "",
+                                        reason, note, self.wall)
+        except office.CannotDismiss as exc:
+            return await self._again(session, request, "rejections", facility,
+                                     f"Not dismissed: {exc}.", 400)
+        await self.record(request, session.user or "", "rejection dismissed",
+                          f"{facility.license} {rejected} by record {done.event}: {reason.strip()}")
+        return await self._again(session, request, "rejections", facility,
+                                 f"Rejection of record {rejected} dismissed (record {done.event}).")
 
     async def verify_now(self, request: web.Request) -> web.StreamResponse:
         from bridge.ledger import verify_and_record
 
-        session = self._signed_in(request)
+        session = await self._signed_in(request)
         self._allowed(session, Permission.VERIFY)
         await self._csrf(request, session)
         facility = self.ctx.facility(request.match_info["facility"])
@@ -369,7 +432,7 @@ class Console:
         raise web.HTTPSeeOther(f"/f/{quote(facility.license)}/chain")
 
     async def add_user(self, request: web.Request) -> web.StreamResponse:
-        session = self._signed_in(request)
+        session = await self._signed_in(request)
         self._allowed(session, Permission.MANAGE)
         form = await self._csrf(request, session)
         name = (_field(form, "name") or "").strip().lower()
@@ -387,7 +450,7 @@ class Console:
         return await self._users_again(session, request, f"Account {name} added as {ROLES[role].title}.")
 
     async def disable_user(self, request: web.Request) -> web.StreamResponse:
-        session = self._signed_in(request)
+        session = await self._signed_in(request)
         self._allowed(session, Permission.MANAGE)
         form = await self._csrf(request, session)
         name = (_field(form, "name") or "").strip().lower()
@@ -395,18 +458,23 @@ class Console:
             return await self._users_again(session, request, "You cannot disable your own account.", 400)
         if not await self.ctx.ledger.disable_console_user(name):
             return await self._users_again(session, request, f"No active account {name!r}.", 400)
-        self.sessions.end_user(name)
         await self.record(request, session.user or "", "account disabled", name)
         return await self._users_again(session, request, f"Account {name} disabled and signed out.")
 
     async def _users_again(self, session: auth.Session, request: web.Request, message: str,
                            status: int = 200) -> web.Response:
-        view = self._view("users", False)
-        built = await view.build(self.ctx, None, Asked())
+        return await self._again(session, request, "users", None, message, status)
+
+    async def _again(self, session: auth.Session, request: web.Request, name: str, facility: Facility | None,
+                     message: str, status: int = 200) -> web.Response:
+        """A page again after a form, saying what became of it (its default period)."""
+        view = self._view(name, facility is not None)
+        asked = Asked.recent("", self.today(facility)) if facility is not None and view.dated else Asked()
+        built = await view.build(self.ctx, facility, asked)
         kind = "ok" if status == 200 else "error"
         body = f'<p class="{kind}" role="status">{esc(message)}</p>'
-        body += self._body(built, view, None, session, Asked())
-        response = self.layout(session, built.title, body, None, "users")
+        body += self._body(built, view, facility, session, asked)
+        response = self.layout(session, built.title, body, facility, name)
         response.set_status(status)
         return response
 
@@ -441,6 +509,7 @@ class Console:
         app.router.add_post("/logout", self.post_logout)
         app.router.add_get("/", self.home)
         app.router.add_post("/f/{facility}/chain/verify", self.verify_now)
+        app.router.add_post("/f/{facility}/rejections/dismiss", self.dismiss)
         app.router.add_post("/console/users/add", self.add_user)
         app.router.add_post("/console/users/disable", self.disable_user)
         app.router.add_get(r"/f/{facility}/{view:[a-z0-9_-]+}" + ext, self.page)
@@ -457,8 +526,9 @@ is back. Reload this page in a few seconds.</p></main></body></html>"""
 
 
 # The forms a page offers, to the roles with the permission their action needs.
-FORMS: dict[str, tuple[Permission, Callable[[auth.Session, Facility | None], str]]] = {
+FORMS: dict[str, tuple[Permission, Callable[[auth.Session, Facility | None, Page], str]]] = {
     "chain": (Permission.VERIFY, Console._verify_form),
+    "rejections": (Permission.DISMISS, Console._dismiss_form),
     "users": (Permission.MANAGE, Console._user_forms),
 }
 

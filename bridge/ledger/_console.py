@@ -4,6 +4,11 @@ Accounts (``console_users``) are people in the office (compliance manager, super
 an inspector as auditor), not the kiosk workers: a name, a role and a scrypt hash
 (``console/accounts.py`` makes and checks it; the ledger only stores the text).
 
+Signed-in sessions (``console_sessions``) outlive a restart of the console: a row per
+session, keyed by the sha256 of its token (never the token), removed at sign-out, when
+idle too long, or when the account is disabled; a session counts only while its
+account is active. They are not records: the log below keeps every sign-in and sign-out.
+
 Every console action (a sign-in, a failed one, a register viewed or exported, an
 account added or disabled) is appended to ``console_log``, which is chained like the
 events: ``hash = sha256(prev + "console" + n + sha256(the row's canonical bytes))``,
@@ -43,6 +48,16 @@ CREATE TABLE IF NOT EXISTS console_log (
     prev    TEXT   NOT NULL,
     hash    TEXT   NOT NULL
 );
+-- Signed-in console sessions, so a restarted console keeps them. Only a hash of the
+-- cookie's token is kept: a copy of the database gives no cookie that signs anyone in.
+CREATE TABLE IF NOT EXISTS console_sessions (
+    token_hash TEXT   PRIMARY KEY,  -- sha256 of the session token, hex
+    name       TEXT   NOT NULL,     -- the account
+    role       TEXT   NOT NULL,
+    created    BIGINT NOT NULL,     -- unix ms
+    seen       BIGINT NOT NULL      -- unix ms of the last request (to a minute): the idle clock
+);
+CREATE INDEX IF NOT EXISTS console_sessions_name ON console_sessions(name);
 CREATE TABLE IF NOT EXISTS console_head (
     one  INTEGER PRIMARY KEY CHECK (one = 1),
     n    BIGINT  NOT NULL,
@@ -118,9 +133,38 @@ class ConsoleRecords(ABC):
         return next((u for u in await self.console_users() if u.name == name), None)
 
     async def disable_console_user(self, name: str) -> bool:
-        """True if the account was active and is now disabled."""
-        return await self._exec("UPDATE console_users SET disabled = ? WHERE name = ? AND disabled IS NULL",
+        """True if the account was active and is now disabled (and its sessions ended)."""
+        done = await self._exec("UPDATE console_users SET disabled = ? WHERE name = ? AND disabled IS NULL",
                                 (self.clock(), name)) > 0
+        await self.end_console_sessions(name)
+        return done
+
+    # --- sessions ---------------------------------------------------------------------
+
+    async def start_console_session(self, token_hash: str, name: str, role: str, now_ms: int) -> None:
+        await self._exec("INSERT INTO console_sessions (token_hash, name, role, created, seen)"
+                         " VALUES (?, ?, ?, ?, ?)", (token_hash, name, role, now_ms, now_ms))
+
+    async def console_session(self, token_hash: str) -> tuple[str, str, int] | None:
+        """(account, role, last seen ms) of a session whose account may still sign in."""
+        rows = await self._fetch(
+            "SELECT s.name, s.role, s.seen FROM console_sessions s JOIN console_users u ON u.name = s.name"
+            " WHERE s.token_hash = ? AND u.disabled IS NULL", (token_hash,))
+        return (str(rows[0][0]), str(rows[0][1]), int(rows[0][2])) if rows else None
+
+    async def touch_console_session(self, token_hash: str, now_ms: int) -> None:
+        await self._exec("UPDATE console_sessions SET seen = ? WHERE token_hash = ? AND seen < ?",
+                         (now_ms, token_hash, now_ms))
+
+    async def end_console_session(self, token_hash: str) -> None:
+        await self._exec("DELETE FROM console_sessions WHERE token_hash = ?", (token_hash,))
+
+    async def end_console_sessions(self, name: str) -> None:
+        """Every session of an account (it was disabled)."""
+        await self._exec("DELETE FROM console_sessions WHERE name = ?", (name,))
+
+    async def end_idle_console_sessions(self, seen_before_ms: int) -> int:
+        return await self._exec("DELETE FROM console_sessions WHERE seen < ?", (seen_before_ms,))
 
     # --- the console's own log, chained ----------------------------------------------
 

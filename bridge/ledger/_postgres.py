@@ -26,6 +26,7 @@ only in the session but the COPY staging table, made again on each connection.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -52,6 +53,8 @@ from bridge.ledger._console import CONSOLE_SCHEMA
 from bridge.ledger._pgsession import Conn, Session, connect
 from bridge.ledger._queries import Fence, LeaseLost, now_ms
 
+log = logging.getLogger(__name__)
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     id       TEXT        PRIMARY KEY,
@@ -71,8 +74,6 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_device_seq ON events(facility, device, seq);
 CREATE INDEX IF NOT EXISTS events_to_submit ON events(facility, received) WHERE status = 'stored';
--- A kiosk's waiting events in seq order (to_submit: those that arrived late).
-CREATE INDEX IF NOT EXISTS events_waiting_seq ON events(facility, device, seq) WHERE status = 'stored';
 CREATE INDEX IF NOT EXISTS events_unanswered ON events(settled) WHERE answered = 0 AND status != 'stored';
 CREATE TABLE IF NOT EXISTS attempts (
     n           BIGSERIAL PRIMARY KEY,
@@ -129,14 +130,6 @@ CREATE TABLE IF NOT EXISTS event_tags (
     event_id TEXT NOT NULL,
     PRIMARY KEY (tag, event_id)
 );
--- The rejections report (and the "to fix" list) reads only rejected events.
-CREATE INDEX IF NOT EXISTS events_rejected ON events(facility, at) WHERE status = 'rejected';
--- The registers (waste, corrections, harvests, scales, tags) read events of a few types.
-CREATE INDEX IF NOT EXISTS events_type ON events(type, facility, at);
--- Held records (the held and overdue registers) are few: found without a scan.
-CREATE INDEX IF NOT EXISTS events_held ON events(facility, device, seq) WHERE status = 'held';
--- One kiosk's records over a period (activity of a kiosk).
-CREATE INDEX IF NOT EXISTS events_device_at ON events(facility, device, at);
 -- Per device: quarantine rows and bytes kept, and records over the bound only counted.
 CREATE TABLE IF NOT EXISTS quarantine_counts (
     facility TEXT   NOT NULL,  -- '' for messages off kiosk topics
@@ -199,9 +192,27 @@ class _Tx:
                     await copy.write_row(row)
 
 
+# Indexes the registers added to the events table, after ledgers had years in it
+# (``_build_late_indexes``): name and definition.
+LATE_INDEXES: tuple[tuple[str, str], ...] = (
+    # The rejections report (and the "to fix" list) reads only rejected events.
+    ("events_rejected", "events(facility, at) WHERE status = 'rejected'"),
+    # The registers (waste, corrections, harvests, scales, tags) read events of a few types.
+    ("events_type", "events(type, facility, at)"),
+    # Held records (the held and overdue registers) are few: found without a scan.
+    ("events_held", "events(facility, device, seq) WHERE status = 'held'"),
+    # One kiosk's records over a period (activity of a kiosk).
+    ("events_device_at", "events(facility, device, at)"),
+    # A kiosk's waiting events in seq order (to_submit: those that arrived late).
+    ("events_waiting_seq", "events(facility, device, seq) WHERE status = 'stored'"),
+)
+_LATE_DDL = "".join(f"CREATE INDEX IF NOT EXISTS {n} ON {d};\n" for n, d in LATE_INDEXES)
+# Held while a process builds the late indexes (session-level): one builder at a time.
+_BUILD_LOCK = 4242002
+
 # What the schema script and its one-time migrations amount to: a ledger that records
 # this digest has run them all, and is opened without any DDL.
-_SCHEMA_DIGEST = hashlib.sha256((_SCHEMA + CHAIN_SCHEMA + CONSOLE_SCHEMA).encode()).hexdigest()
+_SCHEMA_DIGEST = hashlib.sha256((_SCHEMA + CHAIN_SCHEMA + CONSOLE_SCHEMA + _LATE_DDL).encode()).hexdigest()
 
 
 async def _schema_current(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> bool:
@@ -219,6 +230,47 @@ async def _prepare(conn: Conn) -> None:
     """What a new connection needs before it is used: the session's own staging table
     (no lock on anyone else's), made again after a reconnect (``_pgsession.py``)."""
     await conn.execute(_STAGING)
+
+
+async def _schema_done(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
+    await conn.execute("INSERT INTO ledger_schema (one, digest) VALUES (1, %s)"
+                       " ON CONFLICT (one) DO UPDATE SET digest = excluded.digest", (_SCHEMA_DIGEST,))
+
+
+async def _build_late_indexes(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
+    """Build ``LATE_INDEXES`` on a ledger that already holds events, with ``CREATE INDEX
+    CONCURRENTLY``: on years of events a plain CREATE INDEX holds a lock that stops every
+    bridge's ingest for minutes; this way they store on while the index is built (each
+    build waits only for the transactions already running, which are short).
+
+    One process builds (a session advisory lock; another opening meanwhile finds it taken
+    and serves on without them, its register queries only slower). A build interrupted
+    (the process killed) leaves an invalid index, which is dropped and built again. The
+    schema is recorded as current only after all are built, so an interrupted build is
+    resumed by the next open."""
+    await conn.set_autocommit(True)  # CONCURRENTLY cannot run inside a transaction
+    try:
+        cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (_BUILD_LOCK,))
+        row = await cursor.fetchone()
+        if row is None or not row[0]:
+            return
+        try:
+            for name, definition in LATE_INDEXES:
+                cursor = await conn.execute(
+                    "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                    " WHERE c.relname = %s AND c.relnamespace = current_schema()::regnamespace", (name,))
+                found = await cursor.fetchone()
+                if found is not None and found[0]:
+                    continue
+                if found is not None:  # left invalid by an interrupted build
+                    await conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+                log.info("ledger: building index %s on the events (CONCURRENTLY: ingest goes on)", name)
+                await conn.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {definition}")
+            await _schema_done(conn)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (_BUILD_LOCK,))
+    finally:
+        await conn.set_autocommit(False)
 
 
 class PostgresLedger(Ledger):
@@ -272,9 +324,16 @@ class PostgresLedger(Ledger):
             await conn.execute(
                 "CREATE TABLE IF NOT EXISTS ledger_schema (one INTEGER PRIMARY KEY CHECK (one = 1),"
                 " digest TEXT NOT NULL)")
-            await conn.execute(
-                "INSERT INTO ledger_schema (one, digest) VALUES (1, %s)"
-                " ON CONFLICT (one) DO UPDATE SET digest = excluded.digest", (_SCHEMA_DIGEST,))
+            cursor = await conn.execute("SELECT EXISTS (SELECT 1 FROM events)")
+            row = await cursor.fetchone()
+            if row is None or not row[0]:
+                # A new ledger: building them on no rows is instant, inside the lock.
+                await conn.execute(_LATE_DDL)
+                await _schema_done(conn)
+                return True
+        # A ledger with events: the indexes are built outside the schema lock, without
+        # blocking writes, and the schema is recorded as current only once they are.
+        await _build_late_indexes(conn)
         return True
 
     async def store(self, events: list[IncomingEvent], rejected: list[Rejected]) -> StoreResult:

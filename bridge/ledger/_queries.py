@@ -479,6 +479,12 @@ class LedgerQueries(ConsoleRecords, ABC):
             added += len(keys)
             last = str(rows[-1][0])
 
+    async def last_seq(self, facility: str, device: str) -> int:
+        """The highest ``seq`` a device has in the ledger (0: none), by the device's index."""
+        rows = await self._fetch("SELECT max(seq) FROM events WHERE facility = ? AND device = ?",
+                                 (facility, device))
+        return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
     async def facilities(self) -> list[str]:
         """Every facility with an event in the ledger (a skip scan of the facility index)."""
         rows = await self._fetch(

@@ -83,6 +83,15 @@ class OutboxMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: bool(self.model))
     @rule(data=st.data())
+    def fixed_elsewhere(self, data: st.DataObject) -> None:
+        """The bridge says a rejection was dismissed in the compliance console."""
+        assert self.box is not None
+        targets = data.draw(st.lists(st.sampled_from(sorted(self.model)), max_size=3))
+        self.run(self.box.fixed_elsewhere([(t, uuid7()) for t in targets]))
+        self.fixed.update(targets)
+
+    @precondition(lambda self: bool(self.model))
+    @rule(data=st.data())
     def settle(self, data: st.DataObject) -> None:
         assert self.box is not None
         ids = data.draw(st.lists(st.sampled_from(sorted(self.model)), max_size=6))

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bridge.ledger import Ledger, open_ledger
 from console.web import Console
-from tests.console.floor_records import LICENSE, PASSWORD, Floor, add_accounts, console_for, fill
+from tests.console.floor_records import FLOOR_NOW, LICENSE, PASSWORD, Floor, add_accounts, console_for, fill
 
 Client = TestClient[web.Request, web.Application]
 
@@ -57,7 +57,7 @@ async def site(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[
     ledger = await open_ledger(url)
     floor = await fill(ledger)
     await add_accounts(ledger)
-    now = [1_800_000_000.0]
+    now = [FLOOR_NOW]
     console = console_for(ledger)
     console.sessions.clock = console.throttle.clock = console.wall = lambda: now[0]
     client: Client = TestClient(TestServer(console.app()))

@@ -32,6 +32,9 @@ WEIGHT = {"value": "812.4", "unit": "g", "scale_id": "SCALE-7", "raw": "S S     
 LONG_REFUSAL = ("Location Flower Room Z does not exist for this facility. Check the room's name in the"
                 " state system's Locations list, correct the record on the kiosk, and send it again; the"
                 " original stays in the ledger as rejected with this message.")
+# The console's clock in these tests: the day after the floor's records (2026-11-22), so they
+# fall in a page's default period (the last 30 days) whenever the tests run.
+FLOOR_NOW = datetime(2026, 11, 23, 18, 0, tzinfo=UTC).timestamp()
 PASSWORD = "correct horse battery"  # every test account's
 ACCOUNTS = {"casey": "compliance", "sam": "supervisor", "ines": "auditor"}
 
@@ -108,11 +111,28 @@ async def fill(ledger: Ledger, moves: int = 60) -> Floor:
                         + [Answer(named["moved_wrong"].id, "rejected", LONG_REFUSAL),
                            Answer(named["destroyed"].id, "accepted", ""),
                            Answer(named["ahead"].id, "held", "its time is 3 h ahead of the bridge")])
-    assert await ledger.outage_begins(LICENSE, "unavailable: Metrc answered 503 for 40 min")
-    assert await ledger.outage_ends(LICENSE)
-    assert await ledger.outage_begins(LICENSE, "timeout: api-ca.metrc.com did not answer in 30 s")
+    # The outages on the floor's own days (the ledger stamps them with its clock), so the
+    # console's default period (the last 30 days up to FLOOR_NOW) holds them.
+    was, times = ledger.clock, iter([start + timedelta(hours=1), start + timedelta(hours=1, minutes=40),
+                                     start + timedelta(hours=10)])
+    ledger.clock = lambda: int(next(times).timestamp() * 1000)
+    try:
+        assert await ledger.outage_begins(LICENSE, "unavailable: Metrc answered 503 for 40 min")
+        assert await ledger.outage_ends(LICENSE)
+        assert await ledger.outage_begins(LICENSE, "timeout: api-ca.metrc.com did not answer in 30 s")
+    finally:
+        ledger.clock = was
     await verify_and_record(ledger)
     return Floor({k: v.id for k, v in named.items()} | {"correction": correction.id}, moves)
+
+
+async def rejected_move(ledger: Ledger, seq: int = 500) -> str:
+    """One more record of kiosk-01 the state refused, nothing correcting it: still to fix."""
+    event = _event(seq, "kiosk-01", "plant.moved", {"tag": PLANT.format(40), "location": "Flower Room Q"},
+                   datetime(2026, 11, 22, 23, 30, tzinfo=UTC))
+    await ledger.store([event], [])
+    await ledger.settle([Answer(event.id, "rejected", "Location Flower Room Q does not exist")])
+    return event.id
 
 
 async def add_accounts(ledger: Ledger) -> None:
@@ -147,4 +167,5 @@ def console_for(ledger: Ledger) -> Console:
     """The console ``canopy console serve -c`` the ``bridge_toml`` above would run, kiosks included."""
     return Console(Context(ledger, [Facility(LICENSE, NAME, "America/Los_Angeles", "CA"),
                                     Facility(OTHER, OTHER, "America/Denver", "CO")], fleet,
-                           Clock({LICENSE: "America/Los_Angeles", OTHER: "America/Denver"})))
+                           Clock({LICENSE: "America/Los_Angeles", OTHER: "America/Denver"})),
+                   wall=lambda: FLOOR_NOW)

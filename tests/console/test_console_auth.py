@@ -117,17 +117,19 @@ async def test_failures_from_one_address_lock_it_whatever_the_account() -> None:
     assert throttle.locked_until(auth.account_key("f"), auth.address_key("10.0.0.9")) is None
 
 
-async def test_a_flood_of_sign_in_pages_keeps_the_signed_in_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_flood_of_sign_in_pages_keeps_the_signed_in_sessions(site: Site,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(auth, "MAX_ANONYMOUS", 3)
-    now = [0.0]
-    sessions = auth.Sessions(clock=lambda: now[0])
-    signed = sessions.new("casey", "compliance")
+    sessions = site.console.sessions
+    signed = await sessions.sign_in("casey", "compliance")
     pages = []
-    for n in range(10):
-        now[0] = float(n)
-        pages.append(sessions.new())
-    assert sessions.get(signed.token) is signed
-    assert [sessions.get(p.token) is not None for p in pages] == [False] * 7 + [True] * 3
+    for _ in range(10):
+        site.later(1)
+        pages.append(sessions.anonymous())
+    found = await sessions.get(signed.token)
+    assert found is not None and (found.user, found.csrf) == ("casey", signed.csrf)
+    assert [await sessions.get(p.token) is not None for p in pages] == [False] * 7 + [True] * 3
+    assert len(await site.ledger._fetch("SELECT token_hash FROM console_sessions")) == 1  # none of the pages
 
 
 async def test_a_session_ends_after_thirty_idle_minutes(site: Site) -> None:

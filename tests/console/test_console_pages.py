@@ -32,6 +32,9 @@ from tests.console.floor_records import (
     fill,
 )
 
+# The pages' default period at the tests' clock (FLOOR_NOW): 30 local days up to 2026-11-23.
+LAST_30_DAYS = "from=2026-10-25 to=2026-11-23"
+
 
 async def test_the_floor_status_shows_the_open_outage_the_backlog_and_the_kiosks(site: Site) -> None:
     assert await sign_in(site.client, "ines") == 302
@@ -114,7 +117,7 @@ async def test_a_csv_export_has_the_heading_and_every_row(site: Site) -> None:
     assert [(r["event"], r["state_said"]) for r in found] == [
         (site.floor.events["moved_wrong"], LONG_REFUSAL)]
     log = [(e.who, e.action, e.what) for e in await site.ledger.console_log()]
-    assert ("ines", "export", f"{LICENSE} rejections csv") in log
+    assert ("ines", "export", f"{LICENSE} rejections csv {LAST_30_DAYS}") in log
 
 
 async def test_a_csv_cell_never_becomes_a_spreadsheet_formula(site: Site,
@@ -138,7 +141,7 @@ async def test_a_pdf_export_has_heading_page_numbers_and_a_repeated_header(site:
         assert f"{NAME} (licence {LICENSE})" in text
         assert f"page {n} of {len(pages)}" in text
         assert "by casey (Compliance manager)" in text
-        assert "Period: 2026-11-22" in text
+        assert "Period: 2026-10-25 to 2026-11-23 (local days, America/Los_Angeles)" in text  # the default
         assert "when" in text and "state_said" in text  # the header row, on every page
 
 
@@ -240,8 +243,9 @@ async def test_the_console_works_the_same_on_both_databases(ledger_url: str) -> 
         pdf = await (await client.get(f"/f/{LICENSE}/rejections.pdf")).read()
         assert NAME in pdf_text(pdf)
         log = [(e.who, e.action, e.what) for e in reversed(await ledger.console_log())]
-        assert log[-3:] == [("ines", "sign-in", "role auditor"), ("ines", "view", f"{LICENSE} rejections"),
-                            ("ines", "export", f"{LICENSE} rejections pdf")]
+        assert log[-3:] == [("ines", "sign-in", "role auditor"),
+                            ("ines", "view", f"{LICENSE} rejections {LAST_30_DAYS}"),
+                            ("ines", "export", f"{LICENSE} rejections pdf {LAST_30_DAYS}")]
         assert (await ledger.verify_console_log()).mismatch is None
     finally:
         await client.close()
@@ -306,3 +310,31 @@ async def test_a_wrong_period_is_refused_saying_what_to_type(site: Site, days: d
     assert await sign_in(site.client, "ines") == 302
     response = await site.client.get(f"/f/{LICENSE}/waste.csv", params=days)
     assert response.status == 400 and said in await response.text()
+
+
+async def test_a_dated_page_defaults_to_the_last_30_local_days_and_its_exports_follow(site: Site) -> None:
+    site.later(40 * 86400)  # 2027-01-02 in Los Angeles: the floor's records are older than 30 days
+    assert await sign_in(site.client, "ines") == 302
+    destroyed = site.floor.events["destroyed"]
+    page = await (await site.client.get(f"/f/{LICENSE}/waste")).text()
+    assert destroyed not in page and "(none)" in page
+    assert "The last 30 days, 2026-12-04 to 2027-01-02" in page
+    assert 'name="from" type="date" value="2026-12-04"' in page and 'value="2027-01-02"' in page
+    assert f'href="/f/{LICENSE}/waste.csv?from=2026-12-04&amp;to=2027-01-02"' in page
+    response = await site.client.get(f"/f/{LICENSE}/waste.csv")
+    assert "-waste-2026-12-04_2027-01-02-" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(await response.text())))
+    assert rows[0][2] == "period: 2026-12-04 to 2027-01-02 (local days, America/Los_Angeles)"
+    assert rows[4:] == []
+    # Emptying both days asks for every record; the export links keep asking for them.
+    everything = await (await site.client.get(f"/f/{LICENSE}/waste", params={"from": "", "to": ""})).text()
+    assert destroyed in everything and "The last 30 days" not in everything
+    assert f'href="/f/{LICENSE}/waste.pdf?from=&amp;to="' in everything
+    body = await (await site.client.get(f"/f/{LICENSE}/waste.pdf", params={"from": "", "to": ""})).read()
+    text = pdf_text(body)
+    assert "Period: 2026-11-22" in text and destroyed in text.replace("\n", "")
+    log = [e.what for e in await site.ledger.console_log()]
+    assert f"{LICENSE} waste from=2026-12-04 to=2027-01-02" in log and f"{LICENSE} waste all records" in log
+    # The activity search too.
+    found = await (await site.client.get(f"/f/{LICENSE}/activity", params={"q": HARVEST})).text()
+    assert site.floor.events["harvested"] not in found and "The last 30 days" in found

@@ -13,7 +13,7 @@ from playwright.async_api import Browser, async_playwright, expect
 
 from bridge.reports import REGISTERS
 from console.accounts import ROLES, Permission, may
-from tests.console.floor_records import ACCOUNTS, HARVEST, LICENSE, LONG_REFUSAL, NAME
+from tests.console.floor_records import ACCOUNTS, HARVEST, LICENSE, LONG_REFUSAL, NAME, rejected_move
 from tests.console_ui.walk import (
     Served,
     csv_rows,
@@ -92,6 +92,9 @@ async def test_each_role_walks_every_page_and_takes_csv_and_pdf_away(
         await expect(page.locator("table")).to_contain_text("passed")
     else:
         await expect(verify).to_have_count(0)
+    await page.goto(f"{site.url}/f/{LICENSE}/rejections")
+    dismissing = page.get_by_role("heading", name="Dismiss a rejection")
+    await expect(dismissing).to_have_count(1 if may(role, Permission.DISMISS) else 0)
     await page.get_by_role("button", name="Sign out").click()
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     log = [(e.who, e.action) for e in await site.ledger.console_log()]
@@ -139,3 +142,24 @@ async def test_an_auditor_narrows_a_register_to_days_and_the_pdf_says_so(browser
     await expect(page.locator("table")).to_contain_text(site.floor.events["destroyed"])
     _, body = await download(page, "Download PDF")
     assert "Period: 2026-11-22 to 2026-11-22 (local days, America/Los_Angeles)" in pdf_text(body)[0]
+
+
+async def test_a_supervisor_dismisses_a_rejection_and_the_register_says_who_and_why(
+        browser: Browser, site: Served) -> None:
+    rejected = await rejected_move(site.ledger)
+    page = await signed_in(browser, site.url, "sam")
+    await page.goto(f"{site.url}/f/{LICENSE}/rejections")
+    await expect(page.locator("body")).to_contain_text("drops it from its \"To fix\" list once the bridge"
+                                                       " has answered the dismissal")
+    await page.get_by_label("Rejected record").select_option(rejected)
+    await page.get_by_label("Reason").fill("Entered in Metrc by the office")
+    await page.get_by_role("button", name="Dismiss the rejection").click()
+    await expect(page.get_by_role("status")).to_contain_text(f"Rejection of record {rejected} dismissed")
+    row = page.locator("tr", has_text=rejected)
+    await expect(row).to_contain_text("dismissed by console:sam on 2026-11-23 10:00:00 PST:"
+                                      " Entered in Metrc by the office")
+    await expect(page.locator("body")).to_contain_text("Nothing shown here is still to fix.")
+    _, body = await download(page, "Download PDF")
+    assert "dismissed by console:sam" in "".join(pdf_text(body)).replace("\n", " ")
+    log = [(e.who, e.action) for e in await site.ledger.console_log(5)]
+    assert ("sam", "rejection dismissed") in log

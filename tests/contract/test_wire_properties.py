@@ -83,6 +83,25 @@ def test_any_bytes_on_an_acks_topic_are_acks_or_invalid_ack(payload: bytes) -> N
         assert said
 
 
+@given(wire_bytes)
+def test_any_bytes_on_an_acks_topic_are_fixed_notices_or_invalid_ack(payload: bytes) -> None:
+    try:
+        for rejected, by in acks.fixed(payload):
+            assert isinstance(rejected, str) and isinstance(by, str)
+    except acks.InvalidAck as exc:
+        said = str(exc)
+        assert said
+
+
+@given(st.lists(st.fixed_dictionaries({"id": st.text(min_size=1, max_size=40),
+                                       "status": st.sampled_from((*acks.ACK_STATES, acks.FIXED)),
+                                       "by": st.text(max_size=40)}), min_size=1, max_size=50))
+def test_a_fixed_notice_is_read_by_fixed_and_skipped_as_a_verdict(items: list[dict[str, Any]]) -> None:
+    [payload] = acks.encode(items)
+    assert acks.fixed(payload) == [(i["id"], i["by"]) for i in items if i["status"] == acks.FIXED]
+    assert [a.id for a in acks.decode(payload)] == [i["id"] for i in items if i["status"] != acks.FIXED]
+
+
 @given(st.lists(st.fixed_dictionaries({"id": st.text(min_size=1, max_size=40),
                                        "status": st.sampled_from(acks.ACK_STATES),
                                        "message": st.text(max_size=40)}), max_size=1200))

@@ -16,8 +16,9 @@ from canopy.ids import uuid7
 BRIDGE = Path(__file__).resolve().parents[2] / "bridge"
 LICENSE, TAG = "CCL24-0000101", "1A4FF0100000022000001001"
 # Tables a statement may delete from: none holds a record (a read-back picture is a
-# scratch copy of the state's answer, kept only until its event is settled).
-MAY_DELETE = {"readbacks"}
+# scratch copy of the state's answer, kept only until its event is settled; a console
+# session lasts until sign-out or idleness, and the console log keeps both).
+MAY_DELETE = {"readbacks", "console_sessions"}
 
 
 def test_no_statement_in_the_bridge_deletes_records() -> None:

@@ -24,6 +24,7 @@ import pytest
 from agent.bridgeclock import clock_file, read_clock_offset
 from agent.outbox import Outbox
 from agent.uplink import Uplink, UplinkSettings
+from bridge import office
 from bridge.ledger import open_ledger
 from canopy.events import FACILITY_ONLY, KIOSK_USER, format_utc
 from canopy.workerfile import Former, add_worker, read_file, write_file
@@ -143,6 +144,31 @@ async def test_who_is_checked_against_the_worker_list_at_the_time_of_the_event(
         assert line.plant(PLANT.format(n))["DestroyedDate"] is None
     assert line.plant(PLANT.format(7))["DestroyedDate"] is not None
     assert writes(line) == 3  # two moves, one destroy: nothing rejected was ever sent
+
+    # A supervisor dismisses a rejection from the compliance console: the account is on no
+    # kiosk list, yet the bridge answers the record as the facility's (the console checked
+    # the role), and never sends it to the state.
+    ledger = await open_ledger(ledger_url)
+    try:
+        done = await office.dismiss(ledger, LICENSE, after_leaving, "casey", "Entered by the office")
+        for _ in range(600):
+            answer = (await ledger.status_of([done.event])).get(done.event)
+            if answer is not None and answer[0] != "stored":
+                break
+            await asyncio.sleep(0.1)
+        assert answer == ("accepted", FACILITY_ONLY["rejection.dismissed"])
+    finally:
+        await ledger.close()
+    assert writes(line) == 3
+    # The kiosk that recorded it is told: the rejection leaves its "to fix" list.
+    for _ in range(300):
+        if after_leaving not in [r.id for r in await out.to_fix()]:
+            break
+        await asyncio.sleep(0.1)
+    to_fix = [r.id for r in await out.to_fix()]
+    assert after_leaving not in to_fix and stranger not in to_fix  # (stranger: dismissed at the kiosk)
+    assert {unwitnessed, ghost_witness, unsupervised, dismissed_by_sam} <= set(to_fix)
+    assert out.counts.to_fix == len(to_fix)
 
 
 def cli(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
