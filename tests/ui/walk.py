@@ -269,8 +269,10 @@ class Walk:
         await self.home()
 
         # Where the state holds destroyed waste (NM, 72 h): the hold list, then completing one.
-        profile = {**kiosk.ref["profile"], "state": "NM", "timezone": "America/Denver",
-                   "destroy_hold_hours": 72}
+        # The facility's time zone stays: the day's scale check was passed on its local day,
+        # and another zone's day begins an hour apart (07:00-08:00 UTC it is a new day in
+        # Denver but not in Los Angeles), where weighing rightly waits for a new check.
+        profile = {**kiosk.ref["profile"], "state": "NM", "destroy_hold_hours": 72}
         await kiosk.load_ref({"profile": profile})
         await self.start("destroy (held)", "destroy")
         await kiosk.scan(PLANTS[11])
