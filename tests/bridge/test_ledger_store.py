@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from bridge.ledger import IncomingEvent, Ledger, open_ledger, verify_and_record
 from canopy.ids import uuid7
+from tests.bridge.test_ledger_chain import raw
 
 LICENSE, OTHER = "CA-LIC-0001", "CA-LIC-0002"
 TAG = "1A4FF0100000022000000123"
@@ -65,7 +66,7 @@ async def test_an_event_stored_again_after_its_row_was_deleted_by_hand(ledger_ur
     try:
         lost, other = event(1), event(2)
         await ledger.store([lost], [])
-        _raw(ledger_url, "DELETE FROM events WHERE id = ?", (lost.id,))
+        raw(ledger_url, "DELETE FROM events WHERE id = ?", (lost.id,))
         result = await ledger.store([lost, other], [])
         assert result.new == [lost.id, other.id]
         assert [r[0] for r in await ledger.activity(TAG)] == [lost.id, other.id]
@@ -109,15 +110,6 @@ async def _until_waiting_on_a_lock(dsn: str) -> None:
                 return
             await asyncio.sleep(0.05)
     raise AssertionError("the store never waited for the other bridge's row")
-
-
-def _raw(url: str, sql: str, params: tuple[str, ...]) -> None:
-    if url.startswith("sqlite:///"):
-        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
-            db.execute(sql, params)
-        return
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.replace("?", "%s"), params)
 
 
 _TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=12)
