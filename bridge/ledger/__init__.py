@@ -20,7 +20,7 @@ from bridge.ledger._base import (
 from bridge.ledger._chain import CHAIN_COLUMNS, ChainHead, ChainReport, Mismatch
 from bridge.ledger._console import ConsoleEntry, ConsoleUser, UserExists
 from bridge.ledger._pgsession import where
-from bridge.ledger._postgres import PostgresLedger
+from bridge.ledger._postgres import REGISTER_TYPES, PostgresLedger
 from bridge.ledger._queries import (
     AMBIGUOUS,
     GAP_WAIT_MS,
@@ -43,6 +43,7 @@ __all__ = [
     "AMBIGUOUS",
     "CHAIN_COLUMNS",
     "GAP_WAIT_MS",
+    "REGISTER_TYPES",
     "SENDING",
     "STORED_COLUMNS",
     "WORKER_KEY",

@@ -51,7 +51,7 @@ from bridge.ledger._base import (
 from bridge.ledger._chain import CHAIN_SCHEMA, Tx, adopt_unchained, append
 from bridge.ledger._console import CONSOLE_SCHEMA
 from bridge.ledger._pgsession import Conn, Session, connect
-from bridge.ledger._queries import Fence, LeaseLost, now_ms
+from bridge.ledger._queries import Cover, Fence, LeaseLost, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +192,30 @@ class _Tx:
                     await copy.write_row(row)
 
 
+# The event types the registers read by type (bridge.reports: waste, corrections, harvests,
+# scales, tags). Their rows are kept whole in ``events_register``: a facility's month of them
+# is then a few consecutive index pages, where through ``events_type`` each row was a table
+# page of its own, read from disk on a ledger larger than memory (most of a register's time).
+REGISTER_TYPES = ("plant.destroyed", "plant.destroy_completed", "harvest.waste", "record.corrected",
+                  "plant.harvested", "plant.manicured", "plant.cured", "scale.checked", "tags.received",
+                  "plant.phase_changed")
+# An index entry holds at most about 2.7 kB: a row with more payload and state's message than
+# this stays out of ``events_register`` (else storing or settling it would fail) and is found
+# through ``events_register_large``. The rest of an entry (id, facility, device, ...) is small.
+_COVERED_BYTES = 2000
+
+
+def _covered(op: str, e: str = "") -> str:
+    """The predicate of one of the two indexes (``op``: its side of ``_COVERED_BYTES``)."""
+    types = ", ".join(f"'{t}'" for t in REGISTER_TYPES)
+    return (f"{e}type IN ({types}) AND octet_length({e}payload) + coalesce(octet_length({e}message), 0)"
+            f" {op} {_COVERED_BYTES}")
+
+
+# The same clauses in the queries, literally: a prepared statement's generic plan proves that
+# a partial index holds the rows asked for only from constants.
+REGISTER_COVER = Cover(frozenset(REGISTER_TYPES), tuple(f" AND {_covered(op, 'e.')}" for op in ("<=", ">")))
+
 # Indexes the registers added to the events table, after ledgers had years in it
 # (``_build_late_indexes``): name and definition.
 LATE_INDEXES: tuple[tuple[str, str], ...] = (
@@ -205,6 +229,10 @@ LATE_INDEXES: tuple[tuple[str, str], ...] = (
     ("events_device_at", "events(facility, device, at)"),
     # A kiosk's waiting events in seq order (to_submit: those that arrived late).
     ("events_waiting_seq", "events(facility, device, seq) WHERE status = 'stored'"),
+    # The registers' rows whole (``REGISTER_TYPES``): read by index only, in index order.
+    ("events_register", "events(type, facility, at) INCLUDE (id, device, seq, status, message, payload)"
+                        f" WHERE {_covered('<=')}"),
+    ("events_register_large", f"events(type, facility, at) WHERE {_covered('>')}"),
 )
 _LATE_DDL = "".join(f"CREATE INDEX IF NOT EXISTS {n} ON {d};\n" for n, d in LATE_INDEXES)
 # Held while a process builds the late indexes (session-level): one builder at a time.
@@ -274,6 +302,8 @@ async def _build_late_indexes(conn: psycopg.AsyncConnection[tuple[Any, ...]]) ->
 
 
 class PostgresLedger(Ledger):
+    cover = REGISTER_COVER
+
     def __init__(self, session: Session) -> None:
         # One connection, one transaction at a time, made again if it drops.
         self._session = session

@@ -14,7 +14,8 @@ from bridge.ledger import IncomingEvent, open_ledger
 from canopy.ids import uuid7
 
 # The indexes the registers added to the events table (bridge.ledger's LATE_INDEXES).
-LATE = ("events_rejected", "events_type", "events_held", "events_device_at")
+LATE = ("events_rejected", "events_type", "events_held", "events_device_at", "events_register",
+        "events_register_large")
 BUILD_LOCK = 4242002  # the advisory lock a builder holds (bridge.ledger._postgres)
 
 pytestmark = pytest.mark.timeout(120)
