@@ -408,7 +408,7 @@ in the ledger as a dismissal by your account, with your reason.</p><p class="not
         reason, note = _field(form, "reason") or "", _field(form, "note") or ""
         try:
             done = await office.dismiss(self.ctx.ledger, facility.license, rejected, session.user or "",
-                                        reason, note, self.wall)
+                                        reason, note, self.wall, self.ctx.clock)
         except office.CannotDismiss as exc:
             return await self._again(session, request, "rejections", facility,
                                      f"Not dismissed: {exc}.", 400)
