@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console import accounts, auth
+from console import accounts, auth, export
 from console.views import Asked
 from console.web import user_problem
 
@@ -100,3 +100,15 @@ def is_address(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(codec="latin-1", exclude_categories=["Cc"]) | st.sampled_from(" \n"),
+               max_size=200), st.floats(min_value=20, max_value=300))
+def test_a_cell_is_wrapped_into_lines_that_fit_and_keep_every_word(text: str, room: float) -> None:
+    """The PDF's cells are wrapped by the export itself (not a Paragraph per cell): each line
+    fits its column, and the lines hold the text's words in order, only split at the edge."""
+    lines = export._wrapped(text, room).split("\n")
+    assert all(export._BODY.width(line) <= room or len(line) == 1 for line in lines)
+    assert "".join("".join(line.split()) for line in lines) == "".join(text.split())
+    assert len(lines) >= len(text.splitlines())
