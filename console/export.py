@@ -98,7 +98,8 @@ _CHAR = 0.55 * _CELL.fontSize  # an average Helvetica character, points
 
 def _widths(report: Report, total: float) -> list[float]:
     """Each column as wide as its longest cell (bounded) where the page allows; where it does
-    not, the text widths shrink in proportion, never below the column's own header word."""
+    not, the text widths shrink in proportion, never below the column's own header word
+    (nor a cell's short word) unless even those do not fit side by side."""
     sizes, floors = [], []
     for i, column in enumerate(report.columns):
         longest = max([len(column)] + [len("" if r[i] is None else str(r[i])) for r in report.rows[:500]])
@@ -109,6 +110,8 @@ def _widths(report: Report, total: float) -> list[float]:
         floors.append(max(len(column) * 1.15, min(word, 10)) * _CHAR)
     room = total - _PAD * len(sizes)
     if sum(sizes) > room:
+        if sum(floors) > room:  # many columns of long words: the floors give way, not the page's edge
+            floors = [f * room / sum(floors) for f in floors]
         spare = room - sum(floors)
         extra = [max(s - f, 0.0) for s, f in zip(sizes, floors, strict=True)]
         share = spare / sum(extra) if sum(extra) and spare > 0 else 0.0
