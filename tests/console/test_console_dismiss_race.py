@@ -5,7 +5,11 @@ kiosk; the other is told who dismissed it and when, as an answer, not an error p
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
+import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +20,7 @@ from canopy import topics
 from tests.console.floor_records import FLOOR_NOW, LICENSE, fill, rejected_move
 
 REASON = "Entered in Metrc by the office"
+ROOT = Path(__file__).parents[2]
 
 
 def meet_before(ledgers: list[Ledger], method: str) -> None:
@@ -89,5 +94,49 @@ async def test_many_dismissals_at_once_on_sqlite_record_one(tmp_path: Any, count
         assert all(isinstance(d, CannotDismiss) for d in done if not isinstance(d, Dismissal))
         records = await ledger._fetch("SELECT seq FROM events WHERE device = ?", (topics.CONSOLE_DEVICE,))
         assert records == [(1,)]
+    finally:
+        await ledger.close()
+
+
+# One console process: opens the ledger, waits for the moment given, dismisses, says how it went.
+PROCESS = """
+import asyncio, json, sys, time
+from bridge.ledger import open_ledger
+from bridge.office import CannotDismiss, dismiss
+
+async def main(url, facility, rejected, name, go):
+    ledger = await open_ledger(url)
+    try:
+        await ledger.events([rejected])  # connected and warm before the moment
+        await asyncio.sleep(max(float(go) - time.time(), 0))
+        try:
+            done = await dismiss(ledger, facility, rejected, name, "two processes")
+            print(json.dumps({"made": done.event}))
+        except CannotDismiss as exc:
+            print(json.dumps({"refused": str(exc)}))
+    finally:
+        await ledger.close()
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+async def test_two_console_processes_dismissing_at_once_record_one(ledger_url: str) -> None:
+    ledger = await open_ledger(ledger_url)
+    try:
+        await fill(ledger, moves=3)
+        rejected = await rejected_move(ledger)
+        go = str(time.time() + 3)  # both started and connected by then, even on a busy machine
+        processes = [await asyncio.create_subprocess_exec(
+            sys.executable, "-c", PROCESS, ledger_url, LICENSE, rejected, name, go, cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE) for name in ("sam", "casey")]
+        said = [json.loads((await p.communicate())[0]) for p in processes]
+        assert sorted(next(iter(s)) for s in said) == ["made", "refused"], said
+        [made] = [s["made"] for s in said if "made" in s]
+        [refused] = [s["refused"] for s in said if "refused" in s]
+        assert refused.startswith("that rejection is already dismissed by console:") and made in refused
+        records = await ledger._fetch("SELECT id FROM events WHERE device = ?", (topics.CONSOLE_DEVICE,))
+        assert records == [(made,)]
+        assert all(r.mismatch is None for r in await verify_and_record(ledger))
     finally:
         await ledger.close()
