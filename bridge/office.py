@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bridge.ingest import CORRECTS, incoming
-from bridge.ledger import Ledger
+from bridge.ledger import IncomingEvent, Ledger
+from bridge.reports import Clock, Stored, resolution
 from canopy.events import RejectionDismissed, build_event
 from canopy.ids import uuid7
 from canopy.topics import CONSOLE_DEVICE
@@ -49,9 +50,11 @@ class Dismissal:
 
 
 async def dismiss(ledger: Ledger, facility: str, rejected: str, account: str, reason: str, note: str = "",
-                  clock: Callable[[], float] = time.time) -> Dismissal:
+                  clock: Callable[[], float] = time.time, zones: Clock | None = None) -> Dismissal:
     """Record that ``account`` (whose role the caller checked) dismissed the rejection of
-    event ``rejected`` at ``facility`` for ``reason``; ``CannotDismiss`` saying why not."""
+    event ``rejected`` at ``facility`` for ``reason``; ``CannotDismiss`` saying why not
+    (already dismissed or corrected: by whom and when, in ``zones``' time of the facility)."""
+    zones = zones or Clock()
     reason, note = reason.strip(), note.strip()
     if not reason:
         raise CannotDismiss("give a reason for dismissing it")
@@ -62,15 +65,23 @@ async def dismiss(ledger: Ledger, facility: str, rejected: str, account: str, re
         raise CannotDismiss(f"there is no record {rejected!r} at {facility}")
     if str(found[6]) != "rejected":
         raise CannotDismiss("that record was not rejected by the state")
-    fixed = (await ledger.keyed([f"{CORRECTS}{rejected}"])).get(f"{CORRECTS}{rejected}")
-    if fixed is not None:
-        raise CannotDismiss(f"that rejection is already corrected or dismissed (by record {fixed})")
     said = str(found[7] or "")
-    seq = await ledger.last_seq(facility, CONSOLE_DEVICE) + 1
-    event = build_event(RejectionDismissed.type_name,
-                        RejectionDismissed(reason=reason, note=note or f"state said: {said}"[:500]),
-                        id=uuid7(), facility=facility, device=CONSOLE_DEVICE,
-                        user=f"{USER_PREFIX}{account}"[:64],
-                        at=datetime.fromtimestamp(clock(), UTC), seq=seq, corrects=rejected)
-    await ledger.store([incoming(event, event.to_json())], [])
-    return Dismissal(event.id, rejected, seq)
+
+    def dismissal(seq: int) -> IncomingEvent:
+        event = build_event(RejectionDismissed.type_name,
+                            RejectionDismissed(reason=reason, note=note or f"state said: {said}"[:500]),
+                            id=uuid7(), facility=facility, device=CONSOLE_DEVICE,
+                            user=f"{USER_PREFIX}{account}"[:64],
+                            at=datetime.fromtimestamp(clock(), UTC), seq=seq, corrects=rejected)
+        made.append(incoming(event, event.to_json()))
+        return made[-1]
+
+    # Looked for and recorded in one transaction: of two people dismissing it at once, one
+    # records it and the other is told so (never two dismissals, nor two with one seq).
+    made: list[IncomingEvent] = []
+    fixed = await ledger.store_first(f"{CORRECTS}{rejected}", facility, CONSOLE_DEVICE, dismissal)
+    if fixed is not None:
+        fixer = (await ledger.events([fixed])).get(fixed)
+        done = resolution(Stored.of(fixer), zones) if fixer else "corrected or dismissed"
+        raise CannotDismiss(f"that rejection is already {done} (record {fixed})")
+    return Dismissal(made[-1].id, rejected, made[-1].seq)

@@ -18,7 +18,10 @@ is protected the same way; signing in replaces the token (no fixation).
 The throttle counts failed sign-ins per account and per client address (behind a
 trusted reverse proxy, the address the proxy saw: ``client_address``): after
 ``FREE_TRIES`` failures each further one locks that key for twice as long as the
-last (1 min, 2, 4, ... up to an hour); a success clears the account's count.
+last (1 min, 2, 4, ... up to an hour); a success clears the account's count. Sign-ins
+sent at once count too: no more are checked together than could still fail before the
+lock (``Throttle.begin``). The counts are the process's own: two console processes
+on one ledger each allow ``FREE_TRIES``.
 """
 
 from __future__ import annotations
@@ -164,6 +167,26 @@ class Throttle:
 
     clock: Callable[[], float] = time.time
     _counts: dict[str, _Count] = field(default_factory=dict)
+    _checking: dict[str, int] = field(default_factory=dict)  # sign-ins of each key being checked now
+
+    def begin(self, *keys: str) -> bool:
+        """Whether another sign-in of ``keys`` may be checked now; then ``end`` it once counted.
+        No more are checked at once than failures could still be counted before the lock
+        (one after a lock has run out): checking a password takes a while, and guesses sent
+        together would otherwise all pass ``locked_until`` before any failure was counted."""
+        for key in keys:
+            count = self._counts.get(key)
+            if self._checking.get(key, 0) >= max(FREE_TRIES - (count.failures if count else 0), 1):
+                return False
+        for key in keys:
+            self._checking[key] = self._checking.get(key, 0) + 1
+        return True
+
+    def end(self, *keys: str) -> None:
+        for key in keys:
+            left = self._checking.pop(key, 1) - 1
+            if left:
+                self._checking[key] = left
 
     def locked_until(self, *keys: str) -> float | None:
         """The latest time any of ``keys`` is locked until, if one is locked now."""

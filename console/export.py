@@ -98,7 +98,8 @@ _CHAR = 0.55 * _CELL.fontSize  # an average Helvetica character, points
 
 def _widths(report: Report, total: float) -> list[float]:
     """Each column as wide as its longest cell (bounded) where the page allows; where it does
-    not, the text widths shrink in proportion, never below the column's own header word."""
+    not, the text widths shrink in proportion, never below the column's own header word
+    (nor a cell's short word) unless even those do not fit side by side."""
     sizes, floors = [], []
     for i, column in enumerate(report.columns):
         longest = max([len(column)] + [len("" if r[i] is None else str(r[i])) for r in report.rows[:500]])
@@ -109,6 +110,8 @@ def _widths(report: Report, total: float) -> list[float]:
         floors.append(max(len(column) * 1.15, min(word, 10)) * _CHAR)
     room = total - _PAD * len(sizes)
     if sum(sizes) > room:
+        if sum(floors) > room:  # many columns of long words: the floors give way, not the page's edge
+            floors = [f * room / sum(floors) for f in floors]
         spare = room - sum(floors)
         extra = [max(s - f, 0.0) for s, f in zip(sizes, floors, strict=True)]
         share = spare / sum(extra) if sum(extra) and spare > 0 else 0.0
@@ -118,21 +121,66 @@ def _widths(report: Report, total: float) -> list[float]:
     return [s + _PAD for s in sizes]
 
 
-def _fits(text: str, width: float) -> bool:
-    return "\n" not in text and stringWidth(text, _CELL.fontName, _CELL.fontSize) <= width - _PAD
+class _Font(dict[str, float]):
+    """Each character's width in one font of the cells, measured once: Helvetica has no
+    kerning, so a text's width is the sum of its characters'."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def __missing__(self, char: str) -> float:
+        width = self[char] = float(stringWidth(char, self.name, _CELL.fontSize))
+        return width
+
+    def width(self, text: str) -> float:
+        return sum(map(self.__getitem__, text))
+
+
+_BODY, _BOLD = _Font(_CELL.fontName), _Font(_HEAD.fontName)
+
+
+def _wrapped(text: str, room: float, font: _Font = _BODY) -> str:
+    """``text`` in lines of at most ``room`` points: broken at spaces, and inside a word only
+    where the word alone is wider (an id, a tag). Drawn as plain text lines, this costs a
+    fraction of a Paragraph, which measured each cell several times (once per page split and
+    again to draw it) and every prefix of a long word."""
+    if "\n" not in text and font.width(text) <= room:
+        return text
+    lines: list[str] = []
+    space = font[" "]
+    for part in text.splitlines() or [""]:
+        line, used = "", 0.0
+        for word in part.split():
+            size = font.width(word)
+            if line and used + space + size <= room:
+                line, used = f"{line} {word}", used + space + size
+                continue
+            if line:
+                lines.append(line)
+            while size > room:  # a word wider than the column: as much as fits on each line
+                cut, taken = 1, font[word[0]]
+                while cut < len(word) and taken + font[word[cut]] <= room:
+                    taken += font[word[cut]]
+                    cut += 1
+                lines.append(word[:cut])
+                word, size = word[cut:], size - taken
+            line, used = word, size
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _table(report: Report) -> list[Flowable]:
     if not report.rows:
         return [Paragraph(_escape(report.title), _STYLES["Heading3"]), Paragraph("(none)", _CELL)]
     widths = _widths(report, _PAGE[0] - 2 * _MARGIN)
-    head = [Paragraph(_escape(c), _HEAD) for c in report.columns]
-    # A cell that fits on one line is drawn as plain text (ten times cheaper than a
-    # paragraph); only longer ones are paragraphs, which wrap inside the column.
-    body = [[text if _fits(text := "" if v is None else str(v), w) else Paragraph(_escape(text), _CELL)
-             for v, w in zip(row, widths, strict=True)] for row in report.rows]
+    rooms = [w - _PAD for w in widths]
+    head = [_wrapped(c, room, _BOLD) for c, room in zip(report.columns, rooms, strict=True)]
+    body = [[_wrapped("" if v is None else str(v), room) for v, room in zip(row, rooms, strict=True)]
+            for row in report.rows]
     table = LongTable([head, *body], colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, 0), _HEAD.fontName, _HEAD.fontSize, _HEAD.leading),
         ("FONT", (0, 1), (-1, -1), _CELL.fontName, _CELL.fontSize, _CELL.leading),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dfe8df")),
         ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),

@@ -196,18 +196,24 @@ class Console:
                 await self.record(request, name, "sign-in refused", "locked: too many failed sign-ins")
             return self.login_page(
                 request, session, f"Too many failed sign-ins. Try again after {self._until(locked)}.", 429)
-        user = await self.ctx.ledger.console_user(name)
-        good = await asyncio.to_thread(accounts.check_password, password, user.secret if user else None)
-        if user is None or not good or not user.active:
-            locked = self.throttle.failed(*keys)
-            why = "disabled account" if user is not None and good else "wrong account or password"
-            await self.record(request, name, "sign-in refused", why)
-            message = ("This account is disabled: ask a compliance manager." if why == "disabled account"
-                       else "Wrong account or password.")
-            if locked is not None:
-                message += f" Too many failed sign-ins: try again after {self._until(locked)}."
-            return self.login_page(request, session, message, 401)
-        self.throttle.succeeded(keys[0])
+        if not self.throttle.begin(*keys):
+            return self.login_page(request, session, "Other sign-ins of this account or from this address"
+                                   " are being checked: try again in a moment.", 429)
+        try:
+            user = await self.ctx.ledger.console_user(name)
+            good = await asyncio.to_thread(accounts.check_password, password, user.secret if user else None)
+            if user is None or not good or not user.active:
+                locked = self.throttle.failed(*keys)
+                why = "disabled account" if user is not None and good else "wrong account or password"
+                await self.record(request, name, "sign-in refused", why)
+                message = ("This account is disabled: ask a compliance manager." if why == "disabled account"
+                           else "Wrong account or password.")
+                if locked is not None:
+                    message += f" Too many failed sign-ins: try again after {self._until(locked)}."
+                return self.login_page(request, session, message, 401)
+            self.throttle.succeeded(keys[0])
+        finally:
+            self.throttle.end(*keys)
         await self.sessions.end(session.token)
         fresh = await self.sessions.sign_in(user.name, user.role)
         await self.record(request, user.name, "sign-in", f"role {user.role}")
@@ -408,7 +414,7 @@ in the ledger as a dismissal by your account, with your reason.</p><p class="not
         reason, note = _field(form, "reason") or "", _field(form, "note") or ""
         try:
             done = await office.dismiss(self.ctx.ledger, facility.license, rejected, session.user or "",
-                                        reason, note, self.wall)
+                                        reason, note, self.wall, self.ctx.clock)
         except office.CannotDismiss as exc:
             return await self._again(session, request, "rejections", facility,
                                      f"Not dismissed: {exc}.", 400)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from abc import abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bridge.ledger._chain import EVENT, Entry, event_digest
-from bridge.ledger._queries import Fence, LedgerQueries
+from bridge.ledger._chain import EVENT, Entry, Tx, append, event_digest, locked_head
+from bridge.ledger._queries import Fence, LedgerQueries, now_ms
 
 # Columns the attempts table gained with the write-ahead intents, added to older ledgers.
 ATTEMPT_COLUMNS = {"bridge": "TEXT NOT NULL DEFAULT ''", "digest": "TEXT NOT NULL DEFAULT ''"}
@@ -125,6 +126,32 @@ class Ledger(LedgerQueries):
 
     @abstractmethod
     async def store(self, events: list[IncomingEvent], rejected: list[Rejected]) -> StoreResult: ...
+
+    async def store_first(self, key: str, facility: str, device: str,
+                          make: Callable[[int], IncomingEvent]) -> str | None:
+        """Store the event ``make(seq)`` builds (``seq``: the device's next at the facility)
+        unless an event already names ``key``: then that event's id, and nothing stored.
+        The look, the seq and the write are one transaction holding the facility's chain
+        head, so callers racing on one key (two console processes, say) store one event
+        between them, and never two with one seq."""
+        found: list[str] = []
+
+        async def work(tx: Tx) -> None:
+            found.clear()  # a transaction run again on a new connection starts afresh
+            await locked_head(tx, facility)
+            [(named,)] = await tx.fetch("SELECT min(event_id) FROM event_tags WHERE tag = ?", (key,))
+            if named is not None:
+                found.append(str(named))
+                return
+            [(last,)] = await tx.fetch("SELECT max(seq) FROM events WHERE facility = ? AND device = ?",
+                                       (facility, device))
+            event, now = make(int(last or 0) + 1), now_ms()
+            await tx.insert_rows("events", STORED_COLUMNS, [stored_row(event, now)])
+            await tx.insert_rows("event_tags", ("tag", "event_id"), event_tag_rows([event]))
+            await append(tx, [stored_entry(event, now)])
+
+        await self._in_tx(work)
+        return found[0] if found else None
 
     @abstractmethod
     async def counts(self) -> LedgerCounts: ...

@@ -124,6 +124,18 @@ class ChainHead:
         return rows
 
 
+async def locked_head(tx: Tx, facility: str) -> ChainHead:
+    """The facility's chain head, locked until the caller's transaction ends: whoever
+    writes to the facility's chain waits for it (made if the facility has none yet)."""
+    head_sql = f"SELECT n, hash FROM chain_heads WHERE facility = ?{tx.for_update}"
+    rows = await tx.fetch(head_sql, (facility,))
+    if not rows:  # the facility's first entry (another bridge may be adding it too)
+        await tx.exec_many("INSERT INTO chain_heads (facility, n, hash) VALUES (?, 0, ?)"
+                           " ON CONFLICT (facility) DO NOTHING", [(facility, GENESIS)])
+        rows = await tx.fetch(head_sql, (facility,))
+    return ChainHead(facility, int(rows[0][0]), str(rows[0][1]))
+
+
 async def append(tx: Tx, entries: Sequence[Entry]) -> None:
     """Add ``entries`` to their facilities' chains inside the caller's transaction.
     Heads are locked in facility order, so two bridges never wait on each other in a circle."""
@@ -131,13 +143,7 @@ async def append(tx: Tx, entries: Sequence[Entry]) -> None:
     for entry in entries:
         by_facility.setdefault(entry.facility, []).append(entry)
     for facility in sorted(by_facility):
-        head_sql = f"SELECT n, hash FROM chain_heads WHERE facility = ?{tx.for_update}"
-        rows = await tx.fetch(head_sql, (facility,))
-        if not rows:  # the facility's first entry (another bridge may be adding it too)
-            await tx.exec_many("INSERT INTO chain_heads (facility, n, hash) VALUES (?, 0, ?)"
-                               " ON CONFLICT (facility) DO NOTHING", [(facility, GENESIS)])
-            rows = await tx.fetch(head_sql, (facility,))
-        head = ChainHead(facility, int(rows[0][0]), str(rows[0][1]))
+        head = await locked_head(tx, facility)
         await tx.insert_rows("chain", CHAIN_COLUMNS, head.extend(by_facility[facility]))
         await tx.exec_many("UPDATE chain_heads SET n = ?, hash = ? WHERE facility = ?",
                            [(head.n, head.hash, facility)])

@@ -578,29 +578,33 @@ class LedgerQueries(ConsoleRecords, ABC):
 
     async def confirm(self, event_id: str, at: str | None, by: str) -> str:
         """Release a held event to be reported at ``at`` (None: as recorded); records who
-        and when. Returns the time it will be reported with; ``KeyError`` if not held."""
-        rows = await self._fetch(
-            "SELECT at, coalesce(message, '') FROM events WHERE id = ? AND status = 'held'", (event_id,))
-        if not rows:
-            raise KeyError(event_id)
-        when = at or str(rows[0][0])
-        await self._exec(
-            "INSERT INTO confirmations (event_id, at, by_whom, confirmed, held_for) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (event_id) DO UPDATE SET at = excluded.at, by_whom = excluded.by_whom,"
-            " confirmed = excluded.confirmed, held_for = excluded.held_for",
-            (event_id, when, by, self.clock(), str(rows[0][1])),
-        )
+        and when. Returns the time it will be reported with; ``KeyError`` if not held.
+        One transaction holding the event's row: of two people confirming it at once, one
+        releases it (with their time) and the other finds it no longer held."""
+        released: list[str] = []
 
         async def release(tx: Tx) -> None:
+            released.clear()  # a transaction run again on a new connection starts afresh
+            rows = await tx.fetch("SELECT at, coalesce(message, ''), facility FROM events"
+                                  f" WHERE id = ? AND status = 'held'{tx.for_update}", (event_id,))
+            if not rows:
+                return
+            when = at or str(rows[0][0])
+            await tx.exec_many(
+                "INSERT INTO confirmations (event_id, at, by_whom, confirmed, held_for)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (event_id) DO UPDATE SET at = excluded.at,"
+                " by_whom = excluded.by_whom, confirmed = excluded.confirmed, held_for = excluded.held_for",
+                [(event_id, when, by, self.clock(), str(rows[0][1]))])
             # Back to waiting: chained as a verdict "stored" with nothing, like the row now.
-            rows = await tx.fetch(f"SELECT facility FROM events WHERE id = ? AND status = 'held'"
-                                  f"{tx.for_update}", (event_id,))
             await tx.exec_many("UPDATE events SET status = 'stored', message = NULL, settled = NULL"
-                               " WHERE id = ? AND status = 'held'", [(event_id,)])
-            released = answer_digest(event_id, "stored", None, None)
-            await append(tx, [Entry(str(r[0]), ANSWER, event_id, released) for r in rows])
+                               " WHERE id = ?", [(event_id,)])
+            await append(tx, [Entry(str(rows[0][2]), ANSWER, event_id, answer_digest(event_id, "stored",
+                                                                                       None, None))])
+            released.append(when)
         await self._in_tx(release)
-        return when
+        if not released:
+            raise KeyError(event_id)
+        return released[0]
 
     async def confirmations(self) -> list[tuple[Any, ...]]:
         """(event_id, at, by_whom, confirmed, held_for) of every confirmed hold."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import ValidationError
@@ -282,3 +284,18 @@ def test_a_trusted_proxy_must_be_an_address_or_a_network() -> None:
     assert ConsoleSettings(trusted_proxies=given).trusted_proxies == given
     with pytest.raises(ValidationError, match=r"'proxy\.lan' is not an IP address or network"):
         ConsoleSettings(trusted_proxies=("proxy.lan",))
+
+
+async def test_guesses_sent_at_once_are_no_more_than_the_free_tries(site: Site) -> None:
+    """Twenty wrong passwords posted at once: each used to pass the lock's look before any
+    failure was counted (the password check takes a while), so all twenty were tried. Now
+    no more are checked at once than failures could still be counted before the lock."""
+    page = await (await site.client.get("/login")).text()
+    form = {"csrf": csrf_of(page), "name": "sam", "password": "wrong guess"}
+    answers = await asyncio.gather(*[site.client.post("/login", data=form, allow_redirects=False)
+                                     for _ in range(20)])
+    statuses = sorted(a.status for a in answers)
+    assert statuses.count(401) <= auth.FREE_TRIES and set(statuses) <= {401, 429}, statuses
+    tried = [e for e in await site.ledger.console_log(50) if e.what == "wrong account or password"]
+    assert len(tried) == statuses.count(401)
+    assert await sign_in(site.client, "sam") == 429  # and the account is now locked

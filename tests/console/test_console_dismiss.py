@@ -58,7 +58,8 @@ async def test_a_supervisor_dismisses_a_rejection_with_a_reason(site: Site, name
     log = [(e.who, e.action, e.what) for e in await site.ledger.console_log(5)]
     assert (name, "rejection dismissed", f"{LICENSE} {rejected} by record {event_id}: {REASON}") in log
     again = await site.client.post(DISMISS, data={"csrf": csrf_of(text), "event": rejected, "reason": REASON})
-    assert again.status == 400 and "already corrected or dismissed" in await again.text()
+    said = html.unescape(await again.text())  # who was first, and when
+    assert again.status == 400 and f"already dismissed by console:{name} on 2026-11-23 10:00:00 PST" in said
     assert len(await console_records(site.ledger)) == 1
 
 
@@ -85,7 +86,7 @@ async def test_a_dismissal_without_the_sessions_token_does_nothing(site: Site) -
 @pytest.mark.parametrize(("form", "said"), [
     ({"reason": REASON}, "there is no record"),
     ({"event": "no-such-record", "reason": REASON}, "there is no record 'no-such-record'"),
-    ({"event": "{moved_wrong}", "reason": REASON}, "already corrected or dismissed"),
+    ({"event": "{moved_wrong}", "reason": REASON}, "that rejection is already corrected by"),
     ({"event": "{destroyed}", "reason": REASON}, "was not rejected by the state"),
     ({"event": "{rejected}", "reason": "  "}, "give a reason"),
     ({"event": "{rejected}", "reason": "x" * 121}, "at most 120 characters"),

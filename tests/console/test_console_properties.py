@@ -5,10 +5,11 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from console import accounts, auth
+from bridge.reports import WASTE_COLUMNS, Report
+from console import accounts, auth, export
 from console.views import Asked
 from console.web import user_problem
 
@@ -100,3 +101,34 @@ def is_address(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(codec="latin-1", exclude_categories=["Cc"]) | st.sampled_from(" \n"),
+               max_size=200), st.floats(min_value=20, max_value=300))
+def test_a_cell_is_wrapped_into_lines_that_fit_and_keep_every_word(text: str, room: float) -> None:
+    """The PDF's cells are wrapped by the export itself (not a Paragraph per cell): each line
+    fits its column, and the lines hold the text's words in order, only split at the edge."""
+    lines = export._wrapped(text, room).split("\n")
+    assert all(export._BODY.width(line) <= room or len(line) == 1 for line in lines)
+    assert "".join("".join(line.split()) for line in lines) == "".join(text.split())
+    assert len(lines) >= len(text.splitlines())
+
+
+WASTE_ROW = ("2026-10-01 10:00:00 PDT", "CCL24-0000101", "plant destroyed", "plant 1A4FF0100000022000001000",
+             "Male plant", "Grind and mix with soil 50/50", "soil", "512.3 g", "SCALE-7", "witness-user-12",
+             "worker-34", "", "completed 2026-10-05 10:00:00 PDT by worker-3 (accepted)", "accepted", "",
+             "kiosk-01", 1, "01a24fd5-f910-7080-bf57-295cf783acf0")
+
+
+@settings(max_examples=200, deadline=None)
+@example(columns=list(zip(WASTE_COLUMNS, [str(v) for v in WASTE_ROW], strict=True)))
+@given(st.lists(st.tuples(st.text("abcdefghij_", min_size=1, max_size=16),
+                          st.text("abcdef0123456789- ", max_size=60)), min_size=1, max_size=30))
+def test_a_pdf_table_is_never_wider_than_the_page(columns: list[tuple[str, str]]) -> None:
+    """However many columns of long words a register has (waste has 18: a licence, a plant
+    tag, a UUID), its table fits between the margins: no column is cut off at the page's edge."""
+    report = Report("a register", tuple(name for name, _ in columns), [tuple(c for _, c in columns)] * 5)
+    total = export._PAGE[0] - 2 * export._MARGIN
+    widths = export._widths(report, total)
+    assert sum(widths) <= total + 1e-6 and all(w > export._PAD for w in widths)
