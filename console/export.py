@@ -204,7 +204,9 @@ def as_pdf(sections: Sequence[Report], heading: Heading, notes: Sequence[str] = 
         canvas.drawString(_MARGIN, top, f"{heading.title}: {heading.facility}")
         canvas.setFont("Helvetica", 8)
         canvas.drawString(_MARGIN, top - 13, f"Period: {heading.period}")
-        canvas.drawRightString(_PAGE[0] - _MARGIN, top,
+        # On the period's line, not the title's: a long title (a tag, the facility and its
+        # licence) ran into it.
+        canvas.drawRightString(_PAGE[0] - _MARGIN, top - 13,
                                f"Generated {heading.generated} by {heading.by}")
         canvas.drawString(_MARGIN, 0.35 * inch, "Canopy compliance console")
         canvas.restoreState()

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pypdf import PdfReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from bridge.ledger import Ledger, open_ledger, verify_and_record
 from bridge.reports import REGISTERS, Clock, Register, Report
@@ -338,3 +339,22 @@ async def test_a_dated_page_defaults_to_the_last_30_local_days_and_its_exports_f
     # The activity search too.
     found = await (await site.client.get(f"/f/{LICENSE}/activity", params={"q": HARVEST})).text()
     assert site.floor.events["harvested"] not in found and "The last 30 days" in found
+
+
+async def test_a_pdf_heading_never_overlaps_the_generated_line(site: Site) -> None:
+    """The title (a tag, the facility and its licence) and "Generated … by …" are drawn apart:
+    on one line, a long title ran into the generated time (text positions from the PDF)."""
+    assert await sign_in(site.client, "casey") == 302
+    response = await site.client.get(f"/f/{LICENSE}/activity.pdf", params={"q": "1A4FF0100000022000001001"})
+    page = PdfReader(io.BytesIO(await response.read())).pages[0]
+    runs: list[tuple[str, float, float, float]] = []
+
+    def visit(text: str, cm: Any, tm: Any, font: Any, size: float) -> None:
+        if text.strip():
+            runs.append((text, float(tm[4]), float(tm[5]), float(tm[0]) * size))
+
+    page.extract_text(visitor_text=visit)
+    title = next(r for r in runs if r[0].startswith("Everything recorded about") and LICENSE in r[0])
+    made = next(r for r in runs if r[0].startswith("Generated "))
+    width = stringWidth(title[0], "Helvetica-Bold", title[3])
+    assert made[2] != title[2] or made[1] > title[1] + width, (title, made)
