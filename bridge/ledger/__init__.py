@@ -7,6 +7,7 @@ from pathlib import Path
 from bridge.ledger._backup import backup_sqlite, has_chain, verify_and_record
 from bridge.ledger._base import (
     STORED_COLUMNS,
+    TAG_COLUMNS,
     IncomingEvent,
     Ledger,
     LedgerCounts,
@@ -19,15 +20,18 @@ from bridge.ledger._base import (
 )
 from bridge.ledger._chain import CHAIN_COLUMNS, ChainHead, ChainReport, Mismatch
 from bridge.ledger._console import ConsoleEntry, ConsoleUser, UserExists
+from bridge.ledger._migrate import CannotOpen, Migrated, migrate
 from bridge.ledger._pgsession import where
 from bridge.ledger._postgres import PostgresLedger
 from bridge.ledger._queries import (
     AMBIGUOUS,
+    BACKFILL_BATCH,
     GAP_WAIT_MS,
     SENDING,
     WORKER_KEY,
     Answer,
     Attempt,
+    Backfilled,
     Fence,
     LeaseLost,
     LedgerUnreachable,
@@ -41,13 +45,17 @@ from bridge.ledger._sqlite import SqliteLedger
 
 __all__ = [
     "AMBIGUOUS",
+    "BACKFILL_BATCH",
     "CHAIN_COLUMNS",
     "GAP_WAIT_MS",
     "SENDING",
     "STORED_COLUMNS",
+    "TAG_COLUMNS",
     "WORKER_KEY",
     "Answer",
     "Attempt",
+    "Backfilled",
+    "CannotOpen",
     "ChainHead",
     "ChainReport",
     "ConsoleEntry",
@@ -58,6 +66,7 @@ __all__ = [
     "Ledger",
     "LedgerCounts",
     "LedgerUnreachable",
+    "Migrated",
     "Mismatch",
     "Outage",
     "PostgresLedger",
@@ -73,6 +82,7 @@ __all__ = [
     "describe",
     "event_tag_rows",
     "has_chain",
+    "migrate",
     "open_ledger",
     "stored_entry",
     "stored_row",
