@@ -25,7 +25,6 @@ from bridge.ledger._pgsession import where
 from bridge.ledger._postgres import PostgresLedger
 from bridge.ledger._queries import (
     AMBIGUOUS,
-    BACKFILL_BATCH,
     GAP_WAIT_MS,
     SENDING,
     WORKER_KEY,
@@ -45,7 +44,6 @@ from bridge.ledger._sqlite import SqliteLedger
 
 __all__ = [
     "AMBIGUOUS",
-    "BACKFILL_BATCH",
     "CHAIN_COLUMNS",
     "GAP_WAIT_MS",
     "SENDING",

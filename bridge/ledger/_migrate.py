@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.ledger._queries import BACKFILL_BATCH, Backfilled
+from bridge.ledger._queries import Backfilled
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ def rate(b: Backfilled) -> int:
     return round(b.walked / b.seconds) if b.seconds > 0 else 0
 
 
-async def migrate(url: str, *, batch: int = BACKFILL_BATCH,
+async def migrate(url: str, *, batch: int | None = None,
                   progress: Callable[[Backfilled], None] | None = None) -> Migrated:
     """Upgrade the ledger at ``url``; what was done. ``CannotOpen`` if it cannot be opened,
     ``LedgerUnreachable`` if it goes away meanwhile (run again: it resumes)."""

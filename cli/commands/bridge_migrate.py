@@ -36,7 +36,8 @@ def register(actions: Any) -> None:
     common(parser)
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--batch", type=int, default=None, metavar="ROWS",
-                        help="index rows per backfill transaction (default: 2000)")
+                        help="index rows per backfill transaction (default: 2000 on PostgreSQL,"
+                        " 500 on SQLite, whose writers wait for each)")
     parser.set_defaults(func=run_migrate)
 
 
@@ -54,7 +55,7 @@ def _progress() -> Callable[[Backfilled], None]:
 
 def run_migrate(args: argparse.Namespace) -> int:
     from bridge.config import BridgeConfig
-    from bridge.ledger import BACKFILL_BATCH, CannotOpen, LedgerUnreachable, describe, migrate
+    from bridge.ledger import CannotOpen, LedgerUnreachable, describe, migrate
 
     config = load_config(BridgeConfig, args.config)
     url = config.ledger.url
@@ -64,7 +65,7 @@ def run_migrate(args: argparse.Namespace) -> int:
     where = describe(url)
     print(f"migrating the ledger ({where})", file=sys.stderr, flush=True)
     try:
-        done = asyncio.run(migrate(url, batch=args.batch or BACKFILL_BATCH, progress=_progress()))
+        done = asyncio.run(migrate(url, batch=args.batch, progress=_progress()))
     except CannotOpen as exc:
         raise UserError(f"cannot open the ledger ({where}): {exc}. Check [ledger] url in the"
                         " bridge's config, and that the database runs and accepts this user") from None
