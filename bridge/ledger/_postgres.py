@@ -268,8 +268,9 @@ async def _build_late_indexes(conn: psycopg.AsyncConnection[tuple[Any, ...]], *,
 
     The index on the keys' times waits for their backfill (`canopy bridge migrate`): built
     on rows without their time, every row the backfill updates would leave a dead entry
-    in it (twice its size at the end, and a slower backfill). Until then the schema is
-    not recorded as current, so migrate's last step builds it."""
+    in it (twice its size at the end, and a slower backfill). The schema is recorded as
+    current without it (bridges opening meanwhile run no DDL again): migrate's last step
+    builds it (``complete_schema``)."""
     built: list[str] = []
     await conn.set_autocommit(True)  # CONCURRENTLY cannot run inside a transaction
     try:
@@ -302,8 +303,7 @@ async def _build_late_indexes(conn: psycopg.AsyncConnection[tuple[Any, ...]], *,
                 log.info("ledger: building index %s on the events (CONCURRENTLY: ingest goes on)", name)
                 await conn.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {definition}")
                 built.append(name)
-            if not untimed:
-                await _schema_done(conn)
+            await _schema_done(conn)
         finally:
             await conn.execute("SELECT pg_advisory_unlock(%s)", (_BUILD_LOCK,))
     finally:
@@ -336,11 +336,11 @@ class PostgresLedger(Ledger):
         return ledger
 
     async def complete_schema(self) -> list[str]:
-        """The late indexes that ``open`` left to another process building them, built
-        once it is done (waits for it): the indexes this call built."""
+        """The late indexes still missing: left to another process building them when this
+        one opened (waited for), or waiting for their backfill. The ones this call built."""
         conn = await connect(self.dsn)
         try:
-            return [] if await _schema_current(conn) else await _build_late_indexes(conn, wait=True)
+            return await _build_late_indexes(conn, wait=True)
         finally:
             await conn.close()
 
