@@ -35,7 +35,7 @@ BACKFILL_BATCH = 2_000
 
 @dataclass(frozen=True, slots=True)
 class Backfilled:
-    """How far ``backfill_tag_times`` got: index rows walked past (about), given their time,
+    """How far ``backfill_tag_times`` got: index rows walked past, given their time,
     in how many transactions, whether none is left, and in how long."""
 
     walked: int
@@ -549,7 +549,12 @@ class LedgerQueries(ConsoleRecords, ABC):
                 + (" AND (event_tags.tag, event_tags.event_id) <= (?, ?)" if end else "")
                 + " RETURNING 1", (*last, *(end or ())))
             given += len(rows)
-            walked += batch if end else 0
+            if end is None:  # the last batch, of fewer rows
+                (left,) = await tx.fetch("SELECT count(*) FROM event_tags WHERE (tag, event_id) > (?, ?)",
+                                         last)
+                walked += int(left[0])
+            else:
+                walked += batch
             await tx.exec_many("UPDATE backfills SET last_tag = ?, last_event = ?, done = ? WHERE name = ?",
                                [(*(end or last), int(end is None), TAG_TIMES)])
             done = end is None

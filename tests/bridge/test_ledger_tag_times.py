@@ -269,8 +269,10 @@ async def test_two_migrations_at_once_give_each_row_its_time_once(tmp_path: Path
     runs = [migrate(conf, "--json", "--batch", "5") for _ in range(2)]
     results = [finished(r) for r in runs]
     assert [code for code, _, _ in results] == [0, 0], [err for _, _, err in results]
-    given = [(json.loads(out)["backfill"] or {}).get("rows_given_time", 0) for _, out, _ in results]
-    assert sum(given) == 1200  # batches taken in turn: no row twice, none left
+    backfills = [json.loads(out)["backfill"] or {} for _, out, _ in results]
+    # Batches taken in turn: no row walked or given twice, none left.
+    assert sum(b.get("rows_given_time", 0) for b in backfills) == 1200
+    assert sum(b.get("rows_walked", 0) for b in backfills) == 1200
     assert await untimed(ledger_url) == (0, 0)
     assert tag_index(ledger_url)
 
