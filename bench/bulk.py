@@ -43,6 +43,7 @@ from bench.ledger import Batch, OutageSpan, Shape, draw, outage_spans  # noqa: E
 from bridge.ledger import (  # noqa: E402
     CHAIN_COLUMNS,
     STORED_COLUMNS,
+    TAG_COLUMNS,
     ChainHead,
     event_tag_rows,
     open_ledger,
@@ -63,7 +64,7 @@ class Rows:
     """One transaction's rows, per table."""
 
     events: list[tuple[Any, ...]] = field(default_factory=list)
-    tags: list[tuple[str, str]] = field(default_factory=list)
+    tags: list[tuple[str, str, str]] = field(default_factory=list)
     chain: list[tuple[Any, ...]] = field(default_factory=list)
 
 
@@ -124,7 +125,7 @@ def _sqlite(path: Path, batches: Iterable[Batch], outages: list[OutageSpan],
             rows = rows_of(group, heads)
             db.execute("BEGIN IMMEDIATE")
             db.executemany(f"INSERT INTO events {_marks(EVENT_COLUMNS)}", rows.events)
-            db.executemany("INSERT INTO event_tags (tag, event_id) VALUES (?, ?)", rows.tags)
+            db.executemany(f"INSERT INTO event_tags {_marks(TAG_COLUMNS)}", rows.tags)
             db.executemany(f"INSERT INTO chain {_marks(CHAIN_COLUMNS)}", rows.chain)
             db.executemany(_HEADS, _head_rows(heads))  # with their rows, as on PostgreSQL
             db.execute("COMMIT")
@@ -158,7 +159,7 @@ def _postgres(dsn: str, batches: Iterable[Batch], outages: list[OutageSpan],
             for group in chunks(batches):
                 rows = rows_of(group, heads)
                 for table, columns, table_rows in (("events", EVENT_COLUMNS, rows.events),
-                                                   ("event_tags", ("tag", "event_id"), rows.tags),
+                                                   ("event_tags", TAG_COLUMNS, rows.tags),
                                                    ("chain", CHAIN_COLUMNS, rows.chain)):
                     with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                         for row in table_rows:

@@ -7,6 +7,7 @@ from pathlib import Path
 from bridge.ledger._backup import backup_sqlite, has_chain, verify_and_record
 from bridge.ledger._base import (
     STORED_COLUMNS,
+    TAG_COLUMNS,
     IncomingEvent,
     Ledger,
     LedgerCounts,
@@ -19,6 +20,7 @@ from bridge.ledger._base import (
 )
 from bridge.ledger._chain import CHAIN_COLUMNS, ChainHead, ChainReport, Mismatch
 from bridge.ledger._console import ConsoleEntry, ConsoleUser, UserExists
+from bridge.ledger._migrate import CannotOpen, Migrated, migrate
 from bridge.ledger._pgsession import where
 from bridge.ledger._postgres import REGISTER_TYPES, PostgresLedger
 from bridge.ledger._queries import (
@@ -28,6 +30,7 @@ from bridge.ledger._queries import (
     WORKER_KEY,
     Answer,
     Attempt,
+    Backfilled,
     Fence,
     LeaseLost,
     LedgerUnreachable,
@@ -46,9 +49,12 @@ __all__ = [
     "REGISTER_TYPES",
     "SENDING",
     "STORED_COLUMNS",
+    "TAG_COLUMNS",
     "WORKER_KEY",
     "Answer",
     "Attempt",
+    "Backfilled",
+    "CannotOpen",
     "ChainHead",
     "ChainReport",
     "ConsoleEntry",
@@ -59,6 +65,7 @@ __all__ = [
     "Ledger",
     "LedgerCounts",
     "LedgerUnreachable",
+    "Migrated",
     "Mismatch",
     "Outage",
     "PostgresLedger",
@@ -74,6 +81,7 @@ __all__ = [
     "describe",
     "event_tag_rows",
     "has_chain",
+    "migrate",
     "open_ledger",
     "stored_entry",
     "stored_row",

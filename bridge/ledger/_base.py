@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bridge.ledger._chain import EVENT, Entry, Tx, append, event_digest, locked_head
@@ -123,6 +123,13 @@ class Ledger(LedgerQueries):
 
     # Set by ingest from its settings; the default holds for tools that only read.
     quarantine_bound: QuarantineBound = QuarantineBound()
+    # What opening it changed to bring an older ledger's schema to this version's.
+    upgraded: Sequence[str] = ()
+
+    async def complete_schema(self) -> list[str]:
+        """What ``open`` may leave to another process (PostgreSQL's late indexes), done now
+        (`canopy bridge migrate`); what this call did."""
+        return []
 
     @abstractmethod
     async def store(self, events: list[IncomingEvent], rejected: list[Rejected]) -> StoreResult: ...
@@ -200,9 +207,16 @@ def conflict_reason(event_id: str) -> str:
     return f"conflicting duplicate: event {event_id} was already stored with different content"
 
 
-def event_tag_rows(events: list[IncomingEvent]) -> list[tuple[str, str]]:
-    """``(tag, event id)`` for every tag each event names, for the ``event_tags`` index."""
-    return [(key, e.id) for e in events for key in dict.fromkeys([*e.tags.split(), *e.names])]
+# An ``event_tags`` row: the key, the event, and the event's time (``events.at``), so a
+# key's period is read by the (tag, at) index, not its whole history.
+TAG_COLUMNS = ("tag", "event_id", "at")
+# Its index: (name, definition).
+TAG_TIME_INDEX = ("event_tags_at", "event_tags(tag, at)")
+
+
+def event_tag_rows(events: list[IncomingEvent]) -> list[tuple[str, str, str]]:
+    """``TAG_COLUMNS`` for every key each event names, for the ``event_tags`` index."""
+    return [(key, e.id, e.at) for e in events for key in dict.fromkeys([*e.tags.split(), *e.names])]
 
 
 def dedupe_batch(events: list[IncomingEvent]) -> tuple[list[IncomingEvent], list[IncomingEvent]]:

@@ -25,6 +25,7 @@ only in the session but the COPY staging table, made again on each connection.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -35,6 +36,8 @@ import psycopg
 
 from bridge.ledger._base import (
     STORED_COLUMNS,
+    TAG_COLUMNS,
+    TAG_TIME_INDEX,
     IncomingEvent,
     Ledger,
     LedgerCounts,
@@ -51,7 +54,7 @@ from bridge.ledger._base import (
 from bridge.ledger._chain import CHAIN_SCHEMA, Tx, adopt_unchained, append
 from bridge.ledger._console import CONSOLE_SCHEMA
 from bridge.ledger._pgsession import Conn, Session, connect
-from bridge.ledger._queries import Cover, Fence, LeaseLost, now_ms
+from bridge.ledger._queries import TAG_TIMES, Cover, Fence, LeaseLost, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +131,17 @@ CREATE TABLE IF NOT EXISTS quarantine (
 CREATE TABLE IF NOT EXISTS event_tags (
     tag      TEXT NOT NULL,
     event_id TEXT NOT NULL,
+    at       TEXT NOT NULL DEFAULT '',  -- the event's time ('': written before it was kept)
     PRIMARY KEY (tag, event_id)
+);
+-- A constant default: no table rewrite, the old rows read ''; backfilled in batches.
+ALTER TABLE event_tags ADD COLUMN IF NOT EXISTS at TEXT NOT NULL DEFAULT '';
+-- Backfills of older ledgers' rows, resumable: where each got to (see _queries.py).
+CREATE TABLE IF NOT EXISTS backfills (
+    name       TEXT    PRIMARY KEY,
+    last_tag   TEXT    NOT NULL,
+    last_event TEXT    NOT NULL,
+    done       INTEGER NOT NULL
 );
 -- Per device: quarantine rows and bytes kept, and records over the bound only counted.
 CREATE TABLE IF NOT EXISTS quarantine_counts (
@@ -233,6 +246,8 @@ LATE_INDEXES: tuple[tuple[str, str], ...] = (
     ("events_register", "events(type, facility, at) INCLUDE (id, device, seq, status, message, payload)"
                         f" WHERE {_covered('<=')}"),
     ("events_register_large", f"events(type, facility, at) WHERE {_covered('>')}"),
+    # A key's events over a period (activity of a worker, a tag, a batch in a month).
+    TAG_TIME_INDEX,
 )
 _LATE_DDL = "".join(f"CREATE INDEX IF NOT EXISTS {n} ON {d};\n" for n, d in LATE_INDEXES)
 # Held while a process builds the late indexes (session-level): one builder at a time.
@@ -265,7 +280,8 @@ async def _schema_done(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
                        " ON CONFLICT (one) DO UPDATE SET digest = excluded.digest", (_SCHEMA_DIGEST,))
 
 
-async def _build_late_indexes(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:
+async def _build_late_indexes(conn: psycopg.AsyncConnection[tuple[Any, ...]], *,
+                              wait: bool = False) -> list[str]:
     """Build ``LATE_INDEXES`` on a ledger that already holds events, with ``CREATE INDEX
     CONCURRENTLY``: on years of events a plain CREATE INDEX holds a lock that stops every
     bridge's ingest for minutes; this way they store on while the index is built (each
@@ -275,15 +291,35 @@ async def _build_late_indexes(conn: psycopg.AsyncConnection[tuple[Any, ...]]) ->
     and serves on without them, its register queries only slower). A build interrupted
     (the process killed) leaves an invalid index, which is dropped and built again. The
     schema is recorded as current only after all are built, so an interrupted build is
-    resumed by the next open."""
+    resumed by the next open. ``wait``: wait for the other builder instead (`canopy bridge
+    migrate`). Returns the indexes this call built.
+
+    The index on the keys' times waits for their backfill (`canopy bridge migrate`): built
+    on rows without their time, every row the backfill updates would leave a dead entry
+    in it (twice its size at the end, and a slower backfill). The schema is recorded as
+    current without it (bridges opening meanwhile run no DDL again): migrate's last step
+    builds it (``complete_schema``)."""
+    built: list[str] = []
     await conn.set_autocommit(True)  # CONCURRENTLY cannot run inside a transaction
     try:
-        cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (_BUILD_LOCK,))
-        row = await cursor.fetchone()
-        if row is None or not row[0]:
-            return
+        while True:
+            cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (_BUILD_LOCK,))
+            row = await cursor.fetchone()
+            if row is not None and row[0]:
+                break
+            if not wait:
+                return built
+            # Tried again, never waited for in a statement: a CREATE INDEX CONCURRENTLY of
+            # the holder waits for every statement's snapshot, this one's too (a deadlock).
+            await asyncio.sleep(0.5)
         try:
+            cursor = await conn.execute("SELECT EXISTS (SELECT 1 FROM backfills WHERE name = %s"
+                                        " AND done = 0)", (TAG_TIMES,))
+            row = await cursor.fetchone()
+            untimed = bool(row and row[0])
             for name, definition in LATE_INDEXES:
+                if untimed and (name, definition) == TAG_TIME_INDEX:
+                    continue
                 cursor = await conn.execute(
                     "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
                     " WHERE c.relname = %s AND c.relnamespace = current_schema()::regnamespace", (name,))
@@ -294,11 +330,13 @@ async def _build_late_indexes(conn: psycopg.AsyncConnection[tuple[Any, ...]]) ->
                     await conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
                 log.info("ledger: building index %s on the events (CONCURRENTLY: ingest goes on)", name)
                 await conn.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {definition}")
+                built.append(name)
             await _schema_done(conn)
         finally:
             await conn.execute("SELECT pg_advisory_unlock(%s)", (_BUILD_LOCK,))
     finally:
         await conn.set_autocommit(False)
+    return built
 
 
 class PostgresLedger(Ledger):
@@ -317,37 +355,56 @@ class PostgresLedger(Ledger):
     @classmethod
     async def open(cls, dsn: str) -> PostgresLedger:
         conn = await connect(dsn)
-        migrated = await cls._schema(conn)
+        upgraded = await cls._schema(conn)
         async with conn.transaction():
             await _prepare(conn)
         ledger = cls(Session(dsn, conn, _prepare))
-        if migrated:
-            # A new schema: events stored before worker keys get theirs (once; idempotent).
+        ledger.upgraded = upgraded
+        if upgraded and not await ledger.has_worker_keys():
+            # A ledger from before worker keys: its events get theirs (once; idempotent).
             await ledger.index_workers()
         return ledger
 
+    async def complete_schema(self) -> list[str]:
+        """The late indexes still missing: left to another process building them when this
+        one opened (waited for), or waiting for their backfill. The ones this call built."""
+        conn = await connect(self.dsn)
+        try:
+            return await _build_late_indexes(conn, wait=True)
+        finally:
+            await conn.close()
+
     @staticmethod
-    async def _schema(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> bool:
-        """Bring the shared tables to this version's schema; True when this call did."""
+    async def _schema(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> list[str]:
+        """Bring the shared tables to this version's schema; what this call did (nothing
+        when it was current)."""
         if await _schema_current(conn):
             # Steady state: no DDL on shared tables (only the session's staging table). Even
             # CREATE ... IF NOT EXISTS and ALTER ... ADD COLUMN IF NOT EXISTS take their table
             # locks before looking, and one of them while another bridge is mid-transaction
             # deadlocked (tests/submit/test_several_bridges).
-            return False
+            return []
         async with conn.transaction():
             # Several bridges may start together; the lock makes CREATE IF NOT EXISTS safe,
             # and the one that waited finds the schema done by the other (no DDL again).
             await conn.execute("SELECT pg_advisory_xact_lock(4242001)")
             if await _schema_current(conn):
-                return False
+                return []
+            cursor = await conn.execute(
+                "SELECT to_regclass('event_tags') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_attribute"
+                " WHERE attrelid = to_regclass('event_tags') AND attname = 'at' AND NOT attisdropped)")
+            row = await cursor.fetchone()
+            untimed = bool(row and row[0])  # event_tags rows without their time: to backfill
             await conn.execute(_SCHEMA)
+            if untimed:
+                await conn.execute("INSERT INTO backfills (name, last_tag, last_event, done)"
+                                   " VALUES (%s, '', '', 0) ON CONFLICT DO NOTHING", (TAG_TIMES,))
             await conn.execute(CHAIN_SCHEMA)
             await conn.execute(CONSOLE_SCHEMA)
             # A ledger written before event_tags existed: index its tags once.
             await conn.execute(
-                "INSERT INTO event_tags (tag, event_id)"
-                " SELECT DISTINCT unnest(string_to_array(trim(tags), ' ')), id FROM events"
+                "INSERT INTO event_tags (tag, event_id, at)"
+                " SELECT DISTINCT unnest(string_to_array(trim(tags), ' ')), id, at FROM events"
                 " WHERE tags <> '' AND NOT EXISTS (SELECT 1 FROM event_tags) ON CONFLICT DO NOTHING"
             )
             await adopt_unchained(_Tx(conn), now_ms())
@@ -360,11 +417,10 @@ class PostgresLedger(Ledger):
                 # A new ledger: building them on no rows is instant, inside the lock.
                 await conn.execute(_LATE_DDL)
                 await _schema_done(conn)
-                return True
+                return ["schema"]
         # A ledger with events: the indexes are built outside the schema lock, without
         # blocking writes, and the schema is recorded as current only once they are.
-        await _build_late_indexes(conn)
-        return True
+        return ["schema", *(f"index {name}" for name in await _build_late_indexes(conn))]
 
     async def store(self, events: list[IncomingEvent], rejected: list[Rejected]) -> StoreResult:
         try:
@@ -448,7 +504,7 @@ class PostgresLedger(Ledger):
         fresh = [e for e in firsts if e.id not in digests]
         tx = _Tx(conn)
         await tx.insert_rows("events", _STAGED, [stored_row(e, now) for e in fresh])
-        await tx.insert_rows("event_tags", ("tag", "event_id"), event_tag_rows(fresh))
+        await tx.insert_rows("event_tags", TAG_COLUMNS, event_tag_rows(fresh))
         return fresh, digests
 
     async def _insert_skipping(self, conn: Conn, firsts: list[IncomingEvent], now: int
@@ -467,9 +523,9 @@ class PostgresLedger(Ledger):
         tag_rows = event_tag_rows(fresh)
         if tag_rows:
             await conn.execute(
-                "INSERT INTO event_tags (tag, event_id) SELECT * FROM unnest(%b::text[], %b::text[])"
-                " ON CONFLICT DO NOTHING",
-                ([r[0] for r in tag_rows], [r[1] for r in tag_rows]),
+                f"INSERT INTO event_tags ({', '.join(TAG_COLUMNS)})"
+                " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[]) ON CONFLICT DO NOTHING",
+                [list(column) for column in zip(*tag_rows, strict=True)],
             )
         again = [e.id for e in firsts if e.id not in inserted]
         digests: dict[str, str] = {}

@@ -26,6 +26,24 @@ from canopy.payload import json_object
 # The index key prefix of a worker's records (``bridge.ingest.worker_key`` writes them).
 WORKER_KEY = "worker:"
 
+# The backfill (row of ``backfills``) giving ``event_tags`` rows of an older version their
+# event's time; and its rows per transaction on PostgreSQL, where it locks only the rows
+# it updates, which no writer touches (new events add rows): about 60 ms each.
+TAG_TIMES = "event_tags.at"
+BACKFILL_BATCH = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class Backfilled:
+    """How far ``backfill_tag_times`` got: index rows walked past, given their time,
+    in how many transactions, whether none is left, and in how long."""
+
+    walked: int
+    given: int
+    batches: int
+    done: bool
+    seconds: float
+
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
@@ -195,6 +213,8 @@ def within(alias: str, facility: str | None, since: str | None, until: str | Non
 class LedgerQueries(ConsoleRecords, ABC):
     # Wall clock in unix ms; tests replace it to let days of outage pass in seconds.
     clock: Callable[[], int] = staticmethod(now_ms)
+    # Index rows per backfill transaction (``backfill_tag_times``).
+    backfill_batch = BACKFILL_BATCH
 
     @abstractmethod
     async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
@@ -454,10 +474,18 @@ class LedgerQueries(ConsoleRecords, ABC):
         parts, params = [], []
         if keys:
             # From the keys to their events (CROSS JOIN keeps SQLite to that order: starting
-            # from the facility's rows instead read all of them for a worker's month).
-            parts.append(f"SELECT DISTINCT {EVENT_ROW} FROM event_tags t CROSS JOIN events e"
-                         f" WHERE e.id = t.event_id AND t.tag IN ({','.join('?' * len(keys))}){where}")
-            params += [*keys, *more]
+            # from the facility's rows instead read all of them for a worker's month). With a
+            # period, only its keys by the (tag, at) index, and apart (a UNION, not an OR:
+            # each part is one index range) the rows an older version wrote without their
+            # time, until the backfill gives it (``backfill_tag_times``).
+            tagged = (f"SELECT DISTINCT {EVENT_ROW} FROM event_tags t CROSS JOIN events e"
+                      f" WHERE e.id = t.event_id AND t.tag IN ({','.join('?' * len(keys))})")
+            period, bounds = within("t", None, since, until)
+            parts.append(f"{tagged}{period}{where}")
+            params += [*keys, *bounds, *more]
+            if period:
+                parts.append(f"{tagged} AND t.at = ''{where}")
+                params += [*keys, *more]
         if device is not None:
             # The (facility, device, at) index, one facility at a time.
             places = [facility] if facility else await self.facilities()
@@ -475,19 +503,78 @@ class LedgerQueries(ConsoleRecords, ABC):
         an older ledger is first opened. Returns how many events have one (new or not)."""
         added, last = 0, ""
         while True:
-            rows = await self._fetch(
-                "SELECT id, facility, payload FROM events WHERE id > ? ORDER BY id LIMIT ?", (last, batch))
+            rows = await self._fetch("SELECT id, facility, at, payload FROM events WHERE id > ?"
+                                     " ORDER BY id LIMIT ?", (last, batch))
             if not rows:
                 return added
             keys = []
-            for event_id, facility, payload in rows:
+            for event_id, facility, at, payload in rows:
                 user = (json_object(bytes(payload)) or {}).get("user")
                 if isinstance(user, str) and user:
-                    keys.append((f"{WORKER_KEY}{facility}/{user}", str(event_id)))
-            await self._exec_many("INSERT INTO event_tags (tag, event_id) VALUES (?, ?)"
+                    keys.append((f"{WORKER_KEY}{facility}/{user}", str(event_id), str(at)))
+            await self._exec_many("INSERT INTO event_tags (tag, event_id, at) VALUES (?, ?, ?)"
                                   " ON CONFLICT (tag, event_id) DO NOTHING", keys)
             added += len(keys)
             last = str(rows[-1][0])
+
+    async def has_worker_keys(self) -> bool:
+        """Whether any event has its worker key (an older ledger's first open gives them)."""
+        rows = await self._fetch("SELECT EXISTS (SELECT 1 FROM event_tags WHERE substr(tag, 1, ?) = ?)",
+                                 (len(WORKER_KEY), WORKER_KEY))
+        return bool(rows[0][0])
+
+    async def backfill_pending(self) -> bool:
+        """Whether index rows written before ``event_tags.at`` still wait for their time."""
+        rows = await self._fetch("SELECT done FROM backfills WHERE name = ?", (TAG_TIMES,))
+        return bool(rows) and not rows[0][0]
+
+    async def backfill_tag_times(self, batch: int | None = None,
+                                 progress: Callable[[Backfilled], None] | None = None) -> Backfilled:
+        """Give the ``event_tags`` rows an older version wrote (``at = ''``) their event's time,
+        walking the table in key order, ``batch`` rows per transaction: each is short (writers
+        wait for it only if they write one of its rows), and moves the cursor kept in
+        ``backfills`` in the same transaction, so a process killed anywhere resumes where its
+        last batch committed. The cursor row is locked per batch, so processes running it at
+        once take batches in turn. Until it is done the activity report also reads the rows
+        still without a time, so it answers the same before, during and after."""
+        started = time.perf_counter()
+        batch = batch or self.backfill_batch
+        walked = given = batches = 0
+        done = False
+
+        async def step(tx: Tx) -> None:
+            nonlocal walked, given, done
+            state = await tx.fetch(f"SELECT last_tag, last_event, done FROM backfills WHERE name = ?"
+                                   f"{tx.for_update}", (TAG_TIMES,))
+            if not state or state[0][2]:
+                done = True
+                return
+            last = (str(state[0][0]), str(state[0][1]))
+            upper = await tx.fetch("SELECT tag, event_id FROM event_tags WHERE (tag, event_id) > (?, ?)"
+                                   " ORDER BY tag, event_id LIMIT 1 OFFSET ?", (*last, batch - 1))
+            end = (str(upper[0][0]), str(upper[0][1])) if upper else None
+            rows = await tx.fetch(
+                "UPDATE event_tags SET at = e.at FROM events e WHERE e.id = event_tags.event_id"
+                " AND event_tags.at = '' AND (event_tags.tag, event_tags.event_id) > (?, ?)"
+                + (" AND (event_tags.tag, event_tags.event_id) <= (?, ?)" if end else "")
+                + " RETURNING 1", (*last, *(end or ())))
+            given += len(rows)
+            if end is None:  # the last batch, of fewer rows
+                (left,) = await tx.fetch("SELECT count(*) FROM event_tags WHERE (tag, event_id) > (?, ?)",
+                                         last)
+                walked += int(left[0])
+            else:
+                walked += batch
+            await tx.exec_many("UPDATE backfills SET last_tag = ?, last_event = ?, done = ? WHERE name = ?",
+                               [(*(end or last), int(end is None), TAG_TIMES)])
+            done = end is None
+
+        while not done:
+            await self._in_tx(step)
+            batches += 1
+            if progress is not None:
+                progress(Backfilled(walked, given, batches, done, time.perf_counter() - started))
+        return Backfilled(walked, given, batches, True, time.perf_counter() - started)
 
     async def last_seq(self, facility: str, device: str) -> int:
         """The highest ``seq`` a device has in the ledger (0: none), by the device's index."""

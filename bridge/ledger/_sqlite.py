@@ -24,6 +24,8 @@ import aiosqlite
 from bridge.ledger._base import (
     ATTEMPT_COLUMNS,
     STORED_COLUMNS,
+    TAG_COLUMNS,
+    TAG_TIME_INDEX,
     IncomingEvent,
     Ledger,
     LedgerCounts,
@@ -39,7 +41,7 @@ from bridge.ledger._base import (
 )
 from bridge.ledger._chain import CHAIN_SCHEMA, Tx, adopt_unchained, append
 from bridge.ledger._console import CONSOLE_SCHEMA
-from bridge.ledger._queries import WORKER_KEY, Fence, now_ms
+from bridge.ledger._queries import TAG_TIMES, WORKER_KEY, Fence, now_ms
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -107,8 +109,16 @@ CREATE TABLE IF NOT EXISTS quarantine (
 CREATE TABLE IF NOT EXISTS event_tags (
     tag      TEXT NOT NULL,
     event_id TEXT NOT NULL,
+    at       TEXT NOT NULL DEFAULT '',  -- the event's time ('': written before it was kept)
     PRIMARY KEY (tag, event_id)
 ) STRICT, WITHOUT ROWID;
+-- Backfills of older ledgers' rows, resumable: where each got to (see _queries.py).
+CREATE TABLE IF NOT EXISTS backfills (
+    name       TEXT    PRIMARY KEY,
+    last_tag   TEXT    NOT NULL,
+    last_event TEXT    NOT NULL,
+    done       INTEGER NOT NULL
+) STRICT;
 -- The rejections report (and the "to fix" list) reads only rejected events.
 CREATE INDEX IF NOT EXISTS events_rejected ON events(facility, at) WHERE status = 'rejected';
 -- The registers (waste, corrections, harvests, scales, tags) read events of a few types.
@@ -138,6 +148,26 @@ CREATE TABLE IF NOT EXISTS confirmations (
 """
 
 
+async def _time_tags(db: aiosqlite.Connection) -> list[str]:
+    """Give an older ledger's ``event_tags`` the event's time (a column with a default: no
+    rewrite; its rows are backfilled later, ``backfill_tag_times``) and its index."""
+    done = []
+    cursor = await db.execute("SELECT name FROM pragma_table_info('event_tags')")
+    if "at" not in {row[0] for row in await cursor.fetchall()}:
+        await db.execute("BEGIN IMMEDIATE")
+        await db.execute("ALTER TABLE event_tags ADD COLUMN at TEXT NOT NULL DEFAULT ''")
+        await db.execute("INSERT INTO backfills (name, last_tag, last_event, done) VALUES (?, '', '', 0)"
+                         " ON CONFLICT DO NOTHING", (TAG_TIMES,))
+        await db.execute("COMMIT")
+        done.append("column event_tags.at")
+    name, definition = TAG_TIME_INDEX
+    cursor = await db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,))
+    if await cursor.fetchone() is None:
+        await db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}")
+        done.append(f"index {name}")
+    return done
+
+
 async def _index_old_tags(db: aiosqlite.Connection) -> None:
     """Fill ``event_tags`` once for a ledger written before it existed, in chunks."""
     cursor = await db.execute("SELECT EXISTS (SELECT 1 FROM event_tags)"
@@ -147,14 +177,14 @@ async def _index_old_tags(db: aiosqlite.Connection) -> None:
         return
     last = 0
     while True:
-        cursor = await db.execute("SELECT rowid, id, tags FROM events WHERE rowid > ? AND tags <> ''"
+        cursor = await db.execute("SELECT rowid, id, tags, at FROM events WHERE rowid > ? AND tags <> ''"
                                   " ORDER BY rowid LIMIT 10000", (last,))
         rows = list(await cursor.fetchall())
         if not rows:
             return
         await db.execute("BEGIN IMMEDIATE")
-        await db.executemany("INSERT OR IGNORE INTO event_tags (tag, event_id) VALUES (?, ?)",
-                             [(tag, r[1]) for r in rows for tag in str(r[2]).split()])
+        await db.executemany("INSERT OR IGNORE INTO event_tags (tag, event_id, at) VALUES (?, ?, ?)",
+                             [(tag, r[1], r[3]) for r in rows for tag in str(r[2]).split()])
         await db.execute("COMMIT")
         last = int(rows[-1][0])
 
@@ -185,6 +215,9 @@ class _Tx:
 
 
 class SqliteLedger(Ledger):
+    # A backfill transaction holds the one write lock: ~8 ms of ingest's wait at most.
+    backfill_batch = 500
+
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db
         self.path = path
@@ -205,8 +238,10 @@ class SqliteLedger(Ledger):
         for column, sql_type in ATTEMPT_COLUMNS.items():  # a ledger from before the intents
             if column not in have:
                 await db.execute(f"ALTER TABLE attempts ADD COLUMN {column} {sql_type}")
+        upgraded = await _time_tags(db)
         await _index_old_tags(db)
         ledger = cls(db, path)
+        ledger.upgraded = upgraded
         cursor = await db.execute(  # a ledger from before worker keys (BINARY order: a range)
             "SELECT EXISTS (SELECT 1 FROM events) AND NOT EXISTS (SELECT 1 FROM event_tags"
             " WHERE tag >= ? AND tag < ?)", (WORKER_KEY, WORKER_KEY[:-1] + chr(ord(WORKER_KEY[-1]) + 1)))
@@ -267,8 +302,8 @@ class SqliteLedger(Ledger):
             await db.executemany(
                 f"INSERT INTO events ({', '.join(STORED_COLUMNS)})"
                 f" VALUES ({', '.join('?' * len(STORED_COLUMNS))})", [stored_row(e, now) for e in fresh])
-            await db.executemany("INSERT OR IGNORE INTO event_tags (tag, event_id) VALUES (?, ?)",
-                                 event_tag_rows(fresh))
+            await db.executemany(f"INSERT OR IGNORE INTO event_tags ({', '.join(TAG_COLUMNS)})"
+                                 " VALUES (?, ?, ?)", event_tag_rows(fresh))
             await append(_Tx(db), [stored_entry(e, now) for e in fresh])
             result.new = [e.id for e in fresh]
             stored_digest = {**known, **{e.id: e.digest for e in fresh}}

@@ -18,7 +18,7 @@ from cli.runtime import run_until_signal, setup_logging
 
 ACTIONS: tuple[str, ...] = ("cli.commands.bridge_report", "cli.commands.bridge_fleet",
                            "cli.commands.bridge_workers", "cli.commands.bridge_confirm",
-                           "cli.commands.bridge_records")
+                           "cli.commands.bridge_records", "cli.commands.bridge_migrate")
 
 
 def common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:

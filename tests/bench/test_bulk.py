@@ -25,6 +25,7 @@ class Found:
     ids: list[str]
     rows: dict[str, tuple[Any, ...]]  # what a register reads of each event
     keyed: dict[str, str]  # each index key's first event
+    tag_rows: list[tuple[Any, ...]]  # the index itself: key, event, the event's time
     answers: dict[str, Any]
 
 
@@ -57,6 +58,7 @@ async def _answers(ledger: Ledger, clock: Clock) -> dict[str, Any]:
         out[f"outages {lic}"] = await ledger.outages(lic)
         for key in (rng.choice(WORKERS), "kiosk-03", harvest_name(lic, "2019-12"), f"1A4FF{f:04d}{7:015d}"):
             out[f"activity {key} {lic}"] = (await activity(ledger, key, lic, clock)).rows
+            out[f"activity {key} {lic} month"] = (await activity(ledger, key, lic, clock, period=month)).rows
     return out
 
 
@@ -88,7 +90,8 @@ async def test_a_bulk_filled_ledger_verifies_and_answers_as_one_filled_through_s
             assert [r.mismatch for r in reports] == [None] * SHAPE.facilities
             ids = await ledger.event_ids()
             found.append(Found({r.facility: r.entries for r in reports}, ids, await ledger.events(ids),
-                               await ledger.keyed(sorted({tag for tag, _ in event_tag_rows(events)})),
+                               await ledger.keyed(sorted({row[0] for row in event_tag_rows(events)})),
+                               await ledger._fetch("SELECT tag, event_id, at FROM event_tags ORDER BY 1, 2"),
                                await _answers(ledger, clock)))
         finally:
             await ledger.close()
@@ -99,6 +102,8 @@ async def test_a_bulk_filled_ledger_verifies_and_answers_as_one_filled_through_s
     assert in_bulk.ids == by_store.ids == sorted(e.id for e in events)
     assert in_bulk.rows == by_store.rows
     assert in_bulk.keyed == by_store.keyed
+    assert in_bulk.tag_rows == by_store.tag_rows
+    assert all(row[2] for row in in_bulk.tag_rows)  # every key with its event's time
     assert in_bulk.answers.keys() == by_store.answers.keys()
     for question, answer in by_store.answers.items():
         assert in_bulk.answers[question] == answer, question
