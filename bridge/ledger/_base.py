@@ -154,7 +154,7 @@ class Ledger(LedgerQueries):
                                        (facility, device))
             event, now = make(int(last or 0) + 1), now_ms()
             await tx.insert_rows("events", STORED_COLUMNS, [stored_row(event, now)])
-            await tx.insert_rows("event_tags", ("tag", "event_id"), event_tag_rows([event]))
+            await tx.insert_rows("event_tags", TAG_COLUMNS, event_tag_rows([event]))
             await append(tx, [stored_entry(event, now)])
 
         await self._in_tx(work)
