@@ -553,11 +553,14 @@ class LedgerQueries(ConsoleRecords, ABC):
             upper = await tx.fetch("SELECT tag, event_id FROM event_tags WHERE (tag, event_id) > (?, ?)"
                                    " ORDER BY tag, event_id LIMIT 1 OFFSET ?", (*last, batch - 1))
             end = (str(upper[0][0]), str(upper[0][1])) if upper else None
+            # The tag bounds repeat the row comparisons' first column for the planner, which
+            # cannot estimate a row comparison: on 21,000,000 rows it guessed a million and
+            # read the whole table for each batch (1,700 rows/s instead of 30,000).
             rows = await tx.fetch(
-                "UPDATE event_tags SET at = e.at FROM events e WHERE e.id = event_tags.event_id"
-                " AND event_tags.at = '' AND (event_tags.tag, event_tags.event_id) > (?, ?)"
-                + (" AND (event_tags.tag, event_tags.event_id) <= (?, ?)" if end else "")
-                + " RETURNING 1", (*last, *(end or ())))
+                "UPDATE event_tags AS t SET at = e.at FROM events e WHERE e.id = t.event_id AND t.at = ''"
+                " AND t.tag >= ? AND (t.tag, t.event_id) > (?, ?)"
+                + (" AND t.tag <= ? AND (t.tag, t.event_id) <= (?, ?)" if end else "")
+                + " RETURNING 1", (last[0], *last, *((end[0], *end) if end else ())))
             given += len(rows)
             if end is None:  # the last batch, of fewer rows
                 (left,) = await tx.fetch("SELECT count(*) FROM event_tags WHERE (tag, event_id) > (?, ?)",
