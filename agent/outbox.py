@@ -24,6 +24,7 @@ The storage itself (schema, triggers, the connection's thread) is ``agent.outbox
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sqlite3
 import statistics
@@ -295,36 +296,40 @@ class Outbox:
 
     async def prune(self, retention_s: float, *, batch: int = PRUNE_BATCH_ROWS,
                     pause_s: float = 0.001) -> int:
-        """Delete settled rows older than the retention in batches of ``batch`` rows.
+        """Delete settled rows older than the retention, looking at ``batch`` rows at a time.
 
         Each batch is one short transaction; between batches the writer is free
         (scans waiting for it go first: the lock is FIFO) and the loop sleeps
-        ``pause_s``. Freed pages go back to the file system the same way, a few
-        at a time. ``last_prune`` says how long the longest batch held the writer.
+        ``pause_s``. A batch goes on from where the last one stopped, so the
+        rejections still to fix (kept) are read once per prune, not by every
+        batch. Freed pages go back to the file system the same way, a few at a
+        time. ``last_prune`` says how long the longest batch held the writer.
         """
         cutoff = _now_ms() - int(retention_s * 1000)
         total = batches = 0
         longest_work = 0.0
         holds: list[float] = []
+        after = (0, 0)
 
         try:
             while True:
                 async with self._lock:
-                    deleted, counts, held, busy = await self._run(
-                        lambda: prune_batch(self._db, cutoff, batch))
+                    seen, deleted, after, counts, held, busy = await self._run(
+                        functools.partial(prune_batch, self._db, cutoff, batch, after))
                     if counts is not None:
                         self._changed(counts)
                 total += deleted
                 batches += 1
                 holds.append(held)
                 longest_work = max(longest_work, busy)
-                if deleted < batch:
+                if seen < batch:
                     break
                 await asyncio.sleep(pause_s)
             while total:
                 async with self._lock:
-                    left, held = await self._run(lambda: vacuum_step(self._db))
+                    left, held, busy = await self._run(lambda: vacuum_step(self._db))
                 holds.append(held)
+                longest_work = max(longest_work, busy)
                 if not left:
                     break
                 await asyncio.sleep(pause_s)

@@ -91,10 +91,10 @@ CREATE TRIGGER IF NOT EXISTS outbox_counts_update AFTER UPDATE OF state ON outbo
 END;
 """
 
-# Pruning: rows per DELETE (one short transaction each, the writer free in between)
-# and free pages handed back per incremental vacuum step.
+# Pruning: settled rows looked at per batch (one short transaction each, the writer free
+# in between) and free pages handed back per incremental vacuum step.
 PRUNE_BATCH_ROWS = 100
-VACUUM_STEP_PAGES = 128
+VACUUM_STEP_PAGES = 64
 
 _INSERT = (
     "INSERT INTO outbox (seq, id, type, payload, created, changed) VALUES (?, ?, ?, ?, ?, ?)"
@@ -103,11 +103,21 @@ _SETTLE = (
     "UPDATE outbox SET state = ?, changed = ?, message = ? WHERE id = ? AND"
     " (CASE state WHEN 'pending' THEN 0 WHEN 'stored' THEN 1 ELSE 2 END) < ?"
 )
-_PRUNE = (
-    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox"
-    " WHERE state IN ('accepted', 'rejected') AND changed < ?"
-    " AND (state = 'accepted' OR id IN (SELECT id FROM outbox_fixed)) ORDER BY changed LIMIT ?)"
+# The next ``batch`` settled rows past the cutoff after the cursor (changed, seq), in the
+# settled index's own order, and whether each may go: a rejection only once fixed. The
+# cursor moves past the rejections that stay, so no batch reads them again: a batch looks
+# at ``batch`` rows however many rejections wait to be fixed. Two index ranges: the rest of
+# the cursor's millisecond (a settlement gives all its rows one ``changed``), then later ones.
+_PRUNABLE_COLUMNS = "seq, changed, state = 'accepted' OR id IN (SELECT id FROM outbox_fixed)"
+_PRUNABLE = (
+    f"SELECT {_PRUNABLE_COLUMNS} FROM outbox INDEXED BY outbox_settled"
+    " WHERE state IN ('accepted', 'rejected') AND changed = :changed AND seq > :seq"
+    " AND changed < :cutoff"
+    f" UNION ALL SELECT {_PRUNABLE_COLUMNS} FROM outbox INDEXED BY outbox_settled"
+    " WHERE state IN ('accepted', 'rejected') AND changed > :changed AND changed < :cutoff"
+    " ORDER BY 2, 1 LIMIT :batch"
 )
+_DELETE = "DELETE FROM outbox WHERE seq = ?"
 _FIX = "INSERT OR IGNORE INTO outbox_fixed (id, by) VALUES (?, ?)"
 # Rejections nothing has corrected or dismissed yet: the "to fix" list, oldest first.
 _TO_FIX = ("SELECT {columns} FROM outbox WHERE state = 'rejected'"
@@ -333,24 +343,42 @@ def _fixed_by_corrections(db: sqlite3.Connection) -> None:
             db.execute(_FIX, (corrects, event_id))
 
 
-def prune_batch(db: sqlite3.Connection, cutoff: int, batch: int) -> tuple[int, Backlog | None, float, float]:
-    """Delete one batch of settled rows older than ``cutoff``: (rows, new counts if any,
-    ms the writer was held, commit included, ms of work without the commit)."""
+def prune_batch(db: sqlite3.Connection, cutoff: int, batch: int, after: tuple[int, int] = (0, 0),
+                ) -> tuple[int, int, tuple[int, int], Backlog | None, float, float]:
+    """Look at the next ``batch`` settled rows older than ``cutoff`` after the cursor ``after``
+    (changed, seq) and delete those that may go, in one transaction: (rows looked at, rows
+    deleted, the cursor for the next batch, new counts if any, ms the writer was held,
+    commit included, ms of work without the commit)."""
     t0 = time.perf_counter()
 
-    def work(db: sqlite3.Connection) -> tuple[int, Backlog | None, float]:
-        deleted = db.execute(_PRUNE, (cutoff, batch)).rowcount
-        return deleted, _counts(db) if deleted else None, time.perf_counter()
+    def work(db: sqlite3.Connection) -> tuple[int, int, tuple[int, int], Backlog | None, float]:
+        rows = db.execute(_PRUNABLE, {"cutoff": cutoff, "changed": after[0], "seq": after[1],
+                                      "batch": batch}).fetchall()
+        going = [(seq,) for seq, _, may in rows if may]
+        deleted = db.executemany(_DELETE, going).rowcount if going else 0
+        cursor = (rows[-1][1], rows[-1][0]) if rows else after
+        return len(rows), deleted, cursor, _counts(db) if deleted else None, time.perf_counter()
 
-    deleted, counts, t1 = _transaction(db, work)
-    return deleted, counts, (time.perf_counter() - t0) * 1000, (t1 - t0) * 1000
+    seen, deleted, cursor, counts, t1 = _transaction(db, work)
+    return seen, deleted, cursor, counts, (time.perf_counter() - t0) * 1000, (t1 - t0) * 1000
 
 
-def vacuum_step(db: sqlite3.Connection) -> tuple[int, float]:
-    """Give a few free pages back: (pages still free, ms taken)."""
+def vacuum_step(db: sqlite3.Connection, pages: int = VACUUM_STEP_PAGES) -> tuple[int, float, float]:
+    """Give up to ``pages`` free pages back in one transaction: (pages still free, ms the
+    writer was held, commit included, ms of work without the commit)."""
     t0 = time.perf_counter()
     before = db.execute("PRAGMA freelist_count").fetchone()[0]
-    db.execute(f"PRAGMA incremental_vacuum({VACUUM_STEP_PAGES})").fetchall()
-    left = db.execute("PRAGMA freelist_count").fetchone()[0]
+    # The pragma frees one page per step of its statement; ``execute`` steps it once (one
+    # page per call), ``executescript`` steps it to the end.
+    try:
+        db.executescript(f"BEGIN IMMEDIATE; PRAGMA incremental_vacuum({int(pages)});")
+        left = db.execute("PRAGMA freelist_count").fetchone()[0]
+        t1 = time.perf_counter()
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
     # A file made without auto_vacuum (by another tool) keeps its free pages.
-    return (int(left) if left < before else 0), (time.perf_counter() - t0) * 1000
+    return ((int(left) if left < before else 0), (time.perf_counter() - t0) * 1000,
+            (t1 - t0) * 1000)
