@@ -273,6 +273,13 @@ async def _prepare(conn: Conn) -> None:
     """What a new connection needs before it is used: the session's own staging table
     (no lock on anyone else's), made again after a reconnect (``_pgsession.py``)."""
     await conn.execute(_STAGING)
+    # No JIT compilation and no parallel workers: the ledger's queries read a few index
+    # ranges, but a lookup whose keys the planner over-counts (a tag and its 20 facilities'
+    # worker keys, estimated at 14,000 rows for 9) crossed jit_above_cost and got a parallel
+    # plan: compiling took 190 ms and starting the workers 30 ms of a 2 ms answer (a tag's
+    # activity at 10,000,000 events). The long reads (a register's seven years) are bound
+    # by the rows they render, not by the scan.
+    await conn.execute("SET jit = off; SET max_parallel_workers_per_gather = 0")
 
 
 async def _schema_done(conn: psycopg.AsyncConnection[tuple[Any, ...]]) -> None:

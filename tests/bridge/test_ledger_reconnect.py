@@ -161,3 +161,17 @@ async def test_the_bridge_names_its_connection_unless_the_url_does(pg_dsn: str) 
     finally:
         await ours.close()
         await theirs.close()
+
+
+async def test_every_connection_reads_without_jit_or_parallel_workers(pg_dsn: str) -> None:
+    """The session settings a short lookup needs hold on the first connection and on one made
+    again: with JIT and parallel workers a tag's 5-row activity took 100 ms at 10M events."""
+    ledger = await pg_ledger(pg_dsn)
+    try:
+        settings = "SELECT current_setting('jit'), current_setting('max_parallel_workers_per_gather')"
+        assert await ledger._fetch(settings, ()) == [("off", "0")]
+        assert await PgOutage(pg_dsn).kill() == 1
+        assert await ledger._fetch(settings, ()) == [("off", "0")]
+        assert ledger.session.reconnects == 1
+    finally:
+        await ledger.close()
