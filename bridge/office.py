@@ -66,6 +66,7 @@ async def dismiss(ledger: Ledger, facility: str, rejected: str, account: str, re
     if str(found[6]) != "rejected":
         raise CannotDismiss("that record was not rejected by the state")
     said = str(found[7] or "")
+    made: list[IncomingEvent] = []
 
     def dismissal(seq: int) -> IncomingEvent:
         event = build_event(RejectionDismissed.type_name,
@@ -78,7 +79,6 @@ async def dismiss(ledger: Ledger, facility: str, rejected: str, account: str, re
 
     # Looked for and recorded in one transaction: of two people dismissing it at once, one
     # records it and the other is told so (never two dismissals, nor two with one seq).
-    made: list[IncomingEvent] = []
     fixed = await ledger.store_first(f"{CORRECTS}{rejected}", facility, CONSOLE_DEVICE, dismissal)
     if fixed is not None:
         fixer = (await ledger.events([fixed])).get(fixed)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bridge.ledger._chain import EVENT, Entry, Tx, append, event_digest, locked_head
-from bridge.ledger._queries import Fence, LedgerQueries, now_ms
+from bridge.ledger._queries import LAST_SEQ, Fence, LedgerQueries, now_ms
 
 # Columns the attempts table gained with the write-ahead intents, added to older ledgers.
 ATTEMPT_COLUMNS = {"bridge": "TEXT NOT NULL DEFAULT ''", "digest": "TEXT NOT NULL DEFAULT ''"}
@@ -150,8 +150,7 @@ class Ledger(LedgerQueries):
             if named is not None:
                 found.append(str(named))
                 return
-            [(last,)] = await tx.fetch("SELECT max(seq) FROM events WHERE facility = ? AND device = ?",
-                                       (facility, device))
+            [(last,)] = await tx.fetch(LAST_SEQ, (facility, device))
             event, now = make(int(last or 0) + 1), now_ms()
             await tx.insert_rows("events", STORED_COLUMNS, [stored_row(event, now)])
             await tx.insert_rows("event_tags", TAG_COLUMNS, event_tag_rows([event]))

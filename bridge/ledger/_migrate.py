@@ -32,7 +32,7 @@ class Migrated:
         backfill = None if self.backfill is None else {
             "rows_given_time": self.backfill.given, "rows_walked": self.backfill.walked,
             "batches": self.backfill.batches, "seconds": round(self.backfill.seconds, 1),
-            "rows_per_s": rate(self.backfill)}
+            "rows_per_s": self.backfill.rows_per_s}
         return {"nothing_to_do": self.nothing_to_do, "upgraded": self.upgraded, "backfill": backfill,
                 "seconds": round(self.seconds, 1)}
 
@@ -43,17 +43,13 @@ class Migrated:
         if self.backfill is not None:
             b = self.backfill
             out.append(f"backfilled event_tags.at: {b.given:,} index rows given their event's time,"
-                       f" {b.batches:,} batches, {b.seconds:.1f} s ({rate(b):,} rows/s walked)")
+                       f" {b.batches:,} batches, {b.seconds:.1f} s ({b.rows_per_s:,} rows/s walked)")
         out.append(f"done in {self.seconds:.1f} s; the ledger is current")
         return out
 
 
 class CannotOpen(Exception):
     """The ledger cannot be opened: a wrong URL, no such database, no server (why, in one line)."""
-
-
-def rate(b: Backfilled) -> int:
-    return round(b.walked / b.seconds) if b.seconds > 0 else 0
 
 
 async def migrate(url: str, *, batch: int | None = None,

@@ -30,6 +30,8 @@ WORKER_KEY = "worker:"
 # event's time; and its rows per transaction on PostgreSQL, where it locks only the rows
 # it updates, which no writer touches (new events add rows): about 60 ms each.
 TAG_TIMES = "event_tags.at"
+# A device's highest seq at a facility (NULL: none), by the (facility, device, seq) index.
+LAST_SEQ = "SELECT max(seq) FROM events WHERE facility = ? AND device = ?"
 BACKFILL_BATCH = 2_000
 
 
@@ -43,6 +45,11 @@ class Backfilled:
     batches: int
     done: bool
     seconds: float
+
+    @property
+    def rows_per_s(self) -> int:
+        """Index rows walked per second so far."""
+        return round(self.walked / self.seconds) if self.seconds > 0 else 0
 
 
 def now_ms() -> int:
@@ -581,8 +588,7 @@ class LedgerQueries(ConsoleRecords, ABC):
 
     async def last_seq(self, facility: str, device: str) -> int:
         """The highest ``seq`` a device has in the ledger (0: none), by the device's index."""
-        rows = await self._fetch("SELECT max(seq) FROM events WHERE facility = ? AND device = ?",
-                                 (facility, device))
+        rows = await self._fetch(LAST_SEQ, (facility, device))
         return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
     async def facilities(self) -> list[str]:

@@ -47,9 +47,8 @@ def _progress() -> Callable[[Backfilled], None]:
     def show(b: Backfilled) -> None:
         if b.done or time.monotonic() - last[0] >= PROGRESS_EVERY_S:
             last[0] = time.monotonic()
-            rate = round(b.walked / b.seconds) if b.seconds else 0
             print(f"backfill: {b.walked:,} index rows walked, {b.given:,} given their time"
-                  f" ({rate:,} rows/s)", file=sys.stderr, flush=True)
+                  f" ({b.rows_per_s:,} rows/s)", file=sys.stderr, flush=True)
     return show
 
 
