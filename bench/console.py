@@ -9,7 +9,9 @@ shown (so the chain page has a verification to show), serves the console in-proc
 and signs in as a compliance manager, then requests every page of one facility (floor
 status, each register, activity of random tags, one month of each register that takes
 a period, the chain, the console log) and the CSV and PDF of the rejections (and one
-month of waste as PDF), ``--samples`` times each, through HTTP as a browser would.
+month of waste as PDF), ``--samples`` times each, through HTTP as a browser would; then
+the floor page again and again while all years of waste are made into a PDF (another
+user's page while an export renders: ``floor_while_a_pdf_renders``).
 Prints one JSON object: the fill, and p50/p95 (ms) per page. Each request also appends
 its row to the console log.
 """
@@ -64,6 +66,26 @@ async def timed(client: TestClient[web.Request, web.Application], paths: list[st
             "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 1)}
 
 
+async def while_rendering(client: TestClient[web.Request, web.Application], export: str,
+                          page: str) -> dict[str, float]:
+    """Another user's page asked for again and again while a large PDF (all years of waste)
+    is made: how long that page takes meanwhile, and how long the PDF took."""
+    began = time.perf_counter()
+    rendering = asyncio.create_task(timed(client, [export]))
+    times: list[float] = []
+    while not rendering.done():
+        t = time.perf_counter()
+        response = await client.get(page)
+        await response.read()
+        times.append((time.perf_counter() - t) * 1000)
+    await rendering
+    times.sort()
+    return {"pdf_ms": round((time.perf_counter() - began) * 1000, 1), "pages": len(times),
+            "p50_ms": round(statistics.median(times), 1),
+            "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 1),
+            "max_ms": round(times[-1], 1)}
+
+
 async def run(events: int, samples: int, url: str, reuse: bool, month: str = "2023-03") -> dict[str, Any]:
     shape = Shape(events)
     first = date.fromisoformat(f"{month}-01")
@@ -110,6 +132,8 @@ async def run(events: int, samples: int, url: str, reuse: bool, month: str = "20
                 "rejections_pdf": [f"/f/{lic}/rejections.pdf"] * max(3, samples // 5),
             }
             timings = {name: await timed(client, paths) for name, paths in pages.items()}
+            timings["floor_while_a_pdf_renders"] = await while_rendering(
+                client, f"/f/{lic}/waste.pdf?from=&to=", f"/f/{lic}/floor")
         finally:
             await client.close()
         rejected = len(await ledger.rejections(lic))

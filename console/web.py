@@ -295,12 +295,12 @@ class Console:
                                     "all records" if asked.everything else "") if x)
         await self.record(request, session.user or "", "export" if fmt else "view", what)
         if fmt:
-            return self._export(built, view, facility, session, fmt, asked)
+            return await self._export(built, view, facility, session, fmt, asked)
         return self.layout(session, built.title, self._body(built, view, facility, session, asked),
                            facility, view.name)
 
-    def _export(self, built: Page, view: View, facility: Facility | None, session: auth.Session,
-                fmt: str, asked: Asked) -> web.Response:
+    async def _export(self, built: Page, view: View, facility: Facility | None, session: auth.Session,
+                      fmt: str, asked: Asked) -> web.Response:
         zone = facility.license if facility else None
         title = built.title
         period = (asked.describe(facility.timezone) if facility is not None and asked.dated
@@ -316,8 +316,12 @@ class Console:
         if fmt == "csv":
             return web.Response(text=as_csv(built.sections, heading), content_type="text/csv",
                                 charset="utf-8", headers=disposition)
-        return web.Response(body=as_pdf(built.sections, heading, built.notes), content_type="application/pdf",
-                            headers=disposition)
+        # Laying out pages is CPU work of up to seconds for years of records: in a thread, so
+        # the other users' pages are answered meanwhile (the render holds the GIL only in
+        # slices). Each render has its own canvas; what renders share is the cache of character
+        # widths, whose entries are written whole and always the same (safe under the GIL).
+        body = await asyncio.to_thread(as_pdf, built.sections, heading, built.notes)
+        return web.Response(body=body, content_type="application/pdf", headers=disposition)
 
     def _body(self, built: Page, view: View, facility: Facility | None, session: auth.Session,
               asked: Asked) -> str:

@@ -6,6 +6,7 @@ by two processes at once), and after. Both ledgers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -287,3 +288,39 @@ def test_migrate_says_what_is_wrong_with_the_ledger_url(tmp_path: Path) -> None:
         code, out, err = finished(migrate(config(tmp_path, url)))
         assert code != 0 and out == "", url
         assert says in err and "Traceback" not in err, err
+
+
+async def bridge_start_log(tmp: Path, url: str, caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What a bridge logs from its start to its "bridge …: ledger …" line (it then runs on,
+    its broker unreachable, until cancelled)."""
+    from bridge.app import run_bridge
+    from bridge.config import BridgeConfig
+    from canopy.config import load_config
+
+    conf = tmp / "bridge-run.toml"
+    conf.write_text(f'[ledger]\nurl = "{url}"\n[mqtt]\nhost = "127.0.0.1"\nport = 9\n')
+    caplog.clear()
+    with caplog.at_level("INFO"):
+        task = asyncio.create_task(run_bridge(load_config(BridgeConfig, conf)))
+        try:
+            deadline = time.monotonic() + 60
+            while not any(r.getMessage().startswith("bridge ") and ": ledger " in r.getMessage()
+                          for r in caplog.records):
+                assert not task.done(), task.exception()
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.02)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    return [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+
+
+async def test_a_bridge_on_a_ledger_still_to_backfill_says_so_until_migrate_has_run(
+        tmp_path: Path, ledger_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    await as_an_older_version(ledger_url, recorded(1, 30))
+    warned = [w for w in await bridge_start_log(tmp_path, ledger_url, caplog) if w.startswith("ledger: ")]
+    assert len(warned) == 1 and "`canopy bridge migrate` backfills them" in warned[0]
+    code, _, err = finished(migrate(config(tmp_path, ledger_url)))
+    assert code == 0, err
+    assert not [w for w in await bridge_start_log(tmp_path, ledger_url, caplog) if w.startswith("ledger: ")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import html
 import io
@@ -145,6 +146,26 @@ async def test_a_pdf_export_has_heading_page_numbers_and_a_repeated_header(site:
         assert "Period: 2026-10-25 to 2026-11-23 (local days, America/Los_Angeles)" in text  # the default
         assert "when" in text and "state_said" in text  # the header row, on every page
 
+
+
+async def test_pdfs_made_at_once_in_their_threads_are_each_whole(site: Site) -> None:
+    # PDFs are laid out in threads beside the event loop: renders at once, with pages asked
+    # for meanwhile, share only the cache of character widths, and each comes out whole.
+    assert await sign_in(site.client, "casey") == 302
+    params = {"q": "1A4FF0100000022000001001"}
+    alone = pdf_text(await (await site.client.get(f"/f/{LICENSE}/activity.pdf", params=params)).read())
+    exports = [site.client.get(f"/f/{LICENSE}/{name}.pdf", params=params if name == "activity" else None)
+               for name in ("activity", "waste", "activity", "rejections", "activity")]
+    pages = [site.client.get(f"/f/{LICENSE}/floor") for _ in range(3)]
+    responses = await asyncio.gather(*exports, *pages)
+    assert [r.status for r in responses] == [200] * len(responses)
+    texts = [pdf_text(await r.read()) for r in responses[:len(exports)]]
+    stamp = re.compile(r"Generated [^\n]*")  # each export's time of making
+    assert [stamp.sub("", t) for t in texts[::2]] == [stamp.sub("", alone)] * 3
+    assert texts[1].startswith("Waste and destruction: ") and texts[1].endswith("page 1 of 1\n")
+    assert texts[3].startswith("Records the state rejected: ") and texts[3].endswith("page 1 of 1\n")
+    for page in responses[len(exports):]:
+        assert NAME in await page.text()
 
 def bridge_verify(tmp: Path, url: str) -> subprocess.CompletedProcess[str]:
     conf = tmp / "bridge.toml"
