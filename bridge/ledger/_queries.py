@@ -472,10 +472,12 @@ class LedgerQueries(ConsoleRecords, ABC):
 
     async def activity(self, key: str | Sequence[str], facility: str | None = None,
                        since: str | None = None, until: str | None = None, *,
-                       device: str | None = None) -> list[tuple[Any, ...]]:
+                       device: str | None = None, places: Sequence[str] | None = None
+                       ) -> list[tuple[Any, ...]]:
         """``EVENT_ROW`` of the events naming ``key`` (a tag, a batch name, ``corrects:<id>``,
         ``worker:<facility>/<id>``; or any of several keys), found literally by index; with
-        ``device``, also every event recorded at that kiosk (of ``facility``, or of any)."""
+        ``device``, also every event recorded at that kiosk (of ``facility``, or of any: of
+        ``places`` when the caller has just read ``facilities()``)."""
         keys = [key] if isinstance(key, str) else list(dict.fromkeys(key))
         where, more = within("e", facility, since, until)
         parts, params = [], []
@@ -495,7 +497,10 @@ class LedgerQueries(ConsoleRecords, ABC):
                 params += [*keys, *more]
         if device is not None:
             # The (facility, device, at) index, one facility at a time.
-            places = [facility] if facility else await self.facilities()
+            if facility:
+                places = [facility]
+            elif places is None:
+                places = await self.facilities()
             for place in places:
                 at, bounds = within("e", None, since, until)
                 parts.append(f"SELECT {EVENT_ROW} FROM events e WHERE e.facility = ? AND e.device = ?{at}")
