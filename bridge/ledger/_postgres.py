@@ -54,7 +54,7 @@ from bridge.ledger._base import (
 from bridge.ledger._chain import CHAIN_SCHEMA, Tx, adopt_unchained, append
 from bridge.ledger._console import CONSOLE_SCHEMA
 from bridge.ledger._pgsession import Conn, Session, connect
-from bridge.ledger._queries import TAG_TIMES, Cover, Fence, LeaseLost, now_ms
+from bridge.ledger._queries import REGISTER_TYPES, TAG_TIMES, Cover, Fence, LeaseLost, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -205,13 +205,6 @@ class _Tx:
                     await copy.write_row(row)
 
 
-# The event types the registers read by type (bridge.reports: waste, corrections, harvests,
-# scales, tags). Their rows are kept whole in ``events_register``: a facility's month of them
-# is then a few consecutive index pages, where through ``events_type`` each row was a table
-# page of its own, read from disk on a ledger larger than memory (most of a register's time).
-REGISTER_TYPES = ("plant.destroyed", "plant.destroy_completed", "harvest.waste", "record.corrected",
-                  "plant.harvested", "plant.manicured", "plant.cured", "scale.checked", "tags.received",
-                  "plant.phase_changed")
 # An index entry holds at most about 2.7 kB: a row with more payload and state's message than
 # this stays out of ``events_register`` (else storing or settling it would fail) and is found
 # through ``events_register_large``. The rest of an entry (id, facility, device, ...) is small.

@@ -148,6 +148,19 @@ class Cover:
 
     types: frozenset[str]
     parts: tuple[str, ...]
+    # What the covered parts read from: SQLite names its index (``INDEXED BY``), as its
+    # planner took the table's ``events_type`` for a month of four types sorted by time.
+    source: str = "events e"
+
+
+# The event types the registers read by type (bridge.reports: waste, corrections, harvests,
+# scales, tags). Their rows are kept whole in ``events_register`` (both databases): a
+# facility's month of them is then a few consecutive index pages, where through ``events_type``
+# each row was a table page of its own, read from disk on a ledger larger than memory (most
+# of a register's time).
+REGISTER_TYPES = ("plant.destroyed", "plant.destroy_completed", "harvest.waste", "record.corrected",
+                  "plant.harvested", "plant.manicured", "plant.cured", "scale.checked", "tags.received",
+                  "plant.phase_changed")
 
 # How long an event waits for its kiosk's previous event to reach the ledger (real time:
 # it covers two bridges storing one kiosk's events a moment apart).
@@ -610,12 +623,13 @@ class LedgerQueries(ConsoleRecords, ABC):
         cover = self.cover or Cover(frozenset(), ())
         covered = [t for t in types if t in cover.types]
         rest = [t for t in types if t not in cover.types]
-        parts = ([(rest, "")] if rest else []) + ([(covered, c) for c in cover.parts] if covered else [])
+        parts = (([(rest, "events e", "")] if rest else [])
+                 + ([(covered, cover.source, c) for c in cover.parts] if covered else []))
         if not parts:
             return []
-        sql = " UNION ALL ".join(f"SELECT {EVENT_ROW} FROM events e WHERE e.type IN"
-                                 f" ({','.join('?' * len(t))}){clause}{where}" for t, clause in parts)
-        return await self._fetch(f"{sql} ORDER BY 6, 3, 4", [v for t, _ in parts for v in (*t, *more)])
+        sql = " UNION ALL ".join(f"SELECT {EVENT_ROW} FROM {source} WHERE e.type IN"
+                                 f" ({','.join('?' * len(t))}){clause}{where}" for t, source, clause in parts)
+        return await self._fetch(f"{sql} ORDER BY 6, 3, 4", [v for t, _, _ in parts for v in (*t, *more)])
 
     async def events(self, ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
         """``EVENT_ROW`` of each of these events the ledger holds, by id."""
