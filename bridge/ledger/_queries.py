@@ -251,6 +251,11 @@ class LedgerQueries(ConsoleRecords, ABC):
                           fence: Fence | None = None) -> None:
         """Each (sql, rows) executed for all its rows, all in one transaction."""
 
+    async def _fetch_scattered(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """``_fetch`` of rows found by id, a table page each (``activity``: a key's events
+        among years of others): PostgreSQL reads them so that those pages are prefetched."""
+        return await self._fetch(sql, params)
+
     @abstractmethod
     async def _fetch_fenced(self, sql: str, params: Sequence[Any], fence: Fence | None
                             ) -> list[tuple[Any, ...]]:
@@ -493,19 +498,17 @@ class LedgerQueries(ConsoleRecords, ABC):
         where, more = within("e", facility, since, until)
         parts, params = [], []
         if keys:
-            # From the keys to their events (CROSS JOIN keeps SQLite to that order: starting
-            # from the facility's rows instead read all of them for a worker's month). With a
-            # period, only its keys by the (tag, at) index, and apart (a UNION, not an OR:
-            # each part is one index range) the rows an older version wrote without their
+            # With a period, only its keys by the (tag, at) index, and apart (a UNION, not an
+            # OR: each part is one index range) the rows an older version wrote without their
             # time, until the backfill gives it (``backfill_tag_times``).
-            tagged = (f"SELECT DISTINCT {EVENT_ROW} FROM event_tags t CROSS JOIN events e"
-                      f" WHERE e.id = t.event_id AND t.tag IN ({','.join('?' * len(keys))})")
+            named = f"t.tag IN ({','.join('?' * len(keys))})"
             period, bounds = within("t", None, since, until)
-            parts.append(f"{tagged}{period}{where}")
-            params += [*keys, *bounds, *more]
+            naming = [(f"{named}{period}", [*keys, *bounds])]
             if period:
-                parts.append(f"{tagged} AND t.at = ''{where}")
-                params += [*keys, *more]
+                naming.append((f"{named} AND t.at = ''", list(keys)))
+            found, values = await self._named(naming, where, more)
+            parts += found
+            params += values
         if device is not None:
             # The (facility, device, at) index, one facility at a time.
             places = [facility] if facility else await self.facilities()
@@ -515,7 +518,17 @@ class LedgerQueries(ConsoleRecords, ABC):
                 params += [place, device, *bounds]
         if not parts:
             return []
-        return await self._fetch(f"{' UNION '.join(parts)} ORDER BY 6, 2, 3, 4", params)
+        return await self._fetch_scattered(f"{' UNION '.join(parts)} ORDER BY 6, 2, 3, 4", params)
+
+    async def _named(self, naming: Sequence[tuple[str, Sequence[Any]]], where: str, more: Sequence[Any]
+                     ) -> tuple[list[str], list[Any]]:
+        """Parts of ``activity``'s query, and their parameters: ``EVENT_ROW`` of the events
+        with an ``event_tags`` row (``t``) that one of the ``naming`` conditions holds for,
+        and ``where`` (``e``). From the keys to their events: CROSS JOIN keeps SQLite to that
+        order (starting from the facility's rows instead read all of them for a worker's month)."""
+        parts = [f"SELECT DISTINCT {EVENT_ROW} FROM event_tags t CROSS JOIN events e"
+                 f" WHERE e.id = t.event_id AND {condition}{where}" for condition, _ in naming]
+        return parts, [v for _, values in naming for v in (*values, *more)]
 
     async def index_workers(self, batch: int = 5000) -> int:
         """Give events stored before worker keys existed their ``worker:<facility>/<id>``
