@@ -37,7 +37,6 @@ import psycopg
 from bridge.ledger._base import (
     STORED_COLUMNS,
     TAG_COLUMNS,
-    TAG_TIME_INDEX,
     IncomingEvent,
     Ledger,
     LedgerCounts,
@@ -222,6 +221,14 @@ def _covered(op: str, e: str = "") -> str:
 # a partial index holds the rows asked for only from constants.
 REGISTER_COVER = Cover(frozenset(REGISTER_TYPES), tuple(f" AND {_covered(op, 'e.')}" for op in ("<=", ">")))
 
+# A key's events over a period (activity of a worker, a tag, a batch in a month): the (tag, at)
+# index with the event's id in it, so the ids are read from the index alone. Through
+# ``event_tags_at`` (tag, at), which it replaces, each of a worker's ~150 rows in a month at
+# 10,000,000 events was a table page of event_tags (148 pages read, 15 ms when cold).
+TAG_TIME_INDEX = ("event_tags_at_id", "event_tags(tag, at) INCLUDE (event_id)")
+# Indexes a later one replaces: dropped (CONCURRENTLY) once that one is built.
+REPLACED = {"event_tags_at": TAG_TIME_INDEX[0]}
+
 # Indexes the registers added to the events table, after ledgers had years in it
 # (``_build_late_indexes``): name and definition.
 LATE_INDEXES: tuple[tuple[str, str], ...] = (
@@ -322,23 +329,32 @@ async def _build_late_indexes(conn: psycopg.AsyncConnection[tuple[Any, ...]], *,
             for name, definition in LATE_INDEXES:
                 if untimed and (name, definition) == TAG_TIME_INDEX:
                     continue
-                cursor = await conn.execute(
-                    "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-                    " WHERE c.relname = %s AND c.relnamespace = current_schema()::regnamespace", (name,))
-                found = await cursor.fetchone()
-                if found is not None and found[0]:
+                valid = await _valid(conn, name)
+                if valid:
                     continue
-                if found is not None:  # left invalid by an interrupted build
+                if valid is not None:  # left invalid by an interrupted build
                     await conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
                 log.info("ledger: building index %s on the events (CONCURRENTLY: ingest goes on)", name)
                 await conn.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {definition}")
                 built.append(name)
+            for old, new in REPLACED.items():
+                if await _valid(conn, new):
+                    await conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {old}")
             await _schema_done(conn)
         finally:
             await conn.execute("SELECT pg_advisory_unlock(%s)", (_BUILD_LOCK,))
     finally:
         await conn.set_autocommit(False)
     return built
+
+
+async def _valid(conn: psycopg.AsyncConnection[tuple[Any, ...]], name: str) -> bool | None:
+    """Whether the index ``name`` is valid (None: there is none)."""
+    cursor = await conn.execute(
+        "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+        " WHERE c.relname = %s AND c.relnamespace = current_schema()::regnamespace", (name,))
+    found = await cursor.fetchone()
+    return None if found is None else bool(found[0])
 
 
 class PostgresLedger(Ledger):
