@@ -22,10 +22,11 @@ from bridge.ledger._chain import CHAIN_COLUMNS, ChainHead, ChainReport, Mismatch
 from bridge.ledger._console import ConsoleEntry, ConsoleUser, UserExists
 from bridge.ledger._migrate import CannotOpen, Migrated, migrate
 from bridge.ledger._pgsession import where
-from bridge.ledger._postgres import REGISTER_TYPES, PostgresLedger
+from bridge.ledger._postgres import PostgresLedger
 from bridge.ledger._queries import (
     AMBIGUOUS,
     GAP_WAIT_MS,
+    REGISTER_TYPES,
     SENDING,
     WORKER_KEY,
     Answer,

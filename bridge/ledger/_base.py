@@ -209,7 +209,8 @@ def conflict_reason(event_id: str) -> str:
 # An ``event_tags`` row: the key, the event, and the event's time (``events.at``), so a
 # key's period is read by the (tag, at) index, not its whole history.
 TAG_COLUMNS = ("tag", "event_id", "at")
-# Its index: (name, definition).
+# Its index on SQLite: (name, definition); it holds event_id too (a WITHOUT ROWID table's key
+# is in each of its indexes). PostgreSQL's names event_id itself (``_postgres.py``).
 TAG_TIME_INDEX = ("event_tags_at", "event_tags(tag, at)")
 
 

@@ -148,6 +148,19 @@ class Cover:
 
     types: frozenset[str]
     parts: tuple[str, ...]
+    # What the covered parts read from: SQLite names its index (``INDEXED BY``), as its
+    # planner took the table's ``events_type`` for a month of four types sorted by time.
+    source: str = "events e"
+
+
+# The event types the registers read by type (bridge.reports: waste, corrections, harvests,
+# scales, tags). Their rows are kept whole in ``events_register`` (both databases): a
+# facility's month of them is then a few consecutive index pages, where through ``events_type``
+# each row was a table page of its own, read from disk on a ledger larger than memory (most
+# of a register's time).
+REGISTER_TYPES = ("plant.destroyed", "plant.destroy_completed", "harvest.waste", "record.corrected",
+                  "plant.harvested", "plant.manicured", "plant.cured", "scale.checked", "tags.received",
+                  "plant.phase_changed")
 
 # How long an event waits for its kiosk's previous event to reach the ledger (real time:
 # it covers two bridges storing one kiosk's events a moment apart).
@@ -237,6 +250,11 @@ class LedgerQueries(ConsoleRecords, ABC):
     async def _exec_steps(self, steps: Sequence[tuple[str, Sequence[Sequence[Any]]]],
                           fence: Fence | None = None) -> None:
         """Each (sql, rows) executed for all its rows, all in one transaction."""
+
+    async def _fetch_scattered(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """``_fetch`` of rows found by id, a table page each (``activity``: a key's events
+        among years of others): PostgreSQL reads them so that those pages are prefetched."""
+        return await self._fetch(sql, params)
 
     @abstractmethod
     async def _fetch_fenced(self, sql: str, params: Sequence[Any], fence: Fence | None
@@ -482,19 +500,17 @@ class LedgerQueries(ConsoleRecords, ABC):
         where, more = within("e", facility, since, until)
         parts, params = [], []
         if keys:
-            # From the keys to their events (CROSS JOIN keeps SQLite to that order: starting
-            # from the facility's rows instead read all of them for a worker's month). With a
-            # period, only its keys by the (tag, at) index, and apart (a UNION, not an OR:
-            # each part is one index range) the rows an older version wrote without their
+            # With a period, only its keys by the (tag, at) index, and apart (a UNION, not an
+            # OR: each part is one index range) the rows an older version wrote without their
             # time, until the backfill gives it (``backfill_tag_times``).
-            tagged = (f"SELECT DISTINCT {EVENT_ROW} FROM event_tags t CROSS JOIN events e"
-                      f" WHERE e.id = t.event_id AND t.tag IN ({','.join('?' * len(keys))})")
+            named = f"t.tag IN ({','.join('?' * len(keys))})"
             period, bounds = within("t", None, since, until)
-            parts.append(f"{tagged}{period}{where}")
-            params += [*keys, *bounds, *more]
+            naming = [(f"{named}{period}", [*keys, *bounds])]
             if period:
-                parts.append(f"{tagged} AND t.at = ''{where}")
-                params += [*keys, *more]
+                naming.append((f"{named} AND t.at = ''", list(keys)))
+            found, values = await self._named(naming, where, more)
+            parts += found
+            params += values
         if device is not None:
             # The (facility, device, at) index, one facility at a time.
             if facility:
@@ -507,7 +523,17 @@ class LedgerQueries(ConsoleRecords, ABC):
                 params += [place, device, *bounds]
         if not parts:
             return []
-        return await self._fetch(f"{' UNION '.join(parts)} ORDER BY 6, 2, 3, 4", params)
+        return await self._fetch_scattered(f"{' UNION '.join(parts)} ORDER BY 6, 2, 3, 4", params)
+
+    async def _named(self, naming: Sequence[tuple[str, Sequence[Any]]], where: str, more: Sequence[Any]
+                     ) -> tuple[list[str], list[Any]]:
+        """Parts of ``activity``'s query, and their parameters: ``EVENT_ROW`` of the events
+        with an ``event_tags`` row (``t``) that one of the ``naming`` conditions holds for,
+        and ``where`` (``e``). From the keys to their events: CROSS JOIN keeps SQLite to that
+        order (starting from the facility's rows instead read all of them for a worker's month)."""
+        parts = [f"SELECT DISTINCT {EVENT_ROW} FROM event_tags t CROSS JOIN events e"
+                 f" WHERE e.id = t.event_id AND {condition}{where}" for condition, _ in naming]
+        return parts, [v for _, values in naming for v in (*values, *more)]
 
     async def index_workers(self, batch: int = 5000) -> int:
         """Give events stored before worker keys existed their ``worker:<facility>/<id>``
@@ -615,12 +641,13 @@ class LedgerQueries(ConsoleRecords, ABC):
         cover = self.cover or Cover(frozenset(), ())
         covered = [t for t in types if t in cover.types]
         rest = [t for t in types if t not in cover.types]
-        parts = ([(rest, "")] if rest else []) + ([(covered, c) for c in cover.parts] if covered else [])
+        parts = (([(rest, "events e", "")] if rest else [])
+                 + ([(covered, cover.source, c) for c in cover.parts] if covered else []))
         if not parts:
             return []
-        sql = " UNION ALL ".join(f"SELECT {EVENT_ROW} FROM events e WHERE e.type IN"
-                                 f" ({','.join('?' * len(t))}){clause}{where}" for t, clause in parts)
-        return await self._fetch(f"{sql} ORDER BY 6, 3, 4", [v for t, _ in parts for v in (*t, *more)])
+        sql = " UNION ALL ".join(f"SELECT {EVENT_ROW} FROM {source} WHERE e.type IN"
+                                 f" ({','.join('?' * len(t))}){clause}{where}" for t, source, clause in parts)
+        return await self._fetch(f"{sql} ORDER BY 6, 3, 4", [v for t, _, _ in parts for v in (*t, *more)])
 
     async def events(self, ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
         """``EVENT_ROW`` of each of these events the ledger holds, by id."""

@@ -109,3 +109,36 @@ async def test_an_interrupted_build_is_redone_and_one_builder_at_a_time(pg_dsn: 
         assert len(rows) == 200
     finally:
         await ledger.close()
+
+
+async def test_the_tag_time_index_with_event_ids_replaces_the_one_without(pg_dsn: str) -> None:
+    ledger = await open_ledger(pg_dsn)
+    keyed = [IncomingEvent(uuid7(), "CCL24-0000101", "kiosk-01", n, "plant.moved",
+                           f"2026-11-{1 + n % 28:02d}T16:00:00.000Z", b'{"user": "w-dana"}', "",
+                           ("worker:CCL24-0000101/w-dana",)) for n in range(1, 301)]
+    await ledger.store(keyed, [])
+    await ledger.close()
+    async with await psycopg.AsyncConnection.connect(pg_dsn, autocommit=True) as conn:
+        # As the previous version left it: the (tag, at) index without the event ids.
+        await conn.execute("DROP INDEX event_tags_at_id")
+        await conn.execute("CREATE INDEX event_tags_at ON event_tags(tag, at)")
+        await conn.execute("UPDATE ledger_schema SET digest = 'the previous version'")
+    ledger = await open_ledger(pg_dsn)
+    try:
+        month = await ledger.activity("worker:CCL24-0000101/w-dana", "CCL24-0000101",
+                                      "2026-11-10T00:00:00.000Z", "2026-11-20T00:00:00.000Z")
+        within = sorted((e for e in keyed if "11-10" <= e.at[5:10] < "11-20"), key=lambda e: (e.at, e.seq))
+        assert [r[0] for r in month] == [e.id for e in within]
+    finally:
+        await ledger.close()
+    async with await psycopg.AsyncConnection.connect(pg_dsn, autocommit=True) as conn:
+        cursor = await conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'event_tags'"
+                                    " ORDER BY indexname")
+        assert [str(r[0]) for r in await cursor.fetchall()] == ["event_tags_at_id", "event_tags_pkey"]
+        await conn.execute("VACUUM ANALYZE event_tags")  # as autovacuum keeps a ledger: pages all visible
+        await conn.execute("SET enable_seqscan = off")  # a few rows: a scan would do, years would not
+        cursor = await conn.execute(
+            "EXPLAIN SELECT t.event_id FROM event_tags t WHERE t.tag IN ('worker:CCL24-0000101/w-dana')"
+            " AND t.at >= '2026-11-10T00:00:00.000Z' AND t.at < '2026-11-20T00:00:00.000Z'")
+        plan = "\n".join(str(r[0]) for r in await cursor.fetchall())
+    assert "Index Only Scan using event_tags_at_id" in plan, plan

@@ -1,14 +1,18 @@
-"""PostgreSQL keeps the registers' rows whole in a covering index (``events_register``), so a
-month's register reads a few index pages instead of one table page a row. Rows too large for an
-index entry (a kiosk's payload up to 64 KiB, a state's long message) stay out of it, are still
-stored and settled, and every register still finds them, in the same order as before."""
+"""PostgreSQL and SQLite keep the registers' rows whole in a covering index (``events_register``),
+so a month's register reads a few index pages instead of one table page a row. On PostgreSQL,
+rows too large for an index entry (a kiosk's payload up to 64 KiB, a state's long message) stay
+out of it, are still stored and settled, and every register still finds them, in the same order
+as before. SQLite keeps entries of any size; an older SQLite ledger gets the index when opened."""
 
 from __future__ import annotations
 
 import itertools
 import re
 import secrets
+import sqlite3
 from collections.abc import Sequence
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -124,3 +128,63 @@ async def test_a_registers_month_is_read_from_the_index_alone(pg_dsn: str) -> No
         cursor = await conn.execute(psycopg.sql.SQL("EXPLAIN EXECUTE register ({})").format(values))
         plan = "\n".join(str(r[0]) for r in await cursor.fetchall())
     assert "Index Only Scan using events_register on events" in plan, plan
+
+
+# --- SQLite: the same covering index (no size bound: SQLite keeps any entry) ---------------
+
+
+def plan_of(path: Path, sql: str, params: Sequence[Any]) -> str:
+    with closing(sqlite3.connect(path)) as db:
+        return "\n".join(str(r[3]) for r in db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+
+
+async def test_sqlite_reads_a_registers_month_from_the_covering_index_alone(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    ledger = await open_ledger(f"sqlite:///{path}")
+    asked: list[tuple[str, Sequence[Any]]] = []
+    try:
+        await ledger.store([event(n, "plant.destroyed", b'{"user": "w-dana"}') for n in range(1, 60)], [])
+        fetch = ledger._fetch
+
+        async def recorded(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+            asked.append((sql, params))
+            return await fetch(sql, params)
+        ledger._fetch = recorded  # type: ignore[method-assign]
+        # Four types over a month, sorted by time: the shape for which SQLite's planner took
+        # the table's index (the tags register).
+        await ledger.of_types(["tags.received", "plant.destroyed", "plant.harvested", "plant.phase_changed"],
+                              LICENSE, "2026-11-22T00:00:00.000Z", "2026-11-23T00:00:00.000Z")
+    finally:
+        await ledger.close()
+    plan = plan_of(path, *asked[0])
+    assert "USING COVERING INDEX events_register" in plan, plan
+
+
+async def test_an_older_sqlite_ledger_gets_the_index_when_opened_and_reads_the_same(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    ledger = await open_ledger(f"sqlite:///{path}")
+    types = ["plant.destroyed", "scale.checked", "harvest.waste", "plant.moved"]
+    events = [event(1, "plant.destroyed", b'{"user": "w-dana", "data": {"tag": "1A4FF01"}}'),
+              event(2, "plant.destroyed", large("plant.destroyed")),
+              event(3, "scale.checked", b'{"user": "w"}'), event(4, "harvest.waste", large("x")),
+              event(5, "plant.moved", b'{"user": "w-eli"}')]
+    try:
+        await ledger.store(events, [])
+        await ledger.settle([Answer(events[0].id, "rejected", secrets.token_hex(2_000)),
+                             Answer(events[2].id, "accepted")])
+        current = await ledger.of_types(types, LICENSE)
+    finally:
+        await ledger.close()
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("DROP INDEX events_register")  # as a version before it left the ledger
+        table = [tuple(r) for r in db.execute(
+            "SELECT id, facility, device, seq, type, at, status, coalesce(message, ''), payload"
+            " FROM events NOT INDEXED WHERE type IN (?, ?, ?, ?) ORDER BY at, device, seq", types)]
+    ledger = await open_ledger(f"sqlite:///{path}")
+    try:
+        assert ledger.upgraded == ["index events_register"]
+        assert await ledger.of_types(types, LICENSE) == current
+    finally:
+        await ledger.close()
+    assert [r[0] for r in current] == [e.id for e in events]
+    assert [tuple(r) for r in current] == table
