@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -205,12 +206,24 @@ RAW_TABLE = ("CREATE TABLE t (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT
              " payload BLOB NOT NULL) STRICT")
 
 
+RAW_OUTBOX_INSERT = ("INSERT INTO outbox (seq, id, type, payload, created, changed)"
+                     " VALUES (?, ?, 'plant.moved', ?, ?, ?)")
+
+
+def raw_insert(row: tuple[int, str, bytes, int, int], db: sqlite3.Connection) -> None:
+    db.execute(RAW_OUTBOX_INSERT, row)
+
+
 async def append_rate(folder: Path, count: int, rounds: int = 10) -> dict[str, Any]:
-    """Alternating rounds of ours and raw, so a noisy disk hurts both alike. Raw twice: into
-    pipeline.py's plain table, and into the outbox's own schema (what our Python costs)."""
+    """Alternating rounds of ours and raw, so a noisy disk hurts both alike. Raw three times:
+    into pipeline.py's plain table, into the outbox's own schema, and into that schema from a
+    thread like the outbox's (each INSERT one hand-off): what the hand-off costs, and our Python."""
     box = await Outbox.open(folder / "append.db", facility=FACILITY, device=DEVICE)
     raw = raw_connection(folder / "raw.db", RAW_TABLE)
     same = raw_connection(folder / "raw-schema.db", SCHEMA)
+    # Another outbox's own thread and connection (same pragmas and schema), given raw INSERTs.
+    via = await Outbox.open(folder / "raw-via-thread.db", facility=FACILITY, device=DEVICE)
+    via_s = 0.0
     data = PlantMoved(tag=TAG, location="Flower Room 2")
     payload = b""
     ours_s = raw_s = same_s = 0.0
@@ -236,19 +249,26 @@ async def append_rate(folder: Path, count: int, rounds: int = 10) -> dict[str, A
         t0 = time.perf_counter()
         for _ in range(per_round):
             n += 1
-            same.execute("INSERT INTO outbox (seq, id, type, payload, created, changed)"
-                         " VALUES (?, ?, 'plant.moved', ?, ?, ?)", (n, str(n), payload, n, n))
+            same.execute(RAW_OUTBOX_INSERT, (n, str(n), payload, n, n))
         same_s += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for _ in range(per_round):
+            n += 1
+            await via.call(functools.partial(raw_insert, (n, str(n), payload, n, n)))
+        via_s += time.perf_counter() - t0
     await box.close()
+    await via.close()
     raw.close()
     same.close()
     total = per_round * rounds
-    ours, theirs, schema = total / ours_s, total / raw_s, total / same_s
+    ours, theirs, schema, handed = total / ours_s, total / raw_s, total / same_s, total / via_s
     return {"appends": total, "outbox_appends_per_s": round(ours, 1),
             "raw_sqlite_commits_per_s": round(theirs, 1),
             "append_vs_raw_sqlite": round(ours / theirs, 3),
             "raw_into_outbox_schema_per_s": round(schema, 1),
             "append_vs_raw_into_outbox_schema": round(ours / schema, 3),
+            "raw_via_thread_per_s": round(handed, 1),
+            "append_vs_raw_via_thread": round(ours / handed, 3),
             "append_latency_ms": summary(latencies),
             "raw_commit_latency_ms": summary(raw_latencies)}
 
