@@ -22,7 +22,7 @@ import pytest
 
 from agent import outbox as outbox_module
 from agent import outbox_db
-from agent.outbox import Outbox, OutboxFault
+from agent.outbox import Outbox, OutboxFault, Settlement
 from canopy.events import Envelope, Event, InvalidEvent, PlantMoved, parse_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,6 +93,25 @@ async def test_an_invalid_append_in_a_group_is_refused_alone_and_takes_no_seq(
     assert [e.seq for e in saved] == [1, 2, 3, 4, 5]
     assert [id_ for _, id_, _ in stored(outbox.path)] == [e.id for e in saved]
     assert commits == [1, 4]
+
+
+async def test_corrections_in_a_group_clear_the_to_fix_list_in_its_commit(
+        outbox: Outbox, commits: list[int]) -> None:
+    wrong = await asyncio.gather(*moves(outbox, 3))
+    await outbox.settle([Settlement(e.id, "rejected", "destroyed") for e in wrong])
+    assert outbox.counts.to_fix == 3
+    commits.clear()
+    await asyncio.gather(
+        outbox.append(move("Room 7"), user="worker-1"),
+        outbox.append("record.corrected", {"reason": "Wrong plant"}, user="u", corrects=wrong[0].id),
+        outbox.append(move("Room 8"), user="worker-1"),
+        outbox.append("rejection.dismissed", {"reason": "Entered by the office"}, user="boss",
+                      corrects=wrong[2].id))
+    assert commits == [1, 3]
+    [left] = await outbox.to_fix()
+    assert left.id == wrong[1].id
+    assert outbox.counts == await outbox.backlog() == await outbox.recount()
+    assert outbox.counts.to_fix == 1
 
 
 async def test_a_failed_group_commit_saves_none_of_its_appends(outbox: Outbox) -> None:
