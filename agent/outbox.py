@@ -3,7 +3,9 @@
 SQLite in WAL mode with ``synchronous=FULL`` (WAL+NORMAL may roll back the last
 commits on power loss; reference/edge-anchors.md §5). An append is ONE
 autocommit INSERT, so it is one trip to the outbox's thread and one fsync; the
-caller gets the event back only after that commit.
+caller gets the event back only after that commit. Appends asked while a
+commit is under way (a scan and a scale reading at once) wait for it, then go
+together: one transaction, one fsync, each answered after that commit.
 
 States only move forward: pending → stored (the bridge committed it) →
 accepted / rejected (the state system's answer). The bridge may also reject an
@@ -38,7 +40,6 @@ from pydantic import BaseModel, ValidationError
 
 from agent.outbox_db import (
     _FIX,
-    _INSERT,
     _RANK,
     _SETTLE,
     _TO_FIX,
@@ -56,6 +57,7 @@ from agent.outbox_db import (
     _Thread,
     _transaction,
     _write_counts,
+    insert,
     prepare,
     prune_batch,
     vacuum_step,
@@ -106,6 +108,24 @@ class PruneReport:
     median_hold_ms: float = 0.0
 
 
+@dataclass(slots=True)
+class _Asked:
+    """An append waiting for the writer: what to make, and where its answer goes."""
+
+    type_: str
+    data: BaseModel | dict[str, Any]
+    user: str
+    witness: str | None
+    corrects: str | None
+    at: datetime | None
+    answer: asyncio.Future[Event]
+
+
+def _refuse(answer: asyncio.Future[Event], exc: BaseException) -> None:
+    if not answer.done():
+        answer.set_exception(exc)
+
+
 def _make_event(type_: str, data: BaseModel | dict[str, Any], **envelope: Any) -> Event:
     """``build_event``, without validating the data a second time.
 
@@ -133,6 +153,7 @@ class Outbox:
         self.facility = facility
         self.device = device
         self._lock = asyncio.Lock()  # one write at a time, in the order asked
+        self._asked: list[_Asked] = []  # appends waiting for the writer, in the order asked
         self._next_seq = 1
         self._appended = asyncio.Event()
         self._counts = Backlog(0, None, 0, 0, 0)
@@ -216,45 +237,94 @@ class Outbox:
         ``data`` is the payload, which names its type (``append(PlantMoved(...))``);
         tools and tests may instead give the type's name and a ``body`` to validate.
 
+        Appends asked while another commit is under way are committed together, in
+        one transaction, in the order asked (group commit): each still returns only
+        after the commit that holds its event.
+
         Raises ``InvalidEvent`` (bad data: nothing saved) or ``OutboxFault``
         (storage problem: nothing saved, everything saved before is intact).
         """
         if self.refusal is not None:
             raise OutboxFault(self.refusal)
-        async with self._lock:
-            seq = self._next_seq
-            type_, content = (data.type_name, data) if isinstance(data, Payload) else (data, body or {})
-            event = _make_event(
-                type_, content, id=uuid7(), facility=self.facility, device=self.device, user=user,
-                at=at or datetime.now(UTC), seq=seq, witness=witness, corrects=corrects,
-            )
-            payload = event.to_json()
-            if len(payload) > MAX_EVENT_BYTES:
-                raise InvalidEvent(
-                    f"event too large to send ({len(payload)} bytes, limit {MAX_EVENT_BYTES})"
-                )
-            now = _now_ms()
-            row = (seq, event.id, event.type, payload, now, now)
-            db = self._db
-            fixed: Backlog | None = None
-            try:
-                if corrects is None:
-                    # One autocommit statement (the counts trigger inside it): one fsync,
-                    # atomic, durable on return.
-                    await self._run(lambda: db.execute(_INSERT, row))
-                else:
-                    # A correction or dismissal takes what it names off the "to fix" list in
-                    # the same transaction: the list and the records never disagree.
-                    fixed = await self._run(lambda: _transaction(db, lambda d: (
-                        d.execute(_INSERT, row), d.execute(_FIX, (corrects, event.id)), _counts(d))[-1]))
-            except sqlite3.Error as exc:
-                raise _fault(exc, "this record was NOT saved") from None
-            self._next_seq = seq + 1
+        type_, content = (data.type_name, data) if isinstance(data, Payload) else (data, body or {})
+        asked = _Asked(type_, content, user, witness, corrects, at,
+                       asyncio.get_running_loop().create_future())
+        self._asked.append(asked)
+        try:
+            await self._lock.acquire()
+        except asyncio.CancelledError:
+            if asked in self._asked:  # nobody took it: it is not saved
+                self._asked.remove(asked)
+            asked.answer.cancel()
+            raise
+        if asked.answer.done():  # made (or refused) with an earlier append's commit
+            self._lock.release()
+        else:
+            self._commit_asked()  # frees the writer once committed
+        return await asked.answer
+
+    def _commit_asked(self) -> None:
+        """With the writer held: make every event asked so far, in the order asked, and
+        commit them in one trip to the thread. ``_committed`` answers them and frees the
+        writer, whatever happens to the task that called this."""
+        asked, self._asked = self._asked, []
+        try:
+            seq, now = self._next_seq, _now_ms()
+            made: list[tuple[_Asked, Event]] = []
+            rows: list[tuple[int, str, str, bytes, int, int]] = []
+            fixes: list[tuple[str, str]] = []
+            for one in asked:
+                try:
+                    event = _make_event(
+                        one.type_, one.data, id=uuid7(), facility=self.facility, device=self.device,
+                        user=one.user, at=one.at or datetime.now(UTC), seq=seq, witness=one.witness,
+                        corrects=one.corrects,
+                    )
+                    payload = event.to_json()
+                    if len(payload) > MAX_EVENT_BYTES:
+                        raise InvalidEvent(
+                            f"event too large to send ({len(payload)} bytes, limit {MAX_EVENT_BYTES})"
+                        )
+                except Exception as exc:  # this one is refused (no seq taken); the others go on
+                    _refuse(one.answer, exc)
+                    continue
+                made.append((one, event))
+                rows.append((seq, event.id, event.type, payload, now, now))
+                if one.corrects is not None:
+                    fixes.append((one.corrects, event.id))
+                seq += 1
+            if not made:
+                self._lock.release()
+                return
+            self._thread.submit(functools.partial(insert, self._db, rows, fixes),
+                                functools.partial(self._committed, made, now))
+        except BaseException as exc:  # a bug: nobody may wait for ever, nor the writer stay held
+            for one in asked:
+                _refuse(one.answer, exc)
+            self._lock.release()
+            raise
+
+    def _committed(self, made: list[tuple[_Asked, Event]], now: int, fixed: Backlog | None,
+                   exc: BaseException | None) -> None:
+        """On the loop, after the commit (or its failure): answer each append, then free the writer
+        (answers first: appends asked meanwhile by the callers go together in the next commit)."""
+        try:
+            if exc is not None:
+                for one, _ in made:
+                    _refuse(one.answer, _fault(exc, "this record was NOT saved")
+                            if isinstance(exc, sqlite3.Error) else exc)
+                return
+            self._next_seq += len(made)
+            for one, event in made:
+                if not one.answer.cancelled():
+                    one.answer.set_result(event)
             c = self._counts
             oldest = c.oldest_pending_ms if c.pending else now
-            self._changed(fixed or Backlog(c.pending + 1, oldest, c.stored, c.accepted, c.rejected, c.to_fix))
-        self._appended.set()
-        return event
+            self._changed(fixed or Backlog(c.pending + len(made), oldest, c.stored, c.accepted,
+                                           c.rejected, c.to_fix))
+            self._appended.set()
+        finally:
+            self._lock.release()
 
     async def settle(self, settlements: Iterable[Settlement]) -> int:
         """Apply acks in one transaction; states only move forward. Returns rows changed."""

@@ -3,12 +3,13 @@ and the one thread that owns the connection (``agent.outbox`` is the API over it
 
 One thread owns the connection. Each operation is one function run in that
 thread (one hand-off, however many statements), so an append costs one trip
-and a settlement its whole transaction in one trip.
+(appends asked together share it) and a settlement its whole transaction in one trip.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sqlite3
 import threading
@@ -127,6 +128,9 @@ _OLDEST_PENDING = "SELECT created FROM outbox WHERE state = 'pending' ORDER BY s
 
 T = TypeVar("T")
 
+# What the outbox's thread calls back on the loop: (the function's value, None) or (None, its error).
+Done = Callable[[T | None, BaseException | None], None]
+
 
 class OutboxFault(Exception):
     """The kiosk cannot save: the message is for the worker and IT, as is."""
@@ -224,36 +228,43 @@ def _transaction(db: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]
 class _Thread:
     """A thread that owns one SQLite connection and runs one function per trip.
 
-    The event loop waits on a future; the thread resolves it with
-    ``call_soon_threadsafe``. FIFO: work runs in the order it was handed over.
+    The thread hands the answer back with ``call_soon_threadsafe``: to a future
+    (``call``), or straight to a callback on the loop (``submit``: no second trip
+    round the loop to run a future's callbacks). FIFO: work runs in the order it
+    was handed over.
     """
 
     def __init__(self, name: str) -> None:
-        self._jobs: SimpleQueue[tuple[Callable[[], Any], asyncio.Future[Any]] | None] = SimpleQueue()
+        self._jobs: SimpleQueue[tuple[Callable[[], Any], asyncio.AbstractEventLoop, Done[Any]] | None] = (
+            SimpleQueue())
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
         self.stopped = False
 
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
-            fn, future = job
-            answer: Callable[[asyncio.Future[Any], Any], None]
+            fn, loop, done = job
             try:
-                value = fn()
-                answer = _resolve
+                answer: tuple[Any, BaseException | None] = (fn(), None)
             except BaseException as exc:
-                value, answer = exc, _fail
+                answer = (None, exc)
             try:
-                future.get_loop().call_soon_threadsafe(answer, future, value)
+                loop.call_soon_threadsafe(done, *answer)
             except RuntimeError:  # the loop that asked is gone: nobody is waiting
                 pass
 
+    def submit(self, fn: Callable[[], T], done: Done[T]) -> None:
+        """Run ``fn`` in the thread, then ``done(value, None)`` or ``done(None, error)`` on
+        the running loop."""
+        loop = asyncio.get_running_loop()
+        if self.stopped:  # nobody would ever answer
+            loop.call_soon(done, None, sqlite3.ProgrammingError("the outbox is closed"))
+        else:
+            self._jobs.put((fn, loop, done))
+
     def call(self, fn: Callable[[], T]) -> asyncio.Future[T]:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        if self.stopped:  # nobody would ever answer
-            future.set_exception(sqlite3.ProgrammingError("the outbox is closed"))
-        else:
-            self._jobs.put((fn, future))
+        self.submit(fn, functools.partial(_answer, future))
         return future
 
     def stop(self) -> None:
@@ -262,14 +273,13 @@ class _Thread:
             self._jobs.put(None)
 
 
-def _resolve(future: asyncio.Future[Any], result: Any) -> None:
-    if not future.cancelled():
-        future.set_result(result)
-
-
-def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
-    if not future.cancelled():
+def _answer(future: asyncio.Future[T], value: T | None, exc: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if exc is not None:
         future.set_exception(exc)
+    else:
+        future.set_result(value)  # type: ignore[arg-type]  # None only with an error
 
 
 def _statements(script: str) -> list[str]:
@@ -341,6 +351,21 @@ def _fixed_by_corrections(db: sqlite3.Connection) -> None:
             continue
         if isinstance(corrects, str):
             db.execute(_FIX, (corrects, event_id))
+
+
+def insert(db: sqlite3.Connection, rows: list[tuple[int, str, str, bytes, int, int]],
+           fixes: list[tuple[str, str]]) -> Backlog | None:
+    """New rows, and the "to fix" entries they clear, in one commit; the counts when any cleared.
+
+    A lone row is ONE autocommit INSERT (the counts trigger inside it): one fsync, atomic,
+    durable on return. Several (a group commit), or a correction that takes what it names
+    off the "to fix" list, are one transaction: the list and the records never disagree.
+    """
+    if len(rows) == 1 and not fixes:
+        db.execute(_INSERT, rows[0])
+        return None
+    return _transaction(db, lambda d: (d.executemany(_INSERT, rows), d.executemany(_FIX, fixes),
+                                       _counts(d) if fixes else None)[-1])
 
 
 def prune_batch(db: sqlite3.Connection, cutoff: int, batch: int, after: tuple[int, int] = (0, 0),

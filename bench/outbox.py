@@ -15,6 +15,9 @@ Prints one JSON object:
   raw SQLite commits with the same pragmas (WAL, ``synchronous=FULL``, one INSERT
   per commit, the same payload bytes), measured in alternating rounds in the
   same run so both see the same disk; target ratio >= 0.8;
+- ``append_concurrent``: the same with 2 and 4 callers appending at once (each
+  awaiting its own appends in turn), against raw one-row commits: appends asked
+  during a commit share the next one (``rows_per_commit``);
 - ``prune``: 100,000 settled rows past the retention pruned while a worker keeps
   scanning (one append every 5 ms): the longest one batch held the writer, and
   the append latency during the prune.
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -44,6 +48,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from agent import outbox as outbox_module  # noqa: E402
+from agent import outbox_db  # noqa: E402
 from agent.demo import flower_room_1  # noqa: E402
 from agent.outbox import Outbox  # noqa: E402
 from agent.outbox_db import SCHEMA, SCHEMA_VERSION  # noqa: E402
@@ -200,12 +206,24 @@ RAW_TABLE = ("CREATE TABLE t (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT
              " payload BLOB NOT NULL) STRICT")
 
 
+RAW_OUTBOX_INSERT = ("INSERT INTO outbox (seq, id, type, payload, created, changed)"
+                     " VALUES (?, ?, 'plant.moved', ?, ?, ?)")
+
+
+def raw_insert(row: tuple[int, str, bytes, int, int], db: sqlite3.Connection) -> None:
+    db.execute(RAW_OUTBOX_INSERT, row)
+
+
 async def append_rate(folder: Path, count: int, rounds: int = 10) -> dict[str, Any]:
-    """Alternating rounds of ours and raw, so a noisy disk hurts both alike. Raw twice: into
-    pipeline.py's plain table, and into the outbox's own schema (what our Python costs)."""
+    """Alternating rounds of ours and raw, so a noisy disk hurts both alike. Raw three times:
+    into pipeline.py's plain table, into the outbox's own schema, and into that schema from a
+    thread like the outbox's (each INSERT one hand-off): what the hand-off costs, and our Python."""
     box = await Outbox.open(folder / "append.db", facility=FACILITY, device=DEVICE)
     raw = raw_connection(folder / "raw.db", RAW_TABLE)
     same = raw_connection(folder / "raw-schema.db", SCHEMA)
+    # Another outbox's own thread and connection (same pragmas and schema), given raw INSERTs.
+    via = await Outbox.open(folder / "raw-via-thread.db", facility=FACILITY, device=DEVICE)
+    via_s = 0.0
     data = PlantMoved(tag=TAG, location="Flower Room 2")
     payload = b""
     ours_s = raw_s = same_s = 0.0
@@ -231,21 +249,80 @@ async def append_rate(folder: Path, count: int, rounds: int = 10) -> dict[str, A
         t0 = time.perf_counter()
         for _ in range(per_round):
             n += 1
-            same.execute("INSERT INTO outbox (seq, id, type, payload, created, changed)"
-                         " VALUES (?, ?, 'plant.moved', ?, ?, ?)", (n, str(n), payload, n, n))
+            same.execute(RAW_OUTBOX_INSERT, (n, str(n), payload, n, n))
         same_s += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for _ in range(per_round):
+            n += 1
+            await via.call(functools.partial(raw_insert, (n, str(n), payload, n, n)))
+        via_s += time.perf_counter() - t0
     await box.close()
+    await via.close()
     raw.close()
     same.close()
     total = per_round * rounds
-    ours, theirs, schema = total / ours_s, total / raw_s, total / same_s
+    ours, theirs, schema, handed = total / ours_s, total / raw_s, total / same_s, total / via_s
     return {"appends": total, "outbox_appends_per_s": round(ours, 1),
             "raw_sqlite_commits_per_s": round(theirs, 1),
             "append_vs_raw_sqlite": round(ours / theirs, 3),
             "raw_into_outbox_schema_per_s": round(schema, 1),
             "append_vs_raw_into_outbox_schema": round(ours / schema, 3),
+            "raw_via_thread_per_s": round(handed, 1),
+            "append_vs_raw_via_thread": round(ours / handed, 3),
             "append_latency_ms": summary(latencies),
             "raw_commit_latency_ms": summary(raw_latencies)}
+
+
+async def concurrent_append_rate(folder: Path, count: int, writers: int, rounds: int = 10,
+                                 ) -> dict[str, Any]:
+    """``writers`` callers appending at once, each awaiting its own appends one after another
+    (a scanner and a scale, ...): appends asked during a commit share the next one (group
+    commit). Alternating rounds with raw SQLite's one-row commits, as ``append_rate``."""
+    box = await Outbox.open(folder / f"concurrent-{writers}.db", facility=FACILITY, device=DEVICE)
+    raw = raw_connection(folder / f"raw-concurrent-{writers}.db", RAW_TABLE)
+    commits: list[int] = []
+    real_insert = outbox_db.insert
+
+    def counted(db: sqlite3.Connection, rows: list[Any], fixes: list[Any]) -> Any:
+        commits.append(len(rows))
+        return real_insert(db, rows, fixes)
+
+    outbox_module.insert = counted  # type: ignore[attr-defined]  # counts trips (commits); undone below
+    data = PlantMoved(tag=TAG, location="Flower Room 2")
+    payload = b""
+    latencies: list[float] = []
+    ours_s = raw_s = 0.0
+    each = max(1, count // rounds // writers)
+    n = 0
+
+    async def writer() -> bytes:
+        event = None
+        for _ in range(each):
+            t = time.perf_counter()
+            event = await box.append("plant.moved", data, user="worker-1")
+            latencies.append((time.perf_counter() - t) * 1000)
+        assert event is not None
+        return event.to_json()
+
+    try:
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            payload = (await asyncio.gather(*(writer() for _ in range(writers))))[0]
+            ours_s += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            for _ in range(each * writers):
+                n += 1
+                raw.execute("INSERT INTO t (id, payload) VALUES (?, ?)", (str(n), payload))
+            raw_s += time.perf_counter() - t0
+    finally:
+        outbox_module.insert = real_insert  # type: ignore[attr-defined]
+        await box.close()
+        raw.close()
+    total = each * writers * rounds
+    ours, theirs = total / ours_s, total / raw_s
+    return {"writers": writers, "appends": total, "outbox_appends_per_s": round(ours, 1),
+            "raw_sqlite_commits_per_s": round(theirs, 1), "append_vs_raw_sqlite": round(ours / theirs, 3),
+            "rows_per_commit": round(total / len(commits), 2), "append_latency_ms": summary(latencies)}
 
 
 # --- pruning while scanning ------------------------------------------------------------
@@ -316,6 +393,8 @@ def main() -> None:
         p99 = {rows: result["scan_to_durable_ms"][str(rows)]["p99"] for rows in sizes}
         result["p99_largest_vs_empty"] = round(p99[max(sizes)] / p99[min(sizes)], 3)
         result["append"] = asyncio.run(append_rate(folder, args.appends))
+        result["append_concurrent"] = [asyncio.run(concurrent_append_rate(folder, args.appends, w))
+                                       for w in (2, 4)]
         result["prune"] = asyncio.run(prune_while_scanning(folder, args.prune_rows))
         result["to_fix_list"] = asyncio.run(to_fix_read(folder, max(sizes)))
     result["targets"] = {"scan_to_durable_p99_ms": "<= 20 at every size",
