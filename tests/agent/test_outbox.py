@@ -6,7 +6,7 @@ import os
 import sqlite3
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,13 +15,6 @@ from agent.outbox import Outbox, OutboxFault, Settlement
 from canopy.events import InvalidEvent, PlantMoved, PlantMovedEvent, PlantScanned, parse_event
 
 TAG = "1A4FF0100000022000000123"
-
-
-@pytest.fixture
-async def outbox(tmp_path: Path) -> AsyncIterator[Outbox]:
-    box = await Outbox.open(tmp_path / "outbox.db", facility="CA-TEST-0001", device="kiosk-01")
-    yield box
-    await box.close()
 
 
 def read_rows(path: Path) -> list[tuple[int, str, str]]:

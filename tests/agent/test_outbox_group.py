@@ -14,7 +14,7 @@ import random
 import signal
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +27,6 @@ from canopy.events import Envelope, Event, InvalidEvent, PlantMoved, parse_event
 
 ROOT = Path(__file__).resolve().parents[2]
 TAG = "1A4FF0100000022000000123"
-
-
-@pytest.fixture
-async def outbox(tmp_path: Path) -> AsyncIterator[Outbox]:
-    box = await Outbox.open(tmp_path / "outbox.db", facility="CA-TEST-0001", device="kiosk-01")
-    yield box
-    await box.close()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import psycopg
 import psycopg.sql
 import pytest
 
-from bridge.ledger import REGISTER_TYPES, Answer, IncomingEvent, open_ledger
+from bridge.ledger import REGISTER_TYPES, Answer, IncomingEvent, Ledger, open_ledger
 from bridge.reports import REGISTERS, Clock
 from canopy.ids import uuid7
 
@@ -100,17 +100,22 @@ async def test_rows_of_any_size_are_stored_settled_and_read_in_order(pg_dsn: str
         await ledger.close()
 
 
+def record_queries(ledger: Ledger, asked: list[tuple[str, Sequence[Any]]]) -> None:
+    """From now on, each query the ledger reads with (SQL and parameters) lands in ``asked``."""
+    fetch = ledger._fetch
+
+    async def recorded(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        asked.append((sql, params))
+        return await fetch(sql, params)
+    ledger._fetch = recorded  # type: ignore[method-assign]
+
+
 async def test_a_registers_month_is_read_from_the_index_alone(pg_dsn: str) -> None:
     ledger = await open_ledger(pg_dsn)
     asked: list[tuple[str, Sequence[Any]]] = []
     try:
         await ledger.store([event(n, "plant.destroyed", b'{"user": "w-dana"}') for n in range(1, 60)], [])
-        fetch = ledger._fetch
-
-        async def recorded(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-            asked.append((sql, params))
-            return await fetch(sql, params)
-        ledger._fetch = recorded  # type: ignore[method-assign]
+        record_queries(ledger, asked)
         await ledger.of_types(["plant.destroyed", "tags.received"], LICENSE, "2026-11-22T00:00:00.000Z",
                               "2026-11-23T00:00:00.000Z")
     finally:
@@ -144,12 +149,7 @@ async def test_sqlite_reads_a_registers_month_from_the_covering_index_alone(tmp_
     asked: list[tuple[str, Sequence[Any]]] = []
     try:
         await ledger.store([event(n, "plant.destroyed", b'{"user": "w-dana"}') for n in range(1, 60)], [])
-        fetch = ledger._fetch
-
-        async def recorded(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-            asked.append((sql, params))
-            return await fetch(sql, params)
-        ledger._fetch = recorded  # type: ignore[method-assign]
+        record_queries(ledger, asked)
         # Four types over a month, sorted by time: the shape for which SQLite's planner took
         # the table's index (the tags register).
         await ledger.of_types(["tags.received", "plant.destroyed", "plant.harvested", "plant.phase_changed"],
