@@ -28,7 +28,8 @@ from bridge.office import KIOSKS_NOTE
 from bridge.reports import REJECTION_COLUMNS, Report
 from console import accounts, auth
 from console.accounts import ROLES, Permission, may
-from console.export import Heading, as_csv, as_pdf
+from console.export import Heading, as_csv
+from console.render import PdfRenderer
 from console.views import DEFAULT_DAYS, Asked, Context, Facility, Page, View, by_name, views
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -88,6 +89,7 @@ class Console:
     throttle: auth.Throttle = field(default_factory=auth.Throttle)
     wall: Callable[[], float] = time.time
     trusted_proxies: tuple[auth.Network, ...] = ()  # see auth.client_address
+    renderer: PdfRenderer = field(default_factory=PdfRenderer)  # PDFs, beside the loop
 
     def __post_init__(self) -> None:
         self.sessions = auth.Sessions(self.ctx.ledger)
@@ -316,11 +318,9 @@ class Console:
         if fmt == "csv":
             return web.Response(text=as_csv(built.sections, heading), content_type="text/csv",
                                 charset="utf-8", headers=disposition)
-        # Laying out pages is CPU work of up to seconds for years of records: in a thread, so
-        # the other users' pages are answered meanwhile (the render holds the GIL only in
-        # slices). Each render has its own canvas; what renders share is the cache of character
-        # widths, whose entries are written whole and always the same (safe under the GIL).
-        body = await asyncio.to_thread(as_pdf, built.sections, heading, built.notes)
+        # In a process of its own: seconds to minutes of layout for years of records, while
+        # the other users' pages are answered here (console.render).
+        body = await self.renderer.pdf(built.sections, heading, built.notes)
         return web.Response(body=body, content_type="application/pdf", headers=disposition)
 
     def _body(self, built: Page, view: View, facility: Facility | None, session: auth.Session,
@@ -524,6 +524,10 @@ in the ledger as a dismissal by your account, with your reason.</p><p class="not
         app.router.add_post("/console/users/disable", self.disable_user)
         app.router.add_get(r"/f/{facility}/{view:[a-z0-9_-]+}" + ext, self.page)
         app.router.add_get(r"/console/{view:[a-z0-9_-]+}" + ext, self.page)
+
+        async def stop_renderer(_app: web.Application) -> None:
+            self.renderer.close()
+        app.on_cleanup.append(stop_renderer)
         return app
 
 

@@ -148,9 +148,9 @@ async def test_a_pdf_export_has_heading_page_numbers_and_a_repeated_header(site:
 
 
 
-async def test_pdfs_made_at_once_in_their_threads_are_each_whole(site: Site) -> None:
-    # PDFs are laid out in threads beside the event loop: renders at once, with pages asked
-    # for meanwhile, share only the cache of character widths, and each comes out whole.
+async def test_pdfs_asked_for_at_once_are_each_whole_and_pages_answer_meanwhile(site: Site) -> None:
+    # PDFs are laid out in the renderer's process, one after another, while the console's
+    # loop answers pages: each export comes back whole, as its own request asked.
     assert await sign_in(site.client, "casey") == 302
     params = {"q": "1A4FF0100000022000001001"}
     alone = pdf_text(await (await site.client.get(f"/f/{LICENSE}/activity.pdf", params=params)).read())
