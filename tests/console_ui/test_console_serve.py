@@ -89,6 +89,9 @@ def test_without_a_certificate_it_serves_this_machine_only_and_says_so(conf: Pat
             assert home.url.path == f"/f/{LICENSE}/floor" and "Floor status" in home.text
             # The broker is not running here: the page says so, and still shows the ledger.
             assert "Kiosk status unavailable" in home.text and "no: outage open" in home.text
+            # A PDF is made by the console's renderer process (spawned from this command).
+            pdf = client.get(f"http://127.0.0.1:{port}/f/{LICENSE}/rejections.pdf", timeout=60)
+            assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 
 @pytest.mark.parametrize("where", ["flags", "config"])
