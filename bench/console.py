@@ -53,17 +53,23 @@ async def no_kiosks() -> list[KioskStatus]:
     return []
 
 
+async def fetch_ms(client: TestClient[web.Request, web.Application], path: str) -> float:
+    """One page asked for and read whole, as a browser would: how long it took, ms."""
+    began = time.perf_counter()
+    response = await client.get(path)
+    await response.read()
+    assert response.status == 200, (path, response.status)
+    return (time.perf_counter() - began) * 1000
+
+
+def spread(times: list[float]) -> dict[str, float]:
+    ordered = sorted(times)
+    return {"p50_ms": round(statistics.median(ordered), 1),
+            "p95_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 1)}
+
+
 async def timed(client: TestClient[web.Request, web.Application], paths: list[str]) -> dict[str, float]:
-    times = []
-    for path in paths:
-        began = time.perf_counter()
-        response = await client.get(path)
-        await response.read()
-        assert response.status == 200, (path, response.status)
-        times.append((time.perf_counter() - began) * 1000)
-    times.sort()
-    return {"p50_ms": round(statistics.median(times), 1),
-            "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 1)}
+    return spread([await fetch_ms(client, path) for path in paths])
 
 
 async def while_rendering(client: TestClient[web.Request, web.Application], export: str,
@@ -71,19 +77,13 @@ async def while_rendering(client: TestClient[web.Request, web.Application], expo
     """Another user's page asked for again and again while a large PDF (all years of waste)
     is made: how long that page takes meanwhile, and how long the PDF took."""
     began = time.perf_counter()
-    rendering = asyncio.create_task(timed(client, [export]))
+    rendering = asyncio.create_task(fetch_ms(client, export))
     times: list[float] = []
     while not rendering.done():
-        t = time.perf_counter()
-        response = await client.get(page)
-        await response.read()
-        times.append((time.perf_counter() - t) * 1000)
+        times.append(await fetch_ms(client, page))
     await rendering
-    times.sort()
     return {"pdf_ms": round((time.perf_counter() - began) * 1000, 1), "pages": len(times),
-            "p50_ms": round(statistics.median(times), 1),
-            "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 1),
-            "max_ms": round(times[-1], 1)}
+            **spread(times), "max_ms": round(max(times), 1)}
 
 
 async def run(events: int, samples: int, url: str, reuse: bool, month: str = "2023-03") -> dict[str, Any]:

@@ -235,16 +235,10 @@ async def held(ledger: Ledger, facility: str | None = None, clock: Clock | None 
                   ("event", "facility", "device", "seq", "type", "at", "received", "why"), rows)
 
 
-async def activity_keys(ledger: Ledger, key: str, facility: str | None,
-                        workers: Sequence[str] = (), places: Sequence[str] | None = None
-                        ) -> tuple[str, ...]:
+def activity_keys(key: str, places: Sequence[str], workers: Sequence[str] = ()) -> tuple[str, ...]:
     """The index keys ``activity`` looks ``key`` up under: as a tag or name, and as a worker
-    (``key`` and the ``workers`` ids, at ``facility`` or at each facility in the ledger:
-    ``places`` if already read)."""
-    if facility:
-        places = [facility]
-    elif places is None:
-        places = await ledger.facilities()
+    (``key`` and the ``workers`` ids) at each of ``places`` (the facility asked about, or
+    every facility in the ledger)."""
     return (key, *(worker_key(place, w) for place in places for w in dict.fromkeys((key, *workers))))
 
 
@@ -263,7 +257,7 @@ async def activity(ledger: Ledger, key: str, facility: str | None = None,
     # The facilities in the ledger, read once for both the worker keys and the kiosk's rows.
     places = [facility] if facility else await ledger.facilities()
     for event_id, fac, device, seq, type_, at, status, message, payload in await ledger.activity(
-            await activity_keys(ledger, key, facility, workers, places), facility, *period.bounds(),
+            activity_keys(key, places, workers), facility, *period.bounds(),
             device=key, places=places):
         f = Facts.of(bytes(payload))
         rows.append((clock.iso(fac, at), fac, device, seq, _record(type_), f.worker, f.witness,

@@ -34,18 +34,20 @@ class PdfRenderer:
     async def pdf(self, sections: Sequence[Report], heading: Heading, notes: Sequence[str] = ()) -> bytes:
         """``console.export.as_pdf`` of the same arguments, made in the renderer's process. A
         process that died (killed, out of memory) is replaced and the PDF made again, once."""
-        loop = asyncio.get_running_loop()
-        for attempt in (1, 2):
-            pool = self._started()
-            try:
-                return await loop.run_in_executor(pool, as_pdf, list(sections), heading, list(notes))
-            except BrokenProcessPool:
-                if self._pool is pool:
-                    self._pool = None
-                pool.shutdown(wait=False, cancel_futures=True)
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            return await self._made(list(sections), heading, list(notes))
+        except BrokenProcessPool:
+            return await self._made(list(sections), heading, list(notes))
+
+    async def _made(self, sections: list[Report], heading: Heading, notes: list[str]) -> bytes:
+        pool = self._started()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, as_pdf, sections, heading, notes)
+        except BrokenProcessPool:  # its process died: the next PDF starts a new one
+            if self._pool is pool:
+                self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
     def close(self) -> None:
         """Stop the process once it is idle (a PDF being made is finished, nothing queued is)."""

@@ -494,8 +494,8 @@ class LedgerQueries(ConsoleRecords, ABC):
                        ) -> list[tuple[Any, ...]]:
         """``EVENT_ROW`` of the events naming ``key`` (a tag, a batch name, ``corrects:<id>``,
         ``worker:<facility>/<id>``; or any of several keys), found literally by index; with
-        ``device``, also every event recorded at that kiosk (of ``facility``, or of any: of
-        ``places`` when the caller has just read ``facilities()``)."""
+        ``device``, also every event recorded at that kiosk (of ``places`` if given, else of
+        ``facility``, or of any)."""
         keys = [key] if isinstance(key, str) else list(dict.fromkeys(key))
         where, more = within("e", facility, since, until)
         parts, params = [], []
@@ -513,10 +513,8 @@ class LedgerQueries(ConsoleRecords, ABC):
             params += values
         if device is not None:
             # The (facility, device, at) index, one facility at a time.
-            if facility:
-                places = [facility]
-            elif places is None:
-                places = await self.facilities()
+            if places is None:
+                places = [facility] if facility else await self.facilities()
             for place in places:
                 at, bounds = within("e", None, since, until)
                 parts.append(f"SELECT {EVENT_ROW} FROM events e WHERE e.facility = ? AND e.device = ?{at}")
