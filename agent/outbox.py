@@ -7,6 +7,12 @@ caller gets the event back only after that commit. Appends asked while a
 commit is under way (a scan and a scale reading at once) wait for it, then go
 together: one transaction, one fsync, each answered after that commit.
 
+Where commits are quick (an SSD, NVMe: a fraction of a millisecond), the trip
+to the thread and back would cost as much as the commit itself, so the commit
+is made on the loop instead (``CommitClock``); where they are slow (an SD card,
+or a disk that just stalled), the loop must not wait on the disk, and they go
+to the thread. Either way the caller hears "saved" only once it is on disk.
+
 States only move forward: pending → stored (the bridge committed it) →
 accepted / rejected (the state system's answer). The bridge may also reject an
 event straight from pending ("rejected: invalid"). Settled rows are pruned
@@ -30,6 +36,7 @@ import functools
 import logging
 import sqlite3
 import statistics
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -108,6 +115,44 @@ class PruneReport:
     median_hold_ms: float = 0.0
 
 
+# A commit may be made on the loop only while each of the last ``INLINE_AFTER`` commits
+# (made either way) took at most ``INLINE_COMMIT_MS``: the loop (screen, scanner, scale,
+# MQTT) then waits at most about that long, and a slower one sends the next ones to the
+# thread again. Through the thread a commit costs its hand-off and the loop's wake-up,
+# 70-90 µs here, about half a fast disk's commit (bench/outbox.py ``append``); on an SD
+# card (a few ms a commit) that is little, and there the thread keeps the loop free.
+INLINE_COMMIT_MS = 1.0
+INLINE_AFTER = 16
+
+
+@dataclass(slots=True)
+class CommitClock:
+    """How long the outbox's commits take, and so where the next one is made."""
+
+    fast_in_a_row: int = 0
+    on_loop: int = 0  # commits made on the loop
+    in_thread: int = 0  # commits made in the thread
+    longest_on_loop_ms: float = 0.0  # the longest the loop waited for one
+
+    @property
+    def inline(self) -> bool:
+        return self.fast_in_a_row >= INLINE_AFTER
+
+    def took(self, ms: float, *, on_loop: bool) -> None:
+        self.fast_in_a_row = self.fast_in_a_row + 1 if ms <= INLINE_COMMIT_MS else 0
+        if on_loop:
+            self.on_loop += 1
+            self.longest_on_loop_ms = max(self.longest_on_loop_ms, ms)
+        else:
+            self.in_thread += 1
+
+
+def _timed(work: Callable[[], T]) -> tuple[T, float]:
+    """``work()`` and how many ms it took."""
+    start = time.perf_counter()
+    return work(), (time.perf_counter() - start) * 1000
+
+
 @dataclass(slots=True)
 class _Asked:
     """An append waiting for the writer: what to make, and where its answer goes."""
@@ -161,6 +206,7 @@ class Outbox:
         self.version = 0
         self.on_change: list[Callable[[], None]] = []
         self.last_prune = PruneReport()
+        self.commits = CommitClock()
         # Set when no outbox file could be made (a new kiosk on a full disk): every record
         # is refused with this, and the kiosk still comes up to say so (``unwritable``).
         self.refusal: str | None = None
@@ -259,14 +305,32 @@ class Outbox:
             raise
         if asked.answer.done():  # made (or refused) with an earlier append's commit
             self._lock.release()
-        else:
-            self._commit_asked()  # frees the writer once committed
+            return await asked.answer
+        if self._inline:
+            # The commit will hold the loop: first let the appends already due be asked,
+            # so they share it (as they would a commit in the thread), and the caller
+            # appending in a loop lets the others run between its records.
+            try:
+                await asyncio.sleep(0)
+            except asyncio.CancelledError:  # nothing made yet: this one is not saved
+                if asked in self._asked:
+                    self._asked.remove(asked)
+                asked.answer.cancel()
+                self._lock.release()
+                raise
+        self._commit_asked()  # frees the writer once committed
         return await asked.answer
+
+    @property
+    def _inline(self) -> bool:
+        """Whether the next commit is made on the loop: commits are quick, and the thread
+        has nothing under way (the connection is then the loop's alone)."""
+        return self.commits.inline and self._thread.idle
 
     def _commit_asked(self) -> None:
         """With the writer held: make every event asked so far, in the order asked, and
-        commit them in one trip to the thread. ``_committed`` answers them and frees the
-        writer, whatever happens to the task that called this."""
+        commit them at once, on the loop or in one trip to the thread. ``_committed``
+        answers them and frees the writer, whatever happens to the task that called this."""
         asked, self._asked = self._asked, []
         try:
             seq, now = self._next_seq, _now_ms()
@@ -296,24 +360,36 @@ class Outbox:
             if not made:
                 self._lock.release()
                 return
-            self._thread.submit(functools.partial(insert, self._db, rows, fixes),
-                                functools.partial(self._committed, made, now))
+            work = functools.partial(_timed, functools.partial(insert, self._db, rows, fixes))
+            if not self._inline:
+                self._thread.submit(work, functools.partial(self._committed, made, now, False))
+                return
+            try:
+                answer = work()
+            except Exception as exc:  # as from the thread: nothing of this commit is saved
+                self._committed(made, now, True, None, exc)
+            else:
+                self._committed(made, now, True, answer, None)
         except BaseException as exc:  # a bug: nobody may wait for ever, nor the writer stay held
             for one in asked:
                 _refuse(one.answer, exc)
-            self._lock.release()
+            if self._lock.locked():
+                self._lock.release()
             raise
 
-    def _committed(self, made: list[tuple[_Asked, Event]], now: int, fixed: Backlog | None,
-                   exc: BaseException | None) -> None:
+    def _committed(self, made: list[tuple[_Asked, Event]], now: int, on_loop: bool,
+                   answer: tuple[Backlog | None, float] | None, exc: BaseException | None) -> None:
         """On the loop, after the commit (or its failure): answer each append, then free the writer
         (answers first: appends asked meanwhile by the callers go together in the next commit)."""
         try:
-            if exc is not None:
+            if exc is not None or answer is None:
+                self.commits.fast_in_a_row = 0  # a failing disk: not on the loop
                 for one, _ in made:
                     _refuse(one.answer, _fault(exc, "this record was NOT saved")
-                            if isinstance(exc, sqlite3.Error) else exc)
+                            if isinstance(exc, sqlite3.Error) else exc or OutboxFault("not saved"))
                 return
+            fixed, ms = answer
+            self.commits.took(ms, on_loop=on_loop)
             self._next_seq += len(made)
             for one, event in made:
                 if not one.answer.cancelled():

@@ -179,7 +179,9 @@ def _fault(exc: sqlite3.Error, consequence: str) -> OutboxFault:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(path, isolation_level=None)
+    # Made in the outbox's thread; also used on the loop, but only while that thread is
+    # idle (``_Thread.idle``, ``Outbox``'s commits on the loop): never by two at once.
+    return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
 
 
 def _counts(db: sqlite3.Connection) -> Backlog:
@@ -231,7 +233,8 @@ class _Thread:
     The thread hands the answer back with ``call_soon_threadsafe``: to a future
     (``call``), or straight to a callback on the loop (``submit``: no second trip
     round the loop to run a future's callbacks). FIFO: work runs in the order it
-    was handed over.
+    was handed over. ``idle``: no work handed over is still running or unanswered,
+    so the loop may use the connection itself meanwhile.
     """
 
     def __init__(self, name: str) -> None:
@@ -240,6 +243,11 @@ class _Thread:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
         self.stopped = False
+        self._out = 0  # trips handed over and not answered yet; counted on the loop only
+
+    @property
+    def idle(self) -> bool:
+        return self._out == 0 and not self.stopped
 
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
@@ -260,7 +268,12 @@ class _Thread:
         if self.stopped:  # nobody would ever answer
             loop.call_soon(done, None, sqlite3.ProgrammingError("the outbox is closed"))
         else:
-            self._jobs.put((fn, loop, done))
+            self._out += 1
+            self._jobs.put((fn, loop, functools.partial(self._answered, done)))
+
+    def _answered(self, done: Done[T], value: T | None, exc: BaseException | None) -> None:
+        self._out -= 1
+        done(value, exc)
 
     def call(self, fn: Callable[[], T]) -> asyncio.Future[T]:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()

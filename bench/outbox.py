@@ -14,7 +14,9 @@ Prints one JSON object:
 - ``append``: our append rate (a flow's payload, validated, one fsync each) and
   raw SQLite commits with the same pragmas (WAL, ``synchronous=FULL``, one INSERT
   per commit, the same payload bytes), measured in alternating rounds in the
-  same run so both see the same disk; target ratio >= 0.8;
+  same run so both see the same disk; target ratio >= 0.8. ``commits``: how
+  many the outbox made on the loop (its disk quick) and in its thread, and
+  the longest the loop waited for one;
 - ``append_concurrent``: the same with 2 and 4 callers appending at once (each
   awaiting its own appends in turn), against raw one-row commits: appends asked
   during a commit share the next one (``rows_per_commit``);
@@ -192,6 +194,14 @@ async def scan_to_durable(folder: Path, rows: int, scans: int) -> dict[str, Any]
 # --- append rate vs raw SQLite ---------------------------------------------------------
 
 
+def where_committed(box: Outbox) -> dict[str, Any]:
+    """Where the outbox made its commits (on the loop when the disk is quick, else in its
+    thread), and the longest the loop waited for one."""
+    c = box.commits
+    return {"on_loop": c.on_loop, "in_thread": c.in_thread,
+            "longest_on_loop_ms": round(c.longest_on_loop_ms, 3)}
+
+
 def raw_connection(path: Path, schema: str) -> sqlite3.Connection:
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA auto_vacuum = INCREMENTAL")
@@ -256,6 +266,7 @@ async def append_rate(folder: Path, count: int, rounds: int = 10) -> dict[str, A
             n += 1
             await via.call(functools.partial(raw_insert, (n, str(n), payload, n, n)))
         via_s += time.perf_counter() - t0
+    commits = where_committed(box)
     await box.close()
     await via.close()
     raw.close()
@@ -270,7 +281,7 @@ async def append_rate(folder: Path, count: int, rounds: int = 10) -> dict[str, A
             "raw_via_thread_per_s": round(handed, 1),
             "append_vs_raw_via_thread": round(ours / handed, 3),
             "append_latency_ms": summary(latencies),
-            "raw_commit_latency_ms": summary(raw_latencies)}
+            "raw_commit_latency_ms": summary(raw_latencies), "commits": commits}
 
 
 async def concurrent_append_rate(folder: Path, count: int, writers: int, rounds: int = 10,
@@ -316,13 +327,15 @@ async def concurrent_append_rate(folder: Path, count: int, writers: int, rounds:
             raw_s += time.perf_counter() - t0
     finally:
         outbox_module.insert = real_insert  # type: ignore[attr-defined]
+        where = where_committed(box)
         await box.close()
         raw.close()
     total = each * writers * rounds
     ours, theirs = total / ours_s, total / raw_s
     return {"writers": writers, "appends": total, "outbox_appends_per_s": round(ours, 1),
             "raw_sqlite_commits_per_s": round(theirs, 1), "append_vs_raw_sqlite": round(ours / theirs, 3),
-            "rows_per_commit": round(total / len(commits), 2), "append_latency_ms": summary(latencies)}
+            "rows_per_commit": round(total / len(commits), 2), "append_latency_ms": summary(latencies),
+            "commits": where}
 
 
 # --- pruning while scanning ------------------------------------------------------------
