@@ -2,7 +2,7 @@
 
 SQLite in WAL mode with ``synchronous=FULL`` (WAL+NORMAL may roll back the last
 commits on power loss; reference/edge-anchors.md §5). An append is ONE
-autocommit INSERT, so it is one trip to the outbox's thread and one fsync; the
+autocommit INSERT, so it is one fsync (and at most one trip to the outbox's thread); the
 caller gets the event back only after that commit. Appends asked while a
 commit is under way (a scan and a scale reading at once) wait for it, then go
 together: one transaction, one fsync, each answered after that commit.
