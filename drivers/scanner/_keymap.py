@@ -81,6 +81,11 @@ _IGNORED = {e.KEY_NUMLOCK, e.KEY_LEFTMETA, e.KEY_RIGHTMETA}
 _CTRL_DIGITS = {"2": "\x00", "6": "\x1e", "-": "\x1f"}
 
 UNMAPPED_PROBLEM = "scan had keys Canopy cannot read (check the scanner's keyboard layout)"
+# The kernel's queue of this device's events overflowed while the kiosk was busy, and it
+# dropped what was queued (linux drivers/input/evdev.c ``__pass_event``: the unread events
+# are replaced by one SYN_DROPPED and the newest event). Keys of the scan under way are
+# gone, and the next one may have lost its first keys.
+DROPPED_PROBLEM = "some of the scanner's keystrokes were lost while the kiosk was busy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,15 +124,30 @@ class KeyDecoder:
         self._alt_digits = ""
         self._caps = False
         self._unmapped = 0
+        self._dropped = False  # keys were lost: the scan ending next carries DROPPED_PROBLEM
+        self._skipping = False  # after SYN_DROPPED, until the next SYN_REPORT
 
     @property
     def pending(self) -> bool:
         """True while characters of an unfinished scan are buffered."""
-        return bool(self._chars) or bool(self._alt_digits) or self._unmapped > 0
+        return bool(self._chars) or bool(self._alt_digits) or self._unmapped > 0 or self._dropped
 
     def feed(self, ev_type: int, code: int, value: int) -> KeyFrame | None:
         """Process one input event; return the finished scan, if this event ended one."""
-        if ev_type != e.EV_KEY or value == 2:  # MSC_SCAN, SYN, LEDs; autorepeat
+        if ev_type == e.EV_SYN:
+            if code == e.SYN_DROPPED:
+                # Linux Documentation/input/event-codes.rst: ignore every event up to and
+                # including the next SYN_REPORT. Which modifiers are held is not known
+                # either; a scanner presses them per character, so none is assumed.
+                self._dropped = self._skipping = True
+                self._shift.clear()
+                self._ctrl.clear()
+                self._alt.clear()
+                self._alt_digits = ""
+            elif code == e.SYN_REPORT:
+                self._skipping = False
+            return None
+        if self._skipping or ev_type != e.EV_KEY or value == 2:  # MSC_SCAN, LEDs; autorepeat
             return None
         pressed = value == 1
         if code in _SHIFT:
@@ -159,7 +179,7 @@ class KeyDecoder:
     def flush(self) -> KeyFrame | None:
         """End the buffered scan without a terminator (idle pause); None if empty."""
         self._finish_alt_code()
-        if not self._chars and not self._unmapped:
+        if not self._chars and not self._unmapped and not self._dropped:
             return None
         return self._end("")
 
@@ -172,6 +192,7 @@ class KeyDecoder:
         self._alt.clear()
         self._alt_digits = ""
         self._unmapped = 0
+        self._dropped = self._skipping = False
         return partial
 
     @staticmethod
@@ -220,9 +241,15 @@ class KeyDecoder:
 
     def _end(self, terminator: str, problem: str | None = None) -> KeyFrame | None:
         chars = "".join(self._chars)
-        unmapped = self._unmapped
+        unmapped, dropped = self._unmapped, self._dropped
         self._chars.clear()
         self._unmapped = 0
+        self._dropped = False
+        if dropped:  # whatever else is wrong, the worker must scan again
+            # A scanner that shifts by Caps Lock taps it on and off within each scan: a
+            # lost tap would leave every later scan in the wrong case. Between scans it is off.
+            self._caps = False
+            return KeyFrame(chars=chars, terminator=terminator, problem=DROPPED_PROBLEM)
         if not chars and not unmapped:
             return None  # a lone Enter: nothing was scanned
         if unmapped and problem is None:

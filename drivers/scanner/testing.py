@@ -34,6 +34,7 @@ from drivers.scanner._evdev import looks_like_scanner
 from drivers.scanner._faults import IN_USE, NO_PERMISSION, NONE_PLUGGED, NOT_WORKING, UNPLUGGED
 from drivers.scanner._framing import MAX_SCAN_CHARS, NO_AIM_PROBLEM, TOO_LONG_PROBLEM, AimMode, split_aim
 from drivers.scanner._keymap import (
+    DROPPED_PROBLEM,
     KEYPAD_KEYS,
     TERMINATOR_KEYS,
     UNMAPPED_PROBLEM,
@@ -46,6 +47,7 @@ from drivers.scanner._serial import BAD_BYTES_PROBLEM, ByteFrame, ByteFramer, de
 
 __all__ = [
     "BAD_BYTES_PROBLEM",
+    "DROPPED_PROBLEM",
     "INPUT_EVENT",
     "IN_USE",
     "MAX_SCAN_CHARS",
@@ -70,6 +72,7 @@ __all__ = [
     "decode_payload",
     "key_events",
     "looks_like_scanner",
+    "overflowed",
     "pack_events",
     "split_aim",
 ]
@@ -158,6 +161,14 @@ def key_events(
     if terminator is not None:
         events += _tap(_TERMINATORS[terminator])
     return events
+
+
+def overflowed(newest: KeyEvent) -> list[KeyEvent]:
+    """What a reader gets where the kernel's queue for it overflowed: the unread events
+    are gone, replaced by SYN_DROPPED, then the newest event (linux drivers/input/evdev.c
+    ``__pass_event``); Documentation/input/event-codes.rst says to skip to the next
+    SYN_REPORT. Sent after the events read before the overflow, before those after it."""
+    return [(ecodes.EV_SYN, ecodes.SYN_DROPPED, 0), newest]
 
 
 def _shifted(code: int, shift: bool) -> list[KeyEvent]:

@@ -17,6 +17,7 @@ from evdev import ecodes
 from drivers.faults import DeviceFault
 from drivers.scanner import EvdevOptions, EvdevScanner, Scan
 from drivers.scanner.testing import (
+    DROPPED_PROBLEM,
     IN_USE,
     NO_AIM_PROBLEM,
     NO_PERMISSION,
@@ -27,6 +28,7 @@ from drivers.scanner.testing import (
     FakeInputBus,
     PluggedDevice,
     key_events,
+    overflowed,
 )
 from tests.waiting import until
 
@@ -199,6 +201,26 @@ async def test_aim_prefix_modes(
         assert scan.raw == (sent + "\r").encode()
     finally:
         await rig.aclose()
+
+
+async def test_a_kernel_queue_overflow_mid_scan_asks_for_it_again(rig: Rig) -> None:
+    # The loop was held up while a scan came in and the kernel's queue for us overflowed:
+    # the scan's middle is gone (SYN_DROPPED, then the newest event). Never a shorter code.
+    dev = await rig.plug()
+    tag = "1A4FF03000000C7000001234"
+    events = key_events(tag, caps_lock=True)
+    dev.send(events[:40] + overflowed(events[150]) + events[151:])
+    spoiled = await rig.next()
+    assert spoiled.problem == DROPPED_PROBLEM
+    assert len(spoiled.text) < len(tag)
+    # Its Enter was lost too: the idle pause ends it all the same, and the next scan
+    # reads exactly (Caps Lock not left on by the lost taps).
+    dev.send(events[:60] + overflowed(events[-3]) + events[-2:])
+    assert (await rig.next()).problem == DROPPED_PROBLEM
+    await asyncio.sleep(0.2)
+    dev.send(key_events(tag, caps_lock=True))
+    again = await rig.next()
+    assert (again.text, again.problem) == (tag, None)
 
 
 async def test_unplug_mid_scan_discards_partial_then_replug(rig: Rig) -> None:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from drivers.scanner.testing import (
     BAD_BYTES_PROBLEM,
+    DROPPED_PROBLEM,
     MAX_SCAN_CHARS,
     NO_AIM_PROBLEM,
     TERMINATOR_KEYS,
@@ -25,6 +26,7 @@ from drivers.scanner.testing import (
     KeyFrame,
     decode_payload,
     key_events,
+    overflowed,
     split_aim,
 )
 
@@ -127,7 +129,7 @@ def test_key_decoder_never_raises_on_any_events(terms: set[int], stream: list[tu
         assert frame.chars or frame.problem  # an empty scan is never reported as one
         assert len(frame.chars) <= MAX_SCAN_CHARS
         assert frame.terminator in ("", "\r", "\t")
-        assert frame.problem in (None, UNMAPPED_PROBLEM, TOO_LONG_PROBLEM)
+        assert frame.problem in (None, UNMAPPED_PROBLEM, TOO_LONG_PROBLEM, DROPPED_PROBLEM)
     assert not decoder.pending
 
 
@@ -159,3 +161,32 @@ def test_typed_text_comes_back_exactly(
     )
     frames = [f for f in (decoder.feed(*ev) for ev in stream) if f is not None]
     assert frames == [KeyFrame(chars=text, terminator="\t" if terminator == "tab" else "\r")]
+
+
+@PROPERTY
+@given(
+    st.text(alphabet=st.sampled_from(_SCAN_CHARS), min_size=1, max_size=40),
+    st.text(alphabet=st.sampled_from(_SCAN_CHARS), min_size=1, max_size=40),
+    st.data(),
+)
+def test_a_queue_overflow_mid_scan_asks_for_that_scan_again_and_spoils_no_other(
+        cut: str, after: str, data: st.DataObject) -> None:
+    # The kernel's queue overflowed somewhere in a scan: the events from there to the newest
+    # are gone (``overflowed``). That scan is never read as a shorter code that could be a
+    # real tag: it ends (by its Enter if that came through, else by the idle pause before
+    # the next scan) with DROPPED_PROBLEM, unless it was whole before the overflow. The
+    # next scan reads exactly.
+    decoder = KeyDecoder({TERMINATOR_KEYS["enter"]})
+    events = key_events(cut, caps_lock=data.draw(st.booleans()))
+    lost_from = data.draw(st.integers(0, len(events) - 1), label="overflow from")
+    newest = data.draw(st.integers(lost_from, len(events) - 1), label="newest event")
+    stream = [*events[:lost_from], *overflowed(events[newest]), *events[newest + 1:]]
+    frames = [f for f in (decoder.feed(*ev) for ev in stream) if f is not None]
+    pause = decoder.flush()  # the idle pause between two scans (the driver's timer)
+    frames += [pause] if pause is not None else []
+    *whole, spoiled = frames
+    assert spoiled.problem == DROPPED_PROBLEM
+    assert whole in ([], [KeyFrame(chars=cut, terminator="\r")])
+    after_frames = [f for f in (decoder.feed(*ev) for ev in key_events(after)) if f is not None]
+    assert after_frames == [KeyFrame(chars=after, terminator="\r")]
+    assert decoder.flush() is None and not decoder.pending
