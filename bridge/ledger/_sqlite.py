@@ -424,8 +424,10 @@ class SqliteLedger(Ledger):
         covered = " UNION ALL ".join(f"SELECT e.id FROM {_COVER.source} WHERE {_TYPE_RANGE}" for _ in ranges)
         return ([*(f"SELECT {EVENT_ROW} FROM {_COVER.source} WHERE {_TYPE_RANGE} AND e.id IN ({_IDS}){where}"
                    for _ in ranges),
-                 f"{by_id} AND e.id NOT IN ({covered})"],
-                [*(v for r in ranges for v in (*r, listed, *more)), listed, *more, *spans])
+                 # The others' ids (not the ranges') before any lookup: each is an index page.
+                 f"SELECT {EVENT_ROW} FROM events e WHERE e.id IN ({_IDS} WHERE value NOT IN ({covered}))"
+                 f"{where}"],
+                [*(v for r in ranges for v in (*r, listed, *more)), listed, *spans, *more])
 
     async def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
         async with self._lock:
