@@ -185,19 +185,25 @@ _COVER = Cover(frozenset(REGISTER_TYPES), (f" AND e.{_REGISTER_WHERE}",),
 # ``events_register``'s ranges of that facility, span and types (the rows whole, ~8 an index
 # page), and only the others by id. The types and facility are those of ``_SAMPLE`` of its
 # events spread over it (a type the sample misses is read by id: the same rows, slower); the
-# ranges are taken when they hold at most ``_RANGE_PER_EVENT`` rows per event of the key
-# (counted on the narrow ``events_type``, stopping there): a batch's ~700 register rows (of
-# ~900) lie among ~1,750 of the facility's month, its two types' ranges ~700; a worker's month
-# (~150 events among all types) and a plant's tag (a few over years) are read by id.
+# register ranges are taken when together they hold at most ``_RANGE_PER_EVENT`` rows per
+# event of the key (counted on the narrow ``events_type``, stopping there): a batch's ~700
+# register rows (of ~900) lie among ~1,750 of the facility's month, its two types' ranges ~700;
+# a worker's month (~150 events among all types) and a plant's tag (a few over years) are read
+# by id. A type of no register is read by ``events_type``'s range (then the table page, no id
+# lookup) when that range holds at most ``_OTHER_PER_EVENT`` times the rows the sample gives
+# the key of it: a batch's ~180 packages are its facility's month of them.
 _SAMPLE = 16
 _RANGE_PER_EVENT = 4
+_OTHER_PER_EVENT = 1.5
 # Fewer events than this are read by id: ranges would save nothing worth the sample and count.
 _RANGE_FROM = 64
 # Ids as a JSON array: one parameter, however many.
 _IDS = "SELECT value FROM json_each(?)"
-# One type's range of a facility's register rows over a span (inclusive): ``events_register``'s
-# (and ``events_type``'s) order; the index's own WHERE term, so that SQLite may use it.
-_TYPE_RANGE = f"e.{_REGISTER_WHERE} AND e.type = ? AND e.facility = ? AND e.at >= ? AND e.at <= ?"
+# One type's range of a facility's rows over a span (inclusive), in ``events_type``'s order
+# (and ``events_register``'s, with the index's own WHERE term, so that SQLite may use it).
+_TYPE_RANGE = "e.type = ? AND e.facility = ? AND e.at >= ? AND e.at <= ?"
+_BY_TYPE = f"events e INDEXED BY events_type WHERE {_TYPE_RANGE}"
+_REGISTER_RANGE = f"{_COVER.source} WHERE e.{_REGISTER_WHERE} AND {_TYPE_RANGE}"
 
 
 async def _late_indexes(db: aiosqlite.Connection) -> list[str]:
@@ -408,26 +414,34 @@ class SqliteLedger(Ledger):
             return ([by_id], [listed, *more]) if ids else ([], [])
         sample = await self._fetch(f"SELECT facility, type FROM events WHERE id IN ({_IDS})",
                                    [json.dumps(ids[:: max(1, len(ids) // _SAMPLE)])])
-        kept = [(str(f), str(t)) for f, t in sample if t in _COVER.types]
-        if not kept:
+        facilities = [str(r[0]) for r in sample]
+        facility = max(sorted(set(facilities)), key=facilities.count)
+        seen = [str(r[1]) for r in sample if r[0] == facility]
+        types = sorted(set(seen))
+        # Each type's range counted up to where it would no longer be taken.
+        limits = [len(ids) * _RANGE_PER_EVENT if t in _COVER.types
+                  else int(len(ids) * seen.count(t) / len(sample) * _OTHER_PER_EVENT) + 1 for t in types]
+        spans = {t: [t, facility, times[0], times[-1]] for t in types}
+        counted = (await self._fetch(
+            "SELECT " + ", ".join(f"(SELECT count(*) FROM (SELECT 1 FROM {_BY_TYPE} LIMIT ?))"
+                                  for _ in types),
+            [v for t, limit in zip(types, limits, strict=True) for v in (*spans[t], limit)]))[0]
+        register = [t for t in types if t in _COVER.types]
+        in_ranges = sum(c for t, c in zip(types, counted, strict=True) if t in register)
+        if in_ranges >= len(ids) * _RANGE_PER_EVENT:
+            register = []
+        other = [t for t, c, limit in zip(types, counted, limits, strict=True)
+                 if t not in _COVER.types and c < limit]
+        ranges = [(_REGISTER_RANGE, t) for t in register] + [(_BY_TYPE, t) for t in other]
+        if not ranges:
             return [by_id], [listed, *more]
-        facility = max(sorted({f for f, _ in kept}), key=[f for f, _ in kept].count)
-        ranges = [[t, facility, times[0], times[-1]] for t in sorted({t for _, t in kept})]
-        limit = _RANGE_PER_EVENT * len(ids)
-        (counted,), = await self._fetch(
-            "SELECT count(*) FROM (" + " UNION ALL ".join(
-                f"SELECT 1 FROM events e INDEXED BY events_type WHERE {_TYPE_RANGE}" for _ in ranges)
-            + " LIMIT ?)", [*(v for r in ranges for v in r), limit])
-        if counted >= limit:
-            return [by_id], [listed, *more]
-        spans = [v for r in ranges for v in r]
-        covered = " UNION ALL ".join(f"SELECT e.id FROM {_COVER.source} WHERE {_TYPE_RANGE}" for _ in ranges)
-        return ([*(f"SELECT {EVENT_ROW} FROM {_COVER.source} WHERE {_TYPE_RANGE} AND e.id IN ({_IDS}){where}"
-                   for _ in ranges),
+        covered = " UNION ALL ".join(f"SELECT e.id FROM {source}" for source, _ in ranges)
+        return ([*(f"SELECT {EVENT_ROW} FROM {source} AND e.id IN ({_IDS}){where}" for source, _ in ranges),
                  # The others' ids (not the ranges') before any lookup: each is an index page.
                  f"SELECT {EVENT_ROW} FROM events e WHERE e.id IN ({_IDS} WHERE value NOT IN ({covered}))"
                  f"{where}"],
-                [*(v for r in ranges for v in (*r, listed, *more)), listed, *spans, *more])
+                [*(v for _, t in ranges for v in (*spans[t], listed, *more)), listed,
+                 *(v for _, t in ranges for v in spans[t]), *more])
 
     async def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
         async with self._lock:

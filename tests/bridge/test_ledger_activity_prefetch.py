@@ -137,7 +137,8 @@ async def test_sqlite_reads_a_batchs_register_rows_from_one_range_and_answers_as
                                                            for t in ("1A4FF01", "1A4FF02")]
     plan = plan_of(path, *asked[0])
     assert "event_tags" not in plan, plan  # the ids were read before, from the index
-    assert "COVERING INDEX events_register" in plan, plan  # the register rows: one range
+    assert "COVERING INDEX events_register" in plan, plan  # the register rows: a range per type
+    assert "INDEX events_type" in plan, plan  # the packages: their type's range is the batch's
     assert "sqlite_autoindex_events_1" in plan, plan  # the rest by id
 
 
