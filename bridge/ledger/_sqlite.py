@@ -415,24 +415,25 @@ class SqliteLedger(Ledger):
         sample = await self._fetch(f"SELECT facility, type FROM events WHERE id IN ({_IDS})",
                                    [json.dumps(ids[:: max(1, len(ids) // _SAMPLE)])])
         facilities = [str(r[0]) for r in sample]
+        if not facilities:  # index rows without their events: none to sample
+            return [by_id], [listed, *more]
         facility = max(sorted(set(facilities)), key=facilities.count)
         seen = [str(r[1]) for r in sample if r[0] == facility]
         types = sorted(set(seen))
-        # Each type's range counted up to where it would no longer be taken.
-        limits = [len(ids) * _RANGE_PER_EVENT if t in _COVER.types
-                  else int(len(ids) * seen.count(t) / len(sample) * _OTHER_PER_EVENT) + 1 for t in types]
-        spans = {t: [t, facility, times[0], times[-1]] for t in types}
-        counted = (await self._fetch(
-            "SELECT " + ", ".join(f"(SELECT count(*) FROM (SELECT 1 FROM {_BY_TYPE} LIMIT ?))"
-                                  for _ in types),
-            [v for t, limit in zip(types, limits, strict=True) for v in (*spans[t], limit)]))[0]
         register = [t for t in types if t in _COVER.types]
-        in_ranges = sum(c for t, c in zip(types, counted, strict=True) if t in register)
-        if in_ranges >= len(ids) * _RANGE_PER_EVENT:
-            register = []
-        other = [t for t, c, limit in zip(types, counted, limits, strict=True)
-                 if t not in _COVER.types and c < limit]
-        ranges = [(_REGISTER_RANGE, t) for t in register] + [(_BY_TYPE, t) for t in other]
+        spans = {t: [t, facility, times[0], times[-1]] for t in types}
+        # Counted on the narrow ``events_type``, each up to where it would no longer be taken:
+        # the register ranges together (a worker's years stop at 4 index rows an event, ~1/15
+        # of the pages its events take by id), each other type alone.
+        groups = ([(register, len(ids) * _RANGE_PER_EVENT)] if register else []) + [
+            ([t], int(len(ids) * seen.count(t) / len(sample) * _OTHER_PER_EVENT) + 1)
+            for t in types if t not in _COVER.types]
+        (counted,) = await self._fetch(
+            "SELECT " + ", ".join("(SELECT count(*) FROM (" + " UNION ALL ".join(
+                f"SELECT 1 FROM {_BY_TYPE}" for _ in part) + " LIMIT ?))" for part, _ in groups),
+            [v for part, limit in groups for v in (*(x for t in part for x in spans[t]), limit)])
+        taken = [t for (part, limit), n in zip(groups, counted, strict=True) if n < limit for t in part]
+        ranges = [(_REGISTER_RANGE if t in _COVER.types else _BY_TYPE, t) for t in taken]
         if not ranges:
             return [by_id], [listed, *more]
         covered = " UNION ALL ".join(f"SELECT e.id FROM {source}" for source, _ in ranges)
