@@ -158,8 +158,14 @@ async def test_sqlite_reads_a_key_spread_over_many_others_by_id(tmp_path: Path) 
             return await scattered(sql, params)
         ledger._fetch_scattered = recording  # type: ignore[method-assign]
         found = await ledger.activity([BATCH])
+        november = ("2026-11-05T00:00:00.000Z", "2026-11-20T00:00:00.000Z")
+        month = await ledger.activity([BATCH], LICENSE, *november)
     finally:
         await ledger.close()
     assert [tuple(r) for r in found] == sqlite_joined(path, [BATCH])
     assert len(found) == 80
+    assert [tuple(r) for r in month] == sqlite_joined(path, [BATCH], LICENSE, *november) != []
     assert "events_register" not in asked[0][0]
+    # By id even with a facility and period (not the facility's years by its kiosks' index).
+    plan = plan_of(path, *asked[1])
+    assert "SEARCH e USING INDEX sqlite_autoindex_events_1 (id=?)" in plan, plan
