@@ -147,9 +147,9 @@ async def test_sqlite_reads_a_key_spread_over_many_others_by_id(tmp_path: Path) 
     ledger = await open_ledger(f"sqlite:///{path}")
     asked: list[tuple[str, Sequence[Any]]] = []
     try:
-        # 80 of the batch's events among 2,000 register rows of the same facility and days.
-        events = [recorded(n, LICENSE, "plant.harvested", (BATCH,) if n % 25 == 0 else ("1A4FF03",))
-                  for n in range(1, 2001)]
+        # 300 of the batch's events among 3,000 register rows of the same facility and days.
+        events = [recorded(n, LICENSE, "plant.harvested", (BATCH,) if n % 10 == 0 else ("1A4FF03",))
+                  for n in range(1, 3001)]
         await ledger.store(events, [])
         scattered = ledger._fetch_scattered
 
@@ -163,7 +163,7 @@ async def test_sqlite_reads_a_key_spread_over_many_others_by_id(tmp_path: Path) 
     finally:
         await ledger.close()
     assert [tuple(r) for r in found] == sqlite_joined(path, [BATCH])
-    assert len(found) == 80
+    assert len(found) == 300
     assert [tuple(r) for r in month] == sqlite_joined(path, [BATCH], LICENSE, *november) != []
     assert "events_register" not in asked[0][0]
     # By id even with a facility and period (not the facility's years by its kiosks' index).
