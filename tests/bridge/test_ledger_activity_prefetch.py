@@ -18,8 +18,7 @@ import psycopg.sql
 import pytest
 
 from bridge.ingest import worker_key
-from bridge.ledger import IncomingEvent, open_ledger
-from bridge.ledger._queries import within
+from bridge.ledger import IncomingEvent, Ledger, open_ledger
 from canopy.ids import uuid7
 from tests.bridge.test_ledger_register_cover import plan_of
 
@@ -32,6 +31,16 @@ JOINED = ("SELECT DISTINCT e.id, e.facility, e.device, e.seq, e.type, e.at, e.st
           " coalesce(e.message, ''), e.payload FROM event_tags t JOIN events e ON e.id = t.event_id"
           " WHERE t.tag = ANY(%s)"
           " ORDER BY 6, 2, 3, 4")
+
+
+def record_scattered(ledger: Ledger, asked: list[tuple[str, Sequence[Any]]]) -> None:
+    """From now on, each query ``activity`` reads its rows with (SQL and parameters) lands in ``asked``."""
+    scattered = ledger._fetch_scattered
+
+    async def recording(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        asked.append((sql, params))
+        return await scattered(sql, params)
+    ledger._fetch_scattered = recording  # type: ignore[method-assign]
 
 
 def event(seq: int, batch: str, device: str = "kiosk-01") -> IncomingEvent:
@@ -47,12 +56,7 @@ async def test_a_keys_events_are_read_in_one_bitmap_scan_and_answer_as_the_join(
     try:
         await ledger.store([event(n, BATCH if n % 4 else "2026-11 0002 Dry Room", f"kiosk-{n % 3:02d}")
                             for n in range(1, 200)], [])
-        scattered = ledger._fetch_scattered
-
-        async def recorded(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-            asked.append((sql, params))
-            return await scattered(sql, params)
-        ledger._fetch_scattered = recorded  # type: ignore[method-assign]
+        record_scattered(ledger, asked)
         # As the activity report asks: the batch as a key, as a worker's id, and as a kiosk.
         keys = [BATCH, worker_key(LICENSE, BATCH)]
         found = await ledger.activity(keys, device=BATCH)
@@ -93,7 +97,9 @@ def recorded(seq: int, facility: str, type_: str, names: tuple[str, ...], day: i
 def sqlite_joined(path: Path, keys: Sequence[str], facility: str | None = None, since: str | None = None,
                   until: str | None = None) -> list[tuple[Any, ...]]:
     """The activity report's join, as it was, over SQLite (with the report's period bounds)."""
-    where, params = within("e", facility, since, until)
+    bounds = [("e.facility = ?", facility), ("e.at >= ?", since), ("e.at < ?", until)]
+    where = "".join(f" AND {sql}" for sql, value in bounds if value)
+    params = [value for _, value in bounds if value]
     with closing(sqlite3.connect(path)) as db:
         return [tuple(r) for r in db.execute(
             JOINED.replace("t.tag = ANY(%s)", f"t.tag IN ({','.join('?' * len(keys))}){where}"),
@@ -115,12 +121,7 @@ async def test_sqlite_reads_a_batchs_register_rows_from_one_range_and_answers_as
         events += [recorded(n, OTHER, "plant.harvested", (BATCH,)) for n in range(400, 420)]
         events += [recorded(n, LICENSE, "plant.moved", ("1A4FF02",), day=n % 20) for n in range(420, 500)]
         await ledger.store(events, [])
-        scattered = ledger._fetch_scattered
-
-        async def recording(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-            asked.append((sql, params))
-            return await scattered(sql, params)
-        ledger._fetch_scattered = recording  # type: ignore[method-assign]
+        record_scattered(ledger, asked)
         found = await ledger.activity(keys, device=BATCH)
         november = ("2026-11-05T00:00:00.000Z", "2026-11-20T00:00:00.000Z")
         month = await ledger.activity(keys, LICENSE, *november)
@@ -151,12 +152,7 @@ async def test_sqlite_reads_a_key_spread_over_many_others_by_id(tmp_path: Path) 
         events = [recorded(n, LICENSE, "plant.harvested", (BATCH,) if n % 10 == 0 else ("1A4FF03",))
                   for n in range(1, 3001)]
         await ledger.store(events, [])
-        scattered = ledger._fetch_scattered
-
-        async def recording(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-            asked.append((sql, params))
-            return await scattered(sql, params)
-        ledger._fetch_scattered = recording  # type: ignore[method-assign]
+        record_scattered(ledger, asked)
         found = await ledger.activity([BATCH])
         november = ("2026-11-05T00:00:00.000Z", "2026-11-20T00:00:00.000Z")
         month = await ledger.activity([BATCH], LICENSE, *november)
