@@ -299,9 +299,7 @@ class Outbox:
         try:
             await self._lock.acquire()
         except asyncio.CancelledError:
-            if asked in self._asked:  # nobody took it: it is not saved
-                self._asked.remove(asked)
-            asked.answer.cancel()
+            self._withdraw(asked)
             raise
         if asked.answer.done():  # made (or refused) with an earlier append's commit
             self._lock.release()
@@ -312,14 +310,18 @@ class Outbox:
             # appending in a loop lets the others run between its records.
             try:
                 await asyncio.sleep(0)
-            except asyncio.CancelledError:  # nothing made yet: this one is not saved
-                if asked in self._asked:
-                    self._asked.remove(asked)
-                asked.answer.cancel()
+            except asyncio.CancelledError:
+                self._withdraw(asked)
                 self._lock.release()
                 raise
         self._commit_asked()  # frees the writer once committed
         return await asked.answer
+
+    def _withdraw(self, asked: _Asked) -> None:
+        """A caller cancelled before its event was made: it is not saved and takes no seq."""
+        if asked in self._asked:  # nobody took it
+            self._asked.remove(asked)
+        asked.answer.cancel()
 
     @property
     def _inline(self) -> bool:
@@ -365,11 +367,10 @@ class Outbox:
                 self._thread.submit(work, functools.partial(self._committed, made, now, False))
                 return
             try:
-                answer = work()
+                answer, failed = work(), None
             except Exception as exc:  # as from the thread: nothing of this commit is saved
-                self._committed(made, now, True, None, exc)
-            else:
-                self._committed(made, now, True, answer, None)
+                answer, failed = None, exc
+            self._committed(made, now, True, answer, failed)
         except BaseException as exc:  # a bug: nobody may wait for ever, nor the writer stay held
             for one in asked:
                 _refuse(one.answer, exc)

@@ -14,7 +14,6 @@ import random
 import shutil
 import signal
 import sqlite3
-import sys
 import tempfile
 from collections.abc import Coroutine
 from pathlib import Path
@@ -28,9 +27,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from agent.outbox import STATES, Backlog, Outbox, Settlement
 from agent.outbox_db import SCHEMA, SCHEMA_VERSION
 from canopy.ids import uuid7
+from tests.agent.killed_writers import start_writer
 
 T = TypeVar("T")
-ROOT = Path(__file__).resolve().parents[2]
 TAG = "1A4FF0100000022000000123"
 FAC, DEV = "CA-TEST-0001", "kiosk-01"
 
@@ -182,9 +181,7 @@ async def test_counts_survive_kill_9_in_the_middle_of_writing(tmp_path: Path) ->
     path = tmp_path / "outbox.db"
     rng = random.Random(7)
     for round_ in range(6):
-        writer = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", WRITER, str(path), str(round_), TAG, cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        writer = await start_writer(WRITER, str(path), str(round_), TAG)
         assert writer.stdout is not None and writer.stderr is not None
         line = await writer.stdout.readline()
         assert line == b"writing\n", line + await writer.stderr.read()

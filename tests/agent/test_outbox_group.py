@@ -13,7 +13,6 @@ import os
 import random
 import signal
 import sqlite3
-import sys
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,8 @@ from agent import outbox as outbox_module
 from agent import outbox_db
 from agent.outbox import Outbox, OutboxFault, Settlement
 from canopy.events import Envelope, Event, InvalidEvent, PlantMoved, parse_event
+from tests.agent.killed_writers import assert_nothing_acknowledged_lost, start_writer
 
-ROOT = Path(__file__).resolve().parents[2]
 TAG = "1A4FF0100000022000000123"
 
 
@@ -178,9 +177,7 @@ async def test_a_kill_9_loses_none_of_the_acknowledged_appends(tmp_path: Path) -
     path = tmp_path / "outbox.db"
     rng = random.Random(12)
     for _ in range(5):
-        writer = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", WRITER, str(path), TAG, cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        writer = await start_writer(WRITER, str(path), TAG)
         assert writer.stdout is not None and writer.stderr is not None
         first = await writer.stdout.readline()
         assert first.strip(), first + await writer.stderr.read()
@@ -189,12 +186,4 @@ async def test_a_kill_9_loses_none_of_the_acknowledged_appends(tmp_path: Path) -
         assert await writer.wait() == -signal.SIGKILL
         acknowledged = {line.strip().decode() for line in [first, *(await writer.stdout.read()).splitlines()]
                         if line.strip()}
-        box = await Outbox.open(path, facility="F-1", device="k-1")  # recovers the WAL
-        try:
-            ids = set(await box.states())
-            assert acknowledged <= ids
-            assert box.counts == await box.recount()
-        finally:
-            await box.close()
-        seqs = [seq for seq, _, _ in stored(path)]
-        assert seqs == list(range(1, len(seqs) + 1))  # no gap, whatever was cut short
+        await assert_nothing_acknowledged_lost(path, acknowledged)
